@@ -1,0 +1,131 @@
+/*
+ * api.c - the route table and helpers shared by the handlers.
+ */
+#include "api.h"
+
+#include "core/str.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#define V1 "/api/v1"
+
+/* clang-format off */
+#define CRUD(plural, kind, rd, wr)                                                                 \
+    {"GET", V1 "/" plural, bh_h_list, rd, &bh_kinds[kind], 0, "List " plural},                     \
+    {"POST", V1 "/" plural, bh_h_create, wr, &bh_kinds[kind], 0, "Create one of the " plural},     \
+    {"GET", V1 "/" plural "/{key}", bh_h_get, rd, &bh_kinds[kind], 0, "Read one of the " plural},  \
+    {"PUT", V1 "/" plural "/{key}", bh_h_replace, wr, &bh_kinds[kind], 0,                          \
+     "Replace one of the " plural},                                                                \
+    {"PATCH", V1 "/" plural "/{key}", bh_h_patch, wr, &bh_kinds[kind], 0,                          \
+     "Change part of one of the " plural " (JSON merge patch)"},                                   \
+    {"DELETE", V1 "/" plural "/{key}", bh_h_delete, wr, &bh_kinds[kind], 0,                        \
+     "Delete one of the " plural}
+
+#define TOKENS &bh_kinds[BH_KIND_TOKEN]
+#define GROUPS &bh_kinds[BH_KIND_GROUP]
+
+static const struct bh_route routes[] = {
+    {"GET", "/health", bh_h_health, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC, "Liveness"},
+    {"GET", "/ready", bh_h_ready, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC, "Readiness (store usable)"},
+    {"GET", "/metrics", bh_h_metrics, BH_ROLE_VIEWER, NULL, 0, "Prometheus metrics"},
+    {"GET", V1, bh_h_index, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC, "API index"},
+    {"GET", V1 "/openapi.json", bh_h_openapi, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "This OpenAPI document"},
+    {"GET", V1 "/whoami", bh_h_whoami, BH_ROLE_VIEWER, NULL, 0, "The calling token"},
+    CRUD("rooms", BH_KIND_ROOM, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    CRUD("groups", BH_KIND_GROUP, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    {"GET", V1 "/groups/{key}/start.conf", bh_h_startconf_get, BH_ROLE_VIEWER, GROUPS, 0,
+     "The group's layout and OS entries as a LINBO start.conf"},
+    {"PUT", V1 "/groups/{key}/start.conf", bh_h_startconf_put, BH_ROLE_OPERATOR, GROUPS, 0,
+     "Set the group's layout and OS entries from a LINBO start.conf"},
+    CRUD("hosts", BH_KIND_HOST, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    CRUD("profiles", BH_KIND_PROFILE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    CRUD("images", BH_KIND_IMAGE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    {"GET", V1 "/tokens", bh_h_list, BH_ROLE_ADMIN, TOKENS, 0, "List tokens"},
+    {"POST", V1 "/tokens", bh_h_token_create, BH_ROLE_ADMIN, TOKENS, 0,
+     "Create a token (its secret is in this response only)"},
+    {"GET", V1 "/tokens/{key}", bh_h_get, BH_ROLE_ADMIN, TOKENS, 0, "Read a token"},
+    {"PATCH", V1 "/tokens/{key}", bh_h_patch, BH_ROLE_ADMIN, TOKENS, 0,
+     "Change a token's name, role, description or expiry"},
+    {"DELETE", V1 "/tokens/{key}", bh_h_delete, BH_ROLE_ADMIN, TOKENS, 0, "Revoke a token"},
+    {"GET", V1 "/audit", bh_h_audit, BH_ROLE_OPERATOR, NULL, 0, "The audit log, newest first"},
+    {"GET", V1 "/events", bh_h_events, BH_ROLE_VIEWER, NULL, BH_ROUTE_NOMETRIC,
+     "Events since a revision (JSON page, or a WebSocket stream)"},
+};
+/* clang-format on */
+
+const struct bh_route *bh_api_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}
+
+struct bh_api *bh_api_ctx(struct bh_req *r)
+{
+    return bh_req_ud(r);
+}
+
+struct bh_actor bh_api_actor(struct bh_req *r)
+{
+    const struct bh_auth *a = bh_req_auth(r);
+    struct bh_actor act = {a->name[0] ? a->name : "anonymous",
+                           a->token_id[0] ? a->token_id : NULL, bh_req_remote(r)};
+    return act;
+}
+
+void bh_etag(int64_t rev, char out[32])
+{
+    snprintf(out, 32, "\"%lld\"", (long long)rev);
+}
+
+int64_t bh_if_match(struct bh_req *r)
+{
+    const char *h = bh_req_header(r, "If-Match");
+    if (!h)
+        return 0;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    size_t n = strlen(h);
+    int64_t v;
+    if (n < 3 || h[0] != '"' || h[n - 1] != '"' || bh_parse_i64n(h + 1, n - 2, 1, INT64_MAX, &v))
+        return -1;
+    return v;
+}
+
+static void sha256_hex(const char *s, char hash[65])
+{
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)s, strlen(s), d);
+    bh_hex(d, sizeof(d), hash);
+}
+
+int bh_token_generate(char *tid, char token[BH_TOKEN_STR_MAX], char hash[65])
+{
+    unsigned char id[BH_TOKEN_ID_LEN / 2], secret[32];
+    char sec[64];
+    if (bh_random(id, sizeof(id)) || bh_random(secret, sizeof(secret)))
+        return BH_ESYS;
+    bh_hex(id, sizeof(id), tid);
+    bh_b64url(secret, sizeof(secret), sec);
+    snprintf(token, BH_TOKEN_STR_MAX, "%s%s_%s", BH_TOKEN_PREFIX, tid, sec);
+    sha256_hex(token, hash);
+    return 0;
+}
+
+int bh_token_parse(const char *token, char *tid, char hash[65])
+{
+    size_t n = strlen(token);
+    size_t pre = strlen(BH_TOKEN_PREFIX);
+    if (n >= BH_TOKEN_STR_MAX || n < pre + BH_TOKEN_ID_LEN + 2 ||
+        strncmp(token, BH_TOKEN_PREFIX, pre) != 0 || token[pre + BH_TOKEN_ID_LEN] != '_')
+        return BH_EINVAL;
+    for (size_t i = 0; i < BH_TOKEN_ID_LEN; i++)
+        if (!strchr("0123456789abcdef", token[pre + i]) || !token[pre + i])
+            return BH_EINVAL;
+    memcpy(tid, token + pre, BH_TOKEN_ID_LEN);
+    tid[BH_TOKEN_ID_LEN] = '\0';
+    sha256_hex(token, hash);
+    return 0;
+}

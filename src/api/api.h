@@ -1,0 +1,70 @@
+/*
+ * api.h - the REST API: route table, auth hook and the events hub glue.
+ *
+ * Handlers use only the store interface and the model; never SQL.
+ */
+#ifndef BH_API_API_H
+#define BH_API_API_H
+
+#include "http/server.h"
+#include "http/ws.h"
+#include "store/store.h"
+
+#include <stdint.h>
+
+struct bh_api {
+    struct bh_store *store;
+    struct bh_http *http;    /* set once the server runs (for /metrics) */
+    struct bh_ws_hub *hub;   /* event watchers */
+    int64_t started_ms;
+};
+
+/* The complete route table (static). */
+const struct bh_route *bh_api_routes(size_t *n);
+
+/* libmicrohttpd auth hook: Bearer token -> role. */
+int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
+
+/* Hub wake-up: push new events to every watcher (hub thread). */
+void bh_api_events_wake(struct bh_ws_hub *hub, void *ud);
+
+/* ---- shared by the handler files ----------------------------------------- */
+
+/* Token strings: "bh_<12 hex id>_<43 chars secret>". */
+#define BH_TOKEN_PREFIX  "bh_"
+#define BH_TOKEN_ID_LEN  12
+#define BH_TOKEN_STR_MAX 96
+
+/* Make a new token: fills tid (BH_TOKEN_ID_LEN+1), the full token string
+ * and the hex SHA-256 hash to store. */
+int bh_token_generate(char *tid, char token[BH_TOKEN_STR_MAX], char hash[65]);
+/* Split "bh_<id>_<secret>" and hash it; BH_EINVAL if malformed. */
+int bh_token_parse(const char *token, char *tid, char hash[65]);
+
+struct bh_actor bh_api_actor(struct bh_req *r);
+struct bh_api *bh_api_ctx(struct bh_req *r);
+/* ETag helpers: format "\"<rev>\""; parse If-Match (0 = header absent,
+ * -1 = malformed). */
+void bh_etag(int64_t rev, char out[32]);
+int64_t bh_if_match(struct bh_req *r);
+
+/* handlers */
+void bh_h_list(struct bh_req *r);
+void bh_h_get(struct bh_req *r);
+void bh_h_create(struct bh_req *r);
+void bh_h_replace(struct bh_req *r);
+void bh_h_patch(struct bh_req *r);
+void bh_h_delete(struct bh_req *r);
+void bh_h_token_create(struct bh_req *r);
+void bh_h_startconf_get(struct bh_req *r);
+void bh_h_startconf_put(struct bh_req *r);
+void bh_h_health(struct bh_req *r);
+void bh_h_ready(struct bh_req *r);
+void bh_h_metrics(struct bh_req *r);
+void bh_h_index(struct bh_req *r);
+void bh_h_whoami(struct bh_req *r);
+void bh_h_audit(struct bh_req *r);
+void bh_h_events(struct bh_req *r);
+void bh_h_openapi(struct bh_req *r);
+
+#endif

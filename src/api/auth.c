@@ -1,0 +1,54 @@
+/*
+ * auth.c - Bearer tokens.  Only a SHA-256 of each token is stored; the
+ * lookup goes by the public id embedded in the token, then the hashes are
+ * compared in constant time.
+ */
+#include "api.h"
+
+#include "core/str.h"
+#include "core/timeutil.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char *bearer(struct bh_req *r)
+{
+    const char *h = bh_req_header(r, "Authorization");
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+            return NULL;
+        h += 7;
+        while (*h == ' ')
+            h++;
+        return h;
+    }
+    /* browsers cannot set headers on a WebSocket handshake */
+    const struct bh_route *rt = bh_req_route(r);
+    if (rt && strcmp(rt->pattern, "/api/v1/events") == 0)
+        return bh_req_query(r, "access_token");
+    return NULL;
+}
+
+int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err)
+{
+    struct bh_api *api = ud;
+    const char *tok = bearer(r);
+    char tid[BH_TOKEN_ID_LEN + 1], hash[65];
+    struct bh_token_info ti = {0};
+    if (!tok)
+        return bh_err_set(err, BH_EAUTH, NULL,
+                          "missing credentials: send 'Authorization: Bearer <token>'");
+    if (bh_token_parse(tok, tid, hash))
+        return bh_err_set(err, BH_EAUTH, NULL, "malformed token");
+    int rc = bh_store_token_lookup(api->store, tid, &ti, err);
+    if (rc == BH_ENOTFOUND || (!rc && !bh_ct_equal(ti.hash, hash, 64)))
+        return bh_err_set(err, BH_EAUTH, NULL, "unknown or revoked token");
+    if (rc)
+        return bh_err_set(err, BH_EAUTH, NULL, "cannot check the token now");
+    if (ti.expires_ms && ti.expires_ms <= bh_wall_ms())
+        return bh_err_set(err, BH_EAUTH, NULL, "token '%s' has expired", ti.name);
+    auth->role = ti.role;
+    bh_strlcpy(auth->name, ti.name, sizeof(auth->name));
+    bh_strlcpy(auth->token_id, tid, sizeof(auth->token_id));
+    return 0;
+}

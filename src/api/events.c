@@ -1,0 +1,180 @@
+/*
+ * events.c - GET /api/v1/events: every change since a revision, as a JSON
+ * page or as a live WebSocket stream that resumes from any kept revision.
+ *
+ * Watchers live on the WebSocket hub thread.  When the store commits, the
+ * hub is woken; it reads the new events once and hands each watcher the
+ * ones it has not seen and wants (optional kind/key filter).
+ */
+#include "api.h"
+
+#include "core/log.h"
+#include "core/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 1000
+
+struct watcher {
+    struct bh_api *api;
+    int64_t rev; /* last revision this watcher has been given */
+    char kind[32];
+    char key[128];
+    bool admin; /* only admins see token events */
+};
+
+struct fanout {
+    json_t *events;
+    int64_t min_rev;
+};
+
+static void min_rev(struct bh_ws_conn *c, void *ud)
+{
+    struct watcher *w = bh_ws_conn_ud(c);
+    struct fanout *f = ud;
+    if (f->min_rev < 0 || w->rev < f->min_rev)
+        f->min_rev = w->rev;
+}
+
+static bool wanted(const struct watcher *w, const json_t *ev)
+{
+    if (!w->admin && !strcmp(json_string_value(json_object_get(ev, "kind")), "token"))
+        return false;
+    if (w->kind[0] && strcmp(w->kind, json_string_value(json_object_get(ev, "kind"))) != 0)
+        return false;
+    if (w->key[0] && strcmp(w->key, json_string_value(json_object_get(ev, "key"))) != 0)
+        return false;
+    return true;
+}
+
+static void deliver(struct bh_ws_conn *c, void *ud)
+{
+    struct watcher *w = bh_ws_conn_ud(c);
+    struct fanout *f = ud;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(f->events, i, ev) {
+        int64_t rev = json_integer_value(json_object_get(ev, "rev"));
+        if (rev <= w->rev)
+            continue;
+        if (wanted(w, ev)) {
+            char *s = json_dumps(ev, JSON_COMPACT);
+            int rc = s ? bh_ws_send_text(c, s, strlen(s)) : BH_ENOMEM;
+            free(s);
+            if (rc)
+                return; /* closed as too slow; it resumes with since= */
+        }
+        w->rev = rev;
+    }
+}
+
+void bh_api_events_wake(struct bh_ws_hub *hub, void *ud)
+{
+    struct bh_api *api = ud;
+    struct fanout f = {NULL, -1};
+    bh_ws_hub_foreach(hub, min_rev, &f);
+    if (f.min_rev < 0 || f.min_rev >= bh_store_revision(api->store))
+        return;
+    struct bh_err e;
+    int rc = bh_store_events(api->store, f.min_rev, BATCH, &f.events, &e);
+    if (rc) {
+        bh_log(BH_LOG_WARN, "events", "err=%s", e.msg);
+        return;
+    }
+    bh_ws_hub_foreach(hub, deliver, &f);
+    if (json_array_size(f.events) == BATCH)
+        bh_ws_hub_wake(hub); /* more to come */
+    json_decref(f.events);
+}
+
+static void w_open(struct bh_ws_conn *c)
+{
+    struct watcher *w = bh_ws_conn_ud(c);
+    bh_ws_hub_wake(w->api->hub); /* send the backlog since w->rev */
+}
+
+static void w_text(struct bh_ws_conn *c, const char *msg, size_t n)
+{
+    (void)c;
+    (void)msg;
+    (void)n; /* watchers only listen */
+}
+
+static void w_close(struct bh_ws_conn *c)
+{
+    free(bh_ws_conn_ud(c));
+}
+
+static const struct bh_ws_handler watcher_handler = {w_open, w_text, w_close};
+
+static void adopt(void *ud, int fd, const char *extra, size_t nextra, void *handle)
+{
+    struct watcher *w = ud;
+    bh_ws_hub_adopt(w->api->hub, fd, extra, nextra, handle, &watcher_handler, w);
+}
+
+void bh_h_events(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    const char *since_s = bh_req_query(r, "since"), *kind = bh_req_query(r, "kind"),
+               *key = bh_req_query(r, "key"), *limit_s = bh_req_query(r, "limit");
+    int64_t since = bh_store_revision(api->store), limit = BATCH;
+    if ((since_s && bh_parse_i64(since_s, 0, INT64_MAX, &since)) ||
+        (limit_s && bh_parse_i64(limit_s, 1, BATCH, &limit)) ||
+        (kind && strlen(kind) >= sizeof(((struct watcher *)0)->kind)) ||
+        (key && strlen(key) >= sizeof(((struct watcher *)0)->key))) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request",
+                         "since must be a revision (integer >= 0), limit 1..1000, kind and key "
+                         "short strings",
+                         NULL);
+        return;
+    }
+    json_t *events;
+    struct bh_err e;
+    /* every event up to rev0 is committed, so a short page covers it all */
+    int64_t rev0 = bh_store_revision(api->store);
+    /* also tells a resuming watcher early when its revision is gone */
+    bool ws = bh_req_header(r, "Upgrade") != NULL;
+    if (bh_store_events(api->store, since, ws ? 1 : (int)limit, &events, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    if (!ws) {
+        size_t n = json_array_size(events);
+        int64_t last = n ? json_integer_value(json_object_get(json_array_get(events, n - 1), "rev"))
+                         : since;
+        int64_t next = (int64_t)n == limit ? last : (last > rev0 ? last : rev0);
+        if (next < since)
+            next = since;
+        struct watcher filter = {.admin = bh_req_auth(r)->role >= BH_ROLE_ADMIN};
+        if (kind)
+            bh_strlcpy(filter.kind, kind, sizeof(filter.kind));
+        if (key)
+            bh_strlcpy(filter.key, key, sizeof(filter.key));
+        for (size_t i = 0; i < json_array_size(events);) {
+            if (wanted(&filter, json_array_get(events, i)))
+                i++;
+            else
+                json_array_remove(events, i);
+        }
+        bh_reply_json(r, 200, json_pack("{s:o, s:I}", "events", events, "next_since",
+                                        (json_int_t)next));
+        return;
+    }
+    json_decref(events);
+    struct watcher *w = calloc(1, sizeof(*w));
+    if (!w) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
+        return;
+    }
+    w->api = api;
+    w->rev = since;
+    w->admin = bh_req_auth(r)->role >= BH_ROLE_ADMIN;
+    if (kind)
+        bh_strlcpy(w->kind, kind, sizeof(w->kind));
+    if (key)
+        bh_strlcpy(w->key, key, sizeof(w->key));
+    if (bh_reply_websocket(r, adopt, w))
+        free(w); /* refused: adopt never runs */
+}

@@ -1,0 +1,260 @@
+/*
+ * openapi.c - the OpenAPI 3.1 document, generated from the route table and
+ * the kind tables, so it cannot drift from what the server does.
+ */
+#include "api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static char *doc_text;
+
+static json_t *field_schema(const struct bh_field *f)
+{
+    json_t *s = json_object();
+    switch (f->type) {
+    case BH_F_STR:
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "maxLength", json_integer((json_int_t)(f->max_len ? f->max_len : 1024)));
+        break;
+    case BH_F_INT: json_object_set_new(s, "type", json_string("integer")); break;
+    case BH_F_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
+    case BH_F_MAC:
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "examples", json_pack("[s]", "00:11:22:33:44:55"));
+        break;
+    case BH_F_ENUM: {
+        json_t *e = json_array();
+        for (size_t i = 0; f->enum_values[i]; i++)
+            json_array_append_new(e, json_string(f->enum_values[i]));
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "enum", e);
+        break;
+    }
+    case BH_F_REF:
+        json_object_set_new(s, "type", json_pack("[s,s]", "string", "null"));
+        break;
+    case BH_F_TIME:
+        json_object_set_new(s, "type", json_string("string"));
+        json_object_set_new(s, "format", json_string("date-time"));
+        break;
+    case BH_F_LABELS:
+        json_object_set_new(s, "type", json_string("object"));
+        json_object_set_new(s, "additionalProperties", json_pack("{s:s}", "type", "string"));
+        break;
+    case BH_F_OBJECT: json_object_set_new(s, "type", json_string("object")); break;
+    case BH_F_STRLIST:
+        json_object_set_new(s, "type", json_string("array"));
+        json_object_set_new(s, "items", json_pack("{s:s}", "type", "string"));
+        break;
+    }
+    if (f->doc)
+        json_object_set_new(s, "description", json_string(f->doc));
+    if (f->flags & BH_FF_RO)
+        json_object_set_new(s, "readOnly", json_true());
+    return s;
+}
+
+static json_t *kind_schema(const struct bh_kind_desc *k)
+{
+    json_t *props = json_object(), *req = json_array();
+    for (size_t i = 0; i < k->nfields; i++) {
+        const struct bh_field *f = &k->fields[i];
+        if (f->flags & BH_FF_INTERNAL)
+            continue;
+        json_object_set_new(props, f->name, field_schema(f));
+        if (f->flags & BH_FF_REQUIRED)
+            json_array_append_new(req, json_string(f->name));
+    }
+    json_object_set_new(props, "rev",
+                        json_pack("{s:s, s:b, s:s}", "type", "integer", "readOnly", 1,
+                                  "description", "revision of the last change (the ETag)"));
+    return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required",
+                     req, "additionalProperties", 0);
+}
+
+static json_t *ref(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "#/components/schemas/%s", name);
+    return json_pack("{s:s}", "$ref", path);
+}
+
+static json_t *problem_response(const char *desc)
+{
+    return json_pack("{s:s, s:{s:{s:o}}}", "description", desc, "content",
+                     "application/problem+json", "schema", ref("Problem"));
+}
+
+static json_t *json_response(const char *desc, json_t *schema)
+{
+    return json_pack("{s:s, s:{s:{s:o}}}", "description", desc, "content", "application/json",
+                     "schema", schema);
+}
+
+static void capitalize(const char *in, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", in);
+    if (out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+}
+
+static json_t *operation(const struct bh_route *rt)
+{
+    const struct bh_kind_desc *k = rt->data;
+    json_t *op = json_object(), *resp = json_object(), *params = json_array();
+    char sname[64] = "";
+    if (k)
+        capitalize(k->name, sname, sizeof(sname));
+    json_object_set_new(op, "summary", json_string(rt->summary ? rt->summary : ""));
+    char opid[128];
+    snprintf(opid, sizeof(opid), "%s %s", rt->method, rt->pattern);
+    json_object_set_new(op, "operationId", json_string(opid));
+    if (strstr(rt->pattern, "{key}"))
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "key",
+                                                "in", "path", "required", 1, "schema", "type",
+                                                "string", "description",
+                                                "name (hosts: MAC or name; tokens: id or name)"));
+    bool list = k && rt->fn == bh_h_list;
+    if (list) {
+        const char *q[][2] = {{"limit", "integer"},   {"offset", "integer"}, {"sort", "string"},
+                              {"count", "boolean"},   {"selector", "string"}};
+        for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+            json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", q[i][0], "in",
+                                                    "query", "schema", "type", q[i][1]));
+        for (size_t i = 0; i < k->nfields; i++)
+            if (k->fields[i].flags & BH_FF_FILTER)
+                json_array_append_new(params,
+                                      json_pack("{s:s, s:s, s:{s:s}}", "name",
+                                                k->fields[i].name, "in", "query", "schema",
+                                                "type", "string"));
+        json_object_set_new(resp, "200",
+                            json_response("a page of objects",
+                                          json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, "
+                                                    "s:{s:s}, s:{s:s}}}",
+                                                    "type", "object", "properties", "items",
+                                                    "type", "array", "items", ref(sname), "limit",
+                                                    "type", "integer", "offset", "type",
+                                                    "integer", "next_offset", "type", "integer",
+                                                    "total", "type", "integer")));
+    } else if (k && strstr(rt->pattern, "start.conf")) {
+        if (!strcmp(rt->method, "GET"))
+            json_object_set_new(resp, "200",
+                                json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                          "start.conf text", "content", "text/plain", "schema",
+                                          "type", "string"));
+        else {
+            json_object_set_new(op, "requestBody",
+                                json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                          "text/plain", "schema", "type", "string"));
+            json_object_set_new(resp, "200", json_response("the updated group", ref(sname)));
+            json_object_set_new(resp, "422", problem_response("invalid start.conf"));
+        }
+    } else if (k) {
+        if (!strcmp(rt->method, "POST") || !strcmp(rt->method, "PUT") ||
+            !strcmp(rt->method, "PATCH")) {
+            const char *ct = strcmp(rt->method, "PATCH") ? "application/json"
+                                                         : "application/merge-patch+json";
+            json_object_set_new(op, "requestBody",
+                                json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", ct,
+                                          "schema", ref(sname)));
+            json_object_set_new(resp, "422", problem_response("invalid field"));
+            json_object_set_new(resp, "409", problem_response("duplicate"));
+        }
+        if (!strcmp(rt->method, "DELETE")) {
+            json_object_set_new(resp, "204", json_pack("{s:s}", "description", "deleted"));
+            json_object_set_new(resp, "409", problem_response("still in use"));
+        } else {
+            json_object_set_new(resp, strcmp(rt->method, "POST") ? "200" : "201",
+                                json_response("the object", ref(sname)));
+        }
+        if (strstr(rt->pattern, "{key}")) {
+            json_object_set_new(resp, "404", problem_response("no such object"));
+            if (strcmp(rt->method, "GET"))
+                json_object_set_new(resp, "412", problem_response("If-Match failed"));
+        }
+    } else if (!strcmp(rt->pattern, "/metrics")) {
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                      "Prometheus text format", "content", "text/plain",
+                                      "schema", "type", "string"));
+    } else {
+        json_object_set_new(resp, "200", json_response("OK", json_pack("{s:s}", "type", "object")));
+    }
+    if (!strcmp(rt->pattern, "/api/v1/events"))
+        json_object_set_new(resp, "101", json_pack("{s:s}", "description",
+                                                   "switched to WebSocket: one JSON event per "
+                                                   "text message"));
+    if (!(rt->flags & BH_ROUTE_PUBLIC)) {
+        json_object_set_new(resp, "401", problem_response("no or bad token"));
+        json_object_set_new(resp, "403", problem_response("role too low"));
+        char role[96];
+        snprintf(role, sizeof(role), "needs role %s or higher", bh_role_name(rt->role));
+        json_object_set_new(op, "description", json_string(role));
+    } else {
+        json_object_set_new(op, "security", json_array());
+    }
+    json_object_set_new(op, "parameters", params);
+    json_object_set_new(op, "responses", resp);
+    return op;
+}
+
+static void lower(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < cap; i++)
+        out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] - 'A' + 'a' : in[i]);
+    out[i] = '\0';
+}
+
+static void build(void)
+{
+    size_t n;
+    const struct bh_route *routes = bh_api_routes(&n);
+    json_t *paths = json_object(), *schemas = json_object();
+    for (size_t i = 0; i < BH_KIND__COUNT; i++) {
+        char sname[64];
+        capitalize(bh_kinds[i].name, sname, sizeof(sname));
+        json_object_set_new(schemas, sname, kind_schema(&bh_kinds[i]));
+    }
+    json_object_set_new(
+        schemas, "Problem",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type",
+                  "object", "properties", "type", "type", "string", "title", "type", "string",
+                  "status", "type", "integer", "detail", "type", "string", "instance", "type",
+                  "string", "field", "type", "string"));
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_object_get(paths, routes[i].pattern);
+        if (!item) {
+            item = json_object();
+            json_object_set_new(paths, routes[i].pattern, item);
+        }
+        char m[16];
+        lower(routes[i].method, m, sizeof(m));
+        json_object_set_new(item, m, operation(&routes[i]));
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}, s:[{s:[]}]}", "openapi",
+        "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
+        "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
+        "If-Match with the ETag of the object.",
+        "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer", "type",
+        "http", "scheme", "bearer", "security", "bearer");
+    doc_text = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
+    json_decref(doc);
+}
+
+void bh_h_openapi(struct bh_req *r)
+{
+    pthread_once(&once, build);
+    if (!doc_text) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "cannot build the document", NULL);
+        return;
+    }
+    bh_reply_header(r, "Cache-Control", "public, max-age=300");
+    bh_reply(r, 200, "application/json", doc_text, strlen(doc_text));
+}

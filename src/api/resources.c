@@ -1,0 +1,377 @@
+/*
+ * resources.c - generic CRUD handlers for every kind (route data = kind).
+ */
+#include "api.h"
+
+#include "core/str.h"
+#include "model/selector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT   100
+#define PATCH_ATTEMPTS 8
+
+static const struct bh_kind_desc *route_kind(struct bh_req *r)
+{
+    return bh_req_route(r)->data;
+}
+
+static void reply_object(struct bh_req *r, int status, json_t *obj)
+{
+    char etag[32];
+    bh_etag(json_integer_value(json_object_get(obj, "rev")), etag);
+    bh_reply_header(r, "ETag", etag);
+    bh_reply_json(r, status, obj);
+}
+
+static void bad_query(struct bh_req *r, const char *detail, const char *field)
+{
+    bh_reply_problem(r, 400, "invalid-query", "Bad request", detail, field);
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+struct list_ctx {
+    struct bh_req *r;
+    const struct bh_kind_desc *k;
+    struct bh_list_query q;
+    struct bh_selector sel;
+    bool replied;
+};
+
+static int parse_sort(struct list_ctx *lc, const char *v)
+{
+    char item[64];
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        bool desc = n && p[0] == '-';
+        if (desc) {
+            p++;
+            n--;
+        }
+        if (n == 0 || n >= sizeof(item) || lc->q.nsort == BH_QUERY_MAX_SORT)
+            return -1;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        const struct bh_field *f = bh_kind_field(lc->k, item);
+        if (!f || !(f->flags & BH_FF_SORT))
+            return -1;
+        lc->q.sort[lc->q.nsort].field = f;
+        lc->q.sort[lc->q.nsort].desc = desc;
+        lc->q.nsort++;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static void sortable_list(const struct bh_kind_desc *k, unsigned flag, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < k->nfields && n < cap; i++)
+        if (k->fields[i].flags & flag)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", k->fields[i].name);
+}
+
+static int list_arg(void *ud, const char *key, const char *val)
+{
+    struct list_ctx *lc = ud;
+    char detail[400];
+    int64_t n;
+    if (strcmp(key, "limit") == 0) {
+        if (bh_parse_i64(val, 1, BH_LIST_MAX, &n)) {
+            snprintf(detail, sizeof(detail), "limit must be an integer from 1 to %d",
+                     BH_LIST_MAX);
+            goto bad;
+        }
+        lc->q.limit = n;
+    } else if (strcmp(key, "offset") == 0) {
+        if (bh_parse_i64(val, 0, INT64_MAX / 2, &n)) {
+            snprintf(detail, sizeof(detail), "offset must be a non-negative integer");
+            goto bad;
+        }
+        lc->q.offset = n;
+    } else if (strcmp(key, "count") == 0) {
+        bool b;
+        if (bh_parse_bool(val, &b)) {
+            snprintf(detail, sizeof(detail), "count must be true or false");
+            goto bad;
+        }
+        lc->q.want_total = b;
+    } else if (strcmp(key, "sort") == 0) {
+        if (parse_sort(lc, val)) {
+            char fields[256];
+            sortable_list(lc->k, BH_FF_SORT, fields, sizeof(fields));
+            snprintf(detail, sizeof(detail),
+                     "sort '%.64s': use up to %d comma-separated fields from %s, '-' for "
+                     "descending",
+                     val, BH_QUERY_MAX_SORT, fields);
+            goto bad;
+        }
+    } else if (strcmp(key, "selector") == 0) {
+        struct bh_err e;
+        if (bh_selector_parse(val, &lc->sel, &e)) {
+            bad_query(lc->r, e.msg, "selector");
+            lc->replied = true;
+            return -1;
+        }
+        bh_selector_resolve(&lc->sel, lc->k);
+        lc->q.selector = &lc->sel;
+    } else {
+        const struct bh_field *f = bh_kind_field(lc->k, key);
+        if (!f || !(f->flags & BH_FF_FILTER)) {
+            char fields[256];
+            sortable_list(lc->k, BH_FF_FILTER, fields, sizeof(fields));
+            snprintf(detail, sizeof(detail),
+                     "unknown query parameter '%.64s'; use limit, offset, sort, count, "
+                     "selector%s%s",
+                     key, fields[0] ? ", " : "", fields);
+            goto bad;
+        }
+        if (f->type == BH_F_ENUM) {
+            json_t *v = json_string(val), *norm = NULL;
+            struct bh_err e;
+            int rc = v ? bh_model_check_value(f, v, &norm, &e) : BH_ENOMEM;
+            json_decref(v);
+            json_decref(norm);
+            if (rc) {
+                bad_query(lc->r, e.msg, key);
+                lc->replied = true;
+                return -1;
+            }
+        }
+        if (lc->q.nfilters == BH_QUERY_MAX_FILTERS) {
+            snprintf(detail, sizeof(detail), "too many filters");
+            goto bad;
+        }
+        lc->q.filters[lc->q.nfilters].field = f;
+        lc->q.filters[lc->q.nfilters].value = val;
+        lc->q.nfilters++;
+    }
+    return 0;
+bad:
+    bad_query(lc->r, detail, key);
+    lc->replied = true;
+    return -1;
+}
+
+void bh_h_list(struct bh_req *r)
+{
+    struct list_ctx *lc = calloc(1, sizeof(*lc));
+    if (!lc) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
+        return;
+    }
+    lc->r = r;
+    lc->k = route_kind(r);
+    lc->q.kind = lc->k;
+    lc->q.limit = LIST_DEFAULT;
+    if (bh_req_query_each(r, list_arg, lc) || lc->replied) {
+        free(lc);
+        return;
+    }
+    if (lc->q.nsort == 0) {
+        lc->q.sort[0].field = bh_kind_field(lc->k, lc->k->default_sort);
+        lc->q.nsort = 1;
+    }
+    struct bh_list_result res;
+    struct bh_err e;
+    int rc = bh_store_list(bh_api_ctx(r)->store, &lc->q, &res, &e);
+    if (rc) {
+        free(lc);
+        bh_reply_err(r, &e);
+        return;
+    }
+    json_t *out = json_pack("{s:o, s:I, s:I}", "items", res.items, "limit",
+                            (json_int_t)lc->q.limit, "offset", (json_int_t)lc->q.offset);
+    if (out && res.more)
+        json_object_set_new(out, "next_offset",
+                            json_integer(lc->q.offset + (json_int_t)json_array_size(res.items)));
+    if (out && res.total >= 0)
+        json_object_set_new(out, "total", json_integer(res.total));
+    free(lc);
+    bh_reply_json(r, 200, out);
+}
+
+/* ---- single objects ------------------------------------------------------ */
+
+void bh_h_get(struct bh_req *r)
+{
+    json_t *obj;
+    struct bh_err e;
+    if (bh_store_get(bh_api_ctx(r)->store, route_kind(r), bh_req_param(r, "key"), &obj, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    char etag[32];
+    bh_etag(json_integer_value(json_object_get(obj, "rev")), etag);
+    const char *inm = bh_req_header(r, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        json_decref(obj);
+        bh_reply_header(r, "ETag", etag);
+        bh_reply_empty(r, 304);
+        return;
+    }
+    reply_object(r, 200, obj);
+}
+
+static bool if_match_ok(struct bh_req *r, int64_t *if_rev)
+{
+    *if_rev = bh_if_match(r);
+    if (*if_rev >= 0)
+        return true;
+    bh_reply_problem(r, 412, "precondition-failed", "Precondition failed",
+                     "If-Match must be an ETag from this server, like \"42\"", NULL);
+    return false;
+}
+
+void bh_h_create(struct bh_req *r)
+{
+    const struct bh_kind_desc *k = route_kind(r);
+    json_t *body = bh_req_json(r), *doc = NULL, *obj = NULL;
+    struct bh_err e;
+    if (!body)
+        return;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_model_validate(k, body, BH_V_CREATE, &doc, &e) ||
+        bh_store_create(bh_api_ctx(r)->store, k, doc, &a, &obj, &e)) {
+        bh_reply_err(r, &e);
+    } else {
+        char loc[256];
+        snprintf(loc, sizeof(loc), "/api/v1/%s/%s", k->plural, bh_model_key_of(k, obj));
+        bh_reply_header(r, "Location", loc);
+        reply_object(r, 201, obj);
+    }
+    json_decref(body);
+    json_decref(doc);
+}
+
+void bh_h_replace(struct bh_req *r)
+{
+    const struct bh_kind_desc *k = route_kind(r);
+    int64_t if_rev;
+    struct bh_err e;
+    if (!if_match_ok(r, &if_rev))
+        return;
+    json_t *body = bh_req_json(r), *doc = NULL, *obj = NULL;
+    if (!body)
+        return;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_model_validate(k, body, BH_V_REPLACE, &doc, &e) ||
+        bh_store_update(bh_api_ctx(r)->store, k, bh_req_param(r, "key"), doc, if_rev, 0, &a, &obj,
+                        &e))
+        bh_reply_err(r, &e);
+    else
+        reply_object(r, 200, obj);
+    json_decref(body);
+    json_decref(doc);
+}
+
+/*
+ * PATCH (RFC 7396 merge patch): read, merge, validate the result, write it
+ * back conditional on the revision read.  Without If-Match a lost race is
+ * retried, so concurrent patches of different fields never lose an update;
+ * with If-Match the client asked for exactly that revision and gets 412.
+ */
+void bh_h_patch(struct bh_req *r)
+{
+    const struct bh_kind_desc *k = route_kind(r);
+    struct bh_store *st = bh_api_ctx(r)->store;
+    int64_t if_rev;
+    struct bh_err e;
+    if (!if_match_ok(r, &if_rev))
+        return;
+    json_t *body = bh_req_json(r), *patch = NULL;
+    if (!body)
+        return;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_model_validate(k, body, BH_V_PATCH, &patch, &e)) {
+        bh_reply_err(r, &e);
+        json_decref(body);
+        return;
+    }
+    int rc = 0;
+    for (int attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+        json_t *cur = NULL, *merged = NULL, *doc = NULL, *obj = NULL;
+        rc = bh_store_get(st, k, bh_req_param(r, "key"), &cur, &e);
+        if (!rc) {
+            int64_t rev = json_integer_value(json_object_get(cur, "rev"));
+            merged = bh_model_writable(k, cur);
+            if (!merged) {
+                rc = bh_err_set(&e, BH_ENOMEM, NULL, "out of memory");
+            } else {
+                bh_merge_patch(merged, patch);
+                rc = bh_model_validate(k, merged, BH_V_REPLACE, &doc, &e);
+            }
+            if (!rc)
+                rc = bh_store_update(st, k, bh_req_param(r, "key"), doc, if_rev ? if_rev : rev, 0,
+                                     &a, &obj, &e);
+        }
+        json_decref(cur);
+        json_decref(merged);
+        json_decref(doc);
+        if (!rc) {
+            reply_object(r, 200, obj);
+            break;
+        }
+        if (rc != BH_EPRECOND || if_rev)
+            break;
+    }
+    if (rc)
+        bh_reply_err(r, &e);
+    json_decref(body);
+    json_decref(patch);
+}
+
+void bh_h_delete(struct bh_req *r)
+{
+    int64_t if_rev;
+    struct bh_err e;
+    if (!if_match_ok(r, &if_rev))
+        return;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_store_delete(bh_api_ctx(r)->store, route_kind(r), bh_req_param(r, "key"), if_rev, &a,
+                        &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_empty(r, 204);
+}
+
+/* POST /tokens: the plaintext token is in this one response and nowhere else. */
+void bh_h_token_create(struct bh_req *r)
+{
+    const struct bh_kind_desc *k = route_kind(r);
+    json_t *body = bh_req_json(r), *doc = NULL, *obj = NULL;
+    struct bh_err e;
+    char tid[BH_TOKEN_ID_LEN + 1], token[BH_TOKEN_STR_MAX], hash[65];
+    if (!body)
+        return;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_model_validate(k, body, BH_V_CREATE, &doc, &e)) {
+        bh_reply_err(r, &e);
+    } else if (bh_token_generate(tid, token, hash)) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "no randomness", NULL);
+    } else {
+        json_object_set_new(doc, "id", json_string(tid));
+        json_object_set_new(doc, "hash", json_string(hash));
+        json_object_set_new(doc, "created_by", json_string(a.name));
+        if (bh_store_create(bh_api_ctx(r)->store, k, doc, &a, &obj, &e)) {
+            bh_reply_err(r, &e);
+        } else {
+            json_object_set_new(obj, "token", json_string(token));
+            char loc[128];
+            snprintf(loc, sizeof(loc), "/api/v1/tokens/%s", tid);
+            bh_reply_header(r, "Location", loc);
+            reply_object(r, 201, obj);
+        }
+    }
+    explicit_bzero(token, sizeof(token));
+    json_decref(body);
+    json_decref(doc);
+}

@@ -1,0 +1,72 @@
+/*
+ * cli.h - the command-line client: talks to a running bootherd over its API.
+ *
+ * Server and token come from --url/--token, else BOOTHERD_URL/BOOTHERD_TOKEN,
+ * else --data DIR (DIR/http.addr and DIR/admin.token), else ./var.
+ * Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.
+ */
+#ifndef BH_CLI_CLI_H
+#define BH_CLI_CLI_H
+
+#include "core/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bh_cli {
+    char url[256]; /* http://host:port, no trailing slash */
+    char token[128];
+    bool json;
+    void *curl;
+};
+
+struct bh_resp {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+    char etag[64];
+    char ctype[96];
+};
+
+/* Resolve server and token. */
+int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const char *data,
+                 struct bh_err *err);
+void bh_cli_cleanup(struct bh_cli *c);
+
+/* One HTTP request to path (starting with '/').  body may be NULL. */
+int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const char *ctype,
+                   const char *body, size_t len, const char *if_match, struct bh_resp *out,
+                   struct bh_err *err);
+/* JSON convenience: body is dumped; *out is the parsed reply (may be NULL). */
+int bh_cli_json(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+                long *status, json_t **out, struct bh_err *err);
+void bh_resp_free(struct bh_resp *r);
+
+/* Print the server's problem (or the status) to stderr; returns 1. */
+int bh_cli_fail_resp(const char *what, long status, const char *body);
+int bh_cli_fail_json(const char *what, long status, const json_t *problem);
+/* URL-escape into out. */
+void bh_cli_escape(const char *s, char *out, size_t cap);
+
+/* output.c */
+void bh_out_table(const char *kind_plural, const json_t *items);
+void bh_out_show(const json_t *obj);
+void bh_out_json(const json_t *j);
+
+/* commands */
+int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv);
+int bh_cmd_audit(struct bh_cli *c, int argc, char **argv);
+int bh_cmd_events(struct bh_cli *c, int argc, char **argv);
+int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv);
+int bh_cmd_apply(struct bh_cli *c, int argc, char **argv);
+int bh_cmd_routes(int argc, char **argv);
+
+/* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
+ * on_event per message until it returns non-zero.  Returns on error only
+ * if `once`. */
+int bh_ws_follow(struct bh_cli *c, const char *query, long long since,
+                 int (*on_event)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
+                 struct bh_err *err);
+
+#endif

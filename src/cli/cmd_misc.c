@@ -1,0 +1,231 @@
+/*
+ * cmd_misc.c - `bootherd audit`, `events`, `whoami`, `routes`.
+ */
+#include "cli.h"
+
+#include "api/api.h"
+#include "core/buf.h"
+#include "core/str.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int get_json(struct bh_cli *c, const char *path, const char *what, json_t **out)
+{
+    long status;
+    struct bh_err e;
+    if (bh_cli_json(c, "GET", path, NULL, &status, out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    if (status != 200) {
+        int rc = bh_cli_fail_json(what, status, *out);
+        json_decref(*out);
+        *out = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+/* "--name value" pairs -> "&name=value" */
+static int query_from_flags(int argc, char **argv, const char *const *allowed, struct bh_buf *q)
+{
+    char esc[512];
+    for (int i = 0; i < argc; i++) {
+        bool ok = false;
+        for (size_t a = 0; allowed[a]; a++)
+            if (!strncmp(argv[i], "--", 2) && !strcmp(argv[i] + 2, allowed[a]))
+                ok = true;
+        if (!ok || i + 1 >= argc) {
+            fprintf(stderr, "bootherd: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
+        bh_cli_escape(argv[i + 1], esc, sizeof(esc));
+        bh_buf_printf(q, "&%s=%s", argv[i] + 2, esc);
+        i++;
+    }
+    return 0;
+}
+
+int bh_cmd_audit(struct bh_cli *c, int argc, char **argv)
+{
+    static const char *const allowed[] = {"kind", "key", "actor", "limit", "before", NULL};
+    struct bh_buf q;
+    bh_buf_init(&q, 4096);
+    int rc = query_from_flags(argc, argv, allowed, &q);
+    if (rc) {
+        fprintf(stderr, "usage: bootherd audit [--kind K] [--key K] [--actor A] [--limit N] "
+                        "[--before ID]\n");
+        bh_buf_free(&q);
+        return rc;
+    }
+    char path[4200];
+    snprintf(path, sizeof(path), "/api/v1/audit?%s", q.p ? q.p + 1 : "");
+    bh_buf_free(&q);
+    json_t *out;
+    if ((rc = get_json(c, path, "audit", &out)))
+        return rc;
+    if (c->json)
+        bh_out_json(out);
+    else
+        bh_out_table("audit", json_object_get(out, "items"));
+    json_decref(out);
+    return 0;
+}
+
+int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "usage: bootherd whoami\n");
+        return 2;
+    }
+    json_t *out;
+    int rc = get_json(c, "/api/v1/whoami", "whoami", &out);
+    if (rc)
+        return rc;
+    if (c->json)
+        bh_out_json(out);
+    else
+        bh_out_show(out);
+    json_decref(out);
+    return 0;
+}
+
+static void print_event(const json_t *ev, bool as_json)
+{
+    if (as_json) {
+        char *s = json_dumps(ev, JSON_COMPACT);
+        if (s)
+            puts(s);
+        free(s);
+    } else {
+        printf("%-8lld %s %-8s %-20s %-10s %s\n",
+               (long long)json_integer_value(json_object_get(ev, "rev")),
+               json_string_value(json_object_get(ev, "ts")),
+               json_string_value(json_object_get(ev, "kind")),
+               json_string_value(json_object_get(ev, "key")),
+               json_string_value(json_object_get(ev, "type")),
+               json_string_value(json_object_get(ev, "actor")));
+    }
+    fflush(stdout);
+}
+
+struct follow {
+    bool json;
+};
+
+static int on_event(void *ud, const char *msg, size_t n, long long *rev)
+{
+    struct follow *f = ud;
+    json_t *ev = json_loadb(msg, n, 0, NULL);
+    if (!ev)
+        return 0;
+    *rev = (long long)json_integer_value(json_object_get(ev, "rev"));
+    print_event(ev, f->json);
+    json_decref(ev);
+    return 0;
+}
+
+int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"since", required_argument, NULL, 's'},
+                                         {"follow", no_argument, NULL, 'f'},
+                                         {"kind", required_argument, NULL, 'k'},
+                                         {"key", required_argument, NULL, 'K'},
+                                         {NULL, 0, NULL, 0}};
+    long long since = -1;
+    bool follow = false;
+    const char *kind = NULL, *key = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc + 1, argv - 1, "s:f", opts, NULL)) != -1) {
+        int64_t v;
+        switch (ch) {
+        case 's':
+            if (bh_parse_i64(optarg, 0, INT64_MAX, &v)) {
+                fprintf(stderr, "bootherd: --since wants a revision number\n");
+                return 2;
+            }
+            since = v;
+            break;
+        case 'f': follow = true; break;
+        case 'k': kind = optarg; break;
+        case 'K': key = optarg; break;
+        default:
+            fprintf(stderr, "usage: bootherd events [--since REV] [--follow] [--kind K] "
+                            "[--key K]\n");
+            return 2;
+        }
+    }
+    char q[512] = "", esc[256];
+    size_t n = 0;
+    if (kind) {
+        bh_cli_escape(kind, esc, sizeof(esc));
+        n += (size_t)snprintf(q + n, sizeof(q) - n, "&kind=%s", esc);
+    }
+    if (key) {
+        bh_cli_escape(key, esc, sizeof(esc));
+        snprintf(q + n, sizeof(q) - n, "&key=%s", esc);
+    }
+    if (follow && since < 0) { /* start from now, without a gap on reconnect */
+        json_t *ready;
+        int rc = get_json(c, "/ready", "ready", &ready);
+        if (rc)
+            return rc;
+        since = (long long)json_integer_value(json_object_get(ready, "revision"));
+        json_decref(ready);
+    }
+    if (follow) {
+        struct follow f = {c->json};
+        struct bh_err e;
+        int rc = bh_ws_follow(c, q, since, on_event, &f, &e);
+        if (rc)
+            fprintf(stderr, "bootherd: %s\n", e.msg);
+        return rc ? 1 : 0;
+    }
+    /* page through everything since `since` (default: the last 100) */
+    long long from = since >= 0 ? since : -1;
+    if (from < 0) {
+        json_t *ready;
+        int rc = get_json(c, "/ready", "ready", &ready);
+        if (rc)
+            return rc;
+        from = (long long)json_integer_value(json_object_get(ready, "revision")) - 100;
+        json_decref(ready);
+        if (from < 0)
+            from = 0;
+    }
+    for (;;) {
+        char path[1024];
+        snprintf(path, sizeof(path), "/api/v1/events?since=%lld%s", from, q);
+        json_t *out;
+        int rc = get_json(c, path, "events", &out);
+        if (rc)
+            return rc;
+        size_t i;
+        json_t *ev;
+        json_array_foreach(json_object_get(out, "events"), i, ev)
+            print_event(ev, c->json);
+        long long next = (long long)json_integer_value(json_object_get(out, "next_since"));
+        json_decref(out);
+        if (next <= from)
+            break;
+        from = next;
+    }
+    return 0;
+}
+
+int bh_cmd_routes(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    size_t n;
+    const struct bh_route *r = bh_api_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        printf("%-7s %-40s %s\n", r[i].method, r[i].pattern,
+               r[i].flags & BH_ROUTE_PUBLIC ? "public" : bh_role_name(r[i].role));
+    return 0;
+}

@@ -1,0 +1,352 @@
+/*
+ * cmd_resource.c - `bootherd <kind> ls|add|show|set|rm` for every kind,
+ * driven by the same field tables as the server.
+ */
+#include "cli.h"
+
+#include "core/buf.h"
+#include "core/ini.h"
+#include "core/str.h"
+#include "model/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 1000
+
+static int usage(const struct bh_kind_desc *k)
+{
+    const char *key = k->kind == BH_KIND_HOST ? "MAC|NAME" : "NAME";
+    fprintf(stderr,
+            "usage: bootherd %s ls [--FIELD VALUE] [-l SELECTOR] [--sort F[,-F]] [--limit N]\n"
+            "       bootherd %s add %s [FIELD=VALUE ...] [--label K=V ...]\n"
+            "       bootherd %s show %s\n"
+            "       bootherd %s set %s FIELD=VALUE ... [--label K=V] [--unlabel K]\n"
+            "       bootherd %s rm %s ...\n",
+            k->name, k->name, k == bh_kind_get(BH_KIND_HOST) ? "MAC" : "NAME", k->name, key,
+            k->name, key, k->name, key);
+    if (k->kind == BH_KIND_GROUP)
+        fprintf(stderr, "       bootherd group startconf NAME [-f FILE]\n");
+    fprintf(stderr, "fields:");
+    for (size_t i = 0; i < k->nfields; i++)
+        if (!(k->fields[i].flags & (BH_FF_RO | BH_FF_INTERNAL)))
+            fprintf(stderr, " %s", k->fields[i].name);
+    fprintf(stderr, "\n");
+    return 2;
+}
+
+/* FIELD=VALUE -> JSON by the field's type; "" clears (null). */
+static int field_value(const struct bh_kind_desc *k, const char *arg, json_t *doc)
+{
+    const char *eq = strchr(arg, '=');
+    char name[64];
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+        fprintf(stderr, "bootherd: expected FIELD=VALUE, got '%s'\n", arg);
+        return 2;
+    }
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    const char *val = eq + 1;
+    const struct bh_field *f = bh_kind_field(k, name);
+    if (!f || (f->flags & BH_FF_INTERNAL)) {
+        fprintf(stderr, "bootherd: a %s has no field '%s'\n", k->name, name);
+        return 2;
+    }
+    json_t *v = NULL;
+    if (!*val) {
+        v = json_null();
+    } else if (f->type == BH_F_INT) {
+        int64_t n;
+        if (bh_parse_i64(val, INT64_MIN, INT64_MAX, &n)) {
+            fprintf(stderr, "bootherd: %s must be an integer, got '%s'\n", name, val);
+            return 2;
+        }
+        v = json_integer(n);
+    } else if (f->type == BH_F_BOOL) {
+        bool b;
+        if (bh_parse_bool(val, &b)) {
+            fprintf(stderr, "bootherd: %s must be true or false, got '%s'\n", name, val);
+            return 2;
+        }
+        v = json_boolean(b);
+    } else if (f->type == BH_F_STRLIST) {
+        v = json_array();
+        for (const char *p = val; *p;) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            json_array_append_new(v, json_stringn(p, n));
+            p += n + (c ? 1 : 0);
+        }
+    } else if (f->type == BH_F_OBJECT || f->type == BH_F_LABELS) {
+        char *text = NULL;
+        size_t len;
+        struct bh_err e;
+        if (val[0] == '@') {
+            if (bh_read_file(val + 1, 16u << 20, &text, &len, &e)) {
+                fprintf(stderr, "bootherd: %s\n", e.msg);
+                return 2;
+            }
+            val = text;
+        }
+        json_error_t je;
+        v = json_loads(val, 0, &je);
+        free(text);
+        if (!v) {
+            fprintf(stderr, "bootherd: %s: not JSON (line %d: %s); use %s='{...}' or %s=@file\n",
+                    name, je.line, je.text, name, name);
+            return 2;
+        }
+    } else {
+        v = json_string(val);
+    }
+    json_object_set_new(doc, name, v);
+    return 0;
+}
+
+static int label_arg(json_t *doc, const char *kv, bool remove)
+{
+    json_t *labels = json_object_get(doc, "labels");
+    if (!labels) {
+        labels = json_object();
+        json_object_set_new(doc, "labels", labels);
+    }
+    if (remove) {
+        json_object_set_new(labels, kv, json_null());
+        return 0;
+    }
+    const char *eq = strchr(kv, '=');
+    if (!eq) {
+        fprintf(stderr, "bootherd: --label wants KEY=VALUE, got '%s'\n", kv);
+        return 2;
+    }
+    char key[320];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+    json_object_set_new(labels, key, json_string(eq + 1));
+    return 0;
+}
+
+static int build_doc(const struct bh_kind_desc *k, int argc, char **argv, int from, json_t *doc)
+{
+    for (int i = from; i < argc; i++) {
+        int rc;
+        if (!strcmp(argv[i], "--label") || !strcmp(argv[i], "--unlabel")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "bootherd: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            rc = label_arg(doc, argv[i + 1], argv[i][2] == 'u');
+            i++;
+        } else {
+            rc = field_value(k, argv[i], doc);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int request_obj(struct bh_cli *c, const char *method, const char *path, json_t *doc,
+                       const char *what, int ok_status)
+{
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, method, path, doc, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (status != ok_status)
+        rc = bh_cli_fail_json(what, status, out);
+    else if (out && c->json)
+        bh_out_json(out);
+    else if (out)
+        bh_out_show(out);
+    json_decref(out);
+    return rc;
+}
+
+static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
+{
+    struct bh_buf q;
+    bh_buf_init(&q, 8192);
+    char esc[1024];
+    long long limit = -1, offset = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *name = NULL;
+        if (!strncmp(a, "--", 2) && i + 1 < argc)
+            name = a + 2;
+        else if (!strcmp(a, "-l") && i + 1 < argc)
+            name = "selector";
+        if (!name) {
+            fprintf(stderr, "bootherd: unexpected '%s'\n", a);
+            bh_buf_free(&q);
+            return usage(k);
+        }
+        const char *v = argv[++i];
+        int64_t n;
+        if (!strcmp(name, "limit") || !strcmp(name, "offset")) {
+            if (bh_parse_i64(v, 0, INT64_MAX, &n)) {
+                fprintf(stderr, "bootherd: --%s wants a number\n", name);
+                bh_buf_free(&q);
+                return 2;
+            }
+            if (name[0] == 'l')
+                limit = n;
+            else
+                offset = n;
+            continue;
+        }
+        bh_cli_escape(v, esc, sizeof(esc));
+        bh_buf_printf(&q, "&%s=%s", name, esc);
+    }
+    json_t *all = json_array();
+    int rc = 0;
+    for (;;) {
+        long long want = limit < 0 ? PAGE : limit - (long long)json_array_size(all);
+        if (want <= 0)
+            break;
+        if (want > PAGE)
+            want = PAGE;
+        char path[8192 + 256];
+        snprintf(path, sizeof(path), "/api/v1/%s?limit=%lld&offset=%lld%s", k->plural, want,
+                 offset, q.p ? q.p : "");
+        long status;
+        json_t *out = NULL;
+        struct bh_err e;
+        if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
+            fprintf(stderr, "bootherd: %s\n", e.msg);
+            rc = 1;
+            break;
+        }
+        if (status != 200) {
+            rc = bh_cli_fail_json("list", status, out);
+            json_decref(out);
+            break;
+        }
+        json_array_extend(all, json_object_get(out, "items"));
+        json_t *next = json_object_get(out, "next_offset");
+        offset = json_integer_value(next);
+        json_decref(out);
+        if (!next)
+            break;
+    }
+    bh_buf_free(&q);
+    if (!rc) {
+        if (c->json)
+            bh_out_json(all);
+        else
+            bh_out_table(k->plural, all);
+    }
+    json_decref(all);
+    return rc;
+}
+
+static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage(bh_kind_get(BH_KIND_GROUP));
+    char esc[256], path[512];
+    bh_cli_escape(argv[0], esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/groups/%s/start.conf", esc);
+    struct bh_resp r;
+    struct bh_err e;
+    int rc;
+    if (argc == 3 && !strcmp(argv[1], "-f")) {
+        char *text;
+        size_t len;
+        if (bh_read_file(argv[2], 1u << 20, &text, &len, &e)) {
+            fprintf(stderr, "bootherd: %s\n", e.msg);
+            return 2;
+        }
+        rc = bh_cli_request(c, "PUT", path, "text/plain", text, len, NULL, &r, &e);
+        free(text);
+    } else if (argc == 1) {
+        rc = bh_cli_request(c, "GET", path, NULL, NULL, 0, NULL, &r, &e);
+    } else {
+        return usage(bh_kind_get(BH_KIND_GROUP));
+    }
+    if (rc) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    if (r.status != 200) {
+        rc = bh_cli_fail_resp("start.conf", r.status, r.body);
+    } else if (argc == 1) {
+        fwrite(r.body, 1, r.len, stdout);
+    } else {
+        json_t *g = json_loads(r.body, 0, NULL);
+        size_t i;
+        json_t *w;
+        json_array_foreach(json_object_get(g, "warnings"), i, w)
+            fprintf(stderr, "warning: %s\n", json_string_value(w));
+        printf("start.conf of group %s updated\n", argv[0]);
+        json_decref(g);
+    }
+    bh_resp_free(&r);
+    return rc;
+}
+
+int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
+{
+    const struct bh_kind_desc *k = bh_kind_by_name(kind);
+    if (!k || argc < 1)
+        return k ? usage(k) : 2;
+    const char *verb = argv[0];
+    char esc[512], path[1024];
+    if (!strcmp(verb, "ls") || !strcmp(verb, "list"))
+        return cmd_ls(c, k, argc - 1, argv + 1);
+    if (k->kind == BH_KIND_GROUP && !strcmp(verb, "startconf"))
+        return cmd_startconf(c, argc - 1, argv + 1);
+    if (argc < 2)
+        return usage(k);
+    bh_cli_escape(argv[1], esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
+    if (!strcmp(verb, "show") || !strcmp(verb, "get"))
+        return argc == 2 ? request_obj(c, "GET", path, NULL, "show", 200) : usage(k);
+    if (!strcmp(verb, "rm") || !strcmp(verb, "delete")) {
+        for (int i = 1; i < argc; i++) {
+            bh_cli_escape(argv[i], esc, sizeof(esc));
+            snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
+            struct bh_resp r;
+            struct bh_err e;
+            if (bh_cli_request(c, "DELETE", path, NULL, NULL, 0, NULL, &r, &e)) {
+                fprintf(stderr, "bootherd: %s\n", e.msg);
+                return 1;
+            }
+            int rc = r.status == 204 ? 0 : bh_cli_fail_resp("rm", r.status, r.body);
+            bh_resp_free(&r);
+            if (rc)
+                return rc;
+            if (!c->json)
+                printf("removed %s %s\n", k->name, argv[i]);
+        }
+        return 0;
+    }
+    json_t *doc = json_object();
+    int rc;
+    if (!strcmp(verb, "add") || !strcmp(verb, "create")) {
+        const char *keyf = k->kind == BH_KIND_HOST ? "mac" : "name";
+        json_object_set_new(doc, keyf, json_string(argv[1]));
+        rc = build_doc(k, argc, argv, 2, doc);
+        if (!rc) {
+            snprintf(path, sizeof(path), "/api/v1/%s", k->plural);
+            rc = request_obj(c, "POST", path, doc, "add", 201);
+        }
+    } else if (!strcmp(verb, "set") || !strcmp(verb, "update")) {
+        rc = build_doc(k, argc, argv, 2, doc);
+        if (!rc && json_object_size(doc) == 0) {
+            fprintf(stderr, "bootherd: nothing to set\n");
+            rc = 2;
+        }
+        if (!rc)
+            rc = request_obj(c, "PATCH", path, doc, "set", 200);
+    } else {
+        fprintf(stderr, "bootherd: unknown command '%s %s'\n", k->name, verb);
+        rc = usage(k);
+    }
+    json_decref(doc);
+    return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * mac.h - Ethernet MAC addresses.  Leaf module.
+ */
+#ifndef BH_CORE_MAC_H
+#define BH_CORE_MAC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BH_MAC_STRLEN 18 /* "aa:bb:cc:dd:ee:ff" + NUL */
+
+/* Accepts aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff and
+ * aabbccddeeff, any case.  BH_EINVAL for anything else (including
+ * mixed separators). */
+int bh_mac_parse(const char *s, uint8_t mac[6]);
+/* Canonical lower-case colon form into out[BH_MAC_STRLEN]. */
+void bh_mac_format(const uint8_t mac[6], char out[BH_MAC_STRLEN]);
+/* Parse and re-format in place into out; BH_EINVAL if s is not a MAC. */
+int bh_mac_normalize(const char *s, char out[BH_MAC_STRLEN]);
+
+#endif

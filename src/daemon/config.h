@@ -1,0 +1,41 @@
+/*
+ * config.h - bootherd.conf: the daemon's settings.
+ *
+ *   [server]  data = DIR          user = bootherd
+ *   [http]    listen = 127.0.0.1:8080   threads = 4   max_body = 1M   timeout = 60
+ *   [log]     level = info
+ *   [store]   readers = 8   busy_timeout_ms = 5000   events_keep = 100000
+ *
+ * Command-line flags override the file.  Unknown sections and keys are
+ * errors naming the file, line and key.
+ */
+#ifndef BH_DAEMON_CONFIG_H
+#define BH_DAEMON_CONFIG_H
+
+#include "core/err.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bh_config {
+    char data_dir[PATH_MAX];
+    char user[64];
+    char http_listen[128];
+    int64_t http_threads;
+    uint64_t http_max_body;
+    int64_t http_timeout;
+    int log_level;
+    int64_t store_readers;
+    int64_t busy_timeout_ms;
+    int64_t events_keep;
+};
+
+void bh_config_defaults(struct bh_config *c);
+/* Read `path` on top of what c holds. */
+int bh_config_load(struct bh_config *c, const char *path, struct bh_err *err);
+/* Parse text (for tests and fuzzing); fname is used in messages. */
+int bh_config_parse(struct bh_config *c, const char *text, size_t len, const char *fname,
+                    struct bh_err *err);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * init.c - `bootherd init --data DIR`: data directory, database, first
+ * admin token.  The token's plaintext goes to DIR/admin.token (0600) once;
+ * the database keeps only its hash.
+ */
+#include "daemon.h"
+
+#include "api/api.h"
+#include "config.h"
+#include "core/str.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    if (bh_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
+        return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int make_admin(struct bh_store *st, const char *dir, bool reset)
+{
+    const struct bh_kind_desc *k = bh_kind_get(BH_KIND_TOKEN);
+    struct bh_actor a = {"bootherd init", NULL, NULL};
+    struct bh_err e;
+    json_t *old = NULL;
+    if (bh_store_get(st, k, "admin", &old, &e) == 0) {
+        json_decref(old);
+        if (!reset) {
+            printf("%s is already initialized; the admin token was written to %s/%s\n", dir, dir,
+                   BH_TOKEN_FILE);
+            return 0;
+        }
+        if (bh_store_delete(st, k, "admin", 0, &a, &e)) {
+            fprintf(stderr, "bootherd init: %s\n", e.msg);
+            return 1;
+        }
+    }
+    char tid[BH_TOKEN_ID_LEN + 1], token[BH_TOKEN_STR_MAX], hash[65], path[PATH_MAX];
+    if (bh_token_generate(tid, token, hash)) {
+        fprintf(stderr, "bootherd init: no randomness available\n");
+        return 1;
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "admin", "role", "admin",
+                            "description", "first admin token, made by bootherd init", "id", tid,
+                            "hash", hash, "created_by", "bootherd init");
+    json_t *obj = NULL;
+    int rc = doc ? bh_store_create(st, k, doc, &a, &obj, &e) : BH_ENOMEM;
+    json_decref(doc);
+    json_decref(obj);
+    if (rc) {
+        fprintf(stderr, "bootherd init: %s\n", rc == BH_ENOMEM ? "out of memory" : e.msg);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, BH_TOKEN_FILE);
+    size_t n = strlen(token);
+    token[n] = '\n';
+    rc = bh_write_file_atomic(path, token, n + 1, 0600, &e);
+    explicit_bzero(token, sizeof(token));
+    if (rc) {
+        fprintf(stderr, "bootherd init: %s\n", e.msg);
+        return 1;
+    }
+    printf("initialized %s; admin token written to %s (mode 0600)\n", dir, path);
+    return 0;
+}
+
+int bh_cmd_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+                                         {"reset-admin", no_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *dir = "./var";
+    bool reset = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dir = optarg; break;
+        case 'r': reset = true; break;
+        case 'h':
+            printf("usage: bootherd init [--data DIR] [--reset-admin]\n"
+                   "Create the data directory, the database and the first admin token.\n"
+                   "--reset-admin replaces a lost admin token.\n");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bootherd init: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (mkdir_p(dir, 0750) < 0) {
+        fprintf(stderr, "bootherd init: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char db[PATH_MAX];
+    snprintf(db, sizeof(db), "%s/%s", dir, BH_DB_FILE);
+    struct bh_store_config sc = {.path = db, .readers = 1};
+    struct bh_store *st;
+    struct bh_err e;
+    if (bh_store_open(&sc, &st, &e)) {
+        fprintf(stderr, "bootherd init: %s\n", e.msg);
+        return 1;
+    }
+    int rc = make_admin(st, dir, reset);
+    bh_store_close(st);
+    return rc;
+}

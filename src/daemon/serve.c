@@ -1,0 +1,268 @@
+/*
+ * serve.c - `bootherd serve`: one process, several loops.
+ *
+ *   main thread   libuv loop: signals now, the boot services (DHCP, TFTP)
+ *                 later; never waits on HTTP handlers or on the database
+ *   HTTP workers  libmicrohttpd's thread pool, running the API handlers
+ *   hub thread    WebSocket connections (event watchers, agents)
+ *
+ * SIGTERM/SIGINT: stop accepting, let requests in flight finish (every
+ * acknowledged write is already committed), close the store.  SIGHUP:
+ * re-read the config file and apply what can change at run time.
+ */
+#include "daemon.h"
+
+#include "api/api.h"
+#include "config.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "http/server.h"
+#include "http/ws.h"
+#include "store/store.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct flags {
+    const char *data, *config, *http, *level, *user;
+};
+
+struct serve {
+    struct flags fl;
+    char config_path[PATH_MAX + 32];
+    struct bh_config cfg;
+    struct bh_api api;
+    struct bh_http *http;
+    uv_loop_t *loop;
+    uv_signal_t sigterm, sigint, sighup;
+};
+
+static int apply_flags(struct bh_config *c, const struct flags *fl, struct bh_err *err)
+{
+    if (fl->data && bh_strlcpy(c->data_dir, fl->data, sizeof(c->data_dir)) >= sizeof(c->data_dir))
+        return bh_err_set(err, BH_EINVAL, "data", "--data: path too long");
+    if (fl->http) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        if (bh_net_parse_hostport(fl->http, &ss, &len, err))
+            return BH_EINVAL;
+        bh_strlcpy(c->http_listen, fl->http, sizeof(c->http_listen));
+    }
+    if (fl->level && bh_log_parse_level(fl->level, &c->log_level))
+        return bh_err_set(err, BH_EINVAL, "log-level",
+                          "--log-level must be debug, info, warn or error");
+    if (fl->user)
+        bh_strlcpy(c->user, fl->user, sizeof(c->user));
+    return 0;
+}
+
+/* defaults, then the config file, then the flags */
+static int load_config(struct serve *s, struct bh_config *out, struct bh_err *err)
+{
+    bh_config_defaults(out);
+    if (s->fl.config) {
+        bh_strlcpy(s->config_path, s->fl.config, sizeof(s->config_path));
+    } else {
+        const char *dir = s->fl.data ? s->fl.data : out->data_dir;
+        snprintf(s->config_path, sizeof(s->config_path), "%s/bootherd.conf", dir);
+        if (access(s->config_path, F_OK) != 0)
+            s->config_path[0] = '\0';
+    }
+    int rc = s->config_path[0] ? bh_config_load(out, s->config_path, err) : 0;
+    return rc ? rc : apply_flags(out, &s->fl, err);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    bh_log(BH_LOG_INFO, "shutting down", "signal=%s", strsignal(signum));
+    uv_stop(s->loop);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct serve *s = h->data;
+    struct bh_config nc;
+    struct bh_err e;
+    if (load_config(s, &nc, &e)) {
+        bh_log(BH_LOG_ERROR, "config reload failed; keeping the running config", "err=%s",
+               e.msg);
+        return;
+    }
+    bh_log_set_level(nc.log_level);
+    s->cfg.log_level = nc.log_level;
+    if (strcmp(nc.http_listen, s->cfg.http_listen) || nc.http_threads != s->cfg.http_threads ||
+        strcmp(nc.data_dir, s->cfg.data_dir) || nc.store_readers != s->cfg.store_readers ||
+        nc.http_max_body != s->cfg.http_max_body || strcmp(nc.user, s->cfg.user))
+        bh_log(BH_LOG_WARN, "config reloaded; some changes need a restart",
+               "restart_needed=%s", "listen,threads,data,readers,max_body,user");
+    else
+        bh_log(BH_LOG_INFO, "config reloaded", "file=%s",
+               s->config_path[0] ? s->config_path : "(none)");
+}
+
+static void on_commit(void *ud, int64_t rev)
+{
+    (void)rev;
+    bh_ws_hub_wake(ud);
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int parse_flags(struct serve *s, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},      {"config", required_argument, NULL, 'c'},
+        {"http", required_argument, NULL, 'l'},      {"log-level", required_argument, NULL, 'v'},
+        {"user", required_argument, NULL, 'u'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': s->fl.data = optarg; break;
+        case 'c': s->fl.config = optarg; break;
+        case 'l': s->fl.http = optarg; break;
+        case 'v': s->fl.level = optarg; break;
+        case 'u': s->fl.user = optarg; break;
+        case 'h':
+            printf("usage: bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
+                   "                      [--log-level LEVEL] [--user USER]\n"
+                   "The config file defaults to DIR/bootherd.conf when it exists.\n");
+            return 1;
+        default: return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bootherd serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static int run(struct serve *s)
+{
+    struct bh_err e;
+    int listen_fd = -1;
+    char path[PATH_MAX + 32], addr[BH_ADDR_STRLEN];
+    struct bh_store *store = NULL;
+    struct bh_ws_hub *hub = NULL;
+
+    snprintf(path, sizeof(path), "%s/%s", s->cfg.data_dir, BH_DB_FILE);
+    if (access(path, F_OK) != 0) {
+        bh_log(BH_LOG_ERROR, "not initialized", "data=%s hint=%s", s->cfg.data_dir,
+               "run: bootherd init --data DIR");
+        return 1;
+    }
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    if (bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
+        bh_drop_privileges(s->cfg.user, s->cfg.data_dir, &e)) {
+        bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
+        if (listen_fd >= 0)
+            close(listen_fd);
+        return 1;
+    }
+    bh_net_local_addr(listen_fd, addr);
+    struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
+                                 s->cfg.events_keep};
+    if (bh_store_open(&sc, &store, &e) ||
+        bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
+        bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
+        close(listen_fd);
+        bh_store_close(store);
+        return 1;
+    }
+    s->api.store = store;
+    s->api.hub = hub;
+    s->api.started_ms = bh_wall_ms();
+    bh_store_set_notify(store, on_commit, hub);
+
+    size_t nroutes;
+    struct bh_http_config hc = {
+        .listen_fd = listen_fd,
+        .threads = (unsigned)s->cfg.http_threads,
+        .max_body = (size_t)s->cfg.http_max_body,
+        .conn_timeout = (unsigned)s->cfg.http_timeout,
+        .routes = bh_api_routes(&nroutes),
+        .authenticate = bh_api_authenticate,
+        .ud = &s->api,
+    };
+    hc.nroutes = nroutes;
+    int rc = 1;
+    if (bh_http_start(&hc, &s->http, &e)) {
+        bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
+        close(listen_fd);
+        goto out;
+    }
+    s->api.http = s->http;
+    snprintf(path, sizeof(path), "%s/%s", s->cfg.data_dir, BH_ADDR_FILE);
+    char line[BH_ADDR_STRLEN + 1];
+    int ln = snprintf(line, sizeof(line), "%s\n", addr);
+    if (bh_write_file_atomic(path, line, (size_t)ln, 0644, &e))
+        bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
+    bh_log(BH_LOG_INFO, "bootherd ready", "version=%s api=http://%s data=%s revision=%lld",
+           BH_VERSION, addr, s->cfg.data_dir, (long long)bh_store_revision(store));
+
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sighup);
+    s->sigterm.data = s->sigint.data = s->sighup.data = s;
+    uv_signal_start(&s->sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&s->sighup, on_hup, SIGHUP);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+    uv_run(s->loop, UV_RUN_NOWAIT);
+    unlink(path);
+    rc = 0;
+out:
+    /* order: watchers first (they hold upgraded HTTP connections), then the
+     * HTTP server (waits for requests in flight), then the store */
+    bh_ws_hub_stop(hub);
+    bh_http_stop(s->http);
+    bh_store_set_notify(store, NULL, NULL);
+    bh_ws_hub_free(hub);
+    bh_store_close(store);
+    if (rc == 0)
+        bh_log(BH_LOG_INFO, "stopped", "data=%s", s->cfg.data_dir);
+    return rc;
+}
+
+int bh_cmd_serve(int argc, char **argv)
+{
+    struct serve s;
+    struct bh_err e;
+    memset(&s, 0, sizeof(s));
+    int rc = parse_flags(&s, argc, argv);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (load_config(&s, &s.cfg, &e)) {
+        fprintf(stderr, "bootherd serve: %s\n", e.msg);
+        return 2;
+    }
+    bh_log_set_level(s.cfg.log_level);
+    s.loop = uv_default_loop();
+    rc = run(&s);
+    uv_loop_close(s.loop);
+    return rc;
+}

@@ -1,0 +1,582 @@
+/*
+ * server.c - libmicrohttpd glue: request lifecycle, bodies, replies.
+ *
+ * A request goes through the access handler several times: first with no
+ * body (route, auth and size checks happen here, so a bad request is refused
+ * before its body is read), then once per body chunk, then once more to
+ * dispatch.  The reply a handler builds is queued on that last call.
+ */
+#include "server.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "metrics.h"
+#include "router.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define MAX_PENDING_HEADERS 8
+#define WS_GUID             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
+
+struct bh_http {
+    struct MHD_Daemon *d;
+    struct bh_http_config cfg;
+    struct bh_http_metrics metrics;
+};
+
+struct pending_header {
+    char name[48];
+    char value[256];
+};
+
+struct upgrade {
+    bh_adopt_fn adopt;
+    void *ud;
+};
+
+struct bh_req {
+    struct bh_http *h;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    struct bh_route_match m;
+    size_t route_idx;
+    struct bh_auth auth;
+    struct bh_buf body;
+    bool too_big;
+    bool started;
+    char remote[INET6_ADDRSTRLEN + 8];
+    uint64_t t0;
+    int status;
+    struct MHD_Response *resp;
+    struct pending_header hdrs[MAX_PENDING_HEADERS];
+    size_t nhdrs;
+    struct upgrade upg;
+};
+
+/* ---- request accessors --------------------------------------------------- */
+
+void *bh_req_ud(const struct bh_req *r)
+{
+    return r->h->cfg.ud;
+}
+const struct bh_route *bh_req_route(const struct bh_req *r)
+{
+    return r->m.route;
+}
+const struct bh_auth *bh_req_auth(const struct bh_req *r)
+{
+    return &r->auth;
+}
+const char *bh_req_method(const struct bh_req *r)
+{
+    return r->method;
+}
+const char *bh_req_path(const struct bh_req *r)
+{
+    return r->path;
+}
+const char *bh_req_remote(const struct bh_req *r)
+{
+    return r->remote;
+}
+
+const char *bh_req_param(const struct bh_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->m.nparams; i++)
+        if (strcmp(r->m.params[i].name, name) == 0)
+            return r->m.params[i].value;
+    return NULL;
+}
+
+const char *bh_req_query(const struct bh_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *bh_req_header(const struct bh_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct query_iter {
+    int (*fn)(void *ud, const char *k, const char *v);
+    void *ud;
+    int rc;
+};
+
+static enum MHD_Result query_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    struct query_iter *it = cls;
+    it->rc = it->fn(it->ud, key, value ? value : "");
+    return it->rc ? MHD_NO : MHD_YES;
+}
+
+int bh_req_query_each(const struct bh_req *r, int (*fn)(void *ud, const char *k, const char *v),
+                      void *ud)
+{
+    struct query_iter it = {fn, ud, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_cb, &it);
+    return it.rc;
+}
+
+const char *bh_req_body(const struct bh_req *r, size_t *len)
+{
+    *len = r->body.len;
+    return r->body.p ? r->body.p : "";
+}
+
+json_t *bh_req_json(struct bh_req *r)
+{
+    const char *ct = bh_req_header(r, "Content-Type");
+    if (r->body.len == 0) {
+        bh_reply_problem(r, 400, "malformed-json", "Bad request", "the request body is empty",
+                         NULL);
+        return NULL;
+    }
+    if (ct && strncasecmp(ct, "application/json", 16) != 0 &&
+        strncasecmp(ct, "application/merge-patch+json", 28) != 0) {
+        char detail[256];
+        snprintf(detail, sizeof(detail),
+                 "send the body as application/json (or application/merge-patch+json), not "
+                 "'%.100s'",
+                 ct);
+        bh_reply_problem(r, 415, "unsupported-media-type", "Unsupported media type", detail,
+                         NULL);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body.p, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) {
+        char detail[300];
+        snprintf(detail, sizeof(detail), "malformed JSON at line %d, column %d: %s", je.line,
+                 je.column, je.text);
+        bh_reply_problem(r, 400, "malformed-json", "Malformed JSON", detail, NULL);
+    }
+    return j;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+void bh_reply_header(struct bh_req *r, const char *name, const char *value)
+{
+    if (r->nhdrs == MAX_PENDING_HEADERS)
+        return;
+    bh_strlcpy(r->hdrs[r->nhdrs].name, name, sizeof(r->hdrs[0].name));
+    bh_strlcpy(r->hdrs[r->nhdrs].value, value, sizeof(r->hdrs[0].value));
+    r->nhdrs++;
+}
+
+static void finish_response(struct bh_req *r, int status, struct MHD_Response *resp,
+                            const char *ctype)
+{
+    if (r->resp) { /* a handler answered twice: keep the first answer */
+        bh_log(BH_LOG_ERROR, "handler replied twice", "path=%s", r->path);
+        MHD_destroy_response(resp);
+        return;
+    }
+    if (ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    bool cache_set = false;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
+        if (strcasecmp(r->hdrs[i].name, "Cache-Control") == 0)
+            cache_set = true;
+    }
+    if (!cache_set && status != 101)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    r->resp = resp;
+    r->status = status;
+}
+
+void bh_reply(struct bh_req *r, int status, const char *ctype, const void *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return;
+    finish_response(r, status, resp, ctype);
+}
+
+void bh_reply_empty(struct bh_req *r, int status)
+{
+    bh_reply(r, status, NULL, "", 0);
+}
+
+void bh_reply_json(struct bh_req *r, int status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
+        return;
+    }
+    size_t n = strlen(s);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(s);
+        return;
+    }
+    finish_response(r, status, resp, "application/json");
+}
+
+void bh_reply_problem(struct bh_req *r, int status, const char *type, const char *title,
+                      const char *detail, const char *field)
+{
+    char t[128];
+    snprintf(t, sizeof(t), "urn:bootherd:problem:%s", type ? type : "error");
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", t, "title", title, "status",
+                          status, "detail", detail ? detail : title, "instance", r->path);
+    if (j && field && *field)
+        json_object_set_new(j, "field", json_string(field));
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s)
+        return;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(s);
+        return;
+    }
+    finish_response(r, status, resp, "application/problem+json");
+}
+
+int bh_http_status_for(int code)
+{
+    switch (code) {
+    case BH_OK: return 200;
+    case BH_EINVAL: return 422;
+    case BH_ENOTFOUND: return 404;
+    case BH_ECONFLICT: return 409;
+    case BH_EPRECOND: return 412;
+    case BH_ENOREF: return 422;
+    case BH_ETOOBIG: return 413;
+    case BH_EPERM: return 403;
+    case BH_EAUTH: return 401;
+    case BH_EBUSY: return 503;
+    case BH_EGONE: return 410;
+    case BH_EUNSUPP: return 501;
+    }
+    return 500;
+}
+
+static const char *title_for(int status)
+{
+    switch (status) {
+    case 400: return "Bad request";
+    case 401: return "Unauthenticated";
+    case 403: return "Forbidden";
+    case 404: return "Not found";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 412: return "Precondition failed";
+    case 413: return "Request too large";
+    case 422: return "Invalid request";
+    case 501: return "Not implemented";
+    case 503: return "Service unavailable";
+    }
+    return "Internal error";
+}
+
+void bh_reply_err(struct bh_req *r, const struct bh_err *e)
+{
+    int status = bh_http_status_for(e->code);
+    const char *type = e->type;
+    if (!type) {
+        switch (e->code) {
+        case BH_ENOTFOUND: type = "not-found"; break;
+        case BH_ECONFLICT: type = "conflict"; break;
+        case BH_EPRECOND: type = "precondition-failed"; break;
+        case BH_ENOREF: type = "missing-reference"; break;
+        case BH_ETOOBIG: type = "too-large"; break;
+        case BH_EPERM: type = "forbidden"; break;
+        case BH_EAUTH: type = "unauthenticated"; break;
+        case BH_EBUSY: type = "unavailable"; break;
+        case BH_EGONE: type = "gone"; break;
+        case BH_EINVAL: type = "invalid-value"; break;
+        default: type = "internal";
+        }
+    }
+    if (status == 500)
+        bh_log(BH_LOG_ERROR, "request failed", "path=%s err=%s", r->path, e->msg);
+    bh_reply_problem(r, status, type, title_for(status), status == 500 ? "internal error" : e->msg,
+                     e->field);
+}
+
+/* ---- WebSocket upgrade --------------------------------------------------- */
+
+static bool header_has_token(const char *v, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = v; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        p = strchr(p, ',');
+    }
+    return false;
+}
+
+static void upgrade_cb(void *cls, struct MHD_Connection *connection, void *req_cls,
+                       const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                       struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)connection;
+    (void)req_cls;
+    struct upgrade *u = cls;
+    u->adopt(u->ud, sock, extra_in, extra_in_size, urh);
+}
+
+void bh_http_upgraded_close(void *handle)
+{
+    MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
+{
+    const char *up = bh_req_header(r, "Upgrade");
+    const char *conn = bh_req_header(r, "Connection");
+    const char *ver = bh_req_header(r, "Sec-WebSocket-Version");
+    const char *key = bh_req_header(r, "Sec-WebSocket-Key");
+    if (!up || !header_has_token(up, "websocket") || !conn || !header_has_token(conn, "upgrade")) {
+        bh_reply_header(r, "Upgrade", "websocket");
+        bh_reply_problem(r, 426, "upgrade-required", "Upgrade required",
+                         "this endpoint speaks WebSocket only", NULL);
+        return -1;
+    }
+    if (!ver || strcmp(ver, "13") != 0) {
+        bh_reply_header(r, "Sec-WebSocket-Version", "13");
+        bh_reply_problem(r, 426, "upgrade-required", "Upgrade required",
+                         "only WebSocket version 13 (RFC 6455) is supported", NULL);
+        return -1;
+    }
+    if (!key || strlen(key) != 24) { /* 16 random bytes, base64: RFC 6455 4.1 */
+        bh_reply_problem(r, 400, "bad-handshake", "Bad request",
+                         "missing or malformed Sec-WebSocket-Key", NULL);
+        return -1;
+    }
+    char concat[64];
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    char accept[32];
+    snprintf(concat, sizeof(concat), "%s%s", key, WS_GUID);
+    SHA1((const unsigned char *)concat, strlen(concat), digest);
+    bh_b64(digest, sizeof(digest), accept);
+    r->upg.adopt = adopt;
+    r->upg.ud = ud;
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_cb, &r->upg);
+    if (!resp) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "cannot upgrade", NULL);
+        return -1;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+    finish_response(r, 101, resp, NULL);
+    return 0;
+}
+
+/* ---- request lifecycle --------------------------------------------------- */
+
+static void fill_remote(struct bh_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->remote[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->remote,
+                  sizeof(r->remote));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  r->remote, sizeof(r->remote));
+}
+
+static enum MHD_Result queue(struct bh_req *r)
+{
+    if (!r->resp)
+        bh_reply_problem(r, 500, "internal", "Internal error", "no response", NULL);
+    if (!r->resp)
+        return MHD_NO;
+    return MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+}
+
+/* Route, size and auth checks before any body is read. 0 = go on. */
+static int admit(struct bh_req *r)
+{
+    struct bh_http *h = r->h;
+    bh_router_match(h->cfg.routes, h->cfg.nroutes, r->method, r->path, &r->m);
+    r->route_idx = r->m.route ? (size_t)(r->m.route - h->cfg.routes) : h->cfg.nroutes;
+    if (!r->m.route) {
+        if (r->m.path_known) {
+            bh_reply_header(r, "Allow", r->m.allow);
+            bh_reply_problem(r, 405, "method-not-allowed", "Method not allowed",
+                             "this path does not support that method", NULL);
+        } else {
+            bh_reply_problem(r, 404, "not-found", "Not found", "no such endpoint", NULL);
+        }
+        return -1;
+    }
+    const char *cl = bh_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t len;
+    if (cl && (bh_parse_u64(cl, UINT64_MAX, &len) || len > h->cfg.max_body)) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes",
+                 h->cfg.max_body);
+        bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
+        return -1;
+    }
+    if (r->m.route->flags & BH_ROUTE_PUBLIC)
+        return 0;
+    struct bh_err e;
+    bh_err_clear(&e);
+    if (!h->cfg.authenticate || h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e)) {
+        bh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"bootherd\"");
+        bh_reply_problem(r, 401, "unauthenticated", "Unauthenticated",
+                         e.msg[0] ? e.msg : "send 'Authorization: Bearer <token>'", NULL);
+        return -1;
+    }
+    if (r->auth.role < r->m.route->role) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "token '%s' has role %s; this needs %s", r->auth.name,
+                 bh_role_name(r->auth.role), bh_role_name(r->m.route->role));
+        bh_reply_problem(r, 403, "forbidden", "Forbidden", detail, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    struct bh_http *h = cls;
+    struct bh_req *r = *req_cls;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        r->h = h;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->t0 = bh_mono_ns();
+        bh_buf_init(&r->body, h->cfg.max_body);
+        fill_remote(r);
+        *req_cls = r;
+        if (admit(r))
+            return queue(r);
+        return MHD_YES;
+    }
+    if (r->resp) { /* refused early; drop whatever body follows */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!r->too_big && bh_buf_add(&r->body, upload_data, *upload_data_size))
+            r->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->too_big) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes",
+                 h->cfg.max_body);
+        bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
+    } else {
+        r->m.route->fn(r);
+    }
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct bh_http *h = cls;
+    struct bh_req *r = *req_cls;
+    if (!r)
+        return;
+    uint64_t dt = bh_mono_ns() - r->t0;
+    bool timed = !r->m.route || !(r->m.route->flags & BH_ROUTE_NOMETRIC);
+    bh_http_metrics_observe(&h->metrics, r->route_idx, r->resp ? r->status : 0, dt, timed);
+    if (bh_log_get_level() <= BH_LOG_DEBUG)
+        bh_log(BH_LOG_DEBUG, "http", "method=%s path=%s status=%d ms=%.3f remote=%s", r->method,
+               r->path, r->status, (double)dt / 1e6, r->remote);
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    bh_buf_free(&r->body);
+    free(r);
+    *req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    bh_log(BH_LOG_WARN, "http server", "detail=%s", msg);
+}
+
+int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err)
+{
+    struct bh_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    h->cfg = *cfg;
+    if (bh_http_metrics_init(&h->metrics, cfg->routes, cfg->nroutes)) {
+        free(h);
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE |
+                     MHD_USE_ERROR_LOG;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        h, MHD_OPTION_END);
+    if (!h->d) {
+        bh_http_metrics_free(&h->metrics);
+        free(h);
+        return bh_err_set(err, BH_ESYS, NULL, "cannot start the HTTP server");
+    }
+    *out = h;
+    return 0;
+}
+
+void bh_http_stop(struct bh_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    bh_http_metrics_free(&h->metrics);
+    free(h);
+}
+
+const struct bh_http_metrics *bh_http_get_metrics(const struct bh_http *h)
+{
+    return &h->metrics;
+}

@@ -1,0 +1,114 @@
+/*
+ * server.h - bootherd's HTTP server: a thin layer over libmicrohttpd.
+ *
+ * The server owns listening, request bodies (capped), routing, auth hooks,
+ * problem+json errors, metrics and WebSocket upgrades.  Handlers get a
+ * struct bh_req, read what they need and answer exactly once with one of the
+ * bh_reply_* functions.  Handlers run on libmicrohttpd's worker threads.
+ */
+#ifndef BH_HTTP_SERVER_H
+#define BH_HTTP_SERVER_H
+
+#include "core/err.h"
+#include "model/model.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bh_req;
+struct bh_http;
+
+typedef void (*bh_handler_fn)(struct bh_req *r);
+
+#define BH_ROUTE_PUBLIC   0x1u /* no token needed */
+#define BH_ROUTE_NOMETRIC 0x2u /* do not time (long-lived, e.g. WebSocket) */
+
+struct bh_route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/api/v1/hosts/{key}"; {x} matches one segment */
+    bh_handler_fn fn;
+    enum bh_role role; /* least role needed (ignored with BH_ROUTE_PUBLIC) */
+    const void *data;  /* handler data, e.g. the kind descriptor */
+    unsigned flags;
+    const char *summary; /* one line for the OpenAPI document */
+};
+
+/* Who is calling, filled by the auth hook. */
+struct bh_auth {
+    enum bh_role role;
+    char name[64];
+    char token_id[32];
+};
+
+struct bh_http_config {
+    int listen_fd;         /* a bound, listening TCP socket (owned by the server) */
+    unsigned threads;      /* worker threads */
+    size_t max_body;       /* bytes; larger bodies get 413 */
+    unsigned conn_timeout; /* seconds of idle before a connection is closed */
+    const struct bh_route *routes;
+    size_t nroutes;
+    /* Authenticate from the Authorization header (bh_req_header).  Return 0
+     * and fill *auth, or BH_EAUTH with err filled. */
+    int (*authenticate)(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
+    void *ud;
+};
+
+int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err);
+/* Stop accepting, finish requests in flight, join the workers. */
+void bh_http_stop(struct bh_http *h);
+
+/* ---- inside a handler ---------------------------------------------------- */
+
+void *bh_req_ud(const struct bh_req *r);
+const struct bh_route *bh_req_route(const struct bh_req *r);
+const struct bh_auth *bh_req_auth(const struct bh_req *r);
+const char *bh_req_method(const struct bh_req *r);
+const char *bh_req_path(const struct bh_req *r);
+const char *bh_req_remote(const struct bh_req *r);
+/* Path parameter {name}; NULL if the route has none by that name. */
+const char *bh_req_param(const struct bh_req *r, const char *name);
+/* Query argument or header; NULL if absent. */
+const char *bh_req_query(const struct bh_req *r, const char *name);
+const char *bh_req_header(const struct bh_req *r, const char *name);
+/* Call fn for every query argument; stops at the first non-zero return. */
+int bh_req_query_each(const struct bh_req *r, int (*fn)(void *ud, const char *k, const char *v),
+                      void *ud);
+/* The request body (NUL-terminated), or "" with *len 0. */
+const char *bh_req_body(const struct bh_req *r, size_t *len);
+/* Parse the body as JSON.  On failure replies 400/415 itself and returns
+ * NULL; the handler then just returns. */
+json_t *bh_req_json(struct bh_req *r);
+
+/* ---- replying (exactly once) --------------------------------------------- */
+
+/* Add a response header for the coming reply (copied). */
+void bh_reply_header(struct bh_req *r, const char *name, const char *value);
+/* Reply with body bytes (copied). */
+void bh_reply(struct bh_req *r, int status, const char *ctype, const void *body, size_t len);
+/* Reply with JSON; takes the reference. */
+void bh_reply_json(struct bh_req *r, int status, json_t *j);
+void bh_reply_empty(struct bh_req *r, int status);
+/* RFC 9457 problem+json. `type` is a slug such as "unknown-field". */
+void bh_reply_problem(struct bh_req *r, int status, const char *type, const char *title,
+                      const char *detail, const char *field);
+/* Map a bh_err to a status and a problem. */
+void bh_reply_err(struct bh_req *r, const struct bh_err *e);
+int bh_http_status_for(int code);
+
+/* Switch to WebSocket: validates the handshake (replying 400/426 if wrong)
+ * and, once the 101 went out, hands the connection over by calling
+ * adopt(ud, fd, extra, nextra, handle) on a server thread.  The adopter must
+ * eventually call bh_http_upgraded_close(handle) and never close(fd). */
+typedef void (*bh_adopt_fn)(void *ud, int fd, const char *extra, size_t nextra, void *handle);
+/* Returns 0 if the upgrade is under way (adopt will run), else the refusal
+ * was replied and adopt never runs. */
+int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud);
+void bh_http_upgraded_close(void *handle);
+
+/* The route table entry a path+method would hit (for tests and docs). */
+const struct bh_route *bh_http_match(const struct bh_route *routes, size_t n,
+                                     const char *method, const char *path, bool *path_known);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * main.c - one binary: the daemon (init, serve) and the CLI.
+ */
+#include "cli/cli.h"
+#include "daemon/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "bootherd %s - network boot and fleet imaging\n\n"
+            "Server:\n"
+            "  bootherd init  [--data DIR] [--reset-admin]\n"
+            "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n\n"
+            "Client (talks to a running server):\n"
+            "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
+            "  bootherd group startconf NAME [-f FILE]\n"
+            "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
+            "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
+            "  bootherd events [--since REV] [--follow]\n"
+            "  bootherd whoami | routes | version\n\n"
+            "Client options (before or after the command):\n"
+            "  --url URL     server, default $BOOTHERD_URL or DIR/http.addr\n"
+            "  --token TOK   token, default $BOOTHERD_TOKEN or DIR/admin.token\n"
+            "  --data DIR    data directory of a local server (default ./var)\n"
+            "  --json        print JSON instead of tables\n",
+            BH_VERSION);
+}
+
+/* Take --url/--token/--data/--json out of argv, wherever they are. */
+static int global_flags(int *argc, char **argv, const char **url, const char **token,
+                        const char **data, bool *json)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char **dst = NULL;
+        if (!strcmp(argv[i], "--url"))
+            dst = url;
+        else if (!strcmp(argv[i], "--token"))
+            dst = token;
+        else if (!strcmp(argv[i], "--data"))
+            dst = data;
+        if (dst) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "bootherd: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            *dst = argv[++i];
+            continue;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            *json = true;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "init"))
+        return bh_cmd_init(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return bh_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("bootherd %s\n", BH_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "routes"))
+        return bh_cmd_routes(argc - 2, argv + 2);
+
+    const char *url = NULL, *token = NULL, *data = NULL;
+    struct bh_cli c;
+    memset(&c, 0, sizeof(c));
+    if (global_flags(&argc, argv, &url, &token, &data, &c.json))
+        return 2;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    cmd = argv[1];
+    static const char *const kinds[] = {"host", "room", "group", "profile", "image", "token",
+                                        NULL};
+    int which = -1;
+    for (int i = 0; kinds[i]; i++)
+        if (!strcmp(cmd, kinds[i]) ||
+            (!strncmp(cmd, kinds[i], strlen(kinds[i])) && !strcmp(cmd + strlen(kinds[i]), "s")))
+            which = i;
+    int (*fn)(struct bh_cli *, int, char **) = NULL;
+    if (!strcmp(cmd, "audit"))
+        fn = bh_cmd_audit;
+    else if (!strcmp(cmd, "events"))
+        fn = bh_cmd_events;
+    else if (!strcmp(cmd, "whoami"))
+        fn = bh_cmd_whoami;
+    else if (!strcmp(cmd, "apply"))
+        fn = bh_cmd_apply;
+    if (which < 0 && !fn) {
+        fprintf(stderr, "bootherd: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    struct bh_err e;
+    if (bh_cli_setup(&c, url, token, data, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        bh_cli_cleanup(&c);
+        return 1;
+    }
+    int rc = which >= 0 ? bh_cmd_resource(&c, kinds[which], argc - 2, argv + 2)
+                        : fn(&c, argc - 2, argv + 2);
+    bh_cli_cleanup(&c);
+    return rc;
+}

@@ -1,0 +1,288 @@
+/*
+ * kinds.c - the field tables of every resource kind.
+ */
+#include "model.h"
+
+#include "core/str.h"
+#include "startconf.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define NAME_CHARS "._-"
+#define HOST_CHARS "-"
+
+static const char *const arch_values[] = {"", "x86_64", "i386", "arm64", "arm32", NULL};
+static const char *const profile_arch_values[] = {"any", "x86_64", "i386", "arm64", "arm32", NULL};
+static const char *const host_states[] = {"new", "known", "booting", "up", "offline", NULL};
+static const char *const role_values[] = {"viewer", "operator", "admin", NULL};
+static const char *const image_kinds[] = {"partition", "disk", NULL};
+static const char *const fs_values[] = {"",      "ext4", "ext3", "ext2", "ntfs", "vfat",
+                                        "btrfs", "xfs",  "swap", NULL};
+
+static int check_uuid(const json_t *v, struct bh_err *err)
+{
+    const char *s = json_string_value(v);
+    static const int dash[] = {8, 13, 18, 23};
+    if (strlen(s) != 36)
+        goto bad;
+    for (int i = 0; i < 36; i++) {
+        bool is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
+        if (is_dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+            goto bad;
+    }
+    return 0;
+bad:
+    return bh_err_set(err, BH_EINVAL, NULL,
+                      "expected a UUID like 4c4c4544-0042-3510-8052-b4c04f4e4b31");
+}
+
+static int check_ipv4(const json_t *v, struct bh_err *err)
+{
+    const char *s = json_string_value(v);
+    int parts = 0;
+    const char *p = s;
+    while (*p) {
+        int64_t n;
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len == 0 || len > 3 || bh_parse_i64n(p, len, 0, 255, &n) || (len > 1 && p[0] == '0'))
+            goto bad;
+        parts++;
+        p += len;
+        if (*p == '.') {
+            p++;
+            if (!*p)
+                goto bad;
+        }
+    }
+    if (parts == 4)
+        return 0;
+bad:
+    return bh_err_set(err, BH_EINVAL, NULL, "expected an IPv4 address like 192.0.2.10");
+}
+
+static int check_cidr(const json_t *v, struct bh_err *err)
+{
+    const char *s = json_string_value(v);
+    const char *slash = strchr(s, '/');
+    int64_t bits;
+    char ip[16];
+    if (!slash || (size_t)(slash - s) >= sizeof(ip) || bh_parse_i64(slash + 1, 0, 32, &bits))
+        goto bad;
+    memcpy(ip, s, (size_t)(slash - s));
+    ip[slash - s] = '\0';
+    json_t *j = json_string(ip);
+    int rc = j ? check_ipv4(j, NULL) : BH_ENOMEM;
+    json_decref(j);
+    if (rc == 0)
+        return 0;
+bad:
+    return bh_err_set(err, BH_EINVAL, NULL, "expected a subnet like 192.0.2.0/24");
+}
+
+static int check_startconf(const json_t *v, struct bh_err *err)
+{
+    return bh_startconf_validate(v, err);
+}
+
+#define TIMESTAMPS                                                                                 \
+    {.name = "created_at", .column = "created_at", .type = BH_F_TIME,                              \
+     .flags = BH_FF_RO | BH_FF_SORT, .doc = "when the object was created"},                        \
+    {                                                                                              \
+        .name = "updated_at", .column = "updated_at", .type = BH_F_TIME,                           \
+        .flags = BH_FF_RO | BH_FF_SORT, .doc = "when the object last changed"                      \
+    }
+
+#define NAME_FIELD(what)                                                                           \
+    {.name = "name", .column = "name", .type = BH_F_STR,                                           \
+     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63,               \
+     .charset = NAME_CHARS, .doc = "unique name of the " what}
+
+#define DESC_FIELD                                                                                 \
+    {.name = "description", .column = "description", .type = BH_F_STR, .max_len = 1024,           \
+     .doc = "free text"}
+
+#define LABELS_FIELD                                                                               \
+    {.name = "labels", .column = "labels", .type = BH_F_LABELS,                                    \
+     .doc = "key=value labels for selectors"}
+
+static const struct bh_field room_fields[] = {
+    NAME_FIELD("room"),
+    DESC_FIELD,
+    {.name = "location", .column = "location", .type = BH_F_STR, .max_len = 256,
+     .doc = "where the room is"},
+    {.name = "subnet", .column = "subnet", .type = BH_F_STR, .max_len = 18, .check = check_cidr,
+     .doc = "IPv4 subnet of the room's hosts (used for Wake-on-LAN)"},
+    LABELS_FIELD,
+    TIMESTAMPS,
+};
+
+static const struct bh_field group_fields[] = {
+    NAME_FIELD("group"),
+    DESC_FIELD,
+    {.name = "config", .column = "config", .type = BH_F_OBJECT, .check = check_startconf,
+     .doc = "partition layout and OS entries (the start.conf of the group)"},
+    {.name = "default_profile", .column = "profile_id", .type = BH_F_REF,
+     .ref_kind = BH_KIND_PROFILE, .flags = BH_FF_FILTER,
+     .doc = "boot profile for hosts of the group"},
+    LABELS_FIELD,
+    TIMESTAMPS,
+};
+
+static const struct bh_field host_fields[] = {
+    {.name = "mac", .column = "mac", .type = BH_F_MAC,
+     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
+     .doc = "MAC address of the boot NIC (the host's identity)"},
+    {.name = "name", .column = "name", .type = BH_F_STR,
+     .flags = BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63, .charset = HOST_CHARS,
+     .doc = "host name (letters, digits and '-')"},
+    DESC_FIELD,
+    {.name = "room", .column = "room_id", .type = BH_F_REF, .ref_kind = BH_KIND_ROOM,
+     .flags = BH_FF_FILTER | BH_FF_SORT, .doc = "room the host stands in"},
+    {.name = "group", .column = "group_id", .type = BH_F_REF, .ref_kind = BH_KIND_GROUP,
+     .flags = BH_FF_FILTER | BH_FF_SORT, .doc = "host group (layout and OS entries)"},
+    {.name = "profile", .column = "profile_id", .type = BH_F_REF, .ref_kind = BH_KIND_PROFILE,
+     .flags = BH_FF_FILTER, .doc = "boot profile override for this host"},
+    {.name = "arch", .column = "arch", .type = BH_F_ENUM, .enum_values = arch_values,
+     .flags = BH_FF_FILTER | BH_FF_SORT, .defval = "\"\"", .doc = "CPU architecture"},
+    {.name = "uuid", .column = "uuid", .type = BH_F_STR, .max_len = 36, .check = check_uuid,
+     .flags = BH_FF_FILTER, .doc = "SMBIOS system UUID"},
+    {.name = "serial", .column = "serial", .type = BH_F_STR, .max_len = 128,
+     .charset = "._-:/ ", .flags = BH_FF_FILTER, .doc = "serial number (Raspberry Pi: board serial)"},
+    {.name = "ip", .column = "ip", .type = BH_F_STR, .max_len = 15, .check = check_ipv4,
+     .flags = BH_FF_FILTER | BH_FF_UNIQUE, .doc = "fixed IPv4 address (full DHCP mode)"},
+    LABELS_FIELD,
+    {.name = "state", .column = "state", .type = BH_F_ENUM, .enum_values = host_states,
+     .flags = BH_FF_FILTER | BH_FF_SORT, .defval = "\"known\"",
+     .doc = "new, known, booting, up or offline"},
+    {.name = "last_seen", .column = "last_seen", .type = BH_F_TIME, .flags = BH_FF_RO | BH_FF_SORT,
+     .doc = "when the host was last heard from"},
+    {.name = "hardware", .column = "hardware", .type = BH_F_OBJECT,
+     .doc = "hardware inventory reported by the agent"},
+    TIMESTAMPS,
+};
+
+static const struct bh_field profile_fields[] = {
+    NAME_FIELD("boot profile"),
+    DESC_FIELD,
+    {.name = "arch", .column = "arch", .type = BH_F_ENUM, .enum_values = profile_arch_values,
+     .flags = BH_FF_FILTER, .defval = "\"any\"", .doc = "architecture the profile boots"},
+    {.name = "kernel", .column = "kernel", .type = BH_F_STR, .max_len = 1024,
+     .flags = BH_FF_REQUIRED, .doc = "kernel path or URL"},
+    {.name = "initrds", .column = "initrds", .type = BH_F_STRLIST, .max_len = 1024,
+     .doc = "initrd paths or URLs, in load order"},
+    {.name = "cmdline", .column = "cmdline", .type = BH_F_STR, .max_len = 4096,
+     .doc = "kernel command line template ({{host.name}}, {{server}}, ...)"},
+    LABELS_FIELD,
+    TIMESTAMPS,
+};
+
+static const struct bh_field image_fields[] = {
+    NAME_FIELD("image"),
+    DESC_FIELD,
+    {.name = "kind", .column = "kind", .type = BH_F_ENUM, .enum_values = image_kinds,
+     .flags = BH_FF_FILTER, .defval = "\"partition\"", .doc = "partition or whole-disk image"},
+    {.name = "fstype", .column = "fstype", .type = BH_F_ENUM, .enum_values = fs_values,
+     .flags = BH_FF_FILTER, .defval = "\"\"", .doc = "filesystem of a partition image"},
+    LABELS_FIELD,
+    TIMESTAMPS,
+};
+
+static const struct bh_field token_fields[] = {
+    {.name = "id", .column = "tid", .type = BH_F_STR,
+     .flags = BH_FF_RO | BH_FF_KEY | BH_FF_UNIQUE | BH_FF_GENERATE, .max_len = 32,
+     .doc = "public token id (the part before the secret)"},
+    {.name = "name", .column = "name", .type = BH_F_STR,
+     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63,
+     .charset = NAME_CHARS, .doc = "unique name of the token"},
+    DESC_FIELD,
+    {.name = "role", .column = "role", .type = BH_F_ENUM, .enum_values = role_values,
+     .flags = BH_FF_REQUIRED | BH_FF_FILTER, .doc = "viewer, operator or admin"},
+    {.name = "expires_at", .column = "expires_at", .type = BH_F_TIME,
+     .doc = "the token stops working at this time"},
+    {.name = "created_by", .column = "created_by", .type = BH_F_STR, .flags = BH_FF_RO,
+     .doc = "who created the token"},
+    {.name = "hash", .column = "hash", .type = BH_F_STR, .flags = BH_FF_INTERNAL, .max_len = 64},
+    TIMESTAMPS,
+};
+
+#define KIND(k, n, p, f, sort, w, r)                                                               \
+    {.kind = k, .name = n, .plural = p, .fields = f, .nfields = sizeof(f) / sizeof(f[0]),          \
+     .default_sort = sort, .write_role = w, .read_role = r}
+
+const struct bh_kind_desc bh_kinds[BH_KIND__COUNT] = {
+    KIND(BH_KIND_ROOM, "room", "rooms", room_fields, "name", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
+    KIND(BH_KIND_GROUP, "group", "groups", group_fields, "name", BH_ROLE_OPERATOR,
+         BH_ROLE_VIEWER),
+    KIND(BH_KIND_HOST, "host", "hosts", host_fields, "mac", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
+    KIND(BH_KIND_PROFILE, "profile", "profiles", profile_fields, "name", BH_ROLE_OPERATOR,
+         BH_ROLE_VIEWER),
+    KIND(BH_KIND_IMAGE, "image", "images", image_fields, "name", BH_ROLE_OPERATOR,
+         BH_ROLE_VIEWER),
+    KIND(BH_KIND_TOKEN, "token", "tokens", token_fields, "name", BH_ROLE_ADMIN, BH_ROLE_ADMIN),
+};
+
+const struct bh_kind_desc *bh_kind_get(enum bh_kind k)
+{
+    return (unsigned)k < BH_KIND__COUNT ? &bh_kinds[k] : NULL;
+}
+
+const struct bh_kind_desc *bh_kind_by_plural(const char *plural)
+{
+    for (size_t i = 0; i < BH_KIND__COUNT; i++)
+        if (strcmp(bh_kinds[i].plural, plural) == 0)
+            return &bh_kinds[i];
+    return NULL;
+}
+
+const struct bh_kind_desc *bh_kind_by_name(const char *name)
+{
+    for (size_t i = 0; i < BH_KIND__COUNT; i++)
+        if (strcmp(bh_kinds[i].name, name) == 0 || strcmp(bh_kinds[i].plural, name) == 0)
+            return &bh_kinds[i];
+    return NULL;
+}
+
+const struct bh_field *bh_kind_field(const struct bh_kind_desc *k, const char *name)
+{
+    for (size_t i = 0; i < k->nfields; i++)
+        if (strcmp(k->fields[i].name, name) == 0)
+            return &k->fields[i];
+    return NULL;
+}
+
+const char *bh_role_name(enum bh_role r)
+{
+    switch (r) {
+    case BH_ROLE_VIEWER: return "viewer";
+    case BH_ROLE_OPERATOR: return "operator";
+    case BH_ROLE_ADMIN: return "admin";
+    case BH_ROLE_NONE: break;
+    }
+    return "none";
+}
+
+int bh_role_parse(const char *s, enum bh_role *out)
+{
+    for (enum bh_role r = BH_ROLE_VIEWER; r <= BH_ROLE_ADMIN; r++) {
+        if (strcasecmp(s, bh_role_name(r)) == 0) {
+            *out = r;
+            return 0;
+        }
+    }
+    return BH_EINVAL;
+}
+
+const char *bh_model_key_of(const struct bh_kind_desc *k, const json_t *obj)
+{
+    for (size_t i = 0; i < k->nfields; i++) {
+        const struct bh_field *f = &k->fields[i];
+        if (!(f->flags & BH_FF_KEY))
+            continue;
+        const char *s = json_string_value(json_object_get(obj, f->name));
+        if (s && *s)
+            return s;
+    }
+    return "";
+}

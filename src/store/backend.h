@@ -1,0 +1,44 @@
+/*
+ * backend.h - what a store backend provides (internal to src/store).
+ *
+ * store.c owns struct bh_store, counts operations and calls the backend
+ * through this table; a backend calls bh__store_notify after each commit.
+ */
+#ifndef BH_STORE_BACKEND_H
+#define BH_STORE_BACKEND_H
+
+#include "store.h"
+
+struct bh_store_backend {
+    const char *name;
+    int (*open)(struct bh_store *owner, const struct bh_store_config *cfg, void **impl,
+                struct bh_err *err);
+    void (*close)(void *impl);
+    int (*ping)(void *impl, struct bh_err *err);
+    int64_t (*revision)(void *impl);
+    int (*schema_version)(void *impl);
+    int (*get)(void *impl, const struct bh_kind_desc *k, const char *key, json_t **out,
+               struct bh_err *err);
+    int (*list)(void *impl, const struct bh_list_query *q, struct bh_list_result *res,
+                struct bh_err *err);
+    int (*create)(void *impl, const struct bh_kind_desc *k, const json_t *doc,
+                  const struct bh_actor *a, json_t **out, struct bh_err *err);
+    int (*update)(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
+                  int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+                  struct bh_err *err);
+    int (*del)(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
+               const struct bh_actor *a, struct bh_err *err);
+    int (*events)(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err);
+    int (*event_append)(void *impl, const char *kind, const char *key, const char *type,
+                        const json_t *data, const struct bh_actor *a, int64_t *rev,
+                        struct bh_err *err);
+    int (*audit)(void *impl, const struct bh_audit_query *q, json_t **items, struct bh_err *err);
+    int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out,
+                        struct bh_err *err);
+};
+
+extern const struct bh_store_backend bh__sqlite_backend;
+
+void bh__store_notify(struct bh_store *s, int64_t rev);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * sqlite_int.h - shared between the SQLite backend's files.
+ */
+#ifndef BH_STORE_SQLITE_INT_H
+#define BH_STORE_SQLITE_INT_H
+
+#include "backend.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define SQ_CACHE 64 /* prepared statements kept per connection */
+
+struct sq_stmt {
+    char *sql;
+    uint64_t hash;
+    sqlite3_stmt *st;
+    uint64_t used;
+};
+
+struct sq_conn {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    struct sq_stmt cache[SQ_CACHE];
+    uint64_t tick;
+};
+
+struct sq {
+    struct bh_store *owner;
+    struct sq_conn writer;
+    struct sq_conn *readers;
+    int nreaders;
+    atomic_uint next_reader;
+    _Atomic int64_t revision;
+    int64_t events_keep;
+    int schema_version;
+    char *select_cols[BH_KIND__COUNT]; /* column list that builds an object */
+};
+
+/* Table that holds objects of kind k. */
+const char *sq_table(enum bh_kind k);
+/* Apply pending migrations on the writer connection. */
+int sq_migrate(struct sq *q, struct bh_err *err);
+
+/* A prepared, reset statement from the connection's cache (caller holds the
+ * connection).  NULL with err filled on failure. */
+sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql, struct bh_err *err);
+int sq_exec(struct sq_conn *c, const char *sql, struct bh_err *err);
+/* Map the connection's last error to a bh_err. */
+int sq_fail(struct sq_conn *c, struct bh_err *err, const char *what);
+
+struct sq_conn *sq_reader(struct sq *q);
+void sq_release(struct sq_conn *c);
+
+/* Write transactions: lock the writer, BEGIN IMMEDIATE, bump the revision. */
+int sq_begin(struct sq *q, int64_t *rev, struct bh_err *err);
+int sq_commit(struct sq *q, int64_t rev, struct bh_err *err);
+void sq_rollback(struct sq *q);
+/* Inside a write transaction: append an event and an audit record. */
+int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, const char *type,
+              const json_t *before, const json_t *after, const struct bh_actor *a,
+              bool audit, struct bh_err *err);
+
+/* Bind a JSON value as text/int/NULL. */
+int sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v);
+/* Column as a JSON value (parsed if it holds JSON text). */
+json_t *sq_column_json(sqlite3_stmt *st, int col);
+
+/* CRUD (sqlite_crud.c) */
+int sq_build_selects(struct sq *q);
+int sq_get(void *impl, const struct bh_kind_desc *k, const char *key, json_t **out,
+           struct bh_err *err);
+int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *res,
+            struct bh_err *err);
+int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc,
+              const struct bh_actor *a, json_t **out, struct bh_err *err);
+int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
+              int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+              struct bh_err *err);
+int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
+              const struct bh_actor *a, struct bh_err *err);
+
+#endif

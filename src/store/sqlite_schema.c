@@ -1,0 +1,122 @@
+/*
+ * sqlite_schema.c - tables and versioned migrations of the SQLite backend.
+ *
+ * Migrations only ever get appended.  Each runs in its own transaction
+ * together with the bump of PRAGMA user_version, so a crash mid-migration
+ * leaves the previous version intact.
+ */
+#include "sqlite_int.h"
+
+#include <stdio.h>
+
+static const char *const tables[BH_KIND__COUNT] = {
+    [BH_KIND_ROOM] = "rooms",       [BH_KIND_GROUP] = "host_groups",
+    [BH_KIND_HOST] = "hosts",       [BH_KIND_PROFILE] = "profiles",
+    [BH_KIND_IMAGE] = "images",     [BH_KIND_TOKEN] = "tokens",
+};
+
+const char *sq_table(enum bh_kind k)
+{
+    return tables[k];
+}
+
+#define OBJ_COLS "id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, "
+#define TS_COLS  "created_at TEXT NOT NULL, updated_at TEXT NOT NULL"
+
+static const char *const migrations[] = {
+    /* 1: the foundation */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('revision', 0);"
+
+    "CREATE TABLE rooms (" OBJ_COLS
+    "name TEXT NOT NULL UNIQUE, description TEXT, location TEXT, subnet TEXT, labels TEXT, " TS_COLS
+    ");"
+
+    "CREATE TABLE profiles (" OBJ_COLS
+    "name TEXT NOT NULL UNIQUE, description TEXT, arch TEXT, kernel TEXT NOT NULL, "
+    "initrds TEXT, cmdline TEXT, labels TEXT, " TS_COLS ");"
+
+    "CREATE TABLE host_groups (" OBJ_COLS
+    "name TEXT NOT NULL UNIQUE, description TEXT, config TEXT, "
+    "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, labels TEXT, " TS_COLS ");"
+    "CREATE INDEX host_groups_profile ON host_groups(profile_id);"
+
+    "CREATE TABLE hosts (" OBJ_COLS
+    "mac TEXT NOT NULL UNIQUE, name TEXT UNIQUE, description TEXT, "
+    "room_id INTEGER REFERENCES rooms(id) ON DELETE RESTRICT, "
+    "group_id INTEGER REFERENCES host_groups(id) ON DELETE RESTRICT, "
+    "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, "
+    "arch TEXT, uuid TEXT, serial TEXT, ip TEXT UNIQUE, labels TEXT, state TEXT NOT NULL, "
+    "last_seen TEXT, hardware TEXT, " TS_COLS ");"
+    "CREATE INDEX hosts_room ON hosts(room_id);"
+    "CREATE INDEX hosts_group ON hosts(group_id);"
+    "CREATE INDEX hosts_profile ON hosts(profile_id);"
+    "CREATE INDEX hosts_state ON hosts(state);"
+    "CREATE INDEX hosts_uuid ON hosts(uuid);"
+    "CREATE INDEX hosts_serial ON hosts(serial);"
+
+    "CREATE TABLE images (" OBJ_COLS
+    "name TEXT NOT NULL UNIQUE, description TEXT, kind TEXT NOT NULL, fstype TEXT, "
+    "labels TEXT, " TS_COLS ");"
+    "CREATE TABLE image_versions (id INTEGER PRIMARY KEY, "
+    "image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE, "
+    "version INTEGER NOT NULL, manifest TEXT, logical_size INTEGER, stored_size INTEGER, "
+    "parent INTEGER, note TEXT, created_by TEXT, created_at TEXT NOT NULL, "
+    "UNIQUE (image_id, version));"
+    "CREATE TABLE image_tags (image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    " tag TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (image_id, tag));"
+
+    "CREATE TABLE tokens (" OBJ_COLS
+    "tid TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE, description TEXT, role TEXT NOT NULL, "
+    "expires_at TEXT, created_by TEXT, hash TEXT NOT NULL, " TS_COLS ");"
+
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, state TEXT NOT NULL, "
+    "spec TEXT NOT NULL, created_by TEXT, " TS_COLS ");"
+    "CREATE TABLE tasks (id INTEGER PRIMARY KEY, "
+    "job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, "
+    "host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE, "
+    "seq INTEGER NOT NULL, step TEXT NOT NULL, state TEXT NOT NULL, progress TEXT, "
+    "error TEXT, started_at TEXT, finished_at TEXT);"
+    "CREATE INDEX tasks_job ON tasks(job_id);"
+    "CREATE INDEX tasks_host ON tasks(host_id, state);"
+
+    "CREATE TABLE events (rev INTEGER PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL, "
+    "key TEXT NOT NULL, type TEXT NOT NULL, actor TEXT, data TEXT);"
+    "CREATE INDEX events_key ON events(kind, key);"
+
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL, "
+    "token_id TEXT, remote TEXT, action TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, "
+    "before TEXT, after TEXT);"
+    "CREATE INDEX audit_kind ON audit(kind, key);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int sq_migrate(struct sq *q, struct bh_err *err)
+{
+    struct sq_conn *c = &q->writer;
+    sqlite3_stmt *st = sq_prepare(c, "PRAGMA user_version", err);
+    if (!st)
+        return BH_EIO;
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (version > NMIGRATIONS)
+        return bh_err_set(err, BH_EUNSUPP, NULL,
+                          "database schema version %d is newer than this bootherd (%d); "
+                          "upgrade bootherd",
+                          version, NMIGRATIONS);
+    for (int v = version; v < NMIGRATIONS; v++) {
+        char bump[64];
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+        int rc = sq_exec(c, "BEGIN IMMEDIATE", err);
+        if (rc)
+            return rc;
+        if ((rc = sq_exec(c, migrations[v], err)) || (rc = sq_exec(c, bump, err)) ||
+            (rc = sq_exec(c, "COMMIT", err))) {
+            sq_exec(c, "ROLLBACK", NULL);
+            return rc;
+        }
+    }
+    q->schema_version = NMIGRATIONS;
+    return 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * store.c - the store front: dispatch to the backend and count operations.
+ */
+#include "backend.h"
+
+#include "core/timeutil.h"
+
+#include <stdlib.h>
+
+struct bh_store {
+    const struct bh_store_backend *be;
+    void *impl;
+    void (*notify)(void *ud, int64_t rev);
+    void *notify_ud;
+    struct bh_store_stats stats;
+};
+
+static const char *const op_names[BH_OP__COUNT] = {
+    "get", "list", "create", "update", "delete", "events", "audit", "auth",
+};
+
+const char *bh_store_op_name(enum bh_store_op op)
+{
+    return (unsigned)op < BH_OP__COUNT ? op_names[op] : "unknown";
+}
+
+int bh_store_open(const struct bh_store_config *cfg, struct bh_store **out, struct bh_err *err)
+{
+    struct bh_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    s->be = &bh__sqlite_backend;
+    int rc = s->be->open(s, cfg, &s->impl, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void bh_store_close(struct bh_store *s)
+{
+    if (!s)
+        return;
+    s->be->close(s->impl);
+    free(s);
+}
+
+void bh_store_set_notify(struct bh_store *s, void (*fn)(void *ud, int64_t rev), void *ud)
+{
+    s->notify = fn;
+    s->notify_ud = ud;
+}
+
+void bh__store_notify(struct bh_store *s, int64_t rev)
+{
+    if (s && s->notify)
+        s->notify(s->notify_ud, rev);
+}
+
+const struct bh_store_stats *bh_store_get_stats(const struct bh_store *s)
+{
+    return &s->stats;
+}
+
+static void account(struct bh_store *s, enum bh_store_op op, uint64_t t0, int rc)
+{
+    atomic_fetch_add_explicit(&s->stats.count[op], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stats.nanos[op], bh_mono_ns() - t0, memory_order_relaxed);
+    /* "not found" and friends are answers, not store failures */
+    if (rc == BH_EIO || rc == BH_ENOMEM || rc == BH_EBUSY || rc == BH_ESYS)
+        atomic_fetch_add_explicit(&s->stats.errors[op], 1, memory_order_relaxed);
+}
+
+#define TIMED(op, call)                                                                            \
+    do {                                                                                           \
+        uint64_t t0_ = bh_mono_ns();                                                               \
+        int rc_ = (call);                                                                          \
+        account(s, op, t0_, rc_);                                                                  \
+        return rc_;                                                                                \
+    } while (0)
+
+int bh_store_ping(struct bh_store *s, struct bh_err *err)
+{
+    return s->be->ping(s->impl, err);
+}
+
+int64_t bh_store_revision(struct bh_store *s)
+{
+    return s->be->revision(s->impl);
+}
+
+int bh_store_schema_version(struct bh_store *s)
+{
+    return s->be->schema_version(s->impl);
+}
+
+int bh_store_get(struct bh_store *s, const struct bh_kind_desc *k, const char *key, json_t **out,
+                 struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->get(s->impl, k, key, out, err));
+}
+
+int bh_store_list(struct bh_store *s, const struct bh_list_query *q, struct bh_list_result *res,
+                  struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->list(s->impl, q, res, err));
+}
+
+int bh_store_create(struct bh_store *s, const struct bh_kind_desc *k, const json_t *doc,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->create(s->impl, k, doc, a, out, err));
+}
+
+int bh_store_update(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    const json_t *doc, int64_t if_rev, unsigned flags, const struct bh_actor *a,
+                    json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->update(s->impl, k, key, doc, if_rev, flags, a, out, err));
+}
+
+int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    int64_t if_rev, const struct bh_actor *a, struct bh_err *err)
+{
+    TIMED(BH_OP_DELETE, s->be->del(s->impl, k, key, if_rev, a, err));
+}
+
+int bh_store_events(struct bh_store *s, int64_t since, int limit, json_t **events,
+                    struct bh_err *err)
+{
+    TIMED(BH_OP_EVENTS, s->be->events(s->impl, since, limit, events, err));
+}
+
+int bh_store_event_append(struct bh_store *s, const char *kind, const char *key, const char *type,
+                          const json_t *data, const struct bh_actor *a, int64_t *rev,
+                          struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->event_append(s->impl, kind, key, type, data, a, rev, err));
+}
+
+int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,
+                   struct bh_err *err)
+{
+    TIMED(BH_OP_AUDIT, s->be->audit(s->impl, q, items, err));
+}
+
+int bh_store_token_lookup(struct bh_store *s, const char *tid, struct bh_token_info *out,
+                          struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->token_lookup(s->impl, tid, out, err));
+}

@@ -1,0 +1,158 @@
+/*
+ * store.h - bootherd's state: the interface every backend implements.
+ *
+ * Callers (API handlers, boot services, the CLI's init) see only these
+ * functions and JSON objects shaped by the kind tables in model/model.h; no
+ * SQL crosses this line.  The SQLite backend is the embedded default; a
+ * PostgreSQL backend plugs in behind the same table of operations.
+ *
+ * Every write runs in one transaction that also bumps the global revision,
+ * appends an event and writes an audit record, so readers can follow every
+ * change with bh_store_events(since).  All functions are thread-safe.
+ *
+ * Objects returned are new JSON references the caller owns (json_decref).
+ * Documents passed in are borrowed.
+ */
+#ifndef BH_STORE_STORE_H
+#define BH_STORE_STORE_H
+
+#include "core/err.h"
+#include "model/model.h"
+#include "model/selector.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bh_store;
+
+struct bh_store_config {
+    const char *path;        /* SQLite database file */
+    int readers;             /* reader connections (default 8) */
+    int busy_timeout_ms;     /* default 5000 */
+    int64_t events_keep;     /* events kept for resuming watchers (default 100000) */
+};
+
+/* Who performs a write (for events and the audit log). Borrowed strings. */
+struct bh_actor {
+    const char *name;     /* token name, or "system" */
+    const char *token_id; /* may be NULL */
+    const char *remote;   /* client address, may be NULL */
+};
+
+#define BH_QUERY_MAX_FILTERS 8
+#define BH_QUERY_MAX_SORT    4
+#define BH_LIST_MAX          1000
+
+struct bh_list_query {
+    const struct bh_kind_desc *kind;
+    struct {
+        const struct bh_field *field;
+        const char *value; /* borrowed */
+    } filters[BH_QUERY_MAX_FILTERS];
+    size_t nfilters;
+    const struct bh_selector *selector; /* resolved against kind; may be NULL */
+    struct {
+        const struct bh_field *field;
+        bool desc;
+    } sort[BH_QUERY_MAX_SORT];
+    size_t nsort;
+    int64_t limit; /* 1..BH_LIST_MAX */
+    int64_t offset;
+    bool want_total;
+};
+
+struct bh_list_result {
+    json_t *items; /* array, owned by the caller */
+    int64_t total; /* -1 unless want_total */
+    bool more;     /* another page follows */
+};
+
+/* update flags */
+#define BH_UPD_PARTIAL  0x1u /* only columns present in doc change (system updates) */
+#define BH_UPD_SYSTEM   0x2u /* doc may set read-only fields (state, last_seen) */
+
+/* Operation counters for /metrics. */
+enum bh_store_op {
+    BH_OP_GET,
+    BH_OP_LIST,
+    BH_OP_CREATE,
+    BH_OP_UPDATE,
+    BH_OP_DELETE,
+    BH_OP_EVENTS,
+    BH_OP_AUDIT,
+    BH_OP_AUTH,
+    BH_OP__COUNT
+};
+
+struct bh_store_stats {
+    atomic_uint_fast64_t count[BH_OP__COUNT];
+    atomic_uint_fast64_t errors[BH_OP__COUNT];
+    atomic_uint_fast64_t nanos[BH_OP__COUNT];
+};
+
+/* Token record used to authenticate a request. */
+struct bh_token_info {
+    char name[64];
+    char hash[65]; /* hex SHA-256 of the secret */
+    enum bh_role role;
+    int64_t expires_ms; /* 0 = never */
+};
+
+/* Open (creating if needed) and migrate to the current schema. */
+int bh_store_open(const struct bh_store_config *cfg, struct bh_store **out, struct bh_err *err);
+void bh_store_close(struct bh_store *s);
+
+/* Called after every committed write with the new revision, from the
+ * writing thread.  Must be cheap and thread-safe (e.g. uv_async_send). */
+void bh_store_set_notify(struct bh_store *s, void (*fn)(void *ud, int64_t rev), void *ud);
+
+/* A trivial read through the store: for /ready. */
+int bh_store_ping(struct bh_store *s, struct bh_err *err);
+int64_t bh_store_revision(struct bh_store *s);
+const struct bh_store_stats *bh_store_get_stats(const struct bh_store *s);
+const char *bh_store_op_name(enum bh_store_op op);
+int bh_store_schema_version(struct bh_store *s);
+
+/* Objects.  `key` is any of the kind's key fields (host: MAC or name). */
+int bh_store_get(struct bh_store *s, const struct bh_kind_desc *k, const char *key, json_t **out,
+                 struct bh_err *err);
+int bh_store_list(struct bh_store *s, const struct bh_list_query *q, struct bh_list_result *res,
+                  struct bh_err *err);
+/* doc: validated (bh_model_validate CREATE) plus any internal fields. */
+int bh_store_create(struct bh_store *s, const struct bh_kind_desc *k, const json_t *doc,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err);
+/* Replace the writable state with doc (or, with BH_UPD_PARTIAL, just the
+ * fields in doc).  if_rev > 0: BH_EPRECOND unless the object's rev equals it.
+ * An update that changes nothing commits nothing and returns the object. */
+int bh_store_update(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    const json_t *doc, int64_t if_rev, unsigned flags, const struct bh_actor *a,
+                    json_t **out, struct bh_err *err);
+int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    int64_t if_rev, const struct bh_actor *a, struct bh_err *err);
+
+/* Events with rev > since, oldest first, at most limit.  BH_EGONE if events
+ * after `since` were already pruned (the watcher must resync). */
+int bh_store_events(struct bh_store *s, int64_t since, int limit, json_t **events,
+                    struct bh_err *err);
+/* Append a non-CRUD event (e.g. "boot.dhcp" on a host); bumps the revision. */
+int bh_store_event_append(struct bh_store *s, const char *kind, const char *key, const char *type,
+                          const json_t *data, const struct bh_actor *a, int64_t *rev,
+                          struct bh_err *err);
+
+/* Audit records, newest first. Filters may be NULL. */
+struct bh_audit_query {
+    const char *kind;
+    const char *key;
+    const char *actor;
+    int64_t before_id; /* 0 = from the newest */
+    int64_t limit;
+};
+int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,
+                   struct bh_err *err);
+
+int bh_store_token_lookup(struct bh_store *s, const char *tid, struct bh_token_info *out,
+                          struct bh_err *err);
+
+#endif
