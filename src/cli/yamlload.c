@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/str.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +35,8 @@
 #define YAML_MAX_EXPANDED_BYTES (4 * (size_t)BH_YAML_MAX_BYTES)
 #define YAML_TAG_PREFIX         "tag:yaml.org,2002:"
 #define NO_PARENT               UINT32_MAX
+#define DIGITS                  "0123456789"
+#define IDENT_CHARS             DIGITS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
 #define QUOTE_MAX               60 /* bytes of a key/value quoted in a message */
 
 enum seg_kind { SEG_INDEX, SEG_KEY };
@@ -61,27 +64,25 @@ struct frame {
     char *anchor; /* owned; registered when the collection closes */
     char *key;    /* mappings: owned pending key, NULL when none */
     size_t klen;
-    size_t nodes0; /* ctx counters when this collection opened */
-    size_t bytes0;
-    size_t count; /* sequences: index of the next item */
-    uint32_t pid; /* position entry of this collection */
-    int height;   /* tallest child collection */
+    size_t nodes0, bytes0; /* ctx counters when this collection opened */
+    size_t count;          /* sequences: index of the next item */
+    uint32_t pid;          /* position entry of this collection */
+    int height;            /* tallest child collection */
     int is_map;
 };
 
 struct ctx {
-    const char *fname;
-    const char *text;
+    const char *fname, *text;
     size_t len;
     struct bh_err *err;
     struct frame st[BH_YAML_MAX_DEPTH];
-    int depth;
+    int depth, docs;
     size_t nodes, bytes;
-    int docs;
     json_t *root;
     json_t *anchors; /* name -> [value, nodes, bytes, height] */
     struct bh_yaml_pos *pos;
-    locale_t cloc; /* "C" numeric locale for strtod_l */
+    locale_t cloc;         /* "C" numeric locale for strtod_l */
+    char q[QUOTE_MAX + 4]; /* quote()'s output */
 };
 
 enum tag { TAG_NONE, TAG_BARE, TAG_STR, TAG_INT, TAG_BOOL, TAG_NULL, TAG_FLOAT, TAG_MAP, TAG_SEQ };
@@ -113,10 +114,10 @@ static int at_key(const struct ctx *c)
 
 /* Copy at most QUOTE_MAX bytes of s for an error message, cut on a UTF-8
  * boundary, with control bytes shown as '?' so a message stays one line. */
-static const char *quote(char *dst, size_t dstsz, const char *s, size_t n)
+static const char *quote(struct ctx *c, const char *s, size_t n)
 {
+    char *dst = c->q;
     size_t i = 0, lim = n < QUOTE_MAX ? n : QUOTE_MAX;
-    if (lim >= dstsz - 4) lim = dstsz - 4;
     if (lim < n)
         while (lim > 0 && ((unsigned char)s[lim] & 0xC0) == 0x80)
             lim--;
@@ -194,12 +195,6 @@ void bh_yaml_pos_free(struct bh_yaml_pos *pos)
     free(pos);
 }
 
-static int is_ident(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '_' || ch == '-';
-}
-
 /* Read one path segment at *pp into q (key bytes unescaped into kbuf).
  * Returns 0 and advances *pp, or -1 if the text there is malformed. */
 static int next_seg(const char **pp, int first, char *kbuf, struct pos_ent *q)
@@ -226,9 +221,9 @@ static int next_seg(const char **pp, int first, char *kbuf, struct pos_ent *q)
         q->a = v;
     } else {
         if (!first && *s++ != '.') return -1;
-        for (; is_ident(*s); s++)
-            kbuf[n++] = *s;
-        if (n == 0) return -1;
+        if ((n = strspn(s, IDENT_CHARS)) == 0) return -1;
+        memcpy(kbuf, s, n);
+        s += n;
         q->kind = SEG_KEY;
     }
     q->key = kbuf;
@@ -273,63 +268,46 @@ static int bool_text(const char *s, int *b)
     return 0;
 }
 
-static int digit_val(char ch, unsigned base)
-{
-    int d = ch >= '0' && ch <= '9'   ? ch - '0'
-            : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                     : 99;
-    return d < (int)base ? d : -1;
-}
-
 /* 1 if s has an integer form, with *range 0 if *v holds it and 1 if the
  * value does not fit in int64; 0 if s is not an integer at all. */
 static int int_text(const char *s, size_t n, int64_t *v, int *range)
 {
-    unsigned base = 10;
-    size_t i = 0;
+    const char *set = DIGITS;
+    int base = 10;
+    size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
     if (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
         base = s[1] == 'o' ? 8 : 16;
+        set = base == 8 ? "01234567" : DIGITS "abcdefABCDEF";
         i = 2;
-    } else if (n > 0 && (s[0] == '-' || s[0] == '+')) {
-        i = 1;
     }
-    if (i == n) return 0;
-    for (size_t k = i; k < n; k++)
-        if (digit_val(s[k], base) < 0) return 0;
-    *range = 0;
+    if (i == n || strspn(s + i, set) != n - i) return 0;
     if (base == 10) {
         *range = bh_parse_i64n(s, n, INT64_MIN, INT64_MAX, v) != 0;
         return 1;
     }
-    uint64_t u = 0;
-    for (; i < n; i++) {
-        if (u > ((uint64_t)INT64_MAX - (uint64_t)digit_val(s[i], base)) / base)
-            return *range = 1, 1;
-        u = u * base + (uint64_t)digit_val(s[i], base);
-    }
-    *v = (int64_t)u;
+    errno = 0; /* digits are checked above, so strtoull sees nothing else */
+    unsigned long long u = strtoull(s + i, NULL, base);
+    *range = errno == ERANGE || u > INT64_MAX;
+    if (!*range) *v = (int64_t)u;
     return 1;
 }
 
 /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
 static int float_text(const char *s)
 {
-    size_t whole = 0, frac = 0;
-    if (*s == '-' || *s == '+') s++;
-    for (; *s >= '0' && *s <= '9'; s++)
-        whole++;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            frac++;
+    s += *s == '-' || *s == '+';
+    size_t whole = strspn(s, DIGITS), frac = 0;
+    s += whole;
+    if (*s == '.') {
+        frac = strspn(++s, DIGITS);
+        s += frac;
+    }
     if (whole == 0 && frac == 0) return 0;
     if (*s == 'e' || *s == 'E') {
-        size_t exp = 0;
-        s++;
-        if (*s == '-' || *s == '+') s++;
-        for (; *s >= '0' && *s <= '9'; s++)
-            exp++;
+        s += 1 + (s[1] == '-' || s[1] == '+');
+        size_t exp = strspn(s, DIGITS);
         if (exp == 0) return 0;
+        s += exp;
     }
     return *s == '\0';
 }
@@ -348,21 +326,19 @@ static const char *const tag_names[] = {
 
 static int parse_tag(struct ctx *c, const yaml_char_t *ytag, yaml_mark_t m, enum tag *t)
 {
-    const char *tag = (const char *)ytag, *pfx = YAML_TAG_PREFIX;
+    const char *tag = (const char *)ytag;
+    size_t plen = strlen(YAML_TAG_PREFIX);
+    int core = tag && !strncmp(tag, YAML_TAG_PREFIX, plen);
     *t = TAG_NONE;
     if (!tag) return 0;
-    if (!strcmp(tag, "!")) /* non-specific: no resolution, so str/map/seq */
-        return *t = TAG_BARE, 0;
-    if (!strncmp(tag, pfx, strlen(pfx)))
-        for (int i = TAG_STR; i <= TAG_SEQ; i++)
-            if (!strcmp(tag + strlen(pfx), tag_names[i])) return *t = (enum tag)i, 0;
-    int yo = !strncmp(tag, pfx, strlen(pfx));
-    char q[QUOTE_MAX + 4];
-    const char *shown = yo ? tag + strlen(pfx) : tag;
+    if (!strcmp(tag, "!")) return *t = TAG_BARE, 0; /* non-specific: str, map or seq */
+    for (int i = TAG_STR; core && i <= TAG_SEQ; i++)
+        if (!strcmp(tag + plen, tag_names[i])) return *t = (enum tag)i, 0;
+    tag += core ? plen : 0;
     return FAIL_AT(c, BH_EINVAL, m,
-                   "unsupported tag '%s%s' (allowed: !!str !!int !!float !!bool "
-                   "!!null !!map !!seq)",
-                   yo ? "!!" : "", quote(q, sizeof(q), shown, strlen(shown)));
+                   "unsupported tag '%s%s' (allowed: !!str !!int !!float !!bool !!null !!map "
+                   "!!seq)",
+                   core ? "!!" : "", quote(c, tag, strlen(tag)));
 }
 
 /* Turn a scalar event into a JSON value following the core schema; an
@@ -375,7 +351,6 @@ static int scalar_json(struct ctx *c, const yaml_event_t *ev, enum tag t, json_t
     int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && t == TAG_NONE;
     int nul = strlen(s) != n, b = 0, range = 0;
     int64_t iv = 0;
-    char q[QUOTE_MAX + 4];
     *out = NULL;
     if (t == TAG_MAP || t == TAG_SEQ)
         return FAIL_AT(c, BH_EINVAL, m, "tag !!%s cannot be used on a scalar", tag_names[t]);
@@ -387,22 +362,21 @@ static int scalar_json(struct ctx *c, const yaml_event_t *ev, enum tag t, json_t
     if ((plain || t == TAG_INT || t == TAG_FLOAT) && int_text(s, n, &iv, &range)) {
         if (range && t != TAG_FLOAT)
             return FAIL_AT(c, BH_EINVAL, m, "integer '%s' is out of range (64-bit signed)",
-                           quote(q, sizeof(q), s, n));
+                           quote(c, s, n));
         if (t != TAG_FLOAT) return (*out = json_integer(iv)) ? 0 : nomem(c);
     }
     if ((plain || t == TAG_FLOAT) && inf_nan_text(s))
         return FAIL_AT(c, BH_EINVAL, m, "'%s' is not a finite number; JSON cannot represent it",
-                       quote(q, sizeof(q), s, n));
+                       quote(c, s, n));
     if ((plain || t == TAG_FLOAT) && float_text(s)) {
         double d = strtod_l(s, NULL, c->cloc);
         if (isinf(d) || isnan(d))
             return FAIL_AT(c, BH_EINVAL, m, "number '%s' is out of range (IEEE double)",
-                           quote(q, sizeof(q), s, n));
+                           quote(c, s, n));
         return (*out = json_real(d)) ? 0 : nomem(c);
     }
     if (!plain && t != TAG_STR && t != TAG_BARE)
-        return FAIL_AT(c, BH_EINVAL, m, "'%s' is not a valid !!%s", quote(q, sizeof(q), s, n),
-                       tag_names[t]);
+        return FAIL_AT(c, BH_EINVAL, m, "'%s' is not a valid !!%s", quote(c, s, n), tag_names[t]);
 string:
     if (!(*out = json_stringn(s, n)))
         return FAIL_AT(c, BH_EINVAL, m, "scalar is not valid UTF-8 (or out of memory)");
@@ -461,15 +435,13 @@ static int take_key(struct ctx *c, const yaml_event_t *ev, enum tag t)
     struct frame *f = &c->st[c->depth - 1];
     const char *s = (const char *)ev->data.scalar.value;
     size_t n = ev->data.scalar.length;
-    char q[QUOTE_MAX + 4];
     if (t == TAG_MAP || t == TAG_SEQ)
         return FAIL_AT(c, BH_EINVAL, ev->start_mark, "tag !!%s cannot be used on a key",
                        tag_names[t]);
     if (strlen(s) != n)
         return FAIL_AT(c, BH_EINVAL, ev->start_mark, "mapping key contains a NUL byte");
     if (json_object_get(f->v, s))
-        return FAIL_AT(c, BH_EINVAL, ev->start_mark, "duplicate key '%s'",
-                       quote(q, sizeof(q), s, n));
+        return FAIL_AT(c, BH_EINVAL, ev->start_mark, "duplicate key '%s'", quote(c, s, n));
     int rc = account(c, 0, n, ev->start_mark);
     if (rc) return rc;
     if (!(f->key = malloc(n + 1))) return nomem(c);
@@ -507,8 +479,7 @@ static int on_alias(struct ctx *c, const yaml_event_t *ev)
 {
     const char *name = (const char *)ev->data.alias.anchor;
     yaml_mark_t m = ev->start_mark;
-    char q[QUOTE_MAX + 4];
-    const char *qn = quote(q, sizeof(q), name, strlen(name));
+    const char *qn = quote(c, name, strlen(name));
     if (at_key(c))
         return FAIL_AT(c, BH_EINVAL, m, "alias '*%s' used as a mapping key is not supported", qn);
     json_t *a = json_object_get(c->anchors, name);

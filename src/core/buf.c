@@ -98,8 +98,11 @@ int bh_buf_printf(struct bh_buf *b, const char *fmt, ...)
 
 char *bh_buf_steal(struct bh_buf *b)
 {
-    if (!b->p && reserve(b, 0))
-        return NULL;
+    if (!b->p) {
+        if (reserve(b, 0))
+            return NULL;
+        b->p[0] = '\0';
+    }
     char *p = b->p;
     b->p = NULL;
     b->len = 0;

@@ -59,8 +59,15 @@ int bh_ini_parse(const char *text, size_t len, const char *fname, unsigned flags
         if (ln.n == 0 || ln.p[0] == '#' || ln.p[0] == ';')
             continue;
         if (ln.p[0] == '[') {
-            if (ln.p[ln.n - 1] != ']')
+            /* "[OS]", also "[OS]   # comment" as LINBO files write it */
+            const char *close = memchr(ln.p, ']', ln.n);
+            if (!close)
                 return syntax(err, fname, lineno, "section header without closing ']'");
+            struct bh_slice rest = {close + 1, ln.n - (size_t)(close + 1 - ln.p)};
+            rest = bh_slice_trim(rest);
+            if (rest.n && rest.p[0] != '#' && rest.p[0] != ';')
+                return syntax(err, fname, lineno, "unexpected text after section header");
+            ln.n = (size_t)(close + 1 - ln.p);
             struct bh_slice name = bh_slice_trim((struct bh_slice){ln.p + 1, ln.n - 2});
             if (name.n == 0 || name.n >= sizeof(key))
                 return syntax(err, fname, lineno, "empty or over-long section name");

@@ -22,6 +22,7 @@
 #include "http/ws.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct flags {
 
 struct serve {
     struct flags fl;
+    char abs_data[PATH_MAX], abs_config[PATH_MAX];
     char config_path[PATH_MAX + 32];
     struct bh_config cfg;
     struct bh_api api;
@@ -165,7 +167,15 @@ static int run(struct serve *s)
     struct bh_store *store = NULL;
     struct bh_ws_hub *hub = NULL;
 
-    snprintf(path, sizeof(path), "%s/%s", s->cfg.data_dir, BH_DB_FILE);
+    /* Work inside the data directory with relative paths, so the daemon
+     * keeps reaching its files after dropping root even when a parent
+     * directory is closed to the unprivileged user. */
+    if (chdir(s->cfg.data_dir) < 0) {
+        bh_log(BH_LOG_ERROR, "cannot enter the data directory", "data=%s err=%s",
+               s->cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s", BH_DB_FILE);
     if (access(path, F_OK) != 0) {
         bh_log(BH_LOG_ERROR, "not initialized", "data=%s hint=%s", s->cfg.data_dir,
                "run: bootherd init --data DIR");
@@ -174,7 +184,7 @@ static int run(struct serve *s)
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     if (bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
-        bh_drop_privileges(s->cfg.user, s->cfg.data_dir, &e)) {
+        bh_drop_privileges(s->cfg.user, ".", &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (listen_fd >= 0)
             close(listen_fd);
@@ -213,7 +223,7 @@ static int run(struct serve *s)
         goto out;
     }
     s->api.http = s->http;
-    snprintf(path, sizeof(path), "%s/%s", s->cfg.data_dir, BH_ADDR_FILE);
+    snprintf(path, sizeof(path), "%s", BH_ADDR_FILE);
     char line[BH_ADDR_STRLEN + 1];
     int ln = snprintf(line, sizeof(line), "%s\n", addr);
     if (bh_write_file_atomic(path, line, (size_t)ln, 0644, &e))
@@ -256,6 +266,11 @@ int bh_cmd_serve(int argc, char **argv)
     int rc = parse_flags(&s, argc, argv);
     if (rc)
         return rc == 1 ? 0 : rc;
+    /* the daemon chdir()s into its data directory: make paths absolute */
+    if (s.fl.data && realpath(s.fl.data, s.abs_data))
+        s.fl.data = s.abs_data;
+    if (s.fl.config && realpath(s.fl.config, s.abs_config))
+        s.fl.config = s.abs_config;
     if (load_config(&s, &s.cfg, &e)) {
         fprintf(stderr, "bootherd serve: %s\n", e.msg);
         return 2;

@@ -579,42 +579,6 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
     return 0;
 }
 
-/* LINBO's own files comment their section headers ("[LINBO]  # global"),
- * which the shared tokenizer takes for a header without its closing ']'.
- * Blank such comments out (same length, so line numbers hold).  Returns a
- * malloc'd copy if anything changed, else NULL with *rc 0. */
-static char *blank_header_comments(const char *text, size_t len, int *rc)
-{
-    char *copy = NULL;
-    size_t pos = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0; /* as ini.c */
-    *rc = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len, i = pos;
-        while (i < end && text[i] && strchr(" \t\r\f\v", text[i]))
-            i++;
-        const char *close = i < end && text[i] == '[' ? memchr(text + i, ']', end - i) : NULL;
-        if (close) {
-            size_t j = (size_t)(close - text) + 1;
-            while (j < end && text[j] && strchr(" \t\r\f\v", text[j]))
-                j++;
-            if (j < end && (text[j] == '#' || text[j] == ';')) {
-                if (!copy) {
-                    if (!(copy = malloc(len))) {
-                        *rc = BH_ENOMEM;
-                        return NULL;
-                    }
-                    memcpy(copy, text, len);
-                }
-                size_t from = (size_t)(close - text) + 1;
-                memset(copy + from, ' ', end - from);
-            }
-        }
-        pos = end + 1;
-    }
-    return copy;
-}
-
 int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warnings,
                        struct bh_err *err)
 {
@@ -633,16 +597,7 @@ int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warn
         goto fail;
     }
     const struct bh_ini_cb cb = {on_section, on_kv};
-    char *blanked = blank_header_comments(text, len, &rc);
-    if (rc) {
-        bh_err_set(err, rc, NULL, "out of memory");
-        goto fail;
-    }
-    rc = bh_ini_parse(blanked ? blanked
-                      : text  ? text
-                              : "",
-                      len, SC_FILE, BH_INI_INLINE_COMMENTS, &cb, &st, err);
-    free(blanked);
+    rc = bh_ini_parse(text ? text : "", len, SC_FILE, BH_INI_INLINE_COMMENTS, &cb, &st, err);
     if (!rc) rc = finish_section(&st, err);
     if (!rc && st.linbo_line) {
         /* put "linbo" first, as in the file, for people reading the JSON */

@@ -407,7 +407,7 @@ static const struct err_case err_cases[] = {
     {"[OS]\nName = a\nK\xc3\xa4se = 1\n", BH_EINVAL, "start.conf:3", "printable ASCII"},
     {"[OS]\nName = \"open\n", BH_EINVAL, "start.conf:2", "unterminated quoted value"},
     {"[OS\n", BH_EINVAL, "start.conf:1", "closing ']'"},
-    {"[OS] trailing\n", BH_EINVAL, "start.conf:1", "closing ']'"},
+    {"[OS] trailing\n", BH_EINVAL, "start.conf:1", "unexpected text after section header"},
     {"[LINBO]\njust text\n", BH_EINVAL, "start.conf:2", "expected 'key = value'"},
 };
 

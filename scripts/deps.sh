@@ -1,0 +1,29 @@
+#!/bin/sh
+# deps.sh - install the Debian packages bootherd builds and tests with.
+# Idempotent.  As root it installs what is missing (apt-get update first);
+# otherwise it prints the exact command and exits 1 if anything is missing.
+set -eu
+
+PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+libuv1-dev libmicrohttpd-dev libwslay-dev libjansson-dev libsqlite3-dev libssl-dev
+libyaml-dev libcurl4-openssl-dev libcmocka-dev libzstd-dev libpq-dev
+clang-format curl jq wrk sqlite3 procps iproute2 python3"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bootherd needs these Debian packages:$missing" >&2
+    echo "run as root:  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
