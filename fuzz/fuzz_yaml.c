@@ -35,10 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bh_err err = {0};
     int rc = bh_yaml_load((const char *)data, size, "fuzz.yaml", &v, &pos, &err);
     if (rc) {
-        if (v || pos || err.code != rc || strncmp(err.field, "fuzz.yaml:", 10) != 0) abort();
+        if (v || pos || err.code != rc || strncmp(err.field, "fuzz.yaml:", 10) != 0)
+            abort();
         return 0;
     }
-    if (!v || !pos) abort();
+    if (!v || !pos)
+        abort();
     char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     free(dump);
 
@@ -55,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n++;
     }
     path[n] = '\0';
-    if (bh_yaml_pos_lookup(pos, path, &line, &col) == 0 && (line < 1 || col < 1)) abort();
+    if (bh_yaml_pos_lookup(pos, path, &line, &col) == 0 && (line < 1 || col < 1))
+        abort();
 
     json_decref(v);
     bh_yaml_pos_free(pos);

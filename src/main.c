@@ -94,8 +94,7 @@ int main(int argc, char **argv)
         return 2;
     }
     cmd = argv[1];
-    static const char *const kinds[] = {"host", "room", "group", "profile", "image", "token",
-                                        NULL};
+    static const char *const kinds[] = {"host", "room", "group", "profile", "image", "token", NULL};
     int which = -1;
     for (int i = 0; kinds[i]; i++)
         if (!strcmp(cmd, kinds[i]) ||

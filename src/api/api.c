@@ -70,8 +70,8 @@ struct bh_api *bh_api_ctx(struct bh_req *r)
 struct bh_actor bh_api_actor(struct bh_req *r)
 {
     const struct bh_auth *a = bh_req_auth(r);
-    struct bh_actor act = {a->name[0] ? a->name : "anonymous",
-                           a->token_id[0] ? a->token_id : NULL, bh_req_remote(r)};
+    struct bh_actor act = {a->name[0] ? a->name : "anonymous", a->token_id[0] ? a->token_id : NULL,
+                           bh_req_remote(r)};
     return act;
 }
 

@@ -54,7 +54,8 @@ static void deliver(struct bh_ws_conn *c, void *ud)
     struct fanout *f = ud;
     size_t i;
     json_t *ev;
-    json_array_foreach(f->events, i, ev) {
+    json_array_foreach(f->events, i, ev)
+    {
         int64_t rev = json_integer_value(json_object_get(ev, "rev"));
         if (rev <= w->rev)
             continue;
@@ -142,8 +143,8 @@ void bh_h_events(struct bh_req *r)
     }
     if (!ws) {
         size_t n = json_array_size(events);
-        int64_t last = n ? json_integer_value(json_object_get(json_array_get(events, n - 1), "rev"))
-                         : since;
+        int64_t last =
+            n ? json_integer_value(json_object_get(json_array_get(events, n - 1), "rev")) : since;
         int64_t next = (int64_t)n == limit ? last : (last > rev0 ? last : rev0);
         if (next < since)
             next = since;
@@ -158,8 +159,8 @@ void bh_h_events(struct bh_req *r)
             else
                 json_array_remove(events, i);
         }
-        bh_reply_json(r, 200, json_pack("{s:o, s:I}", "events", events, "next_since",
-                                        (json_int_t)next));
+        bh_reply_json(r, 200,
+                      json_pack("{s:o, s:I}", "events", events, "next_since", (json_int_t)next));
         return;
     }
     json_decref(events);

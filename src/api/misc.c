@@ -48,9 +48,9 @@ void bh_h_index(struct bh_req *r)
     json_object_set_new(links, "audit", json_string("/api/v1/audit"));
     json_object_set_new(links, "events", json_string("/api/v1/events"));
     json_object_set_new(links, "openapi", json_string("/api/v1/openapi.json"));
-    bh_reply_json(r, 200,
-                  json_pack("{s:s, s:s, s:o}", "name", "bootherd", "version", BH_VERSION, "links",
-                            links));
+    bh_reply_json(
+        r, 200,
+        json_pack("{s:s, s:s, s:o}", "name", "bootherd", "version", BH_VERSION, "links", links));
 }
 
 void bh_h_whoami(struct bh_req *r)
@@ -103,8 +103,8 @@ static int process_metrics(struct bh_buf *o, int64_t started_ms)
         "# HELP process_threads Threads.\n# TYPE process_threads gauge\nprocess_threads %ld\n"
         "# HELP process_start_time_seconds Start time since the epoch.\n"
         "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld\n",
-        tick > 0 ? (double)(utime + stime) / (double)tick : 0.0, rss * page, vsize, fds,
-        threads, (long long)(started_ms / 1000));
+        tick > 0 ? (double)(utime + stime) / (double)tick : 0.0, rss * page, vsize, fds, threads,
+        (long long)(started_ms / 1000));
 }
 
 static int store_metrics(struct bh_buf *o, struct bh_store *s)

@@ -19,7 +19,8 @@ static json_t *field_schema(const struct bh_field *f)
     switch (f->type) {
     case BH_F_STR:
         json_object_set_new(s, "type", json_string("string"));
-        json_object_set_new(s, "maxLength", json_integer((json_int_t)(f->max_len ? f->max_len : 1024)));
+        json_object_set_new(s, "maxLength",
+                            json_integer((json_int_t)(f->max_len ? f->max_len : 1024)));
         break;
     case BH_F_INT: json_object_set_new(s, "type", json_string("integer")); break;
     case BH_F_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
@@ -35,9 +36,7 @@ static json_t *field_schema(const struct bh_field *f)
         json_object_set_new(s, "enum", e);
         break;
     }
-    case BH_F_REF:
-        json_object_set_new(s, "type", json_pack("[s,s]", "string", "null"));
-        break;
+    case BH_F_REF: json_object_set_new(s, "type", json_pack("[s,s]", "string", "null")); break;
     case BH_F_TIME:
         json_object_set_new(s, "type", json_string("string"));
         json_object_set_new(s, "format", json_string("date-time"));
@@ -73,8 +72,8 @@ static json_t *kind_schema(const struct bh_kind_desc *k)
     json_object_set_new(props, "rev",
                         json_pack("{s:s, s:b, s:s}", "type", "integer", "readOnly", 1,
                                   "description", "revision of the last change (the ETag)"));
-    return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required",
-                     req, "additionalProperties", 0);
+    return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required", req,
+                     "additionalProperties", 0);
 }
 
 static json_t *ref(const char *name)
@@ -121,26 +120,28 @@ static json_t *operation(const struct bh_route *rt)
                                                 "name (hosts: MAC or name; tokens: id or name)"));
     bool list = k && rt->fn == bh_h_list;
     if (list) {
-        const char *q[][2] = {{"limit", "integer"},   {"offset", "integer"}, {"sort", "string"},
-                              {"count", "boolean"},   {"selector", "string"}};
+        const char *q[][2] = {{"limit", "integer"},
+                              {"offset", "integer"},
+                              {"sort", "string"},
+                              {"count", "boolean"},
+                              {"selector", "string"}};
         for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
             json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", q[i][0], "in",
                                                     "query", "schema", "type", q[i][1]));
         for (size_t i = 0; i < k->nfields; i++)
             if (k->fields[i].flags & BH_FF_FILTER)
                 json_array_append_new(params,
-                                      json_pack("{s:s, s:s, s:{s:s}}", "name",
-                                                k->fields[i].name, "in", "query", "schema",
-                                                "type", "string"));
-        json_object_set_new(resp, "200",
-                            json_response("a page of objects",
-                                          json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, "
-                                                    "s:{s:s}, s:{s:s}}}",
-                                                    "type", "object", "properties", "items",
-                                                    "type", "array", "items", ref(sname), "limit",
-                                                    "type", "integer", "offset", "type",
-                                                    "integer", "next_offset", "type", "integer",
-                                                    "total", "type", "integer")));
+                                      json_pack("{s:s, s:s, s:{s:s}}", "name", k->fields[i].name,
+                                                "in", "query", "schema", "type", "string"));
+        json_object_set_new(
+            resp, "200",
+            json_response("a page of objects",
+                          json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, "
+                                    "s:{s:s}, s:{s:s}}}",
+                                    "type", "object", "properties", "items", "type", "array",
+                                    "items", ref(sname), "limit", "type", "integer", "offset",
+                                    "type", "integer", "next_offset", "type", "integer", "total",
+                                    "type", "integer")));
     } else if (k && strstr(rt->pattern, "start.conf")) {
         if (!strcmp(rt->method, "GET"))
             json_object_set_new(resp, "200",
@@ -157,8 +158,8 @@ static json_t *operation(const struct bh_route *rt)
     } else if (k) {
         if (!strcmp(rt->method, "POST") || !strcmp(rt->method, "PUT") ||
             !strcmp(rt->method, "PATCH")) {
-            const char *ct = strcmp(rt->method, "PATCH") ? "application/json"
-                                                         : "application/merge-patch+json";
+            const char *ct =
+                strcmp(rt->method, "PATCH") ? "application/json" : "application/merge-patch+json";
             json_object_set_new(op, "requestBody",
                                 json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", ct,
                                           "schema", ref(sname)));
@@ -180,15 +181,16 @@ static json_t *operation(const struct bh_route *rt)
     } else if (!strcmp(rt->pattern, "/metrics")) {
         json_object_set_new(resp, "200",
                             json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                      "Prometheus text format", "content", "text/plain",
-                                      "schema", "type", "string"));
+                                      "Prometheus text format", "content", "text/plain", "schema",
+                                      "type", "string"));
     } else {
         json_object_set_new(resp, "200", json_response("OK", json_pack("{s:s}", "type", "object")));
     }
     if (!strcmp(rt->pattern, "/api/v1/events"))
-        json_object_set_new(resp, "101", json_pack("{s:s}", "description",
-                                                   "switched to WebSocket: one JSON event per "
-                                                   "text message"));
+        json_object_set_new(resp, "101",
+                            json_pack("{s:s}", "description",
+                                      "switched to WebSocket: one JSON event per "
+                                      "text message"));
     if (!(rt->flags & BH_ROUTE_PUBLIC)) {
         json_object_set_new(resp, "401", problem_response("no or bad token"));
         json_object_set_new(resp, "403", problem_response("role too low"));
@@ -221,12 +223,12 @@ static void build(void)
         capitalize(bh_kinds[i].name, sname, sizeof(sname));
         json_object_set_new(schemas, sname, kind_schema(&bh_kinds[i]));
     }
-    json_object_set_new(
-        schemas, "Problem",
-        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type",
-                  "object", "properties", "type", "type", "string", "title", "type", "string",
-                  "status", "type", "integer", "detail", "type", "string", "instance", "type",
-                  "string", "field", "type", "string"));
+    json_object_set_new(schemas, "Problem",
+                        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}",
+                                  "type", "object", "properties", "type", "type", "string", "title",
+                                  "type", "string", "status", "type", "integer", "detail", "type",
+                                  "string", "instance", "type", "string", "field", "type",
+                                  "string"));
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_object_get(paths, routes[i].pattern);
         if (!item) {
@@ -237,13 +239,13 @@ static void build(void)
         lower(routes[i].method, m, sizeof(m));
         json_object_set_new(item, m, operation(&routes[i]));
     }
-    json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}, s:[{s:[]}]}", "openapi",
-        "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
-        "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
-        "If-Match with the ETag of the object.",
-        "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer", "type",
-        "http", "scheme", "bearer", "security", "bearer");
+    json_t *doc =
+        json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}, s:[{s:[]}]}", "openapi",
+                  "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
+                  "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
+                  "If-Match with the ETag of the object.",
+                  "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer",
+                  "type", "http", "scheme", "bearer", "security", "bearer");
     doc_text = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
     json_decref(doc);
 }

@@ -86,8 +86,7 @@ static int list_arg(void *ud, const char *key, const char *val)
     int64_t n;
     if (strcmp(key, "limit") == 0) {
         if (bh_parse_i64(val, 1, BH_LIST_MAX, &n)) {
-            snprintf(detail, sizeof(detail), "limit must be an integer from 1 to %d",
-                     BH_LIST_MAX);
+            snprintf(detail, sizeof(detail), "limit must be an integer from 1 to %d", BH_LIST_MAX);
             goto bad;
         }
         lc->q.limit = n;
@@ -188,8 +187,8 @@ void bh_h_list(struct bh_req *r)
         bh_reply_err(r, &e);
         return;
     }
-    json_t *out = json_pack("{s:o, s:I, s:I}", "items", res.items, "limit",
-                            (json_int_t)lc->q.limit, "offset", (json_int_t)lc->q.offset);
+    json_t *out = json_pack("{s:o, s:I, s:I}", "items", res.items, "limit", (json_int_t)lc->q.limit,
+                            "offset", (json_int_t)lc->q.offset);
     if (out && res.more)
         json_object_set_new(out, "next_offset",
                             json_integer(lc->q.offset + (json_int_t)json_array_size(res.items)));

@@ -27,8 +27,8 @@ static const struct {
     const char *section;
     enum bh_kind kind;
 } sections[] = {
-    {"rooms", BH_KIND_ROOM},     {"profiles", BH_KIND_PROFILE}, {"groups", BH_KIND_GROUP},
-    {"images", BH_KIND_IMAGE},   {"hosts", BH_KIND_HOST},
+    {"rooms", BH_KIND_ROOM},   {"profiles", BH_KIND_PROFILE}, {"groups", BH_KIND_GROUP},
+    {"images", BH_KIND_IMAGE}, {"hosts", BH_KIND_HOST},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -73,14 +73,14 @@ static int group_startconf(struct plan *p, json_t *obj, const char *path)
     }
     json_t *conf = NULL, *warnings = NULL;
     struct bh_err e;
-    if (bh_startconf_parse(json_string_value(sc), json_string_length(sc), &conf, &warnings,
-                           &e)) {
+    if (bh_startconf_parse(json_string_value(sc), json_string_length(sc), &conf, &warnings, &e)) {
         report(p, sub, e.msg);
         return -1;
     }
     size_t i;
     json_t *w;
-    json_array_foreach(warnings, i, w) {
+    json_array_foreach(warnings, i, w)
+    {
         int line = 0, col = 0;
         bh_yaml_pos_lookup(p->pos, sub, &line, &col);
         fprintf(stderr, "%s:%d:%d: warning: %s: %s\n", p->fname, line, col, sub,
@@ -104,7 +104,8 @@ static void validate_section(struct plan *p, size_t si, json_t *arr)
     json_t *seen = json_object();
     size_t i;
     json_t *obj;
-    json_array_foreach(arr, i, obj) {
+    json_array_foreach(arr, i, obj)
+    {
         char path[128];
         snprintf(path, sizeof(path), "%s[%zu]", sections[si].section, i);
         if (!json_is_object(obj)) {
@@ -134,9 +135,7 @@ static void validate_section(struct plan *p, size_t si, json_t *arr)
         json_t *given = json_object();
         const char *f;
         json_t *v;
-        json_object_foreach(full, f, v)
-            if (json_object_get(obj, f))
-                json_object_set(given, f, v);
+        json_object_foreach(full, f, v) if (json_object_get(obj, f)) json_object_set(given, f, v);
         json_array_append_new(p->want[si], given);
         json_array_append_new(p->full[si], full);
     }
@@ -193,7 +192,8 @@ static json_t *changes(const json_t *want, const json_t *cur)
     json_t *patch = json_object();
     const char *f;
     json_t *v;
-    json_object_foreach((json_t *)want, f, v) {
+    json_object_foreach((json_t *)want, f, v)
+    {
         json_t *now = json_object_get(cur, f);
         if (now && json_equal(now, v))
             continue;
@@ -202,9 +202,8 @@ static json_t *changes(const json_t *want, const json_t *cur)
             json_t *l = json_deep_copy(v);
             const char *lk;
             json_t *lv;
-            json_object_foreach(now, lk, lv)
-                if (!json_object_get(v, lk))
-                    json_object_set_new(l, lk, json_null());
+            json_object_foreach(now, lk, lv) if (!json_object_get(v, lk))
+                json_object_set_new(l, lk, json_null());
             json_object_set_new(patch, f, l);
             continue;
         }
@@ -233,7 +232,8 @@ static int sync_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, j
     const struct bh_kind_desc *k = bh_kind_get(sections[si].kind);
     size_t i;
     json_t *want;
-    json_array_foreach(p->want[si], i, want) {
+    json_array_foreach(p->want[si], i, want)
+    {
         const char *key = json_string_value(json_object_get(want, key_field(k->kind)));
         json_t *now = json_object_get(cur, key);
         char esc[256], path[512], what[160];
@@ -256,7 +256,8 @@ static int sync_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, j
         printf("~ %s\n", what);
         const char *f;
         json_t *v;
-        json_object_foreach(patch, f, v) {
+        json_object_foreach(patch, f, v)
+        {
             char a[80], b[80];
             show_value(json_object_get(now, f), a, sizeof(a));
             show_value(json_object_get(want, f), b, sizeof(b));
@@ -277,13 +278,15 @@ static int prune_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, 
     const struct bh_kind_desc *k = bh_kind_get(sections[si].kind);
     const char *key;
     json_t *obj;
-    json_object_foreach(cur, key, obj) {
+    json_object_foreach(cur, key, obj)
+    {
         bool wanted = false;
         size_t i;
         json_t *w;
-        json_array_foreach(p->want[si], i, w)
-            if (!strcmp(key, json_string_value(json_object_get(w, key_field(k->kind)))))
-                wanted = true;
+        json_array_foreach(
+            p->want[si], i,
+            w) if (!strcmp(key, json_string_value(json_object_get(w, key_field(k->kind))))) wanted =
+            true;
         if (wanted)
             continue;
         char esc[256], path[512], what[160];
@@ -330,7 +333,8 @@ static int load_plan(struct plan *p, const char *file, json_t **root, struct bh_
     }
     const char *key;
     json_t *v;
-    json_object_foreach(*root, key, v) {
+    json_object_foreach(*root, key, v)
+    {
         bool known = false;
         for (size_t si = 0; si < NSECTIONS; si++)
             known |= !strcmp(key, sections[si].section);
@@ -369,7 +373,10 @@ int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
         case 'f': file = optarg; break;
         case 'n': dry = true; break;
         case 'p': prune = true; break;
-        default: file = NULL; optind = argc + 2; break;
+        default:
+            file = NULL;
+            optind = argc + 2;
+            break;
         }
     }
     if (!file || optind != argc + 1) {
@@ -394,8 +401,8 @@ int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
         if (p.want[si])
             rc = prune_section(c, &p, si, dry, cur[si]);
     if (!rc)
-        printf("%s%d to create, %d to change, %d to delete, %d unchanged\n",
-               dry ? "dry run: " : "", p.creates, p.updates, p.deletes, p.same);
+        printf("%s%d to create, %d to change, %d to delete, %d unchanged\n", dry ? "dry run: " : "",
+               p.creates, p.updates, p.deletes, p.same);
     for (size_t si = 0; si < NSECTIONS; si++) {
         json_decref(p.want[si]);
         json_decref(p.full[si]);

@@ -207,8 +207,7 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
             return rc;
         size_t i;
         json_t *ev;
-        json_array_foreach(json_object_get(out, "events"), i, ev)
-            print_event(ev, c->json);
+        json_array_foreach(json_object_get(out, "events"), i, ev) print_event(ev, c->json);
         long long next = (long long)json_integer_value(json_object_get(out, "next_since"));
         json_decref(out);
         if (next <= from)

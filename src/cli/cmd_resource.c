@@ -211,8 +211,8 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
         if (want > PAGE)
             want = PAGE;
         char path[8192 + 256];
-        snprintf(path, sizeof(path), "/api/v1/%s?limit=%lld&offset=%lld%s", k->plural, want,
-                 offset, q.p ? q.p : "");
+        snprintf(path, sizeof(path), "/api/v1/%s?limit=%lld&offset=%lld%s", k->plural, want, offset,
+                 q.p ? q.p : "");
         long status;
         json_t *out = NULL;
         struct bh_err e;

@@ -62,7 +62,8 @@ void bh_out_table(const char *plural, const json_t *items)
     }
     size_t i;
     const json_t *it;
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         for (size_t c = 0; c < ncols; c++) {
             cell(json_object_get(it, t->cols[c]), buf, sizeof(buf));
             if (strlen(buf) > width[c])
@@ -74,11 +75,12 @@ void bh_out_table(const char *plural, const json_t *items)
         size_t k = 0;
         for (; t->cols[c][k] && k < sizeof(up) - 1; k++)
             up[k] = (char)(t->cols[c][k] >= 'a' && t->cols[c][k] <= 'z' ? t->cols[c][k] - 32
-                                                                         : t->cols[c][k]);
+                                                                        : t->cols[c][k]);
         up[k] = '\0';
         printf("%-*s%s", c + 1 < ncols ? (int)width[c] : 0, up, c + 1 < ncols ? "  " : "\n");
     }
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         for (size_t c = 0; c < ncols; c++) {
             cell(json_object_get(it, t->cols[c]), buf, sizeof(buf));
             printf("%-*s%s", c + 1 < ncols ? (int)width[c] : 0, buf, c + 1 < ncols ? "  " : "\n");
@@ -91,10 +93,9 @@ void bh_out_show(const json_t *obj)
     const char *k;
     const json_t *v;
     size_t w = 0;
+    json_object_foreach((json_t *)obj, k, v) if (strlen(k) > w) w = strlen(k);
     json_object_foreach((json_t *)obj, k, v)
-        if (strlen(k) > w)
-            w = strlen(k);
-    json_object_foreach((json_t *)obj, k, v) {
+    {
         if (json_is_string(v)) {
             printf("%-*s  %s\n", (int)w, k, json_string_value(v));
         } else if (json_is_null(v)) {

@@ -100,7 +100,7 @@ static int handshake(struct bh_cli *c, int fd, const char *host, const char *pat
         char *eol = strstr(head, "\r\n");
         if (eol)
             *eol = '\0';
-        int code = strstr(head, " 410 ")                              ? BH_EGONE
+        int code = strstr(head, " 410 ")                            ? BH_EGONE
                    : strstr(head, " 401 ") || strstr(head, " 403 ") ? BH_EAUTH
                                                                     : BH_EIO;
         return bh_err_set(err, code, NULL, "server refused the event stream: %s", head);
@@ -128,8 +128,7 @@ static ssize_t c_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int
     return r;
 }
 
-static ssize_t c_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len, int flags,
-                      void *u)
+static ssize_t c_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len, int flags, void *u)
 {
     (void)flags;
     struct wsc *w = u;
@@ -150,13 +149,12 @@ static int c_mask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *u
     return bh_random(buf, len) ? -1 : 0;
 }
 
-static void c_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-                  void *u)
+static void c_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a, void *u)
 {
     (void)ctx;
     struct wsc *w = u;
-    if (a->opcode == WSLAY_TEXT_FRAME && w->on_event((void *)w->ud, (const char *)a->msg,
-                                                     a->msg_length, w->rev))
+    if (a->opcode == WSLAY_TEXT_FRAME &&
+        w->on_event((void *)w->ud, (const char *)a->msg, a->msg_length, w->rev))
         w->stop = 1;
 }
 
@@ -188,8 +186,9 @@ static int session(struct bh_cli *c, const char *query, long long *rev,
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     while (!w.stop && (wslay_event_want_read(ctx) || wslay_event_want_write(ctx))) {
-        struct pollfd p = {fd, (short)((wslay_event_want_read(ctx) ? POLLIN : 0) |
-                                       (wslay_event_want_write(ctx) ? POLLOUT : 0)),
+        struct pollfd p = {fd,
+                           (short)((wslay_event_want_read(ctx) ? POLLIN : 0) |
+                                   (wslay_event_want_write(ctx) ? POLLOUT : 0)),
                            0};
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
             break;

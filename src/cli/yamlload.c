@@ -138,7 +138,8 @@ static int pos_record(struct ctx *c, yaml_mark_t m, uint32_t *id)
     if (p->n == p->cap) {
         size_t ncap = p->cap ? p->cap * 2 : 64;
         struct pos_ent *ne = realloc(p->e, ncap * sizeof(*ne));
-        if (!ne) return nomem(c);
+        if (!ne)
+            return nomem(c);
         p->e = ne;
         p->cap = ncap;
     }
@@ -157,7 +158,8 @@ static int pos_record(struct ctx *c, yaml_mark_t m, uint32_t *id)
             e->a = p->keys.len;
             e->klen = f->klen;
             int rc = bh_buf_add(&p->keys, f->key, f->klen);
-            if (rc) return FAIL_AT(c, rc, m, "keys exceed %zu bytes in total", p->keys.max);
+            if (rc)
+                return FAIL_AT(c, rc, m, "keys exceed %zu bytes in total", p->keys.max);
         }
     } else {
         p->root_line = e->line;
@@ -171,25 +173,32 @@ static int pos_record(struct ctx *c, yaml_mark_t m, uint32_t *id)
 static int ent_cmp(const void *va, const void *vb)
 {
     const struct pos_ent *a = va, *b = vb;
-    if (a->parent != b->parent) return a->parent < b->parent ? -1 : 1;
-    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
-    if (a->kind == SEG_INDEX) return a->a < b->a ? -1 : a->a > b->a;
+    if (a->parent != b->parent)
+        return a->parent < b->parent ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->kind == SEG_INDEX)
+        return a->a < b->a ? -1 : a->a > b->a;
     size_t n = a->klen < b->klen ? a->klen : b->klen;
     int r = n ? memcmp(a->key, b->key, n) : 0;
-    if (r) return r;
+    if (r)
+        return r;
     return a->klen < b->klen ? -1 : a->klen > b->klen;
 }
 
 static void pos_finish(struct bh_yaml_pos *p)
 {
     for (size_t i = 0; i < p->n; i++)
-        if (p->e[i].kind == SEG_KEY) p->e[i].key = p->keys.p + p->e[i].a;
-    if (p->n > 1) qsort(p->e, p->n, sizeof(*p->e), ent_cmp);
+        if (p->e[i].kind == SEG_KEY)
+            p->e[i].key = p->keys.p + p->e[i].a;
+    if (p->n > 1)
+        qsort(p->e, p->n, sizeof(*p->e), ent_cmp);
 }
 
 void bh_yaml_pos_free(struct bh_yaml_pos *pos)
 {
-    if (!pos) return;
+    if (!pos)
+        return;
     free(pos->e);
     bh_buf_free(&pos->keys);
     free(pos);
@@ -203,25 +212,31 @@ static int next_seg(const char **pp, int first, char *kbuf, struct pos_ent *q)
     size_t n = 0;
     if (*s == '[' && s[1] == '"') {
         for (s += 2; *s && *s != '"'; s++) {
-            if (*s == '\\' && (s[1] == '"' || s[1] == '\\')) s++;
+            if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+                s++;
             kbuf[n++] = *s;
         }
-        if (s[0] != '"' || s[1] != ']') return -1;
+        if (s[0] != '"' || s[1] != ']')
+            return -1;
         s += 2;
         q->kind = SEG_KEY;
     } else if (*s == '[') {
         size_t v = 0;
         for (s++; *s >= '0' && *s <= '9'; s++, n++) {
-            if (v > (SIZE_MAX - 9) / 10) return -1;
+            if (v > (SIZE_MAX - 9) / 10)
+                return -1;
             v = v * 10 + (size_t)(*s - '0');
         }
-        if (n == 0 || *s != ']') return -1;
+        if (n == 0 || *s != ']')
+            return -1;
         s++;
         q->kind = SEG_INDEX;
         q->a = v;
     } else {
-        if (!first && *s++ != '.') return -1;
-        if ((n = strspn(s, IDENT_CHARS)) == 0) return -1;
+        if (!first && *s++ != '.')
+            return -1;
+        if ((n = strspn(s, IDENT_CHARS)) == 0)
+            return -1;
         memcpy(kbuf, s, n);
         s += n;
         q->kind = SEG_KEY;
@@ -234,22 +249,27 @@ static int next_seg(const char **pp, int first, char *kbuf, struct pos_ent *q)
 
 int bh_yaml_pos_lookup(const struct bh_yaml_pos *pos, const char *path, int *line, int *col)
 {
-    if (!pos || !path || pos->n == 0) return BH_ENOTFOUND;
+    if (!pos || !path || pos->n == 0)
+        return BH_ENOTFOUND;
     int l = pos->root_line, cl = pos->root_col;
     uint32_t cur = 0;
     char *kbuf = malloc(strlen(path) + 1);
     for (const char *s = path; kbuf && *s;) {
         struct pos_ent q = {.parent = cur};
-        if (next_seg(&s, s == path, kbuf, &q)) break;
+        if (next_seg(&s, s == path, kbuf, &q))
+            break;
         const struct pos_ent *hit = bsearch(&q, pos->e, pos->n, sizeof(*pos->e), ent_cmp);
-        if (!hit) break;
+        if (!hit)
+            break;
         cur = hit->id;
         l = hit->line;
         cl = hit->col;
     }
     free(kbuf);
-    if (line) *line = l;
-    if (col) *col = cl;
+    if (line)
+        *line = l;
+    if (col)
+        *col = cl;
     return 0;
 }
 
@@ -263,8 +283,10 @@ static int is_null_text(const char *s, size_t n)
 
 static int bool_text(const char *s, int *b)
 {
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) return *b = 1, 1;
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) return *b = 0, 1;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+        return *b = 1, 1;
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+        return *b = 0, 1;
     return 0;
 }
 
@@ -280,7 +302,8 @@ static int int_text(const char *s, size_t n, int64_t *v, int *range)
         set = base == 8 ? "01234567" : DIGITS "abcdefABCDEF";
         i = 2;
     }
-    if (i == n || strspn(s + i, set) != n - i) return 0;
+    if (i == n || strspn(s + i, set) != n - i)
+        return 0;
     if (base == 10) {
         *range = bh_parse_i64n(s, n, INT64_MIN, INT64_MAX, v) != 0;
         return 1;
@@ -288,7 +311,8 @@ static int int_text(const char *s, size_t n, int64_t *v, int *range)
     errno = 0; /* digits are checked above, so strtoull sees nothing else */
     unsigned long long u = strtoull(s + i, NULL, base);
     *range = errno == ERANGE || u > INT64_MAX;
-    if (!*range) *v = (int64_t)u;
+    if (!*range)
+        *v = (int64_t)u;
     return 1;
 }
 
@@ -302,11 +326,13 @@ static int float_text(const char *s)
         frac = strspn(++s, DIGITS);
         s += frac;
     }
-    if (whole == 0 && frac == 0) return 0;
+    if (whole == 0 && frac == 0)
+        return 0;
     if (*s == 'e' || *s == 'E') {
         s += 1 + (s[1] == '-' || s[1] == '+');
         size_t exp = strspn(s, DIGITS);
-        if (exp == 0) return 0;
+        if (exp == 0)
+            return 0;
         s += exp;
     }
     return *s == '\0';
@@ -330,10 +356,13 @@ static int parse_tag(struct ctx *c, const yaml_char_t *ytag, yaml_mark_t m, enum
     size_t plen = strlen(YAML_TAG_PREFIX);
     int core = tag && !strncmp(tag, YAML_TAG_PREFIX, plen);
     *t = TAG_NONE;
-    if (!tag) return 0;
-    if (!strcmp(tag, "!")) return *t = TAG_BARE, 0; /* non-specific: str, map or seq */
+    if (!tag)
+        return 0;
+    if (!strcmp(tag, "!"))
+        return *t = TAG_BARE, 0; /* non-specific: str, map or seq */
     for (int i = TAG_STR; core && i <= TAG_SEQ; i++)
-        if (!strcmp(tag + plen, tag_names[i])) return *t = (enum tag)i, 0;
+        if (!strcmp(tag + plen, tag_names[i]))
+            return *t = (enum tag)i, 0;
     tag += core ? plen : 0;
     return FAIL_AT(c, BH_EINVAL, m,
                    "unsupported tag '%s%s' (allowed: !!str !!int !!float !!bool !!null !!map "
@@ -354,16 +383,20 @@ static int scalar_json(struct ctx *c, const yaml_event_t *ev, enum tag t, json_t
     *out = NULL;
     if (t == TAG_MAP || t == TAG_SEQ)
         return FAIL_AT(c, BH_EINVAL, m, "tag !!%s cannot be used on a scalar", tag_names[t]);
-    if (!plain && (t == TAG_NONE || t == TAG_STR || t == TAG_BARE)) goto string;
-    if (nul) return FAIL_AT(c, BH_EINVAL, m, "NUL byte in a !!%s scalar", tag_names[t]);
-    if ((plain || t == TAG_NULL) && is_null_text(s, n)) return (*out = json_null()) ? 0 : nomem(c);
+    if (!plain && (t == TAG_NONE || t == TAG_STR || t == TAG_BARE))
+        goto string;
+    if (nul)
+        return FAIL_AT(c, BH_EINVAL, m, "NUL byte in a !!%s scalar", tag_names[t]);
+    if ((plain || t == TAG_NULL) && is_null_text(s, n))
+        return (*out = json_null()) ? 0 : nomem(c);
     if ((plain || t == TAG_BOOL) && bool_text(s, &b))
         return (*out = json_boolean(b)) ? 0 : nomem(c);
     if ((plain || t == TAG_INT || t == TAG_FLOAT) && int_text(s, n, &iv, &range)) {
         if (range && t != TAG_FLOAT)
             return FAIL_AT(c, BH_EINVAL, m, "integer '%s' is out of range (64-bit signed)",
                            quote(c, s, n));
-        if (t != TAG_FLOAT) return (*out = json_integer(iv)) ? 0 : nomem(c);
+        if (t != TAG_FLOAT)
+            return (*out = json_integer(iv)) ? 0 : nomem(c);
     }
     if ((plain || t == TAG_FLOAT) && inf_nan_text(s))
         return FAIL_AT(c, BH_EINVAL, m, "'%s' is not a finite number; JSON cannot represent it",
@@ -378,9 +411,13 @@ static int scalar_json(struct ctx *c, const yaml_event_t *ev, enum tag t, json_t
     if (!plain && t != TAG_STR && t != TAG_BARE)
         return FAIL_AT(c, BH_EINVAL, m, "'%s' is not a valid !!%s", quote(c, s, n), tag_names[t]);
 string:
-    if (!(*out = json_stringn(s, n)))
-        return FAIL_AT(c, BH_EINVAL, m, "scalar is not valid UTF-8 (or out of memory)");
-    return 0;
+    if ((*out = json_stringn(s, n)))
+        return 0;
+    /* libyaml emits valid UTF-8, so this is almost surely ENOMEM; the
+     * unchecked constructor can only fail for lack of memory */
+    json_t *probe = json_stringn_nocheck(s, n);
+    json_decref(probe);
+    return probe ? FAIL_AT(c, BH_EINVAL, m, "scalar is not valid UTF-8") : nomem(c);
 }
 
 /* ---- building the tree ---- */
@@ -403,7 +440,8 @@ static int add_anchor(struct ctx *c, const char *name, json_t *v, size_t nodes, 
                       int height)
 {
     json_t *a = json_pack("[OIIi]", v, (json_int_t)nodes, (json_int_t)bytes, height);
-    if (!a || json_object_set_new(c->anchors, name, a)) return nomem(c);
+    if (!a || json_object_set_new(c->anchors, name, a))
+        return nomem(c);
     return 0;
 }
 
@@ -417,7 +455,8 @@ static int attach(struct ctx *c, json_t *v, int height)
     }
     struct frame *f = &c->st[c->depth - 1];
     int rc;
-    if (height > f->height) f->height = height;
+    if (height > f->height)
+        f->height = height;
     if (f->is_map) {
         rc = json_object_set_new(f->v, f->key, v);
         free(f->key);
@@ -443,8 +482,10 @@ static int take_key(struct ctx *c, const yaml_event_t *ev, enum tag t)
     if (json_object_get(f->v, s))
         return FAIL_AT(c, BH_EINVAL, ev->start_mark, "duplicate key '%s'", quote(c, s, n));
     int rc = account(c, 0, n, ev->start_mark);
-    if (rc) return rc;
-    if (!(f->key = malloc(n + 1))) return nomem(c);
+    if (rc)
+        return rc;
+    if (!(f->key = malloc(n + 1)))
+        return nomem(c);
     memcpy(f->key, s, n + 1);
     f->klen = n;
     if (ev->data.scalar.anchor) { /* rare, but `&k name: x` is legal */
@@ -460,8 +501,10 @@ static int on_scalar(struct ctx *c, const yaml_event_t *ev)
 {
     enum tag t;
     int rc = parse_tag(c, ev->data.scalar.tag, ev->start_mark, &t);
-    if (rc) return rc;
-    if (at_key(c)) return take_key(c, ev, t);
+    if (rc)
+        return rc;
+    if (at_key(c))
+        return take_key(c, ev, t);
     uint32_t id;
     json_t *v = NULL;
     if ((rc = account(c, 1, ev->data.scalar.length, ev->start_mark)) ||
@@ -500,7 +543,8 @@ static int on_alias(struct ctx *c, const yaml_event_t *ev)
         (rc = pos_record(c, m, &id)))
         return rc;
     json_t *v = json_deep_copy(json_array_get(a, 0));
-    if (!v) return nomem(c);
+    if (!v)
+        return nomem(c);
     return attach(c, v, height);
 }
 
@@ -512,7 +556,8 @@ static int on_open(struct ctx *c, const yaml_event_t *ev, int is_map)
         is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     enum tag t;
     int rc = parse_tag(c, ytag, m, &t);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     if (t != TAG_NONE && t != TAG_BARE && t != (is_map ? TAG_MAP : TAG_SEQ))
         return FAIL_AT(c, BH_EINVAL, m, "tag !!%s cannot be used on a %s", tag_names[t],
                        is_map ? "mapping" : "sequence");
@@ -523,7 +568,8 @@ static int on_open(struct ctx *c, const yaml_event_t *ev, int is_map)
         return FAIL_AT(c, BH_ETOOBIG, m, "nesting deeper than %d levels", BH_YAML_MAX_DEPTH);
     size_t nodes0 = c->nodes, bytes0 = c->bytes;
     uint32_t id;
-    if ((rc = account(c, 1, 0, m)) || (rc = pos_record(c, m, &id))) return rc;
+    if ((rc = account(c, 1, 0, m)) || (rc = pos_record(c, m, &id)))
+        return rc;
     struct frame *f = &c->st[c->depth];
     memset(f, 0, sizeof(*f));
     f->is_map = is_map;
@@ -535,7 +581,8 @@ static int on_open(struct ctx *c, const yaml_event_t *ev, int is_map)
         json_decref(f->v);
         f->v = NULL;
     }
-    if (!f->v) return nomem(c);
+    if (!f->v)
+        return nomem(c);
     c->depth++;
     return 0;
 }
@@ -577,7 +624,8 @@ static int on_event(struct ctx *c, const yaml_event_t *ev)
  * the reader, at the line/column of the byte offset). */
 static int libyaml_fail(struct ctx *c, const yaml_parser_t *p)
 {
-    if (p->error == YAML_MEMORY_ERROR) return nomem(c);
+    if (p->error == YAML_MEMORY_ERROR)
+        return nomem(c);
     const char *problem = p->problem ? p->problem : "unknown libyaml error";
     if (p->error == YAML_READER_ERROR) {
         size_t off = p->problem_offset < c->len ? p->problem_offset : c->len;
@@ -609,7 +657,8 @@ static void ctx_free(struct ctx *c)
     json_decref(c->root);
     json_decref(c->anchors);
     bh_yaml_pos_free(c->pos);
-    if (c->cloc) freelocale(c->cloc);
+    if (c->cloc)
+        freelocale(c->cloc);
 }
 
 int bh_yaml_load(const char *text, size_t len, const char *fname, json_t **out,
@@ -618,9 +667,12 @@ int bh_yaml_load(const char *text, size_t len, const char *fname, json_t **out,
     struct ctx c = {.fname = fname ? fname : "<input>", .text = text, .len = len, .err = err};
     yaml_parser_t p;
     int rc;
-    if (out) *out = NULL;
-    if (pos) *pos = NULL;
-    if (!out || (!text && len)) return fail(&c, BH_EINVAL, 1, 1, "bad arguments to bh_yaml_load");
+    if (out)
+        *out = NULL;
+    if (pos)
+        *pos = NULL;
+    if (!out || (!text && len))
+        return fail(&c, BH_EINVAL, 1, 1, "bad arguments to bh_yaml_load");
     if (len > BH_YAML_MAX_BYTES)
         return fail(&c, BH_ETOOBIG, 1, 1, "input is %zu bytes, over the limit of %u", len,
                     BH_YAML_MAX_BYTES);
@@ -642,10 +694,12 @@ int bh_yaml_load(const char *text, size_t len, const char *fname, json_t **out,
         rc = on_event(&c, &ev);
         yaml_event_type_t type = ev.type;
         yaml_event_delete(&ev);
-        if (rc || type == YAML_STREAM_END_EVENT) break;
+        if (rc || type == YAML_STREAM_END_EVENT)
+            break;
     }
     yaml_parser_delete(&p);
-    if (rc == 0 && !c.root) c.root = json_null(); /* empty stream; json_null() cannot fail */
+    if (rc == 0 && !c.root)
+        c.root = json_null(); /* empty stream; json_null() cannot fail */
     if (rc) {
         ctx_free(&c);
         return rc;

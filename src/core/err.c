@@ -20,8 +20,8 @@ int bh_err_set(struct bh_err *err, int code, const char *field, const char *fmt,
     return code;
 }
 
-int bh_err_sett(struct bh_err *err, int code, const char *type, const char *field,
-                const char *fmt, ...)
+int bh_err_sett(struct bh_err *err, int code, const char *type, const char *field, const char *fmt,
+                ...)
 {
     if (!err)
         return code;

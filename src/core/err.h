@@ -14,20 +14,20 @@
 
 enum {
     BH_OK = 0,
-    BH_ENOMEM = -1,     /* allocation failed */
-    BH_EINVAL = -2,     /* malformed input (syntax, type, range) */
-    BH_ENOTFOUND = -3,  /* the named thing does not exist */
-    BH_ECONFLICT = -4,  /* uniqueness violated or still referenced */
-    BH_EPRECOND = -5,   /* a revision precondition (If-Match) failed */
-    BH_ENOREF = -6,     /* a reference names a missing object */
-    BH_EIO = -7,        /* I/O or storage failure */
-    BH_ETOOBIG = -8,    /* input over a hard limit */
-    BH_EPERM = -9,      /* not allowed */
-    BH_EAUTH = -10,     /* not authenticated */
-    BH_EBUSY = -11,     /* temporarily unavailable */
-    BH_EGONE = -12,     /* existed once, no longer kept */
-    BH_EUNSUPP = -13,   /* valid but not supported */
-    BH_ESYS = -14,      /* a system call failed; see message */
+    BH_ENOMEM = -1,    /* allocation failed */
+    BH_EINVAL = -2,    /* malformed input (syntax, type, range) */
+    BH_ENOTFOUND = -3, /* the named thing does not exist */
+    BH_ECONFLICT = -4, /* uniqueness violated or still referenced */
+    BH_EPRECOND = -5,  /* a revision precondition (If-Match) failed */
+    BH_ENOREF = -6,    /* a reference names a missing object */
+    BH_EIO = -7,       /* I/O or storage failure */
+    BH_ETOOBIG = -8,   /* input over a hard limit */
+    BH_EPERM = -9,     /* not allowed */
+    BH_EAUTH = -10,    /* not authenticated */
+    BH_EBUSY = -11,    /* temporarily unavailable */
+    BH_EGONE = -12,    /* existed once, no longer kept */
+    BH_EUNSUPP = -13,  /* valid but not supported */
+    BH_ESYS = -14,     /* a system call failed; see message */
 };
 
 #define BH_ERR_FIELD_MAX 128
@@ -47,8 +47,8 @@ int bh_err_set(struct bh_err *err, int code, const char *field, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 
 /* Same as bh_err_set, also setting the slug `type` (a static string). */
-int bh_err_sett(struct bh_err *err, int code, const char *type, const char *field,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int bh_err_sett(struct bh_err *err, int code, const char *type, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
 /* Refine an error already set with a more specific slug (static string);
  * returns err->code. */

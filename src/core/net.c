@@ -73,8 +73,7 @@ int bh_net_listen_tcp(const char *hostport, int backlog, int *fd, struct bh_err 
     if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, backlog) < 0) {
         int e = errno;
         close(s);
-        return bh_err_set(err, BH_ESYS, hostport, "cannot listen on %s: %s", hostport,
-                          strerror(e));
+        return bh_err_set(err, BH_ESYS, hostport, "cannot listen on %s: %s", hostport, strerror(e));
     }
     *fd = s;
     return 0;

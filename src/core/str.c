@@ -166,14 +166,14 @@ static size_t b64_common(const unsigned char *p, size_t n, char *out, const char
 
 size_t bh_b64url(const unsigned char *p, size_t n, char *out)
 {
-    return b64_common(p, n, out,
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+    return b64_common(p, n, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                      false);
 }
 
 size_t bh_b64(const unsigned char *p, size_t n, char *out)
 {
-    return b64_common(p, n, out,
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+    return b64_common(p, n, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                      true);
 }
 
 bool bh_ct_equal(const void *a, const void *b, size_t n)

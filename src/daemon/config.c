@@ -89,15 +89,14 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
         if (!strcmp(keys[i].section, ps->section) && !strcasecmp(keys[i].key, key))
             k = &keys[i];
     if (!k)
-        return bh_err_set(err, BH_EINVAL, where, "%s:%d: unknown key '%s' in [%s]", ps->fname,
-                          line, key, ps->section);
+        return bh_err_set(err, BH_EINVAL, where, "%s:%d: unknown key '%s' in [%s]", ps->fname, line,
+                          key, ps->section);
     char *dst = (char *)ps->c + k->off;
     switch (k->type) {
     case C_STR:
     case C_ADDR:
         if (strlen(value) >= k->size)
-            return bh_err_set(err, BH_EINVAL, where, "%s:%d: %s is too long", ps->fname, line,
-                              key);
+            return bh_err_set(err, BH_EINVAL, where, "%s:%d: %s is too long", ps->fname, line, key);
         if (k->type == C_ADDR) {
             struct sockaddr_storage ss;
             socklen_t len;
@@ -112,8 +111,8 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
         int64_t v;
         if (bh_parse_i64(value, k->min, k->max, &v))
             return bh_err_set(err, BH_EINVAL, where,
-                              "%s:%d: %s must be an integer from %lld to %lld, got '%s'",
-                              ps->fname, line, key, (long long)k->min, (long long)k->max, value);
+                              "%s:%d: %s must be an integer from %lld to %lld, got '%s'", ps->fname,
+                              line, key, (long long)k->min, (long long)k->max, value);
         memcpy(dst, &v, sizeof(v));
         return 0;
     }
@@ -121,8 +120,8 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
         uint64_t v;
         if (bh_parse_size(value, 1, &v) || v < (uint64_t)k->min || v > (uint64_t)k->max)
             return bh_err_set(err, BH_EINVAL, where,
-                              "%s:%d: %s must be a size like 512K or 4M, got '%s'", ps->fname,
-                              line, key, value);
+                              "%s:%d: %s must be a size like 512K or 4M, got '%s'", ps->fname, line,
+                              key, value);
         memcpy(dst, &v, sizeof(v));
         return 0;
     }

@@ -52,7 +52,7 @@ int bh_write_file_atomic(const char *path, const char *data, size_t len, int mod
         close(dfd);
     }
     return 0;
-fail: {
+fail : {
     int e = errno;
     close(fd);
     unlink(tmp);

@@ -97,8 +97,7 @@ static void on_hup(uv_signal_t *h, int signum)
     struct bh_config nc;
     struct bh_err e;
     if (load_config(s, &nc, &e)) {
-        bh_log(BH_LOG_ERROR, "config reload failed; keeping the running config", "err=%s",
-               e.msg);
+        bh_log(BH_LOG_ERROR, "config reload failed; keeping the running config", "err=%s", e.msg);
         return;
     }
     bh_log_set_level(nc.log_level);
@@ -106,8 +105,8 @@ static void on_hup(uv_signal_t *h, int signum)
     if (strcmp(nc.http_listen, s->cfg.http_listen) || nc.http_threads != s->cfg.http_threads ||
         strcmp(nc.data_dir, s->cfg.data_dir) || nc.store_readers != s->cfg.store_readers ||
         nc.http_max_body != s->cfg.http_max_body || strcmp(nc.user, s->cfg.user))
-        bh_log(BH_LOG_WARN, "config reloaded; some changes need a restart",
-               "restart_needed=%s", "listen,threads,data,readers,max_body,user");
+        bh_log(BH_LOG_WARN, "config reloaded; some changes need a restart", "restart_needed=%s",
+               "listen,threads,data,readers,max_body,user");
     else
         bh_log(BH_LOG_INFO, "config reloaded", "file=%s",
                s->config_path[0] ? s->config_path : "(none)");
@@ -130,11 +129,13 @@ static void raise_nofile(void)
 
 static int parse_flags(struct serve *s, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},      {"config", required_argument, NULL, 'c'},
-        {"http", required_argument, NULL, 'l'},      {"log-level", required_argument, NULL, 'v'},
-        {"user", required_argument, NULL, 'u'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"http", required_argument, NULL, 'l'},
+                                         {"log-level", required_argument, NULL, 'v'},
+                                         {"user", required_argument, NULL, 'u'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:c:l:h", opts, NULL)) != -1) {
@@ -171,8 +172,8 @@ static int run(struct serve *s)
      * keeps reaching its files after dropping root even when a parent
      * directory is closed to the unprivileged user. */
     if (chdir(s->cfg.data_dir) < 0) {
-        bh_log(BH_LOG_ERROR, "cannot enter the data directory", "data=%s err=%s",
-               s->cfg.data_dir, strerror(errno));
+        bh_log(BH_LOG_ERROR, "cannot enter the data directory", "data=%s err=%s", s->cfg.data_dir,
+               strerror(errno));
         return 1;
     }
     snprintf(path, sizeof(path), "%s", BH_DB_FILE);
@@ -193,8 +194,7 @@ static int run(struct serve *s)
     bh_net_local_addr(listen_fd, addr);
     struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
                                  s->cfg.events_keep};
-    if (bh_store_open(&sc, &store, &e) ||
-        bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
+    if (bh_store_open(&sc, &store, &e) || bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         close(listen_fd);
         bh_store_close(store);

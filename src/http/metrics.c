@@ -118,9 +118,8 @@ int bh_http_metrics_render(const struct bh_http_metrics *m, struct bh_buf *o)
                 o,
                 "bootherd_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
                 "bootherd_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
-                method, route,
-                (double)atomic_load_explicit(&r->nanos, memory_order_relaxed) / 1e9, method,
-                route, (unsigned long long)count);
+                method, route, (double)atomic_load_explicit(&r->nanos, memory_order_relaxed) / 1e9,
+                method, route, (unsigned long long)count);
     }
     return rc;
 }

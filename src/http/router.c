@@ -24,8 +24,8 @@ static bool match_one(const char *pattern, const char *path, struct bh_route_mat
         if (pn >= 2 && p[0] == '{' && p[pn - 1] == '}') {
             if (sn == 0 || sn >= BH_ROUTE_PARAM_MAX || m->nparams == BH_ROUTE_MAX_PARAMS)
                 return false;
-            size_t nn = pn - 2 < sizeof(m->params[0].name) - 1 ? pn - 2
-                                                                : sizeof(m->params[0].name) - 1;
+            size_t nn =
+                pn - 2 < sizeof(m->params[0].name) - 1 ? pn - 2 : sizeof(m->params[0].name) - 1;
             memcpy(m->params[m->nparams].name, p + 1, nn);
             m->params[m->nparams].name[nn] = '\0';
             memcpy(m->params[m->nparams].value, s, sn);
@@ -40,8 +40,8 @@ static bool match_one(const char *pattern, const char *path, struct bh_route_mat
     return *p == '\0' && *s == '\0';
 }
 
-void bh_router_match(const struct bh_route *routes, size_t n, const char *method,
-                     const char *path, struct bh_route_match *m)
+void bh_router_match(const struct bh_route *routes, size_t n, const char *method, const char *path,
+                     struct bh_route_match *m)
 {
     memset(m, 0, sizeof(*m));
     size_t an = 0;
@@ -68,8 +68,8 @@ void bh_router_match(const struct bh_route *routes, size_t n, const char *method
     }
 }
 
-const struct bh_route *bh_http_match(const struct bh_route *routes, size_t n,
-                                     const char *method, const char *path, bool *path_known)
+const struct bh_route *bh_http_match(const struct bh_route *routes, size_t n, const char *method,
+                                     const char *path, bool *path_known)
 {
     struct bh_route_match m;
     bh_router_match(routes, n, method, path, &m);

@@ -20,7 +20,7 @@ struct bh_route_match {
     char allow[96];  /* methods allowed on the path, for the Allow header */
 };
 
-void bh_router_match(const struct bh_route *routes, size_t n, const char *method,
-                     const char *path, struct bh_route_match *m);
+void bh_router_match(const struct bh_route *routes, size_t n, const char *method, const char *path,
+                     struct bh_route_match *m);
 
 #endif

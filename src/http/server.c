@@ -153,8 +153,7 @@ json_t *bh_req_json(struct bh_req *r)
                  "send the body as application/json (or application/merge-patch+json), not "
                  "'%.100s'",
                  ct);
-        bh_reply_problem(r, 415, "unsupported-media-type", "Unsupported media type", detail,
-                         NULL);
+        bh_reply_problem(r, 415, "unsupported-media-type", "Unsupported media type", detail, NULL);
         return NULL;
     }
     json_error_t je;
@@ -238,8 +237,8 @@ void bh_reply_problem(struct bh_req *r, int status, const char *type, const char
 {
     char t[128];
     snprintf(t, sizeof(t), "urn:bootherd:problem:%s", type ? type : "error");
-    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", t, "title", title, "status",
-                          status, "detail", detail ? detail : title, "instance", r->path);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", t, "title", title, "status", status,
+                          "detail", detail ? detail : title, "instance", r->path);
     if (j && field && *field)
         json_object_set_new(j, "field", json_string(field));
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -403,8 +402,8 @@ static void fill_remote(struct bh_req *r)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->remote,
                   sizeof(r->remote));
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                  r->remote, sizeof(r->remote));
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->remote,
+                  sizeof(r->remote));
 }
 
 static enum MHD_Result queue(struct bh_req *r)
@@ -462,9 +461,8 @@ static int admit(struct bh_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     struct bh_http *h = cls;
@@ -549,15 +547,14 @@ int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct
         free(h);
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        h, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(cfg->threads ? cfg->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (!h->d) {
         bh_http_metrics_free(&h->metrics);
         free(h);

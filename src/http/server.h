@@ -108,7 +108,7 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud);
 void bh_http_upgraded_close(void *handle);
 
 /* The route table entry a path+method would hit (for tests and docs). */
-const struct bh_route *bh_http_match(const struct bh_route *routes, size_t n,
-                                     const char *method, const char *path, bool *path_known);
+const struct bh_route *bh_http_match(const struct bh_route *routes, size_t n, const char *method,
+                                     const char *path, bool *path_known);
 
 #endif

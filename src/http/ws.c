@@ -54,8 +54,7 @@ static void conn_update(struct bh_ws_conn *c);
 
 /* ---- wslay callbacks ----------------------------------------------------- */
 
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *user)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
     (void)flags;
     struct bh_ws_conn *c = user;
@@ -226,8 +225,8 @@ static void on_adopt(uv_async_t *a)
     }
 }
 
-void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t nextra,
-                     void *handle, const struct bh_ws_handler *h, void *ud)
+void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t nextra, void *handle,
+                     const struct bh_ws_handler *h, void *ud)
 {
     struct bh_ws_conn *c = calloc(1, sizeof(*c));
     if (!c || (nextra && !(c->extra = malloc(nextra))) ||
@@ -303,8 +302,7 @@ void bh_ws_close(struct bh_ws_conn *c, uint16_t code, const char *reason)
         uv_poll_start(&c->poll, UV_READABLE | UV_WRITABLE, on_poll);
 }
 
-void bh_ws_hub_foreach(struct bh_ws_hub *hub, void (*fn)(struct bh_ws_conn *c, void *ud),
-                       void *ud)
+void bh_ws_hub_foreach(struct bh_ws_hub *hub, void (*fn)(struct bh_ws_conn *c, void *ud), void *ud)
 {
     for (struct bh_ws_conn *c = hub->conns, *next; c; c = next) {
         next = c->next;

@@ -38,15 +38,14 @@ void bh_ws_hub_free(struct bh_ws_hub *hub);
 /* From any thread: run on_wake soon on the hub thread (coalesced). */
 void bh_ws_hub_wake(struct bh_ws_hub *hub);
 /* From any thread: take over an upgraded connection (see bh_reply_websocket). */
-void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t nextra,
-                     void *handle, const struct bh_ws_handler *h, void *ud);
+void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t nextra, void *handle,
+                     const struct bh_ws_handler *h, void *ud);
 
 /* Hub thread only: */
 void *bh_ws_conn_ud(const struct bh_ws_conn *c);
 int bh_ws_send_text(struct bh_ws_conn *c, const char *s, size_t n);
 void bh_ws_close(struct bh_ws_conn *c, uint16_t code, const char *reason);
-void bh_ws_hub_foreach(struct bh_ws_hub *hub, void (*fn)(struct bh_ws_conn *c, void *ud),
-                       void *ud);
+void bh_ws_hub_foreach(struct bh_ws_hub *hub, void (*fn)(struct bh_ws_conn *c, void *ud), void *ud);
 size_t bh_ws_hub_count(const struct bh_ws_hub *hub);
 
 #endif

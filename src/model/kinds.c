@@ -17,8 +17,8 @@ static const char *const profile_arch_values[] = {"any", "x86_64", "i386", "arm6
 static const char *const host_states[] = {"new", "known", "booting", "up", "offline", NULL};
 static const char *const role_values[] = {"viewer", "operator", "admin", NULL};
 static const char *const image_kinds[] = {"partition", "disk", NULL};
-static const char *const fs_values[] = {"",      "ext4", "ext3", "ext2", "ntfs", "vfat",
-                                        "btrfs", "xfs",  "swap", NULL};
+static const char *const fs_values[] = {"",     "ext4",  "ext3", "ext2", "ntfs",
+                                        "vfat", "btrfs", "xfs",  "swap", NULL};
 
 static int check_uuid(const json_t *v, struct bh_err *err)
 {
@@ -87,32 +87,48 @@ static int check_startconf(const json_t *v, struct bh_err *err)
 }
 
 #define TIMESTAMPS                                                                                 \
-    {.name = "created_at", .column = "created_at", .type = BH_F_TIME,                              \
-     .flags = BH_FF_RO | BH_FF_SORT, .doc = "when the object was created"},                        \
+    {.name = "created_at",                                                                         \
+     .column = "created_at",                                                                       \
+     .type = BH_F_TIME,                                                                            \
+     .flags = BH_FF_RO | BH_FF_SORT,                                                               \
+     .doc = "when the object was created"},                                                        \
     {                                                                                              \
         .name = "updated_at", .column = "updated_at", .type = BH_F_TIME,                           \
         .flags = BH_FF_RO | BH_FF_SORT, .doc = "when the object last changed"                      \
     }
 
 #define NAME_FIELD(what)                                                                           \
-    {.name = "name", .column = "name", .type = BH_F_STR,                                           \
-     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63,               \
-     .charset = NAME_CHARS, .doc = "unique name of the " what}
+    {                                                                                              \
+        .name = "name", .column = "name", .type = BH_F_STR,                                        \
+        .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63,            \
+        .charset = NAME_CHARS, .doc = "unique name of the " what                                   \
+    }
 
 #define DESC_FIELD                                                                                 \
-    {.name = "description", .column = "description", .type = BH_F_STR, .max_len = 1024,           \
-     .doc = "free text"}
+    {                                                                                              \
+        .name = "description", .column = "description", .type = BH_F_STR, .max_len = 1024,         \
+        .doc = "free text"                                                                         \
+    }
 
 #define LABELS_FIELD                                                                               \
-    {.name = "labels", .column = "labels", .type = BH_F_LABELS,                                    \
-     .doc = "key=value labels for selectors"}
+    {                                                                                              \
+        .name = "labels", .column = "labels", .type = BH_F_LABELS,                                 \
+        .doc = "key=value labels for selectors"                                                    \
+    }
 
 static const struct bh_field room_fields[] = {
     NAME_FIELD("room"),
     DESC_FIELD,
-    {.name = "location", .column = "location", .type = BH_F_STR, .max_len = 256,
+    {.name = "location",
+     .column = "location",
+     .type = BH_F_STR,
+     .max_len = 256,
      .doc = "where the room is"},
-    {.name = "subnet", .column = "subnet", .type = BH_F_STR, .max_len = 18, .check = check_cidr,
+    {.name = "subnet",
+     .column = "subnet",
+     .type = BH_F_STR,
+     .max_len = 18,
+     .check = check_cidr,
      .doc = "IPv4 subnet of the room's hosts (used for Wake-on-LAN)"},
     LABELS_FIELD,
     TIMESTAMPS,
@@ -121,44 +137,97 @@ static const struct bh_field room_fields[] = {
 static const struct bh_field group_fields[] = {
     NAME_FIELD("group"),
     DESC_FIELD,
-    {.name = "config", .column = "config", .type = BH_F_OBJECT, .check = check_startconf,
+    {.name = "config",
+     .column = "config",
+     .type = BH_F_OBJECT,
+     .check = check_startconf,
      .doc = "partition layout and OS entries (the start.conf of the group)"},
-    {.name = "default_profile", .column = "profile_id", .type = BH_F_REF,
-     .ref_kind = BH_KIND_PROFILE, .flags = BH_FF_FILTER,
+    {.name = "default_profile",
+     .column = "profile_id",
+     .type = BH_F_REF,
+     .ref_kind = BH_KIND_PROFILE,
+     .flags = BH_FF_FILTER,
      .doc = "boot profile for hosts of the group"},
     LABELS_FIELD,
     TIMESTAMPS,
 };
 
 static const struct bh_field host_fields[] = {
-    {.name = "mac", .column = "mac", .type = BH_F_MAC,
+    {.name = "mac",
+     .column = "mac",
+     .type = BH_F_MAC,
      .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
      .doc = "MAC address of the boot NIC (the host's identity)"},
-    {.name = "name", .column = "name", .type = BH_F_STR,
-     .flags = BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63, .charset = HOST_CHARS,
+    {.name = "name",
+     .column = "name",
+     .type = BH_F_STR,
+     .flags = BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
+     .max_len = 63,
+     .charset = HOST_CHARS,
      .doc = "host name (letters, digits and '-')"},
     DESC_FIELD,
-    {.name = "room", .column = "room_id", .type = BH_F_REF, .ref_kind = BH_KIND_ROOM,
-     .flags = BH_FF_FILTER | BH_FF_SORT, .doc = "room the host stands in"},
-    {.name = "group", .column = "group_id", .type = BH_F_REF, .ref_kind = BH_KIND_GROUP,
-     .flags = BH_FF_FILTER | BH_FF_SORT, .doc = "host group (layout and OS entries)"},
-    {.name = "profile", .column = "profile_id", .type = BH_F_REF, .ref_kind = BH_KIND_PROFILE,
-     .flags = BH_FF_FILTER, .doc = "boot profile override for this host"},
-    {.name = "arch", .column = "arch", .type = BH_F_ENUM, .enum_values = arch_values,
-     .flags = BH_FF_FILTER | BH_FF_SORT, .defval = "\"\"", .doc = "CPU architecture"},
-    {.name = "uuid", .column = "uuid", .type = BH_F_STR, .max_len = 36, .check = check_uuid,
-     .flags = BH_FF_FILTER, .doc = "SMBIOS system UUID"},
-    {.name = "serial", .column = "serial", .type = BH_F_STR, .max_len = 128,
-     .charset = "._-:/ ", .flags = BH_FF_FILTER, .doc = "serial number (Raspberry Pi: board serial)"},
-    {.name = "ip", .column = "ip", .type = BH_F_STR, .max_len = 15, .check = check_ipv4,
-     .flags = BH_FF_FILTER | BH_FF_UNIQUE, .doc = "fixed IPv4 address (full DHCP mode)"},
+    {.name = "room",
+     .column = "room_id",
+     .type = BH_F_REF,
+     .ref_kind = BH_KIND_ROOM,
+     .flags = BH_FF_FILTER | BH_FF_SORT,
+     .doc = "room the host stands in"},
+    {.name = "group",
+     .column = "group_id",
+     .type = BH_F_REF,
+     .ref_kind = BH_KIND_GROUP,
+     .flags = BH_FF_FILTER | BH_FF_SORT,
+     .doc = "host group (layout and OS entries)"},
+    {.name = "profile",
+     .column = "profile_id",
+     .type = BH_F_REF,
+     .ref_kind = BH_KIND_PROFILE,
+     .flags = BH_FF_FILTER,
+     .doc = "boot profile override for this host"},
+    {.name = "arch",
+     .column = "arch",
+     .type = BH_F_ENUM,
+     .enum_values = arch_values,
+     .flags = BH_FF_FILTER | BH_FF_SORT,
+     .defval = "\"\"",
+     .doc = "CPU architecture"},
+    {.name = "uuid",
+     .column = "uuid",
+     .type = BH_F_STR,
+     .max_len = 36,
+     .check = check_uuid,
+     .flags = BH_FF_FILTER,
+     .doc = "SMBIOS system UUID"},
+    {.name = "serial",
+     .column = "serial",
+     .type = BH_F_STR,
+     .max_len = 128,
+     .charset = "._-:/ ",
+     .flags = BH_FF_FILTER,
+     .doc = "serial number (Raspberry Pi: board serial)"},
+    {.name = "ip",
+     .column = "ip",
+     .type = BH_F_STR,
+     .max_len = 15,
+     .check = check_ipv4,
+     .flags = BH_FF_FILTER | BH_FF_UNIQUE,
+     .doc = "fixed IPv4 address (full DHCP mode)"},
     LABELS_FIELD,
-    {.name = "state", .column = "state", .type = BH_F_ENUM, .enum_values = host_states,
-     .flags = BH_FF_FILTER | BH_FF_SORT, .defval = "\"known\"",
+    {.name = "state",
+     .column = "state",
+     .type = BH_F_ENUM,
+     .enum_values = host_states,
+     .flags = BH_FF_FILTER | BH_FF_SORT,
+     .defval = "\"known\"",
      .doc = "new, known, booting, up or offline"},
-    {.name = "last_seen", .column = "last_seen", .type = BH_F_TIME, .flags = BH_FF_RO | BH_FF_SORT,
+    {.name = "last_seen",
+     .column = "last_seen",
+     .type = BH_F_TIME,
+     .flags = BH_FF_RO | BH_FF_SORT,
      .doc = "when the host was last heard from"},
-    {.name = "hardware", .column = "hardware", .type = BH_F_OBJECT,
+    {.name = "hardware",
+     .column = "hardware",
+     .type = BH_F_OBJECT,
      .doc = "hardware inventory reported by the agent"},
     TIMESTAMPS,
 };
@@ -166,13 +235,28 @@ static const struct bh_field host_fields[] = {
 static const struct bh_field profile_fields[] = {
     NAME_FIELD("boot profile"),
     DESC_FIELD,
-    {.name = "arch", .column = "arch", .type = BH_F_ENUM, .enum_values = profile_arch_values,
-     .flags = BH_FF_FILTER, .defval = "\"any\"", .doc = "architecture the profile boots"},
-    {.name = "kernel", .column = "kernel", .type = BH_F_STR, .max_len = 1024,
-     .flags = BH_FF_REQUIRED, .doc = "kernel path or URL"},
-    {.name = "initrds", .column = "initrds", .type = BH_F_STRLIST, .max_len = 1024,
+    {.name = "arch",
+     .column = "arch",
+     .type = BH_F_ENUM,
+     .enum_values = profile_arch_values,
+     .flags = BH_FF_FILTER,
+     .defval = "\"any\"",
+     .doc = "architecture the profile boots"},
+    {.name = "kernel",
+     .column = "kernel",
+     .type = BH_F_STR,
+     .max_len = 1024,
+     .flags = BH_FF_REQUIRED,
+     .doc = "kernel path or URL"},
+    {.name = "initrds",
+     .column = "initrds",
+     .type = BH_F_STRLIST,
+     .max_len = 1024,
      .doc = "initrd paths or URLs, in load order"},
-    {.name = "cmdline", .column = "cmdline", .type = BH_F_STR, .max_len = 4096,
+    {.name = "cmdline",
+     .column = "cmdline",
+     .type = BH_F_STR,
+     .max_len = 4096,
      .doc = "kernel command line template ({{host.name}}, {{server}}, ...)"},
     LABELS_FIELD,
     TIMESTAMPS,
@@ -181,45 +265,71 @@ static const struct bh_field profile_fields[] = {
 static const struct bh_field image_fields[] = {
     NAME_FIELD("image"),
     DESC_FIELD,
-    {.name = "kind", .column = "kind", .type = BH_F_ENUM, .enum_values = image_kinds,
-     .flags = BH_FF_FILTER, .defval = "\"partition\"", .doc = "partition or whole-disk image"},
-    {.name = "fstype", .column = "fstype", .type = BH_F_ENUM, .enum_values = fs_values,
-     .flags = BH_FF_FILTER, .defval = "\"\"", .doc = "filesystem of a partition image"},
+    {.name = "kind",
+     .column = "kind",
+     .type = BH_F_ENUM,
+     .enum_values = image_kinds,
+     .flags = BH_FF_FILTER,
+     .defval = "\"partition\"",
+     .doc = "partition or whole-disk image"},
+    {.name = "fstype",
+     .column = "fstype",
+     .type = BH_F_ENUM,
+     .enum_values = fs_values,
+     .flags = BH_FF_FILTER,
+     .defval = "\"\"",
+     .doc = "filesystem of a partition image"},
     LABELS_FIELD,
     TIMESTAMPS,
 };
 
 static const struct bh_field token_fields[] = {
-    {.name = "id", .column = "tid", .type = BH_F_STR,
-     .flags = BH_FF_RO | BH_FF_KEY | BH_FF_UNIQUE | BH_FF_GENERATE, .max_len = 32,
+    {.name = "id",
+     .column = "tid",
+     .type = BH_F_STR,
+     .flags = BH_FF_RO | BH_FF_KEY | BH_FF_UNIQUE | BH_FF_GENERATE,
+     .max_len = 32,
      .doc = "public token id (the part before the secret)"},
-    {.name = "name", .column = "name", .type = BH_F_STR,
-     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT, .max_len = 63,
-     .charset = NAME_CHARS, .doc = "unique name of the token"},
+    {.name = "name",
+     .column = "name",
+     .type = BH_F_STR,
+     .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
+     .max_len = 63,
+     .charset = NAME_CHARS,
+     .doc = "unique name of the token"},
     DESC_FIELD,
-    {.name = "role", .column = "role", .type = BH_F_ENUM, .enum_values = role_values,
-     .flags = BH_FF_REQUIRED | BH_FF_FILTER, .doc = "viewer, operator or admin"},
-    {.name = "expires_at", .column = "expires_at", .type = BH_F_TIME,
+    {.name = "role",
+     .column = "role",
+     .type = BH_F_ENUM,
+     .enum_values = role_values,
+     .flags = BH_FF_REQUIRED | BH_FF_FILTER,
+     .doc = "viewer, operator or admin"},
+    {.name = "expires_at",
+     .column = "expires_at",
+     .type = BH_F_TIME,
      .doc = "the token stops working at this time"},
-    {.name = "created_by", .column = "created_by", .type = BH_F_STR, .flags = BH_FF_RO,
+    {.name = "created_by",
+     .column = "created_by",
+     .type = BH_F_STR,
+     .flags = BH_FF_RO,
      .doc = "who created the token"},
     {.name = "hash", .column = "hash", .type = BH_F_STR, .flags = BH_FF_INTERNAL, .max_len = 64},
     TIMESTAMPS,
 };
 
 #define KIND(k, n, p, f, sort, w, r)                                                               \
-    {.kind = k, .name = n, .plural = p, .fields = f, .nfields = sizeof(f) / sizeof(f[0]),          \
-     .default_sort = sort, .write_role = w, .read_role = r}
+    {                                                                                              \
+        .kind = k, .name = n, .plural = p, .fields = f, .nfields = sizeof(f) / sizeof(f[0]),       \
+        .default_sort = sort, .write_role = w, .read_role = r                                      \
+    }
 
 const struct bh_kind_desc bh_kinds[BH_KIND__COUNT] = {
     KIND(BH_KIND_ROOM, "room", "rooms", room_fields, "name", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
-    KIND(BH_KIND_GROUP, "group", "groups", group_fields, "name", BH_ROLE_OPERATOR,
-         BH_ROLE_VIEWER),
+    KIND(BH_KIND_GROUP, "group", "groups", group_fields, "name", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
     KIND(BH_KIND_HOST, "host", "hosts", host_fields, "mac", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
     KIND(BH_KIND_PROFILE, "profile", "profiles", profile_fields, "name", BH_ROLE_OPERATOR,
          BH_ROLE_VIEWER),
-    KIND(BH_KIND_IMAGE, "image", "images", image_fields, "name", BH_ROLE_OPERATOR,
-         BH_ROLE_VIEWER),
+    KIND(BH_KIND_IMAGE, "image", "images", image_fields, "name", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
     KIND(BH_KIND_TOKEN, "token", "tokens", token_fields, "name", BH_ROLE_ADMIN, BH_ROLE_ADMIN),
 };
 

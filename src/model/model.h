@@ -55,13 +55,13 @@ struct bh_field {
     const char *column; /* storage column */
     enum bh_ftype type;
     unsigned flags;
-    size_t max_len;                  /* for strings; 0 = default (1024) */
-    const char *charset;             /* extra allowed chars besides alnum; NULL = any printable */
-    const char *const *enum_values;  /* NULL-terminated, for BH_F_ENUM */
-    enum bh_kind ref_kind;           /* for BH_F_REF */
-    const char *defval;              /* default for enums/strings on create (JSON text) */
+    size_t max_len;                 /* for strings; 0 = default (1024) */
+    const char *charset;            /* extra allowed chars besides alnum; NULL = any printable */
+    const char *const *enum_values; /* NULL-terminated, for BH_F_ENUM */
+    enum bh_kind ref_kind;          /* for BH_F_REF */
+    const char *defval;             /* default for enums/strings on create (JSON text) */
     int (*check)(const json_t *v, struct bh_err *err); /* extra validation */
-    const char *doc;                 /* one line for docs and OpenAPI */
+    const char *doc;                                   /* one line for docs and OpenAPI */
 };
 
 struct bh_kind_desc {

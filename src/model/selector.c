@@ -43,8 +43,9 @@ static int expect(struct bh_err *err, const struct cur *c, const char *what)
     if (c->i >= c->n)
         return bh_err_set(err, BH_EINVAL, "selector", "selector: expected %s at end of input",
                           what);
-    return bh_err_set(err, BH_EINVAL, "selector", "selector: expected %s at position %zu, found '%c'",
-                      what, c->i + 1, c->s[c->i]);
+    return bh_err_set(err, BH_EINVAL, "selector",
+                      "selector: expected %s at position %zu, found '%c'", what, c->i + 1,
+                      c->s[c->i]);
 }
 
 static bool keyword(struct cur *c, const char *kw)

@@ -150,7 +150,8 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned c = p[0], cp, min;
     size_t len;
-    if (c < 0x80) return 1;
+    if (c < 0x80)
+        return 1;
     if (c >= 0xc2 && c <= 0xdf) {
         len = 2;
         cp = c & 0x1f;
@@ -166,12 +167,15 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     } else {
         return 0;
     }
-    if (n < len) return 0;
+    if (n < len)
+        return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
         cp = cp << 6 | (p[i] & 0x3fu);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
     return len;
 }
 
@@ -204,12 +208,15 @@ static const char *show(const char *s, char *out, size_t outsz)
 /* Rules every value obeys whatever its key: bounded, UTF-8, one line. */
 static const char *check_common(const char *s, size_t n)
 {
-    if (strlen(s) != n) return "contains a NUL byte";
-    if (n > SC_VALUE_MAX) return "value longer than 2048 bytes";
+    if (strlen(s) != n)
+        return "contains a NUL byte";
+    if (n > SC_VALUE_MAX)
+        return "value longer than 2048 bytes";
     for (size_t i = 0; i < n;) {
         const unsigned char *p = (const unsigned char *)s + i;
         size_t l = utf8_seq(p, n - i);
-        if (l == 0) return "not valid UTF-8 (convert the file to UTF-8)";
+        if (l == 0)
+            return "not valid UTF-8 (convert the file to UTF-8)";
         if (l == 1 && ((p[0] < 0x20 && p[0] != '\t') || p[0] == 0x7f))
             return "contains a control character";
         i += l;
@@ -225,7 +232,8 @@ static bool components_ok(const char *p)
         size_t n = e ? (size_t)(e - p) : strlen(p);
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
             return false;
-        if (!e) return true;
+        if (!e)
+            return true;
         p = e + 1;
     }
 }
@@ -241,12 +249,15 @@ static bool host_ok(const char *s, size_t n)
 {
     bool digits = true, octets = true;
     int labels = 0;
-    if (n == 0 || n > 253) return false;
+    if (n == 0 || n > 253)
+        return false;
     for (size_t i = 0, j; i <= n; i = j + 1, labels++) {
         for (j = i; j < n && s[j] != '.'; j++)
-            if (!isalnum((unsigned char)s[j]) && s[j] != '-') return false;
+            if (!isalnum((unsigned char)s[j]) && s[j] != '-')
+                return false;
         int64_t v;
-        if (j == i || j - i > 63 || s[i] == '-' || s[j - 1] == '-') return false;
+        if (j == i || j - i > 63 || s[i] == '-' || s[j - 1] == '-')
+            return false;
         digits = digits && strspn(s + i, "0123456789") >= j - i;
         octets = octets && j - i <= 3 && bh_parse_i64n(s + i, j - i, 0, 255, &v) == 0;
     }
@@ -256,7 +267,8 @@ static bool host_ok(const char *s, size_t n)
 /* LINBO's remote cache: //server/share[/dir...] */
 static bool share_ok(const char *s)
 {
-    if (strlen(s) > SC_PATH_MAX || !bh_str_has_prefix(s, "//")) return false;
+    if (strlen(s) > SC_PATH_MAX || !bh_str_has_prefix(s, "//"))
+        return false;
     const char *host = s + 2, *slash = strchr(host, '/');
     return slash && host_ok(host, (size_t)(slash - host)) && bh_str_charset(slash + 1, "/_.$-") &&
            components_ok(slash + 1);
@@ -273,7 +285,8 @@ struct tval {
 
 static bool empty_ok(const struct key *k)
 {
-    if (k->flags & KF_REQUIRED) return false;
+    if (k->flags & KF_REQUIRED)
+        return false;
     return k->type == T_STR || k->type == T_SIZE || (k->type == T_ENUM && (k->flags & KF_EMPTY_OK));
 }
 
@@ -318,7 +331,8 @@ static int check_text(const struct key *k, const char *s, struct tval *tv, char 
         break;
     case T_BOOL:
         ok = bh_parse_bool(s, &tv->b) == 0;
-        if (ok) tv->text = tv->b ? "yes" : "no";
+        if (ok)
+            tv->text = tv->b ? "yes" : "no";
         expect = "yes or no";
         break;
     case T_SIZE:
@@ -329,7 +343,8 @@ static int check_text(const struct key *k, const char *s, struct tval *tv, char 
         ok = n >= 1 && n <= 4 && strspn(s, "0123456789abcdefABCDEF") == n;
         for (size_t i = 0; ok && i <= n; i++)
             tv->buf[i] = (char)tolower((unsigned char)s[i]);
-        if (ok) tv->text = tv->buf;
+        if (ok)
+            tv->text = tv->buf;
         expect = "a partition type code of 1 to 4 hex digits such as 83, 7, ef or 0c01";
         break;
     case T_ENUM: {
@@ -350,7 +365,8 @@ static int check_text(const struct key *k, const char *s, struct tval *tv, char 
         break;
     }
     }
-    if (ok) return 0;
+    if (ok)
+        return 0;
     snprintf(why, wsz, "expected %s", expect);
     return BH_EINVAL;
 }
@@ -385,13 +401,15 @@ static int value_form(const char *v)
     char line[SC_VALUE_MAX + 16];
     const struct bh_ini_cb cb = {NULL, probe_kv};
     size_t n = strlen(v);
-    if (n > SC_VALUE_MAX) return -1;
+    if (n > SC_VALUE_MAX)
+        return -1;
     for (int f = 0; f < 3; f++) {
         size_t pre = strlen(forms[f]);
         memcpy(line, forms[f], pre);
         memcpy(line + pre, v, n);
         size_t len = pre + n;
-        if (f == 1) line[len++] = '"';
+        if (f == 1)
+            line[len++] = '"';
         struct probe p = {v, 0, false};
         if (bh_ini_parse(line, len, SC_FILE, BH_INI_INLINE_COMMENTS, &cb, &p, NULL) == 0 &&
             p.calls == 1 && p.same)
@@ -404,8 +422,10 @@ static int value_form(const char *v)
 static const char *extra_key_problem(const struct section *sec, const char *k)
 {
     size_t n = strlen(k);
-    if (n == 0 || n >= BH_INI_NAME_MAX) return "key must be 1 to 127 characters";
-    if (k[0] == '#' || k[0] == ';') return "key must not start with '#' or ';'";
+    if (n == 0 || n >= BH_INI_NAME_MAX)
+        return "key must be 1 to 127 characters";
+    if (k[0] == '#' || k[0] == ';')
+        return "key must not start with '#' or ';'";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)k[i];
         if (c < 0x21 || c > 0x7e || c == '[' || c == ']' || c == '=')
@@ -458,7 +478,8 @@ static int warn(struct pstate *st, struct bh_err *err, const char *fmt, ...)
 
 static int finish_section(struct pstate *st, struct bh_err *err)
 {
-    if (st->cur < 0) return 0;
+    if (st->cur < 0)
+        return 0;
     const struct section *sec = &sections[st->cur];
     for (size_t i = 0; i < sec->nkeys; i++)
         if ((sec->keys[i].flags & KF_REQUIRED) && !st->key_line[i])
@@ -472,16 +493,19 @@ static int on_section(void *ud, const char *name, int line, struct bh_err *err)
     struct pstate *st = ud;
     char tmp[SC_SHOW_MAX + 8];
     int rc = finish_section(st, err), idx = -1;
-    if (rc) return rc;
+    if (rc)
+        return rc;
     for (int i = 0; i < SEC__COUNT; i++)
-        if (strcasecmp(name, sections[i].name) == 0) idx = i;
+        if (strcasecmp(name, sections[i].name) == 0)
+            idx = i;
     if (idx < 0)
         return perr(err, BH_EINVAL, line,
                     "unknown section [%s] (expected [LINBO], [Partition] or [OS])",
                     show(name, tmp, sizeof(tmp)));
     const struct section *sec = &sections[idx];
     json_t *obj = json_object();
-    if (!obj) return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (!obj)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     if (sec->max == 0) {
         if (st->linbo_line) {
             json_decref(obj);
@@ -498,7 +522,8 @@ static int on_section(void *ud, const char *name, int line, struct bh_err *err)
         }
         rc = json_array_append_new(arr, obj);
     }
-    if (rc) return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (rc)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     st->cur = idx;
     st->obj = obj;
     st->sec_line = line;
@@ -555,8 +580,10 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
     }
     const char *kname = k ? k->name : show(key, tmp, sizeof(tmp));
     const char *bad = check_common(value, strlen(value));
-    if (bad) return perr(err, BH_EINVAL, line, "[%s] %s: %s", sec->name, kname, bad);
-    if (!k) return add_extra(st, sec, key, value, line, err);
+    if (bad)
+        return perr(err, BH_EINVAL, line, "[%s] %s: %s", sec->name, kname, bad);
+    if (!k)
+        return add_extra(st, sec, key, value, line, err);
     if (st->key_line[ki])
         return perr(err, BH_EINVAL, line, "[%s] %s: repeated (first set at line %d)", sec->name,
                     k->name, st->key_line[ki]);
@@ -585,7 +612,8 @@ int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warn
     struct pstate st = {.cur = -1};
     int rc;
     *out = NULL;
-    if (warnings) *warnings = NULL;
+    if (warnings)
+        *warnings = NULL;
     if (len > BH_STARTCONF_MAX)
         return bh_err_set(err, BH_ETOOBIG, SC_FILE, SC_FILE ": larger than %d bytes",
                           BH_STARTCONF_MAX);
@@ -598,13 +626,15 @@ int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warn
     }
     const struct bh_ini_cb cb = {on_section, on_kv};
     rc = bh_ini_parse(text ? text : "", len, SC_FILE, BH_INI_INLINE_COMMENTS, &cb, &st, err);
-    if (!rc) rc = finish_section(&st, err);
+    if (!rc)
+        rc = finish_section(&st, err);
     if (!rc && st.linbo_line) {
         /* put "linbo" first, as in the file, for people reading the JSON */
         json_t *ordered =
             json_pack("{s:O,s:O,s:O}", "linbo", json_object_get(st.root, "linbo"), "partitions",
                       json_object_get(st.root, "partitions"), "os", json_object_get(st.root, "os"));
-        if (!ordered) rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+        if (!ordered)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         json_decref(st.root);
         st.root = ordered;
     }
@@ -614,10 +644,12 @@ int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warn
      * it; render those once so that render(parse(t)) always parses again. */
     if (!rc && len > BH_STARTCONF_MAX / 2) {
         char *t = bh_startconf_render(st.root, err);
-        if (!t) rc = err ? err->code : BH_ETOOBIG;
+        if (!t)
+            rc = err ? err->code : BH_ETOOBIG;
         free(t);
     }
-    if (rc) goto fail;
+    if (rc)
+        goto fail;
     *out = st.root;
     if (warnings)
         *warnings = st.warnings;
@@ -649,15 +681,18 @@ static void join_path(char path[BH_ERR_FIELD_MAX], const char *base, const char 
 {
     int n = index < 0 ? snprintf(path, BH_ERR_FIELD_MAX, "%s.%s", base, name)
                       : snprintf(path, BH_ERR_FIELD_MAX, "%s.%s[%ld]", base, name, index);
-    if (n < 0 || n >= BH_ERR_FIELD_MAX) memcpy(path + BH_ERR_FIELD_MAX - 4, "...", 4);
+    if (n < 0 || n >= BH_ERR_FIELD_MAX)
+        memcpy(path + BH_ERR_FIELD_MAX - 4, "...", 4);
 }
 
 /* A string value from JSON: common rules, and writable to start.conf. */
 static int check_json_string(const json_t *v, const char *path, struct bh_err *err)
 {
-    if (!json_is_string(v)) return verr(err, path, "expected a string");
+    if (!json_is_string(v))
+        return verr(err, path, "expected a string");
     const char *s = json_string_value(v), *bad = check_common(s, json_string_length(v));
-    if (bad) return verr(err, path, "%s", bad);
+    if (bad)
+        return verr(err, path, "%s", bad);
     if (value_form(s) < 0)
         return verr(err, path, "cannot be written to start.conf (quotes combined with ' #')");
     return 0;
@@ -676,10 +711,13 @@ static int validate_value(const struct key *k, const json_t *v, const char *path
         return 0;
     }
     int rc = check_json_string(v, path, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     const char *s = json_string_value(v);
-    if (check_text(k, s, &tv, why, sizeof(why))) return verr(err, path, "%s", why);
-    if (strcmp(tv.text, s) != 0) return verr(err, path, "expected lower case '%s'", tv.text);
+    if (check_text(k, s, &tv, why, sizeof(why)))
+        return verr(err, path, "%s", why);
+    if (strcmp(tv.text, s) != 0)
+        return verr(err, path, "expected lower case '%s'", tv.text);
     return 0;
 }
 
@@ -689,21 +727,24 @@ static int validate_extra(const struct section *sec, const json_t *extra, const 
     char path[BH_ERR_FIELD_MAX];
     const char *k, *k2;
     json_t *v, *v2;
-    if (!json_is_object(extra)) return verr(err, base, "expected an object of strings");
+    if (!json_is_object(extra))
+        return verr(err, base, "expected an object of strings");
     if (json_object_size(extra) > SC_EXTRA_MAX)
         return verr(err, base, "more than %d unknown keys", SC_EXTRA_MAX);
     json_object_foreach((json_t *)extra, k, v)
     {
         join_path(path, base, k, -1);
         const char *why = extra_key_problem(sec, k);
-        if (why) return verr(err, path, "%s", why);
+        if (why)
+            return verr(err, path, "%s", why);
         json_object_foreach((json_t *)extra, k2, v2)
         {
             if (k2 != k && strcasecmp(k, k2) == 0)
                 return verr(err, path, "same key as '%s' (start.conf keys ignore case)", k2);
         }
         int rc = check_json_string(v, path, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -714,7 +755,8 @@ static int validate_section(const struct section *sec, const json_t *obj, const 
     char path[BH_ERR_FIELD_MAX];
     const char *name;
     json_t *v;
-    if (!json_is_object(obj)) return verr(err, base, "expected an object");
+    if (!json_is_object(obj))
+        return verr(err, base, "expected an object");
     json_object_foreach((json_t *)obj, name, v)
     {
         int rc;
@@ -724,11 +766,14 @@ static int validate_section(const struct section *sec, const json_t *obj, const 
         } else {
             const struct key *k = NULL;
             for (size_t i = 0; i < sec->nkeys && !k; i++)
-                if (strcmp(name, sec->keys[i].json) == 0) k = &sec->keys[i];
-            if (!k) return verr(err, path, "unknown key for [%s]; others go in extra", sec->name);
+                if (strcmp(name, sec->keys[i].json) == 0)
+                    k = &sec->keys[i];
+            if (!k)
+                return verr(err, path, "unknown key for [%s]; others go in extra", sec->name);
             rc = validate_value(k, v, path, err);
         }
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     for (size_t i = 0; i < sec->nkeys; i++) {
         if ((sec->keys[i].flags & KF_REQUIRED) && !json_object_get(obj, sec->keys[i].json)) {
@@ -750,21 +795,26 @@ int bh_startconf_validate(const json_t *conf, struct bh_err *err)
     {
         const struct section *sec = NULL;
         for (int i = 0; i < SEC__COUNT && !sec; i++)
-            if (strcmp(name, sections[i].json) == 0) sec = &sections[i];
+            if (strcmp(name, sections[i].json) == 0)
+                sec = &sections[i];
         join_path(path, "config", name, -1);
-        if (!sec) return verr(err, path, "unknown member (expected linbo, partitions or os)");
+        if (!sec)
+            return verr(err, path, "unknown member (expected linbo, partitions or os)");
         if (sec->max == 0) {
             int rc = validate_section(sec, v, path, err);
-            if (rc) return rc;
+            if (rc)
+                return rc;
             continue;
         }
-        if (!json_is_array(v)) return verr(err, path, "expected an array of objects");
+        if (!json_is_array(v))
+            return verr(err, path, "expected an array of objects");
         if (json_array_size(v) > sec->max)
             return verr(err, path, "more than %zu entries", sec->max);
         for (size_t i = 0; i < json_array_size(v); i++) {
             join_path(path, "config", name, (long)i);
             int rc = validate_section(sec, json_array_get(v, i), path, err);
-            if (rc) return rc;
+            if (rc)
+                return rc;
         }
     }
     return 0;
@@ -774,7 +824,8 @@ int bh_startconf_validate(const json_t *conf, struct bh_err *err)
 
 static int put_line(struct bh_buf *b, const char *key, const char *value)
 {
-    if (!*value) return bh_buf_printf(b, "%s =\n", key);
+    if (!*value)
+        return bh_buf_printf(b, "%s =\n", key);
     /* validate() has already made sure one of the forms works */
     switch (value_form(value)) {
     case 0: return bh_buf_printf(b, "%s = %s\n", key, value);
@@ -791,7 +842,8 @@ static int render_section(struct bh_buf *b, const struct section *sec, const jso
     for (size_t i = 0; !rc && i < sec->nkeys; i++) {
         const struct key *k = &sec->keys[i];
         v = json_object_get(obj, k->json);
-        if (!v) continue;
+        if (!v)
+            continue;
         if (k->type == T_BOOL)
             rc = put_line(b, k->name, json_is_true(v) ? "yes" : "no");
         else if (k->type == T_INT)
@@ -802,7 +854,8 @@ static int render_section(struct bh_buf *b, const struct section *sec, const jso
     }
     json_object_foreach((json_t *)json_object_get(obj, "extra"), name, v)
     {
-        if (rc) break;
+        if (rc)
+            break;
         rc = put_line(b, name, json_string_value(v));
     }
     return rc;
@@ -812,19 +865,23 @@ char *bh_startconf_render(const json_t *conf, struct bh_err *err)
 {
     struct bh_buf b;
     int rc = bh_startconf_validate(conf, err);
-    if (rc) return NULL;
+    if (rc)
+        return NULL;
     bh_buf_init(&b, BH_STARTCONF_MAX);
     for (int s = 0; !rc && s < SEC__COUNT; s++) {
         const struct section *sec = &sections[s];
         const json_t *v = json_object_get(conf, sec->json);
-        if (!v) continue;
-        if (sec->max == 0) rc = render_section(&b, sec, v);
+        if (!v)
+            continue;
+        if (sec->max == 0)
+            rc = render_section(&b, sec, v);
         for (size_t i = 0; !rc && sec->max && i < json_array_size(v); i++)
             rc = render_section(&b, sec, json_array_get(v, i));
     }
     /* an empty add terminates a buffer nothing was written to; bh_buf_steal
      * alone leaves that allocation unterminated */
-    if (!rc) rc = bh_buf_add(&b, "", 0);
+    if (!rc)
+        rc = bh_buf_add(&b, "", 0);
     char *out = rc ? NULL : bh_buf_steal(&b);
     bh_buf_free(&b);
     if (!out) {

@@ -110,7 +110,8 @@ static int check_labels(const struct bh_field *f, const json_t *v, struct bh_err
     if (json_object_size(v) > LABELS_MAX)
         return bh_err_set(err, BH_EINVAL, f->name, "field '%s': more than %d labels", f->name,
                           LABELS_MAX);
-    json_object_foreach((json_t *)v, k, lv) {
+    json_object_foreach((json_t *)v, k, lv)
+    {
         char path[BH_ERR_FIELD_MAX];
         snprintf(path, sizeof(path), "%s.%.64s", f->name, k);
         if (!bh_label_key_ok(k))
@@ -119,8 +120,8 @@ static int check_labels(const struct bh_field *f, const json_t *v, struct bh_err
                               "'.', '_' and '-' (name at most 63)",
                               k);
         if (!json_is_string(lv))
-            return bh_err_set(err, BH_EINVAL, path, "label '%.64s': expected a string, got %s",
-                              k, type_name(lv));
+            return bh_err_set(err, BH_EINVAL, path, "label '%.64s': expected a string, got %s", k,
+                              type_name(lv));
         if (!bh_label_value_ok(json_string_value(lv)))
             return bh_err_set(err, BH_EINVAL, path,
                               "label '%.64s': value '%.64s' must be empty or at most 63 "
@@ -213,9 +214,10 @@ int bh_model_check_value(const struct bh_field *f, const json_t *v, json_t **nor
         if (!json_is_array(v))
             return wrong_type(err, f, "an array of strings", v);
         if (json_array_size(v) > STRLIST_MAX)
-            return bh_err_set(err, BH_EINVAL, f->name, "field '%s': more than %d entries",
-                              f->name, STRLIST_MAX);
-        json_array_foreach(v, i, e) {
+            return bh_err_set(err, BH_EINVAL, f->name, "field '%s': more than %d entries", f->name,
+                              STRLIST_MAX);
+        json_array_foreach(v, i, e)
+        {
             if (!json_is_string(e))
                 return bh_err_set(err, BH_EINVAL, f->name,
                                   "field '%s': entry %zu: expected a string, got %s", f->name, i,
@@ -262,14 +264,15 @@ int bh_model_validate(const struct bh_kind_desc *k, const json_t *in, enum bh_vm
     json_t *res = json_object();
     if (!res)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-    json_object_foreach((json_t *)in, name, v) {
+    json_object_foreach((json_t *)in, name, v)
+    {
         const struct bh_field *f = bh_kind_field(k, name);
         if (!f || (f->flags & BH_FF_INTERNAL)) {
             if (output_only(name)) {
                 if (mode == BH_V_REPLACE)
                     continue;
-                rc = bh_err_sett(err, BH_EINVAL, "read-only-field", name,
-                                 "field '%s' is read-only", name);
+                rc = bh_err_sett(err, BH_EINVAL, "read-only-field", name, "field '%s' is read-only",
+                                 name);
             } else {
                 rc = bh_err_sett(err, BH_EINVAL, "unknown-field", name,
                                  "unknown field '%.64s' for a %s", name, k->name);
@@ -356,7 +359,8 @@ void bh_merge_patch(json_t *target, const json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)patch, k, v) {
+    json_object_foreach((json_t *)patch, k, v)
+    {
         if (json_is_null(v)) {
             json_object_del(target, k);
             continue;

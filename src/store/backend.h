@@ -33,8 +33,7 @@ struct bh_store_backend {
                         const json_t *data, const struct bh_actor *a, int64_t *rev,
                         struct bh_err *err);
     int (*audit)(void *impl, const struct bh_audit_query *q, json_t **items, struct bh_err *err);
-    int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out,
-                        struct bh_err *err);
+    int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out, struct bh_err *err);
 };
 
 extern const struct bh_store_backend bh__sqlite_backend;

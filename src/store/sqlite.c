@@ -99,8 +99,8 @@ static int conn_open(struct sq_conn *c, const char *path, bool writer, int busy_
 {
     memset(c, 0, sizeof(*c));
     pthread_mutex_init(&c->mu, NULL);
-    int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                              : SQLITE_OPEN_READONLY);
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
         int rc = bh_err_set(err, BH_EIO, path, "cannot open database %s: %s", path,
                             c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -463,8 +463,7 @@ static int sq_event_append(void *impl, const char *kind, const char *key, const 
     return 0;
 }
 
-static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
-                    struct bh_err *err)
+static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items, struct bh_err *err)
 {
     struct sq *q = impl;
     struct sq_conn *c = sq_reader(q);
@@ -487,13 +486,13 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
     sqlite3_bind_int64(st, 5, aq->limit);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *r = json_pack(
-            "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:o, s:o}", "id",
-            (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1), "actor",
-            sqlite3_column_text(st, 2), "token_id", sqlite3_column_text(st, 3), "remote",
-            sqlite3_column_text(st, 4), "action", sqlite3_column_text(st, 5), "kind",
-            sqlite3_column_text(st, 6), "key", sqlite3_column_text(st, 7), "before",
-            sq_column_json(st, 8), "after", sq_column_json(st, 9));
+        json_t *r =
+            json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:o, s:o}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
+                      "actor", sqlite3_column_text(st, 2), "token_id", sqlite3_column_text(st, 3),
+                      "remote", sqlite3_column_text(st, 4), "action", sqlite3_column_text(st, 5),
+                      "kind", sqlite3_column_text(st, 6), "key", sqlite3_column_text(st, 7),
+                      "before", sq_column_json(st, 8), "after", sq_column_json(st, 9));
         if (!r || json_array_append_new(arr, r)) {
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
             break;

@@ -100,8 +100,8 @@ struct row {
 };
 
 /* Find an object by any of its key fields. BH_ENOTFOUND if none matches. */
-static int find_row(struct sq *q, struct sq_conn *c, const struct bh_kind_desc *k,
-                    const char *key, struct row *r, struct bh_err *err)
+static int find_row(struct sq *q, struct sq_conn *c, const struct bh_kind_desc *k, const char *key,
+                    struct row *r, struct bh_err *err)
 {
     char sql[SQL_MAX];
     for (size_t i = 0; i < k->nfields; i++) {
@@ -239,9 +239,7 @@ static int selector_sql(struct bh_buf *b, struct binds *bs, const struct bh_sele
             if (!rc)
                 rc = value_set(b, bs, t);
             break;
-        case BH_SEL_EXISTS:
-            rc = bh_buf_adds(b, t->field ? " != ''" : " IS NOT NULL");
-            break;
+        case BH_SEL_EXISTS: rc = bh_buf_adds(b, t->field ? " != ''" : " IS NOT NULL"); break;
         case BH_SEL_ABSENT:
             rc = bh_buf_adds(b, " IS NULL");
             if (!rc && t->field) {
@@ -429,9 +427,8 @@ struct colset {
     size_t n;
 };
 
-static int prepare_cols(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
-                        bool create, unsigned flags, int64_t self, struct colset *cs,
-                        struct bh_err *err)
+static int prepare_cols(struct sq *q, const struct bh_kind_desc *k, const json_t *doc, bool create,
+                        unsigned flags, int64_t self, struct colset *cs, struct bh_err *err)
 {
     cs->n = 0;
     for (size_t i = 0; i < k->nfields; i++) {
@@ -478,8 +475,8 @@ static int step_write(struct sq *q, sqlite3_stmt *st, const char *what, struct b
     return sq_fail(&q->writer, err, what);
 }
 
-int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc,
-              const struct bh_actor *a, json_t **out, struct bh_err *err)
+int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
+              json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     struct colset cs;
@@ -521,8 +518,8 @@ int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc,
     json_t *after;
     if ((rc = read_by_id(q, k, sqlite3_last_insert_rowid(q->writer.db), &after, err)))
         goto fail;
-    rc = sq_record(q, rev, k->name, bh_model_key_of(k, after), "created", NULL, after, a, true,
-                   err);
+    rc =
+        sq_record(q, rev, k->name, bh_model_key_of(k, after), "created", NULL, after, a, true, err);
     if (!rc)
         rc = sq_commit(q, rev, err);
     else
@@ -582,7 +579,8 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const j
     int rc = sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    if ((rc = find_row(q, &q->writer, k, key, &r, err)) || (rc = precondition(k, &r, if_rev, err)) ||
+    if ((rc = find_row(q, &q->writer, k, key, &r, err)) ||
+        (rc = precondition(k, &r, if_rev, err)) ||
         (rc = prepare_cols(q, k, doc, false, flags, r.id, &cs, err)))
         goto fail;
     rc = bh_buf_printf(&sql, "UPDATE %s SET rev = ?, updated_at = ?", sq_table(k->kind));
@@ -676,8 +674,7 @@ int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t
     if (rc)
         return rc;
     if ((rc = find_row(q, &q->writer, k, key, &r, err)) ||
-        (rc = precondition(k, &r, if_rev, err)) ||
-        (rc = check_unreferenced(q, k, key, r.id, err)))
+        (rc = precondition(k, &r, if_rev, err)) || (rc = check_unreferenced(q, k, key, r.id, err)))
         goto fail;
     snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", sq_table(k->kind));
     sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
@@ -687,8 +684,8 @@ int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t
     }
     sqlite3_bind_int64(st, 1, r.id);
     if ((rc = step_write(q, st, "delete", err)) ||
-        (rc = sq_record(q, rev, k->name, bh_model_key_of(k, r.obj), "deleted", r.obj, NULL, a,
-                        true, err)))
+        (rc = sq_record(q, rev, k->name, bh_model_key_of(k, r.obj), "deleted", r.obj, NULL, a, true,
+                        err)))
         goto fail;
     json_decref(r.obj);
     return sq_commit(q, rev, err);

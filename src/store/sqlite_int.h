@@ -58,8 +58,8 @@ int sq_commit(struct sq *q, int64_t rev, struct bh_err *err);
 void sq_rollback(struct sq *q);
 /* Inside a write transaction: append an event and an audit record. */
 int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, const char *type,
-              const json_t *before, const json_t *after, const struct bh_actor *a,
-              bool audit, struct bh_err *err);
+              const json_t *before, const json_t *after, const struct bh_actor *a, bool audit,
+              struct bh_err *err);
 
 /* Bind a JSON value as text/int/NULL. */
 int sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v);
@@ -72,8 +72,8 @@ int sq_get(void *impl, const struct bh_kind_desc *k, const char *key, json_t **o
            struct bh_err *err);
 int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *res,
             struct bh_err *err);
-int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc,
-              const struct bh_actor *a, json_t **out, struct bh_err *err);
+int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
+              json_t **out, struct bh_err *err);
 int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
               int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
               struct bh_err *err);

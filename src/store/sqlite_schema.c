@@ -10,9 +10,8 @@
 #include <stdio.h>
 
 static const char *const tables[BH_KIND__COUNT] = {
-    [BH_KIND_ROOM] = "rooms",       [BH_KIND_GROUP] = "host_groups",
-    [BH_KIND_HOST] = "hosts",       [BH_KIND_PROFILE] = "profiles",
-    [BH_KIND_IMAGE] = "images",     [BH_KIND_TOKEN] = "tokens",
+    [BH_KIND_ROOM] = "rooms",       [BH_KIND_GROUP] = "host_groups", [BH_KIND_HOST] = "hosts",
+    [BH_KIND_PROFILE] = "profiles", [BH_KIND_IMAGE] = "images",      [BH_KIND_TOKEN] = "tokens",
 };
 
 const char *sq_table(enum bh_kind k)
@@ -41,8 +40,7 @@ static const char *const migrations[] = {
     "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, labels TEXT, " TS_COLS ");"
     "CREATE INDEX host_groups_profile ON host_groups(profile_id);"
 
-    "CREATE TABLE hosts (" OBJ_COLS
-    "mac TEXT NOT NULL UNIQUE, name TEXT UNIQUE, description TEXT, "
+    "CREATE TABLE hosts (" OBJ_COLS "mac TEXT NOT NULL UNIQUE, name TEXT UNIQUE, description TEXT, "
     "room_id INTEGER REFERENCES rooms(id) ON DELETE RESTRICT, "
     "group_id INTEGER REFERENCES host_groups(id) ON DELETE RESTRICT, "
     "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, "

@@ -28,10 +28,10 @@
 struct bh_store;
 
 struct bh_store_config {
-    const char *path;        /* SQLite database file */
-    int readers;             /* reader connections (default 8) */
-    int busy_timeout_ms;     /* default 5000 */
-    int64_t events_keep;     /* events kept for resuming watchers (default 100000) */
+    const char *path;    /* SQLite database file */
+    int readers;         /* reader connections (default 8) */
+    int busy_timeout_ms; /* default 5000 */
+    int64_t events_keep; /* events kept for resuming watchers (default 100000) */
 };
 
 /* Who performs a write (for events and the audit log). Borrowed strings. */
@@ -70,8 +70,8 @@ struct bh_list_result {
 };
 
 /* update flags */
-#define BH_UPD_PARTIAL  0x1u /* only columns present in doc change (system updates) */
-#define BH_UPD_SYSTEM   0x2u /* doc may set read-only fields (state, last_seen) */
+#define BH_UPD_PARTIAL 0x1u /* only columns present in doc change (system updates) */
+#define BH_UPD_SYSTEM  0x2u /* doc may set read-only fields (state, last_seen) */
 
 /* Operation counters for /metrics. */
 enum bh_store_op {
