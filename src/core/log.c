@@ -118,6 +118,8 @@ static void put_conv(struct line *l, const char *spec, char conv, const char *le
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, ssize_t));
         else if (!strcmp(len, "j"))
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, intmax_t));
+        else if (!strcmp(len, "t"))
+            k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, ptrdiff_t));
         else
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, int));
     } else if (strchr("uxXo", conv)) {
@@ -129,6 +131,8 @@ static void put_conv(struct line *l, const char *spec, char conv, const char *le
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, size_t));
         else if (!strcmp(len, "j"))
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, uintmax_t));
+        else if (!strcmp(len, "t"))
+            k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, size_t));
         else
             k = snprintf(tmp, sizeof(tmp), spec, va_arg(*ap, unsigned));
     } else if (strchr("fgeFGE", conv)) {

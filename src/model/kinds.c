@@ -37,28 +37,30 @@ bad:
                       "expected a UUID like 4c4c4544-0042-3510-8052-b4c04f4e4b31");
 }
 
+/* four dotted decimal octets 0..255, no signs, no leading zeros */
+static bool ipv4_ok(const char *s, size_t n)
+{
+    int parts = 0;
+    size_t i = 0;
+    while (i < n && parts < 4) {
+        size_t st = i;
+        unsigned v = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && i - st < 3)
+            v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == st || v > 255 || (i - st > 1 && s[st] == '0'))
+            return false;
+        parts++;
+        if (parts < 4 && (i >= n || s[i++] != '.'))
+            return false;
+    }
+    return parts == 4 && i == n;
+}
+
 static int check_ipv4(const json_t *v, struct bh_err *err)
 {
     const char *s = json_string_value(v);
-    int parts = 0;
-    const char *p = s;
-    while (*p) {
-        int64_t n;
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len == 0 || len > 3 || bh_parse_i64n(p, len, 0, 255, &n) || (len > 1 && p[0] == '0'))
-            goto bad;
-        parts++;
-        p += len;
-        if (*p == '.') {
-            p++;
-            if (!*p)
-                goto bad;
-        }
-    }
-    if (parts == 4)
+    if (ipv4_ok(s, strlen(s)))
         return 0;
-bad:
     return bh_err_set(err, BH_EINVAL, NULL, "expected an IPv4 address like 192.0.2.10");
 }
 
@@ -66,18 +68,13 @@ static int check_cidr(const json_t *v, struct bh_err *err)
 {
     const char *s = json_string_value(v);
     const char *slash = strchr(s, '/');
-    int64_t bits;
-    char ip[16];
-    if (!slash || (size_t)(slash - s) >= sizeof(ip) || bh_parse_i64(slash + 1, 0, 32, &bits))
-        goto bad;
-    memcpy(ip, s, (size_t)(slash - s));
-    ip[slash - s] = '\0';
-    json_t *j = json_string(ip);
-    int rc = j ? check_ipv4(j, NULL) : BH_ENOMEM;
-    json_decref(j);
-    if (rc == 0)
-        return 0;
-bad:
+    size_t bits_len = slash ? strlen(slash + 1) : 0;
+    if (slash && ipv4_ok(s, (size_t)(slash - s)) && bits_len >= 1 && bits_len <= 2 &&
+        strspn(slash + 1, "0123456789") == bits_len && (bits_len == 1 || slash[1] != '0')) {
+        int bits = bits_len == 1 ? slash[1] - '0' : (slash[1] - '0') * 10 + slash[2] - '0';
+        if (bits <= 32)
+            return 0;
+    }
     return bh_err_set(err, BH_EINVAL, NULL, "expected a subnet like 192.0.2.0/24");
 }
 

@@ -90,7 +90,7 @@ int bh_role_parse(const char *s, enum bh_role *out);
 /* Validation modes */
 enum bh_vmode {
     BH_V_CREATE,  /* whole object; required fields, defaults filled */
-    BH_V_REPLACE, /* whole object; required fields, no defaults for missing */
+    BH_V_REPLACE, /* whole object (PUT); required fields, defaults for what is left out */
     BH_V_PATCH,   /* RFC 7396 merge patch: fields optional, null clears */
 };
 

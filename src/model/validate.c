@@ -93,11 +93,12 @@ static int check_string(const struct bh_field *f, const char *s, struct bh_err *
     if (!printable(s))
         return bh_err_set(err, BH_EINVAL, f->name, "field '%s': contains control characters",
                           f->name);
-    if (f->charset && n > 0 && (!bh_str_charset(s, f->charset) || !alnum(s[0])))
-        return bh_err_set(err, BH_EINVAL, f->name,
-                          "field '%s': '%.64s' may only hold letters, digits and '%s', "
-                          "starting with a letter or digit",
-                          f->name, s, f->charset);
+    if (f->charset && (n == 0 || !bh_str_charset(s, f->charset) || !alnum(s[0]) ||
+                       !alnum(s[n - 1])))
+        return bh_err_sett(err, BH_EINVAL, "invalid-value", f->name,
+                           "field '%s': '%.64s' must be 1 to %zu letters, digits or '%s', "
+                           "beginning and ending with a letter or digit",
+                           f->name, s, max, f->charset);
     return 0;
 }
 
@@ -319,7 +320,8 @@ int bh_model_validate(const struct bh_kind_desc *k, const json_t *in, enum bh_vm
                              "missing required field '%s'", f->name);
             goto fail;
         }
-        if (mode == BH_V_CREATE && f->defval) {
+        /* PUT replaces the object: what it leaves out goes back to the default */
+        if (f->defval) {
             json_t *d = json_loads(f->defval, JSON_DECODE_ANY, NULL);
             if (!d || json_object_set_new(res, f->name, d))
                 goto nomem;

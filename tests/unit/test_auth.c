@@ -68,8 +68,8 @@ static void test_generate_unique(void **state)
 {
     (void)state;
     enum { N = 2000 };
-    char (*tids)[BH_TOKEN_ID_LEN + 1] = calloc(N, sizeof(*tids));
-    char (*tokens)[BH_TOKEN_STR_MAX] = calloc(N, sizeof(*tokens));
+    char(*tids)[BH_TOKEN_ID_LEN + 1] = calloc(N, sizeof(*tids));
+    char(*tokens)[BH_TOKEN_STR_MAX] = calloc(N, sizeof(*tokens));
     char **ptid = calloc(N, sizeof(char *)), **ptok = calloc(N, sizeof(char *));
     assert_non_null(tids);
     assert_non_null(tokens);
@@ -129,19 +129,19 @@ static void test_parse_rejects(void **state)
     const char *const bad[] = {
         "",
         "bh_",
-        "bh_0123456789ab",                                     /* no secret at all */
-        "bh_0123456789ab_",                                    /* empty secret */
-        "xx_0123456789ab_c2VjcmV0",                            /* wrong prefix */
-        "BH_0123456789ab_c2VjcmV0",                            /* prefix is lower case */
-        "bh0123456789ab_c2VjcmV0",                             /* prefix without '_' */
-        "Bearer bh_0123456789ab_c2VjcmV0",                     /* header, not a token */
-        "bh_0123456789a_c2VjcmV0",                             /* 11-digit id */
-        "bh_0123456789abc_c2VjcmV0",                           /* 13-digit id */
-        "bh_0123456789AB_c2VjcmV0",                            /* upper-case hex */
-        "bh_0123456789xy_c2VjcmV0",                            /* non-hex */
-        "bh_01234567 9ab_c2VjcmV0",                            /* space in the id */
-        "bh_0123456789ab-c2VjcmV0",                            /* missing '_' */
-        "bh_0123456789abc2VjcmV0",                             /* missing '_' */
+        "bh_0123456789ab",                 /* no secret at all */
+        "bh_0123456789ab_",                /* empty secret */
+        "xx_0123456789ab_c2VjcmV0",        /* wrong prefix */
+        "BH_0123456789ab_c2VjcmV0",        /* prefix is lower case */
+        "bh0123456789ab_c2VjcmV0",         /* prefix without '_' */
+        "Bearer bh_0123456789ab_c2VjcmV0", /* header, not a token */
+        "bh_0123456789a_c2VjcmV0",         /* 11-digit id */
+        "bh_0123456789abc_c2VjcmV0",       /* 13-digit id */
+        "bh_0123456789AB_c2VjcmV0",        /* upper-case hex */
+        "bh_0123456789xy_c2VjcmV0",        /* non-hex */
+        "bh_01234567 9ab_c2VjcmV0",        /* space in the id */
+        "bh_0123456789ab-c2VjcmV0",        /* missing '_' */
+        "bh_0123456789abc2VjcmV0",         /* missing '_' */
         too_long,
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {

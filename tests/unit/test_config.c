@@ -142,8 +142,9 @@ static void test_limits_accepted(void **state)
     static const struct {
         const char *v;
         uint64_t want;
-    } sizes[] = {{"1024", 1024}, {"1K", 1024}, {"512k", 512 << 10}, {"1MiB", 1 << 20},
-                 {"16G", 16ull << 30}};
+    } sizes[] = {
+        {"1024", 1024}, {"1K", 1024}, {"512k", 512 << 10}, {"1MiB", 1 << 20}, {"16G", 16ull << 30},
+    };
     for (size_t i = 0; i < N_ELEMS(sizes); i++) {
         char text[64];
         struct bh_config c;
@@ -154,8 +155,9 @@ static void test_limits_accepted(void **state)
             fail_msg("'%s': %s", sizes[i].v, err.msg);
         assert_true(c.http_max_body == sizes[i].want);
     }
-    static const char *const addrs[] = {":8080", "0.0.0.0:0", "[::]:80", "192.0.2.1:65535",
-                                        "[fe80::1]:443"};
+    static const char *const addrs[] = {
+        ":8080", "0.0.0.0:0", "[::]:80", "192.0.2.1:65535", "[fe80::1]:443",
+    };
     for (size_t i = 0; i < N_ELEMS(addrs); i++) {
         char text[128];
         struct bh_config c;
@@ -318,12 +320,9 @@ static void test_load_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_every_key),
-        cmocka_unit_test(test_limits_accepted),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_too_long_strings),
-        cmocka_unit_test(test_bad_file_changes_nothing),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_limits_accepted),  cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_too_long_strings), cmocka_unit_test(test_bad_file_changes_nothing),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,8 +42,21 @@ static void test_parse_i64(void **state)
         {"-9223372036854775808", INT64_MIN},
     };
     static const char *const bad[] = {
-        "",     "-",      "+",   " 1",  "1 ",  "1a",   "0x10", "1.0",  "--1", "+-1",
-        "1e3",  "\t1",    "1\n", "9223372036854775808", "-9223372036854775809",
+        "",
+        "-",
+        "+",
+        " 1",
+        "1 ",
+        "1a",
+        "0x10",
+        "1.0",
+        "--1",
+        "+-1",
+        "1e3",
+        "\t1",
+        "1\n",
+        "9223372036854775808",
+        "-9223372036854775809",
         "99999999999999999999999",
     };
     for (size_t i = 0; i < N_ELEMS(ok); i++) {
@@ -96,8 +109,9 @@ static void test_parse_u64(void **state)
     assert_true(v == 0);
     assert_int_equal(bh_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
     assert_true(v == UINT64_MAX);
-    static const char *const bad[] = {"18446744073709551616", "99999999999999999999", "+1", "-1",
-                                      "",  " 1", "1 ", "1x", "0x1"};
+    static const char *const bad[] = {
+        "18446744073709551616", "99999999999999999999", "+1", "-1", "", " 1", "1 ", "1x", "0x1",
+    };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         v = 99;
         if (bh_parse_u64(bad[i], UINT64_MAX, &v) != BH_EINVAL)
@@ -156,13 +170,22 @@ static void test_parse_size(void **state)
         const char *s;
         uint64_t unit;
     } bad[] = {
-        {"", 1},        {"K", 1},        {"10X", 1},          {"10 M", 1},
-        {"10Mx", 1},    {"10MBB", 1},    {"10KiBs", 1},       {"-1", 1},
-        {"1.5M", 1},    {" 1", 1},       {"1 ", 1},           {"10B", 1},
-        {"16777216T", 1},                /* 2^64: overflow */
-        {"18446744073709551616", 1},     /* over UINT64_MAX */
-        {"18014398509481984", 1024},     /* 2^54 KiB = 2^64 */
-        {"123456789012345678901", 1},    /* 21 digits */
+        {"", 1},
+        {"K", 1},
+        {"10X", 1},
+        {"10 M", 1},
+        {"10Mx", 1},
+        {"10MBB", 1},
+        {"10KiBs", 1},
+        {"-1", 1},
+        {"1.5M", 1},
+        {" 1", 1},
+        {"1 ", 1},
+        {"10B", 1},
+        {"16777216T", 1},             /* 2^64: overflow */
+        {"18446744073709551616", 1},  /* over UINT64_MAX */
+        {"18014398509481984", 1024},  /* 2^54 KiB = 2^64 */
+        {"123456789012345678901", 1}, /* 21 digits */
     };
     for (size_t i = 0; i < N_ELEMS(ok); i++) {
         uint64_t v = 7;
@@ -388,18 +411,18 @@ static void test_mac_reject(void **state)
     (void)state;
     static const char *const bad[] = {
         "",
-        "0a:1b-2c:3d:4e:5f",  /* mixed separators */
-        "0a-1b:2c-3d-4e-5f",  /* mixed separators */
-        "0a:1b:2c:3d:4e-5f",  /* mixed separators at the end */
-        "0a1b.2c3d:4e5f",     /* mixed dotted */
-        "0a.1b.2c.3d.4e.5f",  /* dots between bytes */
-        "0a:1b:2c:3d:4e",     /* too short */
+        "0a:1b-2c:3d:4e:5f", /* mixed separators */
+        "0a-1b:2c-3d-4e-5f", /* mixed separators */
+        "0a:1b:2c:3d:4e-5f", /* mixed separators at the end */
+        "0a1b.2c3d:4e5f",    /* mixed dotted */
+        "0a.1b.2c.3d.4e.5f", /* dots between bytes */
+        "0a:1b:2c:3d:4e",    /* too short */
         "0a:1b:2c:3d:4e:5f:60",
         "0a:1b:2c:3d:4e:5",
         "0a1b2c3d4e5",
         "0a1b2c3d4e5f6",
         "0a1b.2c3d.4e5",
-        "0g:1b:2c:3d:4e:5f",  /* non-hex */
+        "0g:1b:2c:3d:4e:5f", /* non-hex */
         "0a:1b:2c:3d:4e:5z",
         "0a1b2c3d4e5x",
         "0a:1b:2c:3d:4e:5f ", /* trailing junk */
@@ -447,14 +470,14 @@ static void test_time_parse(void **state)
     };
     static const char *const bad[] = {
         "",
-        "2000-01-01T00:00:00",      /* no zone */
+        "2000-01-01T00:00:00", /* no zone */
         "2000-01-01",
         "2000-01-01T00:00Z",
         "2000-1-01T00:00:00Z",
         "20000-01-01T00:00:00Z",
         "2000/01/01T00:00:00Z",
         "2000-01-01X00:00:00Z",
-        "2000-01-01T00:00:00.Z",    /* empty fraction */
+        "2000-01-01T00:00:00.Z", /* empty fraction */
         "2000-01-01T00:00:00.1234567890Z",
         "2000-01-01T00:00:00+0100",
         "2000-01-01T00:00:00+01:00x",
@@ -462,8 +485,8 @@ static void test_time_parse(void **state)
         "2000-01-01T00:00:00+01:60",
         "2000-01-01T00:00:00Zjunk",
         "2000-01-01T00:00:00 Z",
-        "2023-02-29T00:00:00Z",     /* not a leap year */
-        "1900-02-29T00:00:00Z",     /* divisible by 100 */
+        "2023-02-29T00:00:00Z", /* not a leap year */
+        "1900-02-29T00:00:00Z", /* divisible by 100 */
         "2024-02-30T00:00:00Z",
         "2024-04-31T00:00:00Z",
         "2024-13-01T00:00:00Z",
@@ -502,8 +525,9 @@ static void test_time_format_roundtrip(void **state)
     bh_time_format(1709210096789LL, out);
     assert_string_equal(out, "2024-02-29T12:34:56.789Z");
 
-    const int64_t ms[] = {0,           1,          -1,          -86400001,         Y2K_MS,
-                          951782400000LL, 1709210096789LL, 4102444799999LL, bh_wall_ms()};
+    const int64_t ms[] = {
+        0, 1, -1, -86400001, Y2K_MS, 951782400000LL, 1709210096789LL, 4102444799999LL, bh_wall_ms(),
+    };
     for (size_t i = 0; i < N_ELEMS(ms); i++) {
         int64_t back = 0;
         bh_time_format(ms[i], out);
@@ -697,8 +721,10 @@ static void test_log_parse_level(void **state)
     static const struct {
         const char *s;
         int level;
-    } ok[] = {{"debug", BH_LOG_DEBUG}, {"INFO", BH_LOG_INFO},     {"warn", BH_LOG_WARN},
-              {"Warning", BH_LOG_WARN}, {"error", BH_LOG_ERROR}};
+    } ok[] = {
+        {"debug", BH_LOG_DEBUG},  {"INFO", BH_LOG_INFO},   {"warn", BH_LOG_WARN},
+        {"Warning", BH_LOG_WARN}, {"error", BH_LOG_ERROR},
+    };
     static const char *const bad[] = {"", "verbose", "warn ", "err", "0"};
     for (size_t i = 0; i < N_ELEMS(ok); i++) {
         int lv = -1;
@@ -743,8 +769,7 @@ static void test_log_line(void **state)
     assert_true(strncmp(out, "ts=", 3) == 0);
     const char *rest = strchr(out, ' ');
     assert_non_null(rest);
-    assert_string_equal(rest,
-                        " level=info msg=\"hello world\" key=\"a b\" plain=ok n=42 big=-5\n");
+    assert_string_equal(rest, " level=info msg=\"hello world\" key=\"a b\" plain=ok n=42 big=-5\n");
     char ts[64];
     size_t tn = (size_t)(rest - out) - 3;
     assert_true(tn < sizeof(ts));
@@ -760,7 +785,8 @@ static void test_log_escapes_and_levels(void **state)
     char out[8192];
     int old = bh_log_get_level();
     bh_log_set_level(BH_LOG_WARN);
-    CAPTURE(out, bh_log(BH_LOG_WARN, "m", "v=%s e=%s u=%zu", "say \"hi\"\\\n\t\x01=", "", (size_t)7));
+    CAPTURE(out,
+            bh_log(BH_LOG_WARN, "m", "v=%s e=%s u=%zu", "say \"hi\"\\\n\t\x01=", "", (size_t)7));
     const char *rest = strchr(out, ' ');
     char got[8192];
     snprintf(got, sizeof(got), "%s", rest ? rest : "");
@@ -770,8 +796,7 @@ static void test_log_escapes_and_levels(void **state)
     CAPTURE(err, bh_error("boom", "code=%d", 1));
     bh_log_set_level(old);
 
-    assert_string_equal(got,
-                        " level=warn msg=m v=\"say \\\"hi\\\"\\\\\\n\\t\\x01=\" e=\"\" u=7\n");
+    assert_string_equal(got, " level=warn msg=m v=\"say \\\"hi\\\"\\\\\\n\\t\\x01=\" e=\"\" u=7\n");
     assert_string_equal(below, ""); /* under the level: nothing */
     assert_non_null(strstr(err, " level=error msg=boom code=1\n"));
     /* exactly one line per call */

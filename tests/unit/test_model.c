@@ -27,12 +27,18 @@
 
 static const char *const mode_names[] = {"CREATE", "REPLACE", "PATCH"};
 
+/* Test JSON is written with single quotes; J() makes them double quotes. */
 static json_t *J(const char *text)
 {
+    char buf[2048];
+    size_t n = strlen(text);
+    assert_true(n < sizeof(buf));
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = text[i] == '\'' ? '"' : text[i];
     json_error_t je;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+    json_t *v = json_loads(buf, JSON_DECODE_ANY, &je);
     if (!v)
-        fail_msg("bad test JSON '%s': %s", text, je.text);
+        fail_msg("bad test JSON %s: %s", buf, je.text);
     return v;
 }
 
@@ -99,12 +105,12 @@ static const struct {
     const struct bh_kind_desc *k;
     const char *min;
 } minimal[] = {
-    {ROOM, "\"name\": \"r101\""},
-    {GROUP, "\"name\": \"win10\""},
-    {HOST, "\"mac\": \"00:11:22:33:44:55\""},
-    {PROFILE, "\"name\": \"linux\", \"kernel\": \"vmlinuz\""},
-    {IMAGE, "\"name\": \"win10-base\""},
-    {TOKEN, "\"name\": \"ci\", \"role\": \"operator\""},
+    {ROOM, "'name': 'r101'"},
+    {GROUP, "'name': 'win10'"},
+    {HOST, "'mac': '00:11:22:33:44:55'"},
+    {PROFILE, "'name': 'linux', 'kernel': 'vmlinuz'"},
+    {IMAGE, "'name': 'win10-base'"},
+    {TOKEN, "'name': 'ci', 'role': 'operator'"},
 };
 
 static json_t *with_min(size_t i, const char *extra, enum bh_vmode mode)
@@ -155,7 +161,7 @@ static void test_minimal_valid_all_modes(void **state)
         for (int m = BH_V_CREATE; m <= BH_V_PATCH; m++)
             json_decref(with_min(i, "", (enum bh_vmode)m));
     invalid(HOST, "[1]", BH_V_CREATE, NULL, "");
-    invalid(HOST, "\"x\"", BH_V_PATCH, NULL, "");
+    invalid(HOST, "'x'", BH_V_PATCH, NULL, "");
 }
 
 static void test_unknown_field(void **state)
@@ -163,10 +169,10 @@ static void test_unknown_field(void **state)
     (void)state;
     for (size_t i = 0; i < N_ELEMS(minimal); i++)
         for (int m = BH_V_CREATE; m <= BH_V_PATCH; m++)
-            invalid_min(i, "\"bogus\": 1", (enum bh_vmode)m, "unknown-field", "bogus");
+            invalid_min(i, "'bogus': 1", (enum bh_vmode)m, "unknown-field", "bogus");
     /* internal fields are unknown to clients */
     for (int m = BH_V_CREATE; m <= BH_V_PATCH; m++)
-        invalid_min(5, "\"hash\": \"ab\"", (enum bh_vmode)m, "unknown-field", "hash");
+        invalid_min(5, "'hash': 'ab'", (enum bh_vmode)m, "unknown-field", "hash");
 }
 
 static void test_read_only_fields(void **state)
@@ -176,13 +182,13 @@ static void test_read_only_fields(void **state)
         size_t kind; /* index into minimal[] */
         const char *member, *field;
     } ro[] = {
-        {0, "\"created_at\": \"2026-01-01T00:00:00Z\"", "created_at"},
-        {1, "\"updated_at\": \"2026-01-01T00:00:00Z\"", "updated_at"},
-        {2, "\"last_seen\": \"2026-01-01T00:00:00Z\"", "last_seen"},
-        {3, "\"rev\": 7", "rev"},
-        {4, "\"rev\": 7", "rev"},
-        {5, "\"id\": \"0123456789ab\"", "id"},
-        {5, "\"created_by\": \"admin\"", "created_by"},
+        {0, "'created_at': '2026-01-01T00:00:00Z'", "created_at"},
+        {1, "'updated_at': '2026-01-01T00:00:00Z'", "updated_at"},
+        {2, "'last_seen': '2026-01-01T00:00:00Z'", "last_seen"},
+        {3, "'rev': 7", "rev"},
+        {4, "'rev': 7", "rev"},
+        {5, "'id': '0123456789ab'", "id"},
+        {5, "'created_by': 'admin'", "created_by"},
     };
     for (size_t i = 0; i < N_ELEMS(ro); i++) {
         invalid_min(ro[i].kind, ro[i].member, BH_V_CREATE, "read-only-field", ro[i].field);
@@ -201,30 +207,30 @@ static void test_wrong_type(void **state)
         size_t kind;
         const char *member, *field;
     } cases[] = {
-        {0, "\"description\": 5", "description"},
-        {0, "\"labels\": \"x\"", "labels"},
-        {0, "\"labels\": [\"a\"]", "labels"},
-        {1, "\"config\": []", "config"},
-        {1, "\"default_profile\": true", "default_profile"},
-        {2, "\"arch\": 1", "arch"},
-        {2, "\"hardware\": \"cpu\"", "hardware"},
-        {2, "\"room\": {}", "room"},
-        {2, "\"name\": 1.5", "name"},
-        {3, "\"initrds\": \"initrd.img\"", "initrds"},
-        {4, "\"kind\": false", "kind"},
-        {5, "\"expires_at\": 1700000000", "expires_at"},
+        {0, "'description': 5", "description"},
+        {0, "'labels': 'x'", "labels"},
+        {0, "'labels': ['a']", "labels"},
+        {1, "'config': []", "config"},
+        {1, "'default_profile': true", "default_profile"},
+        {2, "'arch': 1", "arch"},
+        {2, "'hardware': 'cpu'", "hardware"},
+        {2, "'room': {}", "room"},
+        {2, "'name': 1.5", "name"},
+        {3, "'initrds': 'initrd.img'", "initrds"},
+        {4, "'kind': false", "kind"},
+        {5, "'expires_at': 1700000000", "expires_at"},
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         invalid_min(cases[i].kind, cases[i].member, BH_V_CREATE, "wrong-type", cases[i].field);
         invalid_min(cases[i].kind, cases[i].member, BH_V_REPLACE, "wrong-type", cases[i].field);
     }
     /* the key field itself with the wrong type */
-    invalid(HOST, "{\"mac\": 5}", BH_V_CREATE, "wrong-type", "mac");
-    invalid(ROOM, "{\"name\": null}", BH_V_CREATE, "missing-field", "name");
+    invalid(HOST, "{'mac': 5}", BH_V_CREATE, "wrong-type", "mac");
+    invalid(ROOM, "{'name': null}", BH_V_CREATE, "missing-field", "name");
     /* PATCH defers type checks until the patch is merged and the result is
      * validated as a whole (see bh_h_patch); values pass through verbatim */
-    json_t *o = valid(HOST, "{\"arch\": 1, \"labels\": {\"a\": {\"b\": 1}}}", BH_V_PATCH);
-    assert_true(json_eq_text(o, "{\"arch\": 1, \"labels\": {\"a\": {\"b\": 1}}}"));
+    json_t *o = valid(HOST, "{'arch': 1, 'labels': {'a': {'b': 1}}}", BH_V_PATCH);
+    assert_true(json_eq_text(o, "{'arch': 1, 'labels': {'a': {'b': 1}}}"));
     json_decref(o);
 }
 
@@ -232,20 +238,20 @@ static void test_missing_required(void **state)
 {
     (void)state;
     invalid(HOST, "{}", BH_V_CREATE, "missing-field", "mac");
-    invalid(HOST, "{\"name\": \"pc1\"}", BH_V_REPLACE, "missing-field", "mac");
-    invalid(ROOM, "{\"description\": \"x\"}", BH_V_CREATE, "missing-field", "name");
-    invalid(PROFILE, "{\"name\": \"p\"}", BH_V_CREATE, "missing-field", "kernel");
-    invalid(TOKEN, "{\"name\": \"t\"}", BH_V_REPLACE, "missing-field", "role");
+    invalid(HOST, "{'name': 'pc1'}", BH_V_REPLACE, "missing-field", "mac");
+    invalid(ROOM, "{'description': 'x'}", BH_V_CREATE, "missing-field", "name");
+    invalid(PROFILE, "{'name': 'p'}", BH_V_CREATE, "missing-field", "kernel");
+    invalid(TOKEN, "{'name': 't'}", BH_V_REPLACE, "missing-field", "role");
     /* PATCH: fields are optional, but a required field cannot be cleared */
     json_decref(valid(HOST, "{}", BH_V_PATCH));
-    invalid(HOST, "{\"mac\": null}", BH_V_PATCH, "missing-field", "mac");
-    invalid(PROFILE, "{\"kernel\": null}", BH_V_PATCH, "missing-field", "kernel");
+    invalid(HOST, "{'mac': null}", BH_V_PATCH, "missing-field", "mac");
+    invalid(PROFILE, "{'kernel': null}", BH_V_PATCH, "missing-field", "kernel");
     /* null clears an optional field in PATCH, and is dropped on CREATE */
-    json_t *o = valid(HOST, "{\"name\": null, \"labels\": null}", BH_V_PATCH);
+    json_t *o = valid(HOST, "{'name': null, 'labels': null}", BH_V_PATCH);
     assert_true(json_is_null(json_object_get(o, "name")));
     assert_true(json_is_null(json_object_get(o, "labels")));
     json_decref(o);
-    o = valid(HOST, "{\"mac\": \"00:11:22:33:44:55\", \"name\": null}", BH_V_CREATE);
+    o = valid(HOST, "{'mac': '00:11:22:33:44:55', 'name': null}", BH_V_CREATE);
     assert_null(json_object_get(o, "name"));
     json_decref(o);
 }
@@ -258,7 +264,7 @@ static void test_defaults(void **state)
     assert_string_equal(sget(o, "state"), "known");
     assert_null(json_object_get(o, "name"));
     json_decref(o);
-    o = with_min(2, "\"state\": \"up\", \"arch\": null", BH_V_CREATE);
+    o = with_min(2, "'state': 'up', 'arch': null", BH_V_CREATE);
     assert_string_equal(sget(o, "state"), "up");
     assert_string_equal(sget(o, "arch"), ""); /* null means "default" on create */
     json_decref(o);
@@ -269,13 +275,16 @@ static void test_defaults(void **state)
     assert_string_equal(sget(o, "kind"), "partition");
     assert_string_equal(sget(o, "fstype"), "");
     json_decref(o);
-    /* only CREATE fills defaults */
-    for (int m = BH_V_REPLACE; m <= BH_V_PATCH; m++) {
-        o = with_min(2, "", (enum bh_vmode)m);
-        assert_null(json_object_get(o, "state"));
-        assert_null(json_object_get(o, "arch"));
-        json_decref(o);
-    }
+    /* PUT replaces: what it leaves out goes back to the default */
+    o = with_min(2, "", BH_V_REPLACE);
+    assert_string_equal(sget(o, "state"), "known");
+    assert_string_equal(sget(o, "arch"), "");
+    json_decref(o);
+    /* a merge patch only carries what it changes */
+    o = with_min(2, "", BH_V_PATCH);
+    assert_null(json_object_get(o, "state"));
+    assert_null(json_object_get(o, "arch"));
+    json_decref(o);
 }
 
 /* ---- validate: value checks ---------------------------------------------- */
@@ -283,22 +292,27 @@ static void test_defaults(void **state)
 static void test_mac_field(void **state)
 {
     (void)state;
-    static const char *const forms[] = {"AA-BB-CC-DD-EE-0F", "aabb.ccdd.ee0f", "AABBCCDDEE0F",
-                                        "aa:bb:cc:dd:ee:0f"};
+    static const char *const forms[] = {
+        "AA-BB-CC-DD-EE-0F",
+        "aabb.ccdd.ee0f",
+        "AABBCCDDEE0F",
+        "aa:bb:cc:dd:ee:0f",
+    };
     for (size_t i = 0; i < N_ELEMS(forms); i++) {
         char text[128];
-        snprintf(text, sizeof(text), "{\"mac\": \"%s\"}", forms[i]);
+        snprintf(text, sizeof(text), "{'mac': '%s'}", forms[i]);
         for (int m = BH_V_CREATE; m <= BH_V_REPLACE; m++) {
             json_t *o = valid(HOST, text, (enum bh_vmode)m);
             assert_string_equal(sget(o, "mac"), "aa:bb:cc:dd:ee:0f");
             json_decref(o);
         }
     }
-    static const char *const bad[] = {"aa:bb:cc:dd:ee", "aa:bb-cc:dd:ee:ff", "zz:bb:cc:dd:ee:ff",
-                                      "", "aa:bb:cc:dd:ee:ff "};
+    static const char *const bad[] = {
+        "aa:bb:cc:dd:ee", "aa:bb-cc:dd:ee:ff", "zz:bb:cc:dd:ee:ff", "", "aa:bb:cc:dd:ee:ff ",
+    };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         char text[128];
-        snprintf(text, sizeof(text), "{\"mac\": \"%s\"}", bad[i]);
+        snprintf(text, sizeof(text), "{'mac': '%s'}", bad[i]);
         invalid(HOST, text, BH_V_CREATE, "invalid-value", "mac");
     }
 }
@@ -308,52 +322,52 @@ static void test_enum_field(void **state)
     (void)state;
     struct bh_err err;
     json_t *out;
-    assert_int_equal(validate(HOST, "{\"mac\": \"00:11:22:33:44:55\", \"arch\": \"sparc\"}",
-                              BH_V_CREATE, &out, &err),
-                     BH_EINVAL);
+    assert_int_equal(
+        validate(HOST, "{'mac': '00:11:22:33:44:55', 'arch': 'sparc'}", BH_V_CREATE, &out, &err),
+        BH_EINVAL);
     assert_string_equal(err.field, "arch");
     assert_non_null(strstr(err.msg, "'sparc' is not one of"));
     assert_non_null(strstr(err.msg, "'x86_64'"));
-    invalid_min(2, "\"state\": \"dead\"", BH_V_CREATE, "invalid-value", "state");
-    invalid_min(2, "\"arch\": \"X86_64\"", BH_V_REPLACE, "invalid-value", "arch");
-    invalid_min(3, "\"arch\": \"\"", BH_V_CREATE, "invalid-value", "arch");
-    invalid_min(5, "\"role\": \"root\"", BH_V_CREATE, "invalid-value", "role");
-    invalid_min(4, "\"fstype\": \"zfs\"", BH_V_CREATE, "invalid-value", "fstype");
-    json_decref(with_min(4, "\"kind\": \"disk\", \"fstype\": \"ntfs\"", BH_V_CREATE));
+    invalid_min(2, "'state': 'dead'", BH_V_CREATE, "invalid-value", "state");
+    invalid_min(2, "'arch': 'X86_64'", BH_V_REPLACE, "invalid-value", "arch");
+    invalid_min(3, "'arch': ''", BH_V_CREATE, "invalid-value", "arch");
+    invalid_min(5, "'role': 'root'", BH_V_CREATE, "invalid-value", "role");
+    invalid_min(4, "'fstype': 'zfs'", BH_V_CREATE, "invalid-value", "fstype");
+    json_decref(with_min(4, "'kind': 'disk', 'fstype': 'ntfs'", BH_V_CREATE));
 }
 
 static void test_labels(void **state)
 {
     (void)state;
     json_t *o = with_min(0,
-                         "\"labels\": {\"role\": \"kiosk\", \"example.com/floor\": \"1\", "
-                         "\"empty\": \"\", \"a.b_c-d\": \"x.y_z-1\"}",
+                         "'labels': {'role': 'kiosk', 'example.com/floor': '1', "
+                         "'empty': '', 'a.b_c-d': 'x.y_z-1'}",
                          BH_V_CREATE);
     assert_int_equal(json_object_size(json_object_get(o, "labels")), 4);
     json_decref(o);
     static const struct {
         const char *labels, *field;
     } bad[] = {
-        {"{\"\": \"x\"}", "labels."},
-        {"{\"-a\": \"x\"}", "labels.-a"},
-        {"{\"a-\": \"x\"}", "labels.a-"},
-        {"{\"a b\": \"x\"}", "labels.a b"},
-        {"{\"a/b/c\": \"x\"}", "labels.a/b/c"},
-        {"{\"/a\": \"x\"}", "labels./a"},
-        {"{\"pre_fix/a\": \"x\"}", "labels.pre_fix/a"},
-        {"{\"-pre/a\": \"x\"}", "labels.-pre/a"},
-        {"{\"a\": \"x y\"}", "labels.a"},
-        {"{\"a\": \"-x\"}", "labels.a"},
-        {"{\"a\": \"x.\"}", "labels.a"},
-        {"{\"a\": 5}", "labels.a"},
-        {"{\"a\": null}", "labels.a"},
-        {"{\"a\": "
-         "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+        {"{'': 'x'}", "labels."},
+        {"{'-a': 'x'}", "labels.-a"},
+        {"{'a-': 'x'}", "labels.a-"},
+        {"{'a b': 'x'}", "labels.a b"},
+        {"{'a/b/c': 'x'}", "labels.a/b/c"},
+        {"{'/a': 'x'}", "labels./a"},
+        {"{'pre_fix/a': 'x'}", "labels.pre_fix/a"},
+        {"{'-pre/a': 'x'}", "labels.-pre/a"},
+        {"{'a': 'x y'}", "labels.a"},
+        {"{'a': '-x'}", "labels.a"},
+        {"{'a': 'x.'}", "labels.a"},
+        {"{'a': 5}", "labels.a"},
+        {"{'a': null}", "labels.a"},
+        {"{'a': "
+         "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'}",
          "labels.a"}, /* 64 characters */
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         char member[256];
-        snprintf(member, sizeof(member), "\"labels\": %s", bad[i].labels);
+        snprintf(member, sizeof(member), "'labels': %s", bad[i].labels);
         invalid_min(0, member, BH_V_CREATE, "invalid-value", bad[i].field);
     }
     /* 63-character names are fine, 64 are not */
@@ -369,7 +383,7 @@ static void test_labels(void **state)
     assert_false(bh_label_key_ok(key64));
     assert_false(bh_label_value_ok(key64));
     /* more than 64 labels */
-    json_t *doc = J("{\"name\": \"r\"}"), *labels = json_object();
+    json_t *doc = J("{'name': 'r'}"), *labels = json_object();
     for (int i = 0; i < 65; i++) {
         char k[16];
         snprintf(k, sizeof(k), "k%d", i);
@@ -461,8 +475,8 @@ static void test_string_checks(void **state)
     int failures = 0; /* report every wrong case, then fail */
     for (size_t i = 0; i < N_ELEMS(str_cases); i++) {
         const struct str_case *c = &str_cases[i];
-        json_t *doc = J(minimal[c->kind].k == HOST ? "{\"mac\": \"00:11:22:33:44:55\"}"
-                                                   : "{\"name\": \"n\"}");
+        json_t *doc =
+            J(minimal[c->kind].k == HOST ? "{'mac': '00:11:22:33:44:55'}" : "{'name': 'n'}");
         json_object_set_new(doc, c->field, json_string(c->value));
         struct bh_err err;
         json_t *out = NULL;
@@ -494,9 +508,8 @@ static void test_names_are_referenceable(void **state)
     int failures = 0;
     for (size_t i = 0; i < N_ELEMS(names); i++) {
         char room[128], host[160];
-        snprintf(room, sizeof(room), "{\"name\": \"%s\"}", names[i]);
-        snprintf(host, sizeof(host), "{\"mac\": \"00:11:22:33:44:55\", \"room\": \"%s\"}",
-                 names[i]);
+        snprintf(room, sizeof(room), "{'name': '%s'}", names[i]);
+        snprintf(host, sizeof(host), "{'mac': '00:11:22:33:44:55', 'room': '%s'}", names[i]);
         struct bh_err e1, e2;
         json_t *o1, *o2;
         int rc1 = validate(ROOM, room, BH_V_CREATE, &o1, &e1);
@@ -515,21 +528,20 @@ static void test_names_are_referenceable(void **state)
 static void test_strlist(void **state)
 {
     (void)state;
-    json_t *o = with_min(3, "\"initrds\": [\"a.img\", \"b.img\"]", BH_V_CREATE);
+    json_t *o = with_min(3, "'initrds': ['a.img', 'b.img']", BH_V_CREATE);
     assert_int_equal(json_array_size(json_object_get(o, "initrds")), 2);
     json_decref(o);
-    json_decref(with_min(3, "\"initrds\": []", BH_V_CREATE));
+    json_decref(with_min(3, "'initrds': []", BH_V_CREATE));
     struct bh_err err;
     json_t *out;
-    assert_int_equal(validate(PROFILE,
-                              "{\"name\": \"p\", \"kernel\": \"k\", \"initrds\": [\"a\", 1]}",
+    assert_int_equal(validate(PROFILE, "{'name': 'p', 'kernel': 'k', 'initrds': ['a', 1]}",
                               BH_V_CREATE, &out, &err),
                      BH_EINVAL);
     assert_string_equal(err.field, "initrds");
     assert_non_null(strstr(err.msg, "entry 1"));
-    invalid_min(3, "\"initrds\": [\"a\\u0001\"]", BH_V_CREATE, "invalid-value", "initrds");
+    invalid_min(3, "'initrds': ['a\\u0001']", BH_V_CREATE, "invalid-value", "initrds");
     /* at most 64 entries */
-    json_t *doc = J("{\"name\": \"p\", \"kernel\": \"k\"}"), *arr = json_array();
+    json_t *doc = J("{'name': 'p', 'kernel': 'k'}"), *arr = json_array();
     for (int i = 0; i < 64; i++)
         json_array_append_new(arr, json_string("x"));
     json_object_set_new(doc, "initrds", arr);
@@ -544,14 +556,14 @@ static void test_strlist(void **state)
 static void test_time_field(void **state)
 {
     (void)state;
-    json_t *o = with_min(5, "\"expires_at\": \"2026-11-22T10:00:00+02:00\"", BH_V_CREATE);
+    json_t *o = with_min(5, "'expires_at': '2026-11-22T10:00:00+02:00'", BH_V_CREATE);
     assert_string_equal(sget(o, "expires_at"), "2026-11-22T08:00:00.000Z");
     json_decref(o);
-    o = with_min(5, "\"expires_at\": \"2024-02-29T23:59:59.5Z\"", BH_V_REPLACE);
+    o = with_min(5, "'expires_at': '2024-02-29T23:59:59.5Z'", BH_V_REPLACE);
     assert_string_equal(sget(o, "expires_at"), "2024-02-29T23:59:59.500Z");
     json_decref(o);
-    invalid_min(5, "\"expires_at\": \"tomorrow\"", BH_V_CREATE, "invalid-value", "expires_at");
-    invalid_min(5, "\"expires_at\": \"2023-02-29T00:00:00Z\"", BH_V_CREATE, "invalid-value",
+    invalid_min(5, "'expires_at': 'tomorrow'", BH_V_CREATE, "invalid-value", "expires_at");
+    invalid_min(5, "'expires_at': '2023-02-29T00:00:00Z'", BH_V_CREATE, "invalid-value",
                 "expires_at");
 }
 
@@ -560,21 +572,21 @@ static void test_time_field(void **state)
 static void test_writable(void **state)
 {
     (void)state;
-    json_t *host = J("{\"mac\": \"00:11:22:33:44:55\", \"name\": null, \"rev\": 9, "
-                     "\"state\": \"up\", \"last_seen\": \"2026-01-01T00:00:00.000Z\", "
-                     "\"labels\": {\"a\": \"b\"}, \"created_at\": \"x\", \"updated_at\": \"y\"}");
+    json_t *host = J("{'mac': '00:11:22:33:44:55', 'name': null, 'rev': 9, "
+                     "'state': 'up', 'last_seen': '2026-01-01T00:00:00.000Z', "
+                     "'labels': {'a': 'b'}, 'created_at': 'x', 'updated_at': 'y'}");
     json_t *w = bh_model_writable(HOST, host);
-    assert_true(json_eq_text(w, "{\"mac\": \"00:11:22:33:44:55\", \"state\": \"up\", "
-                                "\"labels\": {\"a\": \"b\"}}"));
+    assert_true(json_eq_text(w, "{'mac': '00:11:22:33:44:55', 'state': 'up', "
+                                "'labels': {'a': 'b'}}"));
     /* a deep copy: changing it leaves the object alone */
     json_object_set_new(json_object_get(w, "labels"), "c", json_string("d"));
     assert_int_equal(json_object_size(json_object_get(host, "labels")), 1);
     json_decref(w);
     json_decref(host);
-    json_t *tok = J("{\"id\": \"0123456789ab\", \"name\": \"ci\", \"role\": \"admin\", "
-                    "\"hash\": \"00\", \"created_by\": \"root\"}");
+    json_t *tok = J("{'id': '0123456789ab', 'name': 'ci', 'role': 'admin', "
+                    "'hash': '00', 'created_by': 'root'}");
     w = bh_model_writable(TOKEN, tok);
-    assert_true(json_eq_text(w, "{\"name\": \"ci\", \"role\": \"admin\"}"));
+    assert_true(json_eq_text(w, "{'name': 'ci', 'role': 'admin'}"));
     json_decref(w);
     json_decref(tok);
 }
@@ -586,18 +598,18 @@ static void test_merge_patch_rfc7396(void **state)
     static const struct {
         const char *target, *patch, *result;
     } v[] = {
-        {"{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
-        {"{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}"},
-        {"{\"a\":\"b\"}", "{\"a\":null}", "{}"},
-        {"{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"},
-        {"{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
-        {"{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"},
-        {"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"},
-        {"{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"},
-        {"{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}"},
-        {"{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}"},
-        {"{\"a\":\"x\"}", "{\"a\":{\"b\":null,\"c\":1}}", "{\"a\":{\"c\":1}}"},
-        {"{\"a\":1}", "{}", "{\"a\":1}"},
+        {"{'a':'b'}", "{'a':'c'}", "{'a':'c'}"},
+        {"{'a':'b'}", "{'b':'c'}", "{'a':'b','b':'c'}"},
+        {"{'a':'b'}", "{'a':null}", "{}"},
+        {"{'a':'b','b':'c'}", "{'a':null}", "{'b':'c'}"},
+        {"{'a':['b']}", "{'a':'c'}", "{'a':'c'}"},
+        {"{'a':'c'}", "{'a':['b']}", "{'a':['b']}"},
+        {"{'a':{'b':'c'}}", "{'a':{'b':'d','c':null}}", "{'a':{'b':'d'}}"},
+        {"{'a':[{'b':'c'}]}", "{'a':[1]}", "{'a':[1]}"},
+        {"{'e':null}", "{'a':1}", "{'e':null,'a':1}"},
+        {"{}", "{'a':{'bb':{'ccc':null}}}", "{'a':{'bb':{}}}"},
+        {"{'a':'x'}", "{'a':{'b':null,'c':1}}", "{'a':{'c':1}}"},
+        {"{'a':1}", "{}", "{'a':1}"},
     };
     for (size_t i = 0; i < N_ELEMS(v); i++) {
         json_t *t = J(v[i].target), *p = J(v[i].patch), *want = J(v[i].result);
@@ -665,8 +677,9 @@ static void test_selector_parse_forms(void **state)
     }
     struct bh_selector sel;
     assert_int_equal(bh_selector_parse("a=1, b!=2 ,c in (3),d notin (4),e,!f", &sel, NULL), 0);
-    static const enum bh_sel_op ops[] = {BH_SEL_EQ,    BH_SEL_NE,     BH_SEL_IN,
-                                         BH_SEL_NOTIN, BH_SEL_EXISTS, BH_SEL_ABSENT};
+    static const enum bh_sel_op ops[] = {
+        BH_SEL_EQ, BH_SEL_NE, BH_SEL_IN, BH_SEL_NOTIN, BH_SEL_EXISTS, BH_SEL_ABSENT,
+    };
     assert_int_equal(sel.n, 6);
     for (size_t i = 0; i < 6; i++) {
         assert_int_equal(sel.terms[i].op, ops[i]);
@@ -677,11 +690,11 @@ static void test_selector_parse_forms(void **state)
 static void test_selector_parse_errors(void **state)
 {
     (void)state;
-    char many_terms[256] = "", many_values[256] = "k in (", long_value[128] = "k=",
-         long_key[400] = "", long_text[BH_SEL_TEXT_MAX + 2];
+    char many_terms[256] = "", many_values[256] = "k in (",
+         long_value[128] = "k=", long_key[400] = "", long_text[BH_SEL_TEXT_MAX + 2];
     for (int i = 0; i < 17; i++)
-        snprintf(many_terms + strlen(many_terms), sizeof(many_terms) - strlen(many_terms),
-                 "%sk%d", i ? "," : "", i);
+        snprintf(many_terms + strlen(many_terms), sizeof(many_terms) - strlen(many_terms), "%sk%d",
+                 i ? "," : "", i);
     for (int i = 0; i < 9; i++)
         snprintf(many_values + strlen(many_values), sizeof(many_values) - strlen(many_values),
                  "%s%d", i ? "," : "", i);
@@ -747,8 +760,7 @@ static void test_selector_resolve(void **state)
 {
     (void)state;
     struct bh_selector sel;
-    assert_int_equal(bh_selector_parse("arch=x86_64,role=a,name=pc,mac,state,room!=r1", &sel,
-                                       NULL),
+    assert_int_equal(bh_selector_parse("arch=x86_64,role=a,name=pc,mac,state,room!=r1", &sel, NULL),
                      0);
     bh_selector_resolve(&sel, HOST);
     assert_ptr_equal(sel.terms[0].field, bh_kind_field(HOST, "arch"));
@@ -765,12 +777,12 @@ static void test_selector_match(void **state)
 {
     (void)state;
     json_t *hosts = J("["
-                      "{\"arch\":\"x86_64\",\"state\":\"up\",\"room\":\"r1\","
-                      " \"labels\":{\"role\":\"kiosk\",\"floor\":\"1\",\"arch\":\"arm64\"}},"
-                      "{\"arch\":\"arm64\",\"state\":\"known\",\"room\":null,"
-                      " \"labels\":{\"role\":\"lab\",\"broken\":\"\"}},"
-                      "{\"arch\":\"\",\"state\":\"known\",\"labels\":{}},"
-                      "{\"state\":\"offline\"}"
+                      "{'arch':'x86_64','state':'up','room':'r1',"
+                      " 'labels':{'role':'kiosk','floor':'1','arch':'arm64'}},"
+                      "{'arch':'arm64','state':'known','room':null,"
+                      " 'labels':{'role':'lab','broken':''}},"
+                      "{'arch':'','state':'known','labels':{}},"
+                      "{'state':'offline'}"
                       "]");
     static const struct {
         const char *sel;

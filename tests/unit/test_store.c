@@ -1,4 +1,1068 @@
+/*
+ * test_store.c - the store interface (src/store/store.h) on the real SQLite
+ * backend, one fresh database under /tmp per test.
+ *
+ * JSON in this file is written with single quotes ('name') for legibility;
+ * J() turns them into double quotes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/timeutil.h"
+#include "model/model.h"
+#include "model/selector.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+#define ROOM    (&bh_kinds[BH_KIND_ROOM])
+#define GROUP   (&bh_kinds[BH_KIND_GROUP])
+#define HOST    (&bh_kinds[BH_KIND_HOST])
+#define PROFILE (&bh_kinds[BH_KIND_PROFILE])
+#define IMAGE   (&bh_kinds[BH_KIND_IMAGE])
+#define TOKEN   (&bh_kinds[BH_KIND_TOKEN])
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define MAC1   "00:00:00:00:00:01"
+
+static const struct bh_actor actor = {"tester", "0123456789ab", "192.0.2.7"};
+
+/* The store under test (one per test, set up and torn down by the fixture). */
+static struct bh_store *S;
+static char g_dir[64], g_path[128];
+static int64_t g_keep;
+
+static void store_open(void)
+{
+    struct bh_store_config cfg = {.path = g_path, .readers = 4, .events_keep = g_keep};
+    struct bh_err err;
+    if (bh_store_open(&cfg, &S, &err))
+        fail_msg("open %s: %s", g_path, err.msg);
+}
+
+static int setup_keep(int64_t keep)
+{
+    snprintf(g_dir, sizeof(g_dir), "/tmp/bh-test-store-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    snprintf(g_path, sizeof(g_path), "%s/state.db", g_dir);
+    g_keep = keep;
+    store_open();
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_keep(0);
+}
+
+static int setup_small_keep(void **state)
+{
+    (void)state;
+    return setup_keep(1000);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    bh_store_close(S);
+    S = NULL;
+    for (size_t i = 0; i < N_ELEMS(suffix); i++) {
+        char p[160];
+        snprintf(p, sizeof(p), "%s%s", g_path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(g_dir);
+    return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static json_t *J(const char *text)
+{
+    char buf[2048];
+    size_t n = strlen(text);
+    assert_true(n < sizeof(buf));
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = text[i] == '\'' ? '"' : text[i];
+    json_error_t je;
+    json_t *v = json_loads(buf, JSON_DECODE_ANY, &je);
+    if (!v)
+        fail_msg("bad test JSON %s: %s", buf, je.text);
+    return v;
+}
+
+/* Validate as the API does, then create.  Tokens get the id (given as 'id' or
+ * generated) and hash that bh_h_token_create adds. */
+static int mk(const struct bh_kind_desc *k, const char *text, json_t **out, struct bh_err *err)
+{
+    static atomic_uint next_tid;
+    json_t *in = J(text), *doc = NULL;
+    char tid[16];
+    *out = NULL;
+    bh_err_clear(err);
+    snprintf(tid, sizeof(tid), "%012x", atomic_fetch_add(&next_tid, 1) + 1);
+    if (json_is_string(json_object_get(in, "id"))) {
+        snprintf(tid, sizeof(tid), "%s", json_string_value(json_object_get(in, "id")));
+        json_object_del(in, "id");
+    }
+    int rc = bh_model_validate(k, in, BH_V_CREATE, &doc, err);
+    json_decref(in);
+    if (rc)
+        fail_msg("test document %s invalid: %s", text, err->msg);
+    if (k == TOKEN) {
+        json_object_set_new(doc, "id", json_string(tid));
+        json_object_set_new(doc, "hash", json_string(HASH_A));
+    }
+    rc = bh_store_create(S, k, doc, &actor, out, err);
+    json_decref(doc);
+    return rc;
+}
+
+static json_t *mk_ok(const struct bh_kind_desc *k, const char *text)
+{
+    json_t *o;
+    struct bh_err err;
+    if (mk(k, text, &o, &err))
+        fail_msg("create %s: %s", text, err.msg);
+    return o;
+}
+
+static void mk0(const struct bh_kind_desc *k, const char *text)
+{
+    json_decref(mk_ok(k, text));
+}
+
+/* Update with a raw (already normalised) document; returns rc. */
+static int upd(const struct bh_kind_desc *k, const char *key, const char *text, int64_t if_rev,
+               unsigned flags, struct bh_err *err)
+{
+    json_t *doc = J(text), *o = NULL;
+    bh_err_clear(err);
+    int rc = bh_store_update(S, k, key, doc, if_rev, flags, &actor, &o, err);
+    json_decref(doc);
+    json_decref(o);
+    return rc;
+}
+
+static json_t *upd_ok(const struct bh_kind_desc *k, const char *key, const char *text,
+                      unsigned flags)
+{
+    json_t *doc = J(text), *o = NULL;
+    struct bh_err err;
+    if (bh_store_update(S, k, key, doc, 0, flags, &actor, &o, &err))
+        fail_msg("update %s %s: %s", key, text, err.msg);
+    json_decref(doc);
+    return o;
+}
+
+static json_t *get_ok(const struct bh_kind_desc *k, const char *key)
+{
+    json_t *o;
+    struct bh_err err;
+    if (bh_store_get(S, k, key, &o, &err))
+        fail_msg("get %s '%s': %s", k->name, key, err.msg);
+    return o;
+}
+
+static int del(const struct bh_kind_desc *k, const char *key, int64_t if_rev, struct bh_err *err)
+{
+    return bh_store_delete(S, k, key, if_rev, &actor, err);
+}
+
+static const char *sget(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "(not a string)";
+}
+
+static int64_t iget(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static int64_t rev(void)
+{
+    return bh_store_revision(S);
+}
+
+static json_t *events_ok(int64_t since, int limit)
+{
+    json_t *ev;
+    struct bh_err err;
+    if (bh_store_events(S, since, limit, &ev, &err))
+        fail_msg("events since %lld: %s", (long long)since, err.msg);
+    return ev;
+}
+
+static json_t *audit_ok(const char *kind, const char *key, const char *who, int64_t before_id,
+                        int64_t limit)
+{
+    struct bh_audit_query q = {kind, key, who, before_id, limit};
+    json_t *items;
+    struct bh_err err;
+    if (bh_store_audit(S, &q, &items, &err))
+        fail_msg("audit: %s", err.msg);
+    return items;
+}
+
+/* Size of a returned array, which is released. */
+static size_t count(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_decref(arr);
+    return n;
+}
+
+#define N_EVENTS(since) count(events_ok(since, 100000))
+#define N_AUDIT()       count(audit_ok(NULL, NULL, NULL, 0, 100000))
+
+/* ---- open, CRUD ----------------------------------------------------------- */
+
+static void test_open_fresh(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    assert_true(bh_store_schema_version(S) >= 1);
+    assert_int_equal(rev(), 0);
+    assert_int_equal(bh_store_ping(S, &err), 0);
+    assert_int_equal(N_EVENTS(0), 0);
+    assert_int_equal(N_AUDIT(), 0);
+
+    struct bh_store_config cfg = {.path = "/nonexistent-dir/x/state.db"};
+    struct bh_store *s2 = NULL;
+    assert_int_equal(bh_store_open(&cfg, &s2, &err), BH_EIO);
+    assert_null(s2);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x/state.db"));
+}
+
+static void test_crud_every_kind(void **state)
+{
+    (void)state;
+    static const struct {
+        const struct bh_kind_desc *k;
+        const char *create, *key, *replace, *field, *before, *after;
+    } v[] = {
+        {ROOM, "{'name':'r1','description':'a','labels':{'x':'y'}}", "r1",
+         "{'name':'r1','description':'b'}", "description", "a", "b"},
+        {GROUP, "{'name':'g1'}", "g1", "{'name':'g1','description':'d'}", "description",
+         "(not a string)", "d"},
+        {HOST, "{'mac':'00-11-22-33-44-55','name':'pc1'}", "pc1",
+         "{'mac':'00:11:22:33:44:55','name':'pc1','state':'up','arch':''}", "state", "known", "up"},
+        {PROFILE, "{'name':'p1','kernel':'vmlinuz','initrds':['a','b']}", "p1",
+         "{'name':'p1','kernel':'vmlinuz2','arch':'any'}", "kernel", "vmlinuz", "vmlinuz2"},
+        {IMAGE, "{'name':'i1'}", "i1", "{'name':'i1','kind':'disk','fstype':''}", "kind",
+         "partition", "disk"},
+        {TOKEN, "{'name':'t1','role':'viewer'}", "t1", "{'name':'t1','role':'admin'}", "role",
+         "viewer", "admin"},
+    };
+    for (size_t i = 0; i < N_ELEMS(v); i++) {
+        struct bh_err err;
+        int64_t r0 = rev();
+        json_t *o = mk_ok(v[i].k, v[i].create);
+        assert_int_equal(rev(), r0 + 1);
+        assert_int_equal(iget(o, "rev"), r0 + 1);
+        assert_string_equal(sget(o, v[i].field), v[i].before);
+        assert_string_equal(sget(o, "created_at"), sget(o, "updated_at"));
+        int64_t ms;
+        assert_int_equal(bh_time_parse(sget(o, "created_at"), &ms), 0);
+        if (bh_kind_field(v[i].k, "labels")) /* absent labels read back as {} */
+            assert_true(json_is_object(json_object_get(o, "labels")));
+        assert_null(json_object_get(o, "hash")); /* internal: never shown */
+
+        json_t *g = get_ok(v[i].k, v[i].key);
+        assert_true(json_equal(g, o));
+        json_decref(g);
+        struct bh_list_query q = {.kind = v[i].k, .limit = 10};
+        struct bh_list_result res;
+        assert_int_equal(bh_store_list(S, &q, &res, &err), 0);
+        assert_int_equal(json_array_size(res.items), 1);
+        assert_true(json_equal(json_array_get(res.items, 0), o));
+        json_decref(res.items);
+
+        json_t *u = upd_ok(v[i].k, v[i].key, v[i].replace, 0);
+        assert_int_equal(iget(u, "rev"), r0 + 2);
+        assert_string_equal(sget(u, v[i].field), v[i].after);
+        assert_string_equal(sget(u, "created_at"), sget(o, "created_at"));
+        if (v[i].k == ROOM) /* a replace clears what the document leaves out */
+            assert_int_equal(json_object_size(json_object_get(u, "labels")), 0);
+        json_decref(u);
+        json_decref(o);
+
+        assert_int_equal(del(v[i].k, v[i].key, 0, &err), 0);
+        assert_int_equal(rev(), r0 + 3);
+        assert_int_equal(bh_store_get(S, v[i].k, v[i].key, &o, &err), BH_ENOTFOUND);
+        assert_int_equal(del(v[i].k, v[i].key, 0, &err), BH_ENOTFOUND);
+        assert_int_equal(upd(v[i].k, v[i].key, v[i].replace, 0, 0, &err), BH_ENOTFOUND);
+        assert_int_equal(rev(), r0 + 3);
+    }
+    const struct bh_store_stats *st = bh_store_get_stats(S);
+    assert_true(st->count[BH_OP_CREATE] >= N_ELEMS(v));
+    assert_true(st->count[BH_OP_GET] >= 2 * N_ELEMS(v));
+    assert_int_equal(st->errors[BH_OP_GET], 0); /* not-found is an answer, not an error */
+}
+
+/* PUT of only the required fields, as bh_h_replace hands it to the store. */
+static void test_replace_minimal_document(void **state)
+{
+    (void)state;
+    mk0(HOST, "{'mac':'00:11:22:33:44:55','state':'up'}");
+    mk0(IMAGE, "{'name':'img'}");
+    static const struct {
+        const struct bh_kind_desc *k;
+        const char *key, *body, *field;
+    } v[] = {
+        {HOST, "00:11:22:33:44:55", "{'mac':'00:11:22:33:44:55'}", "state"},
+        {IMAGE, "img", "{'name':'img'}", "kind"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < N_ELEMS(v); i++) {
+        struct bh_err err;
+        json_t *in = J(v[i].body), *doc = NULL, *out = NULL;
+        assert_int_equal(bh_model_validate(v[i].k, in, BH_V_REPLACE, &doc, &err), 0);
+        int rc = bh_store_update(S, v[i].k, v[i].key, doc, 0, 0, &actor, &out, &err);
+        if (rc || !json_is_string(json_object_get(out, v[i].field))) {
+            print_error("PUT %s %s: rc %d (%s) %s\n", v[i].k->name, v[i].body, rc, bh_err_name(rc),
+                        rc ? err.msg : "");
+            failures++;
+        }
+        json_decref(out);
+        json_decref(doc);
+        json_decref(in);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_keys(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *o;
+    mk0(HOST, "{'mac':'0A-1B-2C-3D-4E-5F','name':'pc01'}");
+    mk0(HOST, "{'mac':'02:00:00:00:00:02','name':'aabbccddeeff'}"); /* a name like a MAC */
+    static const char *const forms[] = {"0a:1b:2c:3d:4e:5f", "0A:1B:2C:3D:4E:5F",
+                                        "0a-1b-2c-3d-4e-5f", "0a1b.2c3d.4e5f",
+                                        "0a1b2c3d4e5f",      "pc01"};
+    for (size_t i = 0; i < N_ELEMS(forms); i++) {
+        o = get_ok(HOST, forms[i]);
+        assert_string_equal(sget(o, "mac"), "0a:1b:2c:3d:4e:5f");
+        json_decref(o);
+    }
+    o = get_ok(HOST, "aabbccddeeff");
+    assert_string_equal(sget(o, "mac"), "02:00:00:00:00:02");
+    json_decref(o);
+    assert_int_equal(bh_store_get(S, HOST, "pc02", &o, &err), BH_ENOTFOUND);
+    assert_string_equal(err.msg, "host 'pc02' not found");
+    assert_int_equal(bh_store_get(S, HOST, "0a:1b:2c:3d:4e:50", &o, &err), BH_ENOTFOUND);
+    /* tokens by public id and by name */
+    json_t *t = mk_ok(TOKEN, "{'name':'ci','role':'admin'}");
+    o = get_ok(TOKEN, sget(t, "id"));
+    assert_true(json_equal(o, t));
+    json_decref(o);
+    o = get_ok(TOKEN, "ci");
+    assert_true(json_equal(o, t));
+    json_decref(o);
+    json_decref(t);
+}
+
+static void test_unique_conflicts(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *o;
+    mk0(ROOM, "{'name':'r1'}");
+    mk0(HOST, "{'mac':'" MAC1 "','name':'a','ip':'192.0.2.1'}");
+    mk0(HOST, "{'mac':'00:00:00:00:00:02','name':'b'}");
+    mk0(TOKEN, "{'name':'t','role':'admin','id':'00000000000a'}");
+    int64_t r0 = rev();
+    size_t e0 = N_EVENTS(0), a0 = N_AUDIT();
+    static const struct {
+        const struct bh_kind_desc *k;
+        const char *doc, *field;
+    } v[] = {
+        {ROOM, "{'name':'r1'}", "name"},
+        {HOST, "{'mac':'00-00-00-00-00-01'}", "mac"},
+        {HOST, "{'mac':'00:00:00:00:00:03','name':'a'}", "name"},
+        {HOST, "{'mac':'00:00:00:00:00:03','ip':'192.0.2.1'}", "ip"},
+        {TOKEN, "{'name':'t','role':'admin','id':'00000000000b'}", "name"},
+        {TOKEN, "{'name':'u','role':'admin','id':'00000000000a'}", "id"},
+    };
+    for (size_t i = 0; i < N_ELEMS(v); i++) {
+        int rc = mk(v[i].k, v[i].doc, &o, &err);
+        if (rc != BH_ECONFLICT)
+            fail_msg("%s: rc %d", v[i].doc, rc);
+        assert_string_equal(err.field, v[i].field);
+        assert_null(o);
+    }
+    /* renaming onto another object's name or MAC */
+    assert_int_equal(
+        upd(HOST, "b", "{'mac':'00:00:00:00:00:02','name':'a','state':'known'}", 0, 0, &err),
+        BH_ECONFLICT);
+    assert_string_equal(err.field, "name");
+    assert_int_equal(upd(HOST, "b", "{'mac':'" MAC1 "'}", 0, BH_UPD_PARTIAL, &err), BH_ECONFLICT);
+    assert_string_equal(err.field, "mac");
+    /* nothing was written */
+    assert_int_equal(rev(), r0);
+    assert_int_equal(N_EVENTS(0), e0);
+    assert_int_equal(N_AUDIT(), a0);
+    /* keeping one's own unique values is no conflict */
+    json_decref(upd_ok(HOST, "a", "{'description':'x','ip':'192.0.2.1'}", BH_UPD_PARTIAL));
+}
+
+static void test_missing_references(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *o;
+    mk0(ROOM, "{'name':'r1'}");
+    mk0(HOST, "{'mac':'" MAC1 "','room':'r1'}");
+    int64_t r0 = rev();
+    assert_int_equal(mk(HOST, "{'mac':'00:00:00:00:00:02','room':'nope'}", &o, &err), BH_ENOREF);
+    assert_string_equal(err.field, "room");
+    assert_non_null(strstr(err.msg, "room 'nope' does not exist"));
+    assert_int_equal(mk(GROUP, "{'name':'g','default_profile':'nope'}", &o, &err), BH_ENOREF);
+    assert_string_equal(err.field, "default_profile");
+    assert_int_equal(upd(HOST, MAC1, "{'group':'nope'}", 0, BH_UPD_PARTIAL, &err), BH_ENOREF);
+    assert_string_equal(err.field, "group");
+    assert_int_equal(rev(), r0);
+    o = get_ok(HOST, MAC1);
+    assert_string_equal(sget(o, "room"), "r1");
+    assert_true(json_is_null(json_object_get(o, "group")));
+    json_decref(o);
+}
+
+static void test_delete_referenced(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    mk0(ROOM, "{'name':'r1'}");
+    mk0(PROFILE, "{'name':'p','kernel':'k'}");
+    mk0(GROUP, "{'name':'g','default_profile':'p'}");
+    mk0(HOST, "{'mac':'" MAC1 "','room':'r1','group':'g'}");
+    int64_t r0 = rev();
+    assert_int_equal(del(ROOM, "r1", 0, &err), BH_ECONFLICT);
+    assert_non_null(strstr(err.msg, "room 'r1' is still used by 1 host (field 'room')"));
+    assert_int_equal(del(GROUP, "g", 0, &err), BH_ECONFLICT);
+    assert_int_equal(del(PROFILE, "p", 0, &err), BH_ECONFLICT);
+    assert_non_null(strstr(err.msg, "default_profile"));
+    assert_int_equal(rev(), r0);
+    json_decref(get_ok(ROOM, "r1"));
+    /* move the host out, then the room can go */
+    json_decref(upd_ok(HOST, MAC1, "{'room':null}", BH_UPD_PARTIAL));
+    assert_int_equal(del(ROOM, "r1", 0, &err), 0);
+    assert_int_equal(del(HOST, MAC1, 0, &err), 0);
+    assert_int_equal(del(GROUP, "g", 0, &err), 0);
+    assert_int_equal(del(PROFILE, "p", 0, &err), 0);
+}
+
+static void test_if_rev(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *o = mk_ok(ROOM, "{'name':'r'}");
+    int64_t rv = iget(o, "rev");
+    json_decref(o);
+    mk0(ROOM, "{'name':'other'}"); /* the global revision moves on */
+    assert_int_equal(upd(ROOM, "r", "{'name':'r','description':'1'}", rv + 1, 0, &err),
+                     BH_EPRECOND);
+    assert_non_null(strstr(err.msg, "you sent revision"));
+    /* checked before the no-op shortcut, too */
+    assert_int_equal(upd(ROOM, "r", "{'name':'r'}", rv + 1, 0, &err), BH_EPRECOND);
+    assert_int_equal(upd(ROOM, "r", "{'name':'r','description':'1'}", rv, 0, &err), 0);
+    int64_t rv2 = rev();
+    assert_int_equal(upd(ROOM, "r", "{'name':'r','description':'2'}", rv, 0, &err), BH_EPRECOND);
+    assert_int_equal(del(ROOM, "r", rv, &err), BH_EPRECOND);
+    assert_int_equal(rev(), rv2);
+    assert_int_equal(del(ROOM, "r", rv2, &err), 0);
+}
+
+static void test_noop_update(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *o = mk_ok(HOST, "{'mac':'" MAC1 "','name':'pc','labels':{'a':'b'}}");
+    int64_t r0 = rev();
+    size_t e0 = N_EVENTS(0), a0 = N_AUDIT();
+    json_t *doc = bh_model_writable(HOST, o), *u = NULL;
+    assert_int_equal(bh_store_update(S, HOST, "pc", doc, iget(o, "rev"), 0, &actor, &u, &err), 0);
+    assert_true(json_equal(u, o));
+    json_decref(u);
+    json_decref(doc);
+    u = upd_ok(HOST, "pc", "{'labels':{'a':'b'}}", BH_UPD_PARTIAL);
+    assert_true(json_equal(u, o));
+    json_decref(u);
+    assert_int_equal(rev(), r0);
+    assert_int_equal(N_EVENTS(0), e0);
+    assert_int_equal(N_AUDIT(), a0);
+    json_t *g = get_ok(HOST, "pc");
+    assert_true(json_equal(g, o)); /* same rev, same updated_at */
+    json_decref(g);
+    json_decref(o);
+}
+
+/* ---- revisions, events, audit -------------------------------------------- */
+
+static void count_notify(void *ud, int64_t r)
+{
+    int64_t *notes = ud;
+    notes[0]++;
+    notes[1] = r;
+}
+
+/* The one event appended after `since`; checks its envelope. */
+static json_t *one_event(int64_t since, const char *type, const char *key)
+{
+    json_t *ev = events_ok(since, 100);
+    assert_int_equal(json_array_size(ev), 1);
+    json_t *e = json_incref(json_array_get(ev, 0));
+    json_decref(ev);
+    assert_int_equal(iget(e, "rev"), since + 1);
+    assert_string_equal(sget(e, "type"), type);
+    assert_string_equal(sget(e, "key"), key);
+    int64_t ms;
+    assert_int_equal(bh_time_parse(sget(e, "ts"), &ms), 0);
+    return e;
+}
+
+static void test_events_and_audit(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    int64_t notes[2] = {0, 0};
+    bh_store_set_notify(S, count_notify, notes);
+
+    json_t *c = mk_ok(ROOM, "{'name':'r1','description':'one'}");
+    json_t *e = one_event(0, "created", "r1");
+    assert_string_equal(sget(e, "kind"), "room");
+    assert_string_equal(sget(e, "actor"), "tester");
+    assert_true(json_equal(json_object_get(e, "data"), c));
+    json_decref(e);
+    assert_int_equal(notes[0], 1);
+    assert_int_equal(notes[1], 1);
+
+    json_t *u = upd_ok(ROOM, "r1", "{'name':'r1','description':'two'}", 0);
+    e = one_event(1, "updated", "r1");
+    assert_true(json_equal(json_object_get(e, "data"), u));
+    json_decref(e);
+
+    assert_int_equal(del(ROOM, "r1", 0, &err), 0);
+    e = one_event(2, "deleted", "r1");
+    assert_true(json_equal(json_object_get(e, "data"), u)); /* the last state */
+    json_decref(e);
+
+    /* non-CRUD events bump the revision but write no audit record */
+    json_t *data = J("{'ip':'192.0.2.9'}");
+    int64_t r = 0;
+    assert_int_equal(bh_store_event_append(S, "host", MAC1, "boot.dhcp", data, NULL, &r, &err), 0);
+    assert_int_equal(r, 4);
+    e = one_event(3, "boot.dhcp", MAC1);
+    assert_string_equal(sget(e, "actor"), "system");
+    assert_true(json_equal(json_object_get(e, "data"), data));
+    json_decref(e);
+    json_decref(data);
+    assert_int_equal(rev(), 4);
+    assert_int_equal(notes[0], 4);
+    assert_int_equal(notes[1], 4);
+
+    /* audit: newest first, with before/after and who did it */
+    json_t *a = audit_ok(NULL, NULL, NULL, 0, 100);
+    assert_int_equal(json_array_size(a), 3);
+    static const char *const actions[] = {"deleted", "updated", "created"};
+    json_t *before[] = {u, c, NULL}, *after[] = {NULL, u, c};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *rec = json_array_get(a, i);
+        assert_string_equal(sget(rec, "action"), actions[i]);
+        assert_string_equal(sget(rec, "kind"), "room");
+        assert_string_equal(sget(rec, "key"), "r1");
+        assert_string_equal(sget(rec, "actor"), "tester");
+        assert_string_equal(sget(rec, "token_id"), "0123456789ab");
+        assert_string_equal(sget(rec, "remote"), "192.0.2.7");
+        json_t *b = json_object_get(rec, "before"), *af = json_object_get(rec, "after");
+        assert_true(before[i] ? json_equal(b, before[i]) : json_is_null(b));
+        assert_true(after[i] ? json_equal(af, after[i]) : json_is_null(af));
+    }
+    /* filters and paging */
+    int64_t newest = iget(json_array_get(a, 0), "id");
+    json_decref(a);
+    assert_int_equal(count(audit_ok("room", "r1", "tester", 0, 1)), 1);
+    a = audit_ok(NULL, NULL, NULL, newest, 100);
+    assert_int_equal(json_array_size(a), 2);
+    assert_string_equal(sget(json_array_get(a, 0), "action"), "updated");
+    json_decref(a);
+    assert_int_equal(count(audit_ok("host", NULL, NULL, 0, 100)), 0);
+    assert_int_equal(count(audit_ok(NULL, "r2", NULL, 0, 100)), 0);
+    assert_int_equal(count(audit_ok(NULL, NULL, "someone-else", 0, 100)), 0);
+    json_decref(c);
+    json_decref(u);
+}
+
+/* every write adds exactly one revision, one event and one audit record */
+static void test_write_accounting(void **state)
+{
+    (void)state;
+    mk0(ROOM, "{'name':'r'}");
+    for (int i = 0; i < 20; i++) {
+        int64_t r0 = rev();
+        size_t a0 = N_AUDIT();
+        char doc[64];
+        snprintf(doc, sizeof(doc), "{'description':'d%d'}", i);
+        json_decref(upd_ok(ROOM, "r", doc, BH_UPD_PARTIAL));
+        assert_int_equal(rev(), r0 + 1);
+        assert_int_equal(N_EVENTS(r0), 1);
+        assert_int_equal(N_AUDIT(), a0 + 1);
+    }
+    json_t *ev = events_ok(0, 5); /* limit */
+    assert_int_equal(json_array_size(ev), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(iget(json_array_get(ev, i), "rev"), (int64_t)i + 1);
+    json_decref(ev);
+    assert_int_equal(N_EVENTS(rev()), 0);
+}
+
+/* events_keep = 1000: old events are pruned every 256 revisions */
+static void test_events_gone_after_prune(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *ev;
+    mk0(ROOM, "{'name':'r'}");
+    for (int i = 2; i <= 1300; i++) {
+        char doc[64];
+        snprintf(doc, sizeof(doc), "{'description':'d%d'}", i);
+        json_decref(upd_ok(ROOM, "r", doc, BH_UPD_PARTIAL));
+        if (i == 1100) { /* pruned at 1024: events up to 24 are gone */
+            assert_int_equal(bh_store_events(S, 23, 10, &ev, &err), BH_EGONE);
+            ev = events_ok(24, 1);
+            assert_int_equal(iget(json_array_get(ev, 0), "rev"), 25);
+            json_decref(ev);
+        }
+    }
+    assert_int_equal(rev(), 1300);
+    /* pruned again at 1280: up to 280 are gone */
+    assert_int_equal(bh_store_events(S, 0, 10, &ev, &err), BH_EGONE);
+    assert_string_equal(err.field, "since");
+    assert_non_null(strstr(err.msg, "resync"));
+    assert_int_equal(bh_store_events(S, 279, 10, &ev, &err), BH_EGONE);
+    ev = events_ok(280, 5);
+    assert_int_equal(json_array_size(ev), 5);
+    assert_int_equal(iget(json_array_get(ev, 0), "rev"), 281);
+    json_decref(ev);
+    assert_int_equal(N_EVENTS(280), 1020);
+    assert_int_equal(N_EVENTS(1299), 1);
+    assert_int_equal(N_EVENTS(1300), 0);
+    assert_int_equal(N_AUDIT(), 1300); /* the audit log is not pruned */
+}
+
+/* ---- lists ---------------------------------------------------------------- */
+
+/* 25 hosts h00..h24 in rooms r1 (odd), r2 (i % 4 == 2) or none, with
+ * arch x86_64/arm64/"" by i % 3, state up (odd) or known, and labels
+ * role=kiosk (i % 5 == 0) or lab (i % 5 == 1), floor=i%3 (even i),
+ * broken="" (i % 7 == 0). */
+static void make_fleet(void)
+{
+    mk0(ROOM, "{'name':'r1'}");
+    mk0(ROOM, "{'name':'r2'}");
+    static const char *const arch[] = {"x86_64", "arm64", ""};
+    for (int i = 0; i < 25; i++) {
+        char doc[512], labels[128] = "", room[32] = "";
+        size_t n = 0;
+        if (i % 5 < 2)
+            n += (size_t)snprintf(labels + n, sizeof(labels) - n, "'role':'%s'",
+                                  i % 5 ? "lab" : "kiosk");
+        if (i % 2 == 0)
+            n += (size_t)snprintf(labels + n, sizeof(labels) - n, "%s'floor':'%d'", n ? "," : "",
+                                  i % 3);
+        if (i % 7 == 0)
+            snprintf(labels + n, sizeof(labels) - n, "%s'broken':''", n ? "," : "");
+        if (i % 4)
+            snprintf(room, sizeof(room), ",'room':'%s'", i % 2 ? "r1" : "r2");
+        snprintf(doc, sizeof(doc),
+                 "{'mac':'02:00:00:00:00:%02x','name':'h%02d','arch':'%s','state':'%s',"
+                 "'labels':{%s}%s}",
+                 i, i, arch[i % 3], i % 2 ? "up" : "known", labels, room);
+        mk0(HOST, doc);
+    }
+}
+
+static json_t *list_ok(struct bh_list_query *q, struct bh_list_result *res)
+{
+    struct bh_err err;
+    if (bh_store_list(S, q, res, &err))
+        fail_msg("list: %s", err.msg);
+    return res->items;
+}
+
+static void test_list_selectors(void **state)
+{
+    (void)state;
+    make_fleet();
+    struct bh_list_query all = {.kind = HOST, .limit = BH_LIST_MAX};
+    struct bh_list_result res;
+    json_t *every = list_ok(&all, &res);
+    assert_int_equal(json_array_size(every), 25);
+    static const struct {
+        const char *sel;
+        size_t want;
+    } v[] = {
+        {"role=kiosk", 5},
+        {"role!=kiosk", 20},
+        {"role in (kiosk,lab)", 10},
+        {"role notin (lab)", 20},
+        {"floor in (0,1)", 9},
+        {"floor", 13},
+        {"!floor", 12},
+        {"broken", 4},
+        {"!broken", 21},
+        {"broken=", 4},
+        {"arch=x86_64", 9},
+        {"arch", 17},
+        {"!arch", 8},
+        {"arch!=arm64", 17},
+        {"state=up", 12},
+        {"room=r1", 12},
+        {"room!=r1", 13},
+        {"!room", 7},
+        {"room", 18},
+        {"", 25},
+        {"role=kiosk,state=known,floor=0", 1},
+    };
+    for (size_t i = 0; i < N_ELEMS(v); i++) {
+        struct bh_selector sel;
+        struct bh_err err;
+        if (bh_selector_parse(v[i].sel, &sel, &err))
+            fail_msg("'%s': %s", v[i].sel, err.msg);
+        bh_selector_resolve(&sel, HOST);
+        struct bh_list_query q = {
+            .kind = HOST, .limit = BH_LIST_MAX, .selector = &sel, .want_total = true};
+        json_t *items = list_ok(&q, &res);
+        /* SQL and the in-memory matcher agree, object for object */
+        size_t k = 0;
+        for (size_t h = 0; h < json_array_size(every); h++) {
+            json_t *o = json_array_get(every, h);
+            if (!bh_selector_match(&sel, o))
+                continue;
+            if (!json_equal(json_array_get(items, k), o))
+                fail_msg("'%s': item %zu differs from the matcher's", v[i].sel, k);
+            k++;
+        }
+        if (json_array_size(items) != k || k != v[i].want)
+            fail_msg("'%s': SQL gave %zu, matcher %zu, want %zu", v[i].sel, json_array_size(items),
+                     k, v[i].want);
+        assert_int_equal(res.total, (int64_t)v[i].want);
+        json_decref(items);
+    }
+    json_decref(every);
+}
+
+static const char *name_at(json_t *items, size_t i)
+{
+    return sget(json_array_get(items, i), "name");
+}
+
+static void test_list_filters_sort_paging(void **state)
+{
+    (void)state;
+    make_fleet();
+    struct bh_list_result res;
+    struct bh_list_query q = {.kind = HOST, .limit = 100, .nfilters = 1};
+    q.filters[0].field = bh_kind_field(HOST, "arch");
+    q.filters[0].value = "arm64";
+    assert_int_equal(count(list_ok(&q, &res)), 8);
+    assert_int_equal(res.total, -1);                  /* not asked for */
+    q.filters[0].field = bh_kind_field(HOST, "room"); /* a reference, by name */
+    q.filters[0].value = "r2";
+    q.filters[1].field = bh_kind_field(HOST, "state");
+    q.filters[1].value = "known";
+    q.nfilters = 2;
+    assert_int_equal(count(list_ok(&q, &res)), 6);
+    q.filters[1].value = "up";
+    assert_int_equal(count(list_ok(&q, &res)), 0);
+
+    struct bh_list_query s = {.kind = HOST, .limit = 100, .nsort = 1};
+    s.sort[0].field = bh_kind_field(HOST, "name");
+    s.sort[0].desc = true;
+    json_t *items = list_ok(&s, &res);
+    assert_string_equal(name_at(items, 0), "h24");
+    assert_string_equal(name_at(items, 24), "h00");
+    json_decref(items);
+    s.sort[0].field = bh_kind_field(HOST, "arch");
+    s.sort[0].desc = false;
+    s.sort[1].field = bh_kind_field(HOST, "name");
+    s.sort[1].desc = true;
+    s.nsort = 2;
+    items = list_ok(&s, &res);
+    assert_string_equal(name_at(items, 0), "h23"); /* arch "" first, names descending */
+    assert_string_equal(name_at(items, 7), "h02");
+    assert_string_equal(name_at(items, 8), "h22"); /* then arm64 */
+    assert_string_equal(name_at(items, 24), "h00");
+    json_decref(items);
+
+    static const struct {
+        int64_t limit, offset;
+        size_t n;
+        bool more;
+        const char *first;
+    } pages[] = {
+        {10, 0, 10, true, "h00"},   {10, 10, 10, true, "h10"}, {10, 20, 5, false, "h20"},
+        {10, 15, 10, false, "h15"}, {25, 0, 25, false, "h00"}, {10, 25, 0, false, NULL},
+        {1, 24, 1, false, "h24"},
+    };
+    for (size_t i = 0; i < N_ELEMS(pages); i++) {
+        struct bh_list_query p = {.kind = HOST,
+                                  .limit = pages[i].limit,
+                                  .offset = pages[i].offset,
+                                  .nsort = 1,
+                                  .want_total = true};
+        p.sort[0].field = bh_kind_field(HOST, "name");
+        items = list_ok(&p, &res);
+        assert_int_equal(json_array_size(items), pages[i].n);
+        assert_int_equal(res.more, pages[i].more);
+        assert_int_equal(res.total, 25);
+        if (pages[i].first)
+            assert_string_equal(name_at(items, 0), pages[i].first);
+        json_decref(items);
+    }
+}
+
+/* ---- partial and system updates ------------------------------------------ */
+
+#define SEEN "2026-01-01T00:00:00.000Z"
+
+static void test_partial_and_system(void **state)
+{
+    (void)state;
+    mk0(HOST, "{'mac':'" MAC1 "','name':'pc','labels':{'a':'b'}}");
+    json_t *o = upd_ok(HOST, "pc", "{'description':'x'}", BH_UPD_PARTIAL);
+    assert_string_equal(sget(o, "description"), "x");
+    assert_string_equal(sget(o, "name"), "pc"); /* untouched */
+    assert_string_equal(sget(json_object_get(o, "labels"), "a"), "b");
+    assert_true(json_is_null(json_object_get(o, "last_seen")));
+    json_decref(o);
+
+    /* read-only fields: ignored without BH_UPD_SYSTEM, so nothing changes */
+    int64_t r0 = rev();
+    o = upd_ok(HOST, "pc", "{'last_seen':'" SEEN "'}", BH_UPD_PARTIAL);
+    assert_true(json_is_null(json_object_get(o, "last_seen")));
+    json_decref(o);
+    o = upd_ok(HOST, "pc",
+               "{'mac':'" MAC1 "','name':'pc','description':'x','labels':{'a':'b'},"
+               "'state':'known','arch':'','last_seen':'" SEEN "'}",
+               0);
+    assert_true(json_is_null(json_object_get(o, "last_seen")));
+    json_decref(o);
+    assert_int_equal(rev(), r0);
+
+    /* ... and written with it */
+    o = upd_ok(HOST, "pc", "{'last_seen':'" SEEN "','state':'up'}", BH_UPD_PARTIAL | BH_UPD_SYSTEM);
+    assert_string_equal(sget(o, "last_seen"), SEEN);
+    assert_string_equal(sget(o, "state"), "up");
+    assert_string_equal(sget(o, "description"), "x");
+    json_decref(o);
+    assert_int_equal(rev(), r0 + 1);
+
+    /* a client replace leaves read-only fields as they are */
+    o = upd_ok(HOST, "pc", "{'mac':'" MAC1 "','name':'pc','state':'up'}", 0);
+    assert_string_equal(sget(o, "last_seen"), SEEN);
+    assert_true(json_is_null(json_object_get(o, "description"))); /* cleared by the replace */
+    json_decref(o);
+    /* null in a partial update clears the field */
+    o = upd_ok(HOST, "pc", "{'name':null}", BH_UPD_PARTIAL);
+    assert_true(json_is_null(json_object_get(o, "name")));
+    json_decref(o);
+    json_decref(get_ok(HOST, MAC1));
+}
+
+/* ---- durability ----------------------------------------------------------- */
+
+static void test_reopen(void **state)
+{
+    (void)state;
+    mk0(ROOM, "{'name':'r1','labels':{'k':'v'}}");
+    json_t *room = upd_ok(ROOM, "r1", "{'description':'d'}", BH_UPD_PARTIAL);
+    json_t *host = mk_ok(HOST, "{'mac':'" MAC1 "','room':'r1'}");
+    json_t *tok = mk_ok(TOKEN, "{'name':'ci','role':'operator'}");
+    int64_t r = rev();
+    int schema = bh_store_schema_version(S);
+    size_t nev = N_EVENTS(0), nau = N_AUDIT();
+    bh_store_close(S);
+    S = NULL;
+    store_open();
+    assert_int_equal(rev(), r);
+    assert_int_equal(bh_store_schema_version(S), schema);
+    assert_int_equal(N_EVENTS(0), nev);
+    assert_int_equal(N_AUDIT(), nau);
+    json_t *objs[] = {room, host, tok};
+    const struct bh_kind_desc *kinds[] = {ROOM, HOST, TOKEN};
+    const char *keys[] = {"r1", MAC1, "ci"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *g = get_ok(kinds[i], keys[i]);
+        assert_true(json_equal(g, objs[i]));
+        json_decref(g);
+        json_decref(objs[i]);
+    }
+    mk0(ROOM, "{'name':'r2'}");
+    assert_int_equal(rev(), r + 1);
+}
+
+static void test_token_lookup(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    struct bh_token_info ti;
+    mk0(TOKEN, "{'name':'ci','role':'operator','id':'0123456789ab',"
+               "'expires_at':'2030-01-01T01:00:00+01:00'}");
+    mk0(TOKEN, "{'name':'forever','role':'admin','id':'00000000ffff'}");
+    memset(&ti, 0x55, sizeof(ti));
+    assert_int_equal(bh_store_token_lookup(S, "0123456789ab", &ti, &err), 0);
+    assert_string_equal(ti.name, "ci");
+    assert_string_equal(ti.hash, HASH_A);
+    assert_int_equal(ti.role, BH_ROLE_OPERATOR);
+    int64_t want;
+    assert_int_equal(bh_time_parse("2030-01-01T00:00:00Z", &want), 0);
+    assert_int_equal(ti.expires_ms, want);
+    assert_int_equal(bh_store_token_lookup(S, "00000000ffff", &ti, &err), 0);
+    assert_int_equal(ti.role, BH_ROLE_ADMIN);
+    assert_int_equal(ti.expires_ms, 0);
+    assert_int_equal(bh_store_token_lookup(S, "ffffffffffff", &ti, &err), BH_ENOTFOUND);
+    assert_int_equal(bh_store_token_lookup(S, "ci", &ti, &err), BH_ENOTFOUND); /* ids only */
+    /* a replace keeps the secret; a delete revokes it */
+    json_decref(upd_ok(TOKEN, "ci", "{'name':'ci2','role':'viewer'}", 0));
+    assert_int_equal(bh_store_token_lookup(S, "0123456789ab", &ti, &err), 0);
+    assert_string_equal(ti.name, "ci2");
+    assert_string_equal(ti.hash, HASH_A);
+    assert_int_equal(ti.role, BH_ROLE_VIEWER);
+    assert_int_equal(ti.expires_ms, 0); /* the replace cleared the expiry */
+    assert_int_equal(del(TOKEN, "0123456789ab", 0, &err), 0);
+    assert_int_equal(bh_store_token_lookup(S, "0123456789ab", &ti, &err), BH_ENOTFOUND);
+}
+
+/* ---- concurrency ---------------------------------------------------------- */
+
+#define WRITERS    8
+#define HOSTS_EACH 100
+
+struct writer {
+    int id;
+    atomic_int *errors, *retries;
+};
+
+/* Read-modify-write of the shared room's counter label, conditional on the
+ * revision read (as bh_h_patch does), retried when another writer won. */
+static int bump_counter(struct writer *w)
+{
+    for (;;) {
+        struct bh_err err;
+        json_t *cur = NULL, *out = NULL;
+        if (bh_store_get(S, ROOM, "shared", &cur, &err))
+            return -1;
+        const char *cs = json_string_value(json_object_get(json_object_get(cur, "labels"), "n"));
+        long n = cs ? strtol(cs, NULL, 10) : -1;
+        json_t *doc = bh_model_writable(ROOM, cur);
+        char next[24];
+        snprintf(next, sizeof(next), "%ld", n + 1);
+        json_object_set_new(json_object_get(doc, "labels"), "n", json_string(next));
+        int rc = bh_store_update(S, ROOM, "shared", doc, iget(cur, "rev"), 0, &actor, &out, &err);
+        json_decref(doc);
+        json_decref(cur);
+        json_decref(out);
+        if (rc != BH_EPRECOND)
+            return rc;
+        atomic_fetch_add(w->retries, 1);
+    }
+}
+
+/* No cmocka asserts off the main thread: failures are counted. */
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < HOSTS_EACH; i++) {
+        char mac[32];
+        snprintf(mac, sizeof(mac), "02:00:00:00:%02x:%02x", w->id, i);
+        json_t *doc = json_pack("{s:s, s:s, s:s}", "mac", mac, "state", "known", "arch", "");
+        json_t *out = NULL;
+        struct bh_err err;
+        if (!doc || bh_store_create(S, HOST, doc, &actor, &out, &err))
+            atomic_fetch_add(w->errors, 1);
+        json_decref(doc);
+        json_decref(out);
+        if (bump_counter(w))
+            atomic_fetch_add(w->errors, 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+    (void)state;
+    mk0(ROOM, "{'name':'shared','labels':{'n':'0'}}");
+    int64_t r0 = rev();
+    atomic_int errors = 0, retries = 0;
+    pthread_t th[WRITERS];
+    struct writer w[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){i, &errors, &retries};
+        assert_int_equal(pthread_create(&th[i], NULL, writer_main, &w[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&errors), 0);
+
+    json_t *room = get_ok(ROOM, "shared");
+    assert_string_equal(sget(json_object_get(room, "labels"), "n"), "800"); /* no lost update */
+    json_decref(room);
+    struct bh_list_query q = {.kind = HOST, .limit = 1, .want_total = true};
+    struct bh_list_result res;
+    json_decref(list_ok(&q, &res));
+    assert_int_equal(res.total, WRITERS * HOSTS_EACH);
+    /* one revision per write, events without gaps */
+    assert_int_equal(rev(), r0 + 2 * WRITERS * HOSTS_EACH);
+    json_t *ev = events_ok(r0, 100000);
+    assert_int_equal(json_array_size(ev), 2 * WRITERS * HOSTS_EACH);
+    for (size_t i = 0; i < json_array_size(ev); i++)
+        assert_int_equal(iget(json_array_get(ev, i), "rev"), r0 + 1 + (int64_t)i);
+    json_decref(ev);
+    print_message("concurrent writers: %d if_rev retries\n", atomic_load(&retries));
+}
+
+#define T(fn)      cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_KEEP(fn) cmocka_unit_test_setup_teardown(fn, setup_small_keep, teardown)
+
 int main(void)
 {
-    return 0;
+    const struct CMUnitTest tests[] = {
+        T(test_open_fresh),
+        T(test_crud_every_kind),
+        T(test_replace_minimal_document),
+        T(test_keys),
+        T(test_unique_conflicts),
+        T(test_missing_references),
+        T(test_delete_referenced),
+        T(test_if_rev),
+        T(test_noop_update),
+        T(test_events_and_audit),
+        T(test_write_accounting),
+        T_KEEP(test_events_gone_after_prune),
+        T(test_list_selectors),
+        T(test_list_filters_sort_paging),
+        T(test_partial_and_system),
+        T(test_reopen),
+        T(test_token_lookup),
+        T(test_concurrent_writers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
