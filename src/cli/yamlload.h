@@ -52,7 +52,8 @@ struct bh_yaml_pos; /* opaque map: JSON path -> (line, column) */
  *   BH_ETOOBIG  input over BH_YAML_MAX_BYTES, or a node/depth/expansion cap;
  *   BH_ENOMEM   allocation failed.
  * err (may be NULL) gets field "FNAME:LINE:COL" and a msg starting with the
- * same, e.g. "fleet.yaml:4:3: duplicate key 'name'".  Lines and columns are
+ * same, e.g. "fleet.yaml:4:3: duplicate key 'name'" (for BH_ENOMEM the
+ * field is empty).  Lines and columns are
  * 1-based and count characters; for syntax errors they are libyaml's problem
  * mark, with its context and context mark in the message.
  */

@@ -39,8 +39,10 @@ static int load(const char *text, char **json, struct bh_yaml_pos **pos, struct 
 {
     json_t *v = NULL;
     int rc = bh_yaml_load(text, strlen(text), "t.yaml", &v, pos, err);
-    if (json) *json = NULL;
-    if (rc == 0 && json) *json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (json)
+        *json = NULL;
+    if (rc == 0 && json)
+        *json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
     return rc;
 }
@@ -51,7 +53,8 @@ static void expect_json(const char *text, const char *want)
     char *got = NULL;
     struct bh_err err = {0};
     int rc = load(text, &got, NULL, &err);
-    if (rc) fail_msg("load of <%s> failed: %s", text, err.msg);
+    if (rc)
+        fail_msg("load of <%s> failed: %s", text, err.msg);
     assert_non_null(got);
     assert_string_equal(got, want);
     free(got);
@@ -66,14 +69,16 @@ static void expect_err_n(const char *text, size_t len, int code, const char *fie
     struct bh_yaml_pos *pos = (struct bh_yaml_pos *)(uintptr_t)1;
     struct bh_err err = {0};
     int rc = bh_yaml_load(text, len, "t.yaml", &v, &pos, &err);
-    if (rc != code) fail_msg("want %d got %d (%s) for <%s>", code, rc, err.msg, text);
+    if (rc != code)
+        fail_msg("want %d got %d (%s) for <%s>", code, rc, err.msg, text);
     assert_null(v);
     assert_null(pos);
     assert_int_equal(err.code, code);
     assert_string_equal(err.field, field);
     assert_int_equal(strncmp(err.msg, field, strlen(field)), 0);
     assert_int_equal(strncmp(err.msg + strlen(field), ": ", 2), 0);
-    if (!strstr(err.msg, needle)) fail_msg("message <%s> lacks <%s>", err.msg, needle);
+    if (!strstr(err.msg, needle))
+        fail_msg("message <%s> lacks <%s>", err.msg, needle);
 }
 
 static void expect_err(const char *text, int code, const char *field, const char *needle)
@@ -85,7 +90,8 @@ static void expect_pos(const struct bh_yaml_pos *pos, const char *path, int line
 {
     int l = -1, c = -1;
     assert_int_equal(bh_yaml_pos_lookup(pos, path, &l, &c), 0);
-    if (l != line || c != col) fail_msg("%s: want %d:%d got %d:%d", path, line, col, l, c);
+    if (l != line || c != col)
+        fail_msg("%s: want %d:%d got %d:%d", path, line, col, l, c);
 }
 
 static void test_fleet_json(void **state)
