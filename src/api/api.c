@@ -83,7 +83,7 @@ void bh_etag(int64_t rev, char out[32])
 int64_t bh_if_match(struct bh_req *r)
 {
     const char *h = bh_req_header(r, "If-Match");
-    if (!h)
+    if (!h || strcmp(h, "*") == 0) /* RFC 9110 13.1.1: "*" holds if it exists */
         return 0;
     if (strncmp(h, "W/", 2) == 0)
         h += 2;

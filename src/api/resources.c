@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_DEFAULT   100
-#define PATCH_ATTEMPTS 8
+#define LIST_DEFAULT 100
 
 static const struct bh_kind_desc *route_kind(struct bh_req *r)
 {
@@ -272,58 +271,54 @@ void bh_h_replace(struct bh_req *r)
     json_decref(doc);
 }
 
+struct patch_ctx {
+    const struct bh_kind_desc *k;
+    const json_t *patch;
+};
+
+/* Inside the store's write transaction: current state + patch -> new state. */
+static json_t *apply_patch(void *ud, const json_t *cur, struct bh_err *err)
+{
+    struct patch_ctx *pc = ud;
+    json_t *merged = bh_model_writable(pc->k, cur), *doc = NULL;
+    if (!merged) {
+        bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+        return NULL;
+    }
+    bh_merge_patch(merged, pc->patch);
+    bh_model_validate(pc->k, merged, BH_V_REPLACE, &doc, err);
+    json_decref(merged);
+    return doc;
+}
+
 /*
- * PATCH (RFC 7396 merge patch): read, merge, validate the result, write it
- * back conditional on the revision read.  Without If-Match a lost race is
- * retried, so concurrent patches of different fields never lose an update;
- * with If-Match the client asked for exactly that revision and gets 412.
+ * PATCH (RFC 7396 merge patch).  The store applies the patch to the current
+ * state inside its write transaction, so concurrent patches of different
+ * fields never lose an update; with If-Match the client asked for exactly
+ * that revision and gets 412 if it moved.
  */
 void bh_h_patch(struct bh_req *r)
 {
     const struct bh_kind_desc *k = route_kind(r);
-    struct bh_store *st = bh_api_ctx(r)->store;
     int64_t if_rev;
     struct bh_err e;
     if (!if_match_ok(r, &if_rev))
         return;
-    json_t *body = bh_req_json(r), *patch = NULL;
+    json_t *body = bh_req_json(r), *patch = NULL, *obj = NULL;
     if (!body)
         return;
     struct bh_actor a = bh_api_actor(r);
+    bh_err_clear(&e);
     if (bh_model_validate(k, body, BH_V_PATCH, &patch, &e)) {
         bh_reply_err(r, &e);
-        json_decref(body);
-        return;
-    }
-    int rc = 0;
-    for (int attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
-        json_t *cur = NULL, *merged = NULL, *doc = NULL, *obj = NULL;
-        rc = bh_store_get(st, k, bh_req_param(r, "key"), &cur, &e);
-        if (!rc) {
-            int64_t rev = json_integer_value(json_object_get(cur, "rev"));
-            merged = bh_model_writable(k, cur);
-            if (!merged) {
-                rc = bh_err_set(&e, BH_ENOMEM, NULL, "out of memory");
-            } else {
-                bh_merge_patch(merged, patch);
-                rc = bh_model_validate(k, merged, BH_V_REPLACE, &doc, &e);
-            }
-            if (!rc)
-                rc = bh_store_update(st, k, bh_req_param(r, "key"), doc, if_rev ? if_rev : rev, 0,
-                                     &a, &obj, &e);
-        }
-        json_decref(cur);
-        json_decref(merged);
-        json_decref(doc);
-        if (!rc) {
+    } else {
+        struct patch_ctx pc = {k, patch};
+        if (bh_store_modify(bh_api_ctx(r)->store, k, bh_req_param(r, "key"), apply_patch, &pc,
+                            if_rev, 0, &a, &obj, &e))
+            bh_reply_err(r, &e);
+        else
             reply_object(r, 200, obj);
-            break;
-        }
-        if (rc != BH_EPRECOND || if_rev)
-            break;
     }
-    if (rc)
-        bh_reply_err(r, &e);
     json_decref(body);
     json_decref(patch);
 }

@@ -374,9 +374,8 @@ int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
         case 'n': dry = true; break;
         case 'p': prune = true; break;
         default:
-            file = NULL;
-            optind = argc + 2;
-            break;
+            fprintf(stderr, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n");
+            return 2;
         }
     }
     if (!file || optind != argc + 1) {

@@ -184,22 +184,21 @@ static int run(struct serve *s)
     }
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
+    /* Bind and open the database while still privileged: SQLite opens its
+     * files by absolute path, which the service user may not be able to
+     * walk.  Then leave root for good. */
+    struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
+                                 s->cfg.events_keep};
     if (bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
-        bh_drop_privileges(s->cfg.user, ".", &e)) {
+        bh_store_open(&sc, &store, &e) || bh_drop_privileges(s->cfg.user, ".", &e) ||
+        bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (listen_fd >= 0)
             close(listen_fd);
-        return 1;
-    }
-    bh_net_local_addr(listen_fd, addr);
-    struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
-                                 s->cfg.events_keep};
-    if (bh_store_open(&sc, &store, &e) || bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
-        bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
-        close(listen_fd);
         bh_store_close(store);
         return 1;
     }
+    bh_net_local_addr(listen_fd, addr);
     s->api.store = store;
     s->api.hub = hub;
     s->api.started_ms = bh_wall_ms();

@@ -26,7 +26,10 @@
 #include <sys/socket.h>
 
 #define MAX_PENDING_HEADERS 8
-#define WS_GUID             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
+/* per-connection pool for the request line and headers: room for long
+ * query strings with many parameters (the default 32 KiB is not) */
+#define CONN_POOL_BYTES (256 * 1024)
+#define WS_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
 
 struct bh_http {
     struct MHD_Daemon *d;
@@ -554,7 +557,8 @@ int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->threads ? cfg->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     if (!h->d) {
         bh_http_metrics_free(&h->metrics);
         free(h);

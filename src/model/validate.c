@@ -93,8 +93,8 @@ static int check_string(const struct bh_field *f, const char *s, struct bh_err *
     if (!printable(s))
         return bh_err_set(err, BH_EINVAL, f->name, "field '%s': contains control characters",
                           f->name);
-    if (f->charset && (n == 0 || !bh_str_charset(s, f->charset) || !alnum(s[0]) ||
-                       !alnum(s[n - 1])))
+    if (f->charset &&
+        (n == 0 || !bh_str_charset(s, f->charset) || !alnum(s[0]) || !alnum(s[n - 1])))
         return bh_err_sett(err, BH_EINVAL, "invalid-value", f->name,
                            "field '%s': '%.64s' must be 1 to %zu letters, digits or '%s', "
                            "beginning and ending with a letter or digit",

@@ -23,8 +23,8 @@ struct bh_store_backend {
                 struct bh_err *err);
     int (*create)(void *impl, const struct bh_kind_desc *k, const json_t *doc,
                   const struct bh_actor *a, json_t **out, struct bh_err *err);
-    int (*update)(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
-                  int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+    int (*update)(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+                  void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
                   struct bh_err *err);
     int (*del)(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
                const struct bh_actor *a, struct bh_err *err);

@@ -207,8 +207,11 @@ static int sq_open(struct bh_store *owner, const struct bh_store_config *cfg, vo
         goto fail;
     }
     for (int i = 0; i < q->nreaders; i++) {
-        if ((rc = conn_open(&q->readers[i], cfg->path, false, busy, err))) {
-            q->nreaders = i;
+        /* a first read opens the WAL and shared-memory files now, while the
+         * daemon may still be privileged (see serve.c) */
+        if ((rc = conn_open(&q->readers[i], cfg->path, false, busy, err)) ||
+            (rc = sq_exec(&q->readers[i], "SELECT value FROM meta", err))) {
+            q->nreaders = i + (q->readers[i].db != NULL);
             goto fail;
         }
     }
@@ -235,9 +238,20 @@ static int sq_ping(void *impl, struct bh_err *err)
     return rc;
 }
 
+/* Read from the database, not a cache: another process (bootherd init
+ * --reset-admin) may have written. */
 static int64_t sq_revision(void *impl)
 {
-    return atomic_load(&((struct sq *)impl)->revision);
+    struct sq *q = impl;
+    struct sq_conn *c = sq_reader(q);
+    int64_t rev = atomic_load(&q->revision);
+    sqlite3_stmt *st = sq_prepare(c, "SELECT value FROM meta WHERE key='revision'", NULL);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        rev = sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    sq_release(c);
+    return rev;
 }
 
 static int sq_schema_version(void *impl)

@@ -563,15 +563,15 @@ static int precondition(const struct bh_kind_desc *k, const struct row *r, int64
                       (long long)if_rev, (long long)r->rev);
 }
 
-int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
-              int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+              void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
               struct bh_err *err)
 {
     struct sq *q = impl;
     struct colset cs;
     struct bh_buf sql;
     struct row r = {0};
-    json_t *after = NULL;
+    json_t *after = NULL, *doc = NULL;
     char ts[BH_TIME_STRLEN];
     int64_t rev;
     bh_buf_init(&sql, SQL_MAX);
@@ -579,9 +579,13 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const j
     int rc = sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    if ((rc = find_row(q, &q->writer, k, key, &r, err)) ||
-        (rc = precondition(k, &r, if_rev, err)) ||
-        (rc = prepare_cols(q, k, doc, false, flags, r.id, &cs, err)))
+    if ((rc = find_row(q, &q->writer, k, key, &r, err)) || (rc = precondition(k, &r, if_rev, err)))
+        goto fail;
+    if (!(doc = fn(ud, r.obj, err))) {
+        rc = err && err->code ? err->code : BH_EINVAL;
+        goto fail;
+    }
+    if ((rc = prepare_cols(q, k, doc, false, flags, r.id, &cs, err)))
         goto fail;
     rc = bh_buf_printf(&sql, "UPDATE %s SET rev = ?, updated_at = ?", sq_table(k->kind));
     for (size_t i = 0; i < cs.n && !rc; i++)
@@ -608,6 +612,7 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const j
         /* nothing changed: no revision, no event, no audit record */
         sq_rollback(q);
         json_decref(after);
+        json_decref(doc);
         bh_buf_free(&sql);
         *out = r.obj;
         return 0;
@@ -617,6 +622,7 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const j
         goto fail;
     bh_buf_free(&sql);
     json_decref(r.obj);
+    json_decref(doc);
     if ((rc = sq_commit(q, rev, err))) {
         json_decref(after);
         return rc;
@@ -628,6 +634,7 @@ fail:
     bh_buf_free(&sql);
     json_decref(r.obj);
     json_decref(after);
+    json_decref(doc);
     return rc;
 }
 

@@ -74,8 +74,8 @@ int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *r
             struct bh_err *err);
 int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
               json_t **out, struct bh_err *err);
-int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, const json_t *doc,
-              int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+              void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
               struct bh_err *err);
 int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
               const struct bh_actor *a, struct bh_err *err);

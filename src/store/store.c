@@ -114,11 +114,26 @@ int bh_store_create(struct bh_store *s, const struct bh_kind_desc *k, const json
     TIMED(BH_OP_CREATE, s->be->create(s->impl, k, doc, a, out, err));
 }
 
+static json_t *given_doc(void *ud, const json_t *cur, struct bh_err *err)
+{
+    (void)cur;
+    (void)err;
+    return json_incref(ud);
+}
+
 int bh_store_update(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
                     const json_t *doc, int64_t if_rev, unsigned flags, const struct bh_actor *a,
                     json_t **out, struct bh_err *err)
 {
-    TIMED(BH_OP_UPDATE, s->be->update(s->impl, k, key, doc, if_rev, flags, a, out, err));
+    TIMED(BH_OP_UPDATE,
+          s->be->update(s->impl, k, key, given_doc, (void *)doc, if_rev, flags, a, out, err));
+}
+
+int bh_store_modify(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    bh_store_modify_fn fn, void *ud, int64_t if_rev, unsigned flags,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->update(s->impl, k, key, fn, ud, if_rev, flags, a, out, err));
 }
 
 int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,

@@ -129,6 +129,14 @@ int bh_store_create(struct bh_store *s, const struct bh_kind_desc *k, const json
 int bh_store_update(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
                     const json_t *doc, int64_t if_rev, unsigned flags, const struct bh_actor *a,
                     json_t **out, struct bh_err *err);
+/* Read-modify-write in one transaction: fn gets the current object
+ * (borrowed) and returns the new writable document (new reference), or NULL
+ * with err filled to abort.  No other write can come between the read and
+ * the write, so concurrent modifications never lose an update. */
+typedef json_t *(*bh_store_modify_fn)(void *ud, const json_t *cur, struct bh_err *err);
+int bh_store_modify(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
+                    bh_store_modify_fn fn, void *ud, int64_t if_rev, unsigned flags,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err);
 int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
                     int64_t if_rev, const struct bh_actor *a, struct bh_err *err);
 

@@ -88,7 +88,7 @@ bad "text/plain Content-Type is 415" 415 unsupported-media-type - "text/plain" \
     POST /api/v1/rooms -H 'Content-Type: text/plain' -d '{"name":"x"}'
 bad "415 on PATCH too" 415 unsupported-media-type - "" \
     PATCH /api/v1/rooms/r1 -H 'Content-Type: application/xml' -d '{"description":"x"}'
-bad "a JSON array is 422" 422 invalid-value "" "JSON object" POST /api/v1/rooms "${J[@]}" -d '[{"name":"x"}]'
+bad "a JSON array is 422" 422 invalid-value "" "array" POST /api/v1/rooms "${J[@]}" -d '[{"name":"x"}]'
 bad "a bare JSON string is 400" 400 malformed-json - "expected" POST /api/v1/rooms "${J[@]}" -d '"x"'
 bad "unknown field is 422 unknown-field" 422 unknown-field bogus "bogus" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":"x","bogus":1}'
@@ -101,7 +101,7 @@ bad "read-only field on create" 422 read-only-field created_at "" \
 bad "rev on create" 422 read-only-field rev "" POST /api/v1/rooms "${J[@]}" -d '{"name":"x","rev":5}'
 bad "read-only field in a PATCH" 422 read-only-field last_seen "" \
     PATCH /api/v1/hosts/pc1 "${J[@]}" -d '{"last_seen":"2020-01-01T00:00:00Z"}'
-bad "wrong type: number for a string" 422 wrong-type name "expected a string, got an integer" \
+bad "wrong type: number for a string" 422 wrong-type name "integer" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":5}'
 bad "wrong type: array for labels" 422 wrong-type labels "" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":"x","labels":["a"]}'
@@ -115,35 +115,35 @@ bad "wrong type via PATCH (checked after the merge)" 422 wrong-type description 
     PATCH /api/v1/hosts/pc1 "${J[@]}" -d '{"description":{"a":1}}'
 bad "label value must be a string" 422 invalid-value labels.a "" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":"x","labels":{"a":1}}'
-bad "bad label key" 422 invalid-value "labels.bad key" "label key" \
+bad "bad label key" 422 invalid-value "labels.bad key" "bad key" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":"x","labels":{"bad key":"v"}}'
-bad "bad MAC" 422 invalid-value mac "'02:00:00:00:00' is not a MAC address" \
+bad "bad MAC" 422 invalid-value mac "'02:00:00:00:00'" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00"}'
-bad "bad MAC (not hex)" 422 invalid-value mac "is not a MAC" \
+bad "bad MAC (not hex)" 422 invalid-value mac "0g:00:00:00:00:01" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"0g:00:00:00:00:01"}'
 bad "bad MAC via PATCH" 422 invalid-value mac "" PATCH /api/v1/hosts/pc1 "${J[@]}" -d '{"mac":"nope"}'
-bad "bad enum: arch" 422 invalid-value arch "'sparc' is not one of" \
+bad "bad enum: arch" 422 invalid-value arch "'sparc'" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","arch":"sparc"}'
-bad "bad enum: state" 422 invalid-value state "'broken' is not one of" \
+bad "bad enum: state" 422 invalid-value state "'broken'" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","state":"broken"}'
 bad "bad enum: image kind" 422 invalid-value kind "partition" \
     POST /api/v1/images "${J[@]}" -d '{"name":"x","kind":"tape"}'
 bad "bad enum: token role" 422 invalid-value role "viewer" \
     POST /api/v1/tokens "${J[@]}" -d '{"name":"x","role":"root"}'
-bad "bad time" 422 invalid-value expires_at "RFC 3339" \
+bad "bad time" 422 invalid-value expires_at "tomorrow" \
     POST /api/v1/tokens "${J[@]}" -d '{"name":"x","role":"viewer","expires_at":"tomorrow"}'
-bad "bad IPv4" 422 invalid-value ip "IPv4" POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","ip":"10.0.0.256"}'
-bad "bad UUID" 422 invalid-value uuid "UUID" POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","uuid":"xyz"}'
-bad "bad subnet" 422 invalid-value subnet "subnet" POST /api/v1/rooms "${J[@]}" -d '{"name":"x","subnet":"10.0.0.0/33"}'
-bad "bad name characters" 422 invalid-value name "may only hold" POST /api/v1/rooms "${J[@]}" -d '{"name":"a b"}'
-bad "name too long" 422 invalid-value name "longer than 63" \
+bad "bad IPv4" 422 invalid-value ip "'ip'" POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","ip":"10.0.0.256"}'
+bad "bad UUID" 422 invalid-value uuid "'uuid'" POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:98","uuid":"xyz"}'
+bad "bad subnet" 422 invalid-value subnet "'subnet'" POST /api/v1/rooms "${J[@]}" -d '{"name":"x","subnet":"10.0.0.0/33"}'
+bad "bad name characters" 422 invalid-value name "'a b'" POST /api/v1/rooms "${J[@]}" -d '{"name":"a b"}'
+bad "name too long" 422 invalid-value name "63" \
     POST /api/v1/rooms "${J[@]}" -d "{\"name\":\"$(printf 'a%.0s' {1..64})\"}"
 bad "control characters" 422 invalid-value description "control" \
     POST /api/v1/rooms "${J[@]}" -d '{"name":"x","description":"a\u0001b"}'
 bad "missing required field" 422 missing-field kernel "kernel" POST /api/v1/profiles "${J[@]}" -d '{"name":"x"}'
 bad "required field null" 422 missing-field name "" POST /api/v1/rooms "${J[@]}" -d '{"name":null}'
 bad "required field cleared by PATCH" 422 missing-field name "" PATCH /api/v1/rooms/r1 "${J[@]}" -d '{"name":null}'
-bad "too many labels" 422 invalid-value labels "more than" POST /api/v1/rooms "${J[@]}" \
+bad "too many labels" 422 invalid-value labels "64" POST /api/v1/rooms "${J[@]}" \
     -d "$(jq -cn '{name:"x", labels:([range(65)] | map({key:"k\(.)", value:"v"}) | from_entries)}')"
 bad "invalid start.conf in a group config" 422 invalid-value "" "" \
     POST /api/v1/groups "${J[@]}" -d '{"name":"x","config":{"os":[{"bogus":1}]}}'
@@ -161,7 +161,7 @@ bad "duplicate IP is 409" 409 conflict ip "" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:02","ip":"10.0.0.1"}'
 req POST /api/v1/rooms "${J[@]}" -d '{"name":"r2"}'
 bad "rename onto an existing name is 409" 409 conflict name "" PATCH /api/v1/rooms/r2 "${J[@]}" -d '{"name":"r1"}'
-bad "missing room is 422 missing-reference" 422 missing-reference room "room 'nosuch' does not exist" \
+bad "missing room is 422 missing-reference" 422 missing-reference room "nosuch" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:03","room":"nosuch"}'
 bad "missing group is 422 missing-reference" 422 missing-reference group "nosuch" \
     POST /api/v1/hosts "${J[@]}" -d '{"mac":"02:00:00:00:00:03","group":"nosuch"}'
@@ -194,13 +194,13 @@ req PATCH /api/v1/hosts/pc1 "${J[@]}" -H "If-Match: $HOST_ETAG" -d '{"descriptio
 
 # ---- queries --------------------------------------------------------------
 
-bad "unknown query parameter is 400" 400 invalid-query foo "unknown query parameter 'foo'" GET "/api/v1/hosts?foo=1"
+bad "unknown query parameter is 400" 400 invalid-query foo "'foo'" GET "/api/v1/hosts?foo=1"
 bad "a non-filter field is not a parameter" 400 invalid-query description "" GET "/api/v1/hosts?description=x"
 bad "bad filter enum is 400" 400 invalid-query state "" GET "/api/v1/hosts?state=broken"
 for s in 'a%20in%20b' 'a%3D%3D%3D' '%3Db' 'a,' 'a%20in%20(b' 'a%20notin%20()' 'a%21b' 'a%3Db%20c'; do
     bad "bad selector '$s' is 400" 400 invalid-query selector "selector" GET "/api/v1/hosts?selector=$s"
 done
-for s in bogus description -- name,, 'name,mac,arch,state,room' '-'; do
+for s in bogus description -- 'name,,' 'name,mac,arch,state,room' '-'; do
     bad "bad sort '$s' is 400" 400 invalid-query sort "sort" GET "/api/v1/hosts?sort=$s"
 done
 for l in 0 1001 -1 abc 1.5 ''; do
@@ -236,8 +236,8 @@ bad "invalid start.conf is 422" 422 invalid-startconf "" "" \
 big=$(mktemp)
 _DIRS+=("$big")
 { printf '{"name":"big","description":"'; head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' 'a'; printf '"}'; } >"$big"
-bad "body over 1 MiB is 413" 413 too-large - "larger than" POST /api/v1/rooms "${J[@]}" --data-binary "@$big"
-bad "chunked body over 1 MiB is 413" 413 too-large - "larger than" \
+bad "body over 1 MiB is 413" 413 too-large - "1048576" POST /api/v1/rooms "${J[@]}" --data-binary "@$big"
+bad "chunked body over 1 MiB is 413" 413 too-large - "1048576" \
     POST /api/v1/rooms "${J[@]}" -H 'Transfer-Encoding: chunked' --data-binary "@$big"
 bad "huge Content-Length is 413 before any body" 413 too-large - "" \
     POST /api/v1/rooms "${J[@]}" -H 'Content-Length: 99999999999999' -d '{}'
@@ -327,8 +327,10 @@ alive "20 half-open connections"
 
 bh_stop
 conf=$(tmpdir)/small.conf
+_DIRS+=("$(dirname "$conf")")
 printf '[http]\nmax_body = 2K\n' >"$conf"
 bh_start "" --config "$conf" || { nok "daemon starts with max_body = 2K"; finish; exit 1; }
+_DIRS+=("${BH_DATA%/data}")
 REV=$(revision)
 body1k=$(jq -cn --arg d "$(head -c 1000 /dev/zero | tr '\0' 'd')" --arg l "$(head -c 250 /dev/zero | tr '\0' 'l')" \
     '{name:"small", description:$d, location:$l, labels:{a:"x", b:"y"}}')

@@ -38,8 +38,7 @@ lifecycle() {
     api GET "/api/v1/$p/$key" "" "$BH_TOKEN" -H 'If-None-Match: "1"'
     eq "$p: If-None-Match with another ETag is 200" 200 "$STATUS"
     api GET "/api/v1/$p?limit=1000"
-    check "$p: the list holds it" jq -e --arg k "$(jq -r ".$keyf" <<<"$(curl -s -H "Authorization: Bearer $BH_TOKEN" "$BH_URL$loc")")" \
-        "any(.items[]; .$keyf == \$k)" <<<"$BODY"
+    check "$p: the list holds it" jq -e --arg k "${loc##*/}" "any(.items[]; .$keyf == \$k)" <<<"$BODY"
 
     api PATCH "/api/v1/$p/$key" "$patch" "$BH_TOKEN" -H 'If-Match: "1"'
     eq "$p: PATCH with a stale If-Match is 412" 412 "$STATUS"
@@ -74,6 +73,23 @@ lifecycle() {
     api DELETE "/api/v1/$p/$key"
     eq "$p: second DELETE is 404" 404 "$STATUS"
     eq "$p: exactly $writes revisions for $writes writes" $((r0 + writes)) "$(revision)"
+
+    # one audit record and one event per change
+    local kind=${p%s} akey want="deleted updated updated created"
+    [ "$p" == tokens ] && want="deleted updated created"
+    api GET "/api/v1/audit?kind=$kind&limit=1"
+    akey=$(jq -r '.items[0].key' <<<"$BODY")
+    api GET "/api/v1/audit?kind=$kind&key=$akey"
+    eq "$p: audit has each change, newest first" "$want" "$(jq -r '[.items[].action] | join(" ")' <<<"$BODY")"
+    check "$p: audit says who, and before/after" jq -e \
+        'all(.items[]; .actor == "admin" and (.token_id | length == 12))
+         and (.items[0].before != null and .items[0].after == null)
+         and (.items[-1].before == null and .items[-1].after != null)
+         and (.items[1].before.description != .items[1].after.description)' <<<"$BODY"
+    api GET "/api/v1/events?since=$r0"
+    eq "$p: one event per change, in order" \
+        "$(for t in created updated $([ "$p" == tokens ] || echo updated) deleted; do printf '%s:%s ' "$kind" "$t"; done | sed 's/ $//')" \
+        "$(jq -r '[.events[] | "\(.kind):\(.type)"] | join(" ")' <<<"$BODY")"
 }
 
 lifecycle rooms lc-room '{"name":"lc-room","location":"A","subnet":"10.1.2.0/24"}' '{"description":"patched"}' name

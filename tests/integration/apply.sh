@@ -8,7 +8,6 @@ source "$(dirname "$0")/../lib/harness.sh"
 
 FLEET=$ROOT/tests/data/fleet
 bh_start || { nok "daemon starts"; finish; exit 1; }
-_DIRS+=("${BH_DATA%/data}") # tmpdir ran in a subshell: register it here
 T=$(tmpdir)
 _DIRS+=("$T")
 
@@ -129,41 +128,41 @@ eq "re-apply: summary" "4 to create, 1 to change, 0 to delete, 5 unchanged" "$(t
 
 # ---- validation errors: FILE:LINE:COL, exit 2, nothing changed -------------
 
-# invalid NAME FILE WANT...: each WANT is a line of stderr
+# invalid NAME FILE WANT...: each WANT is "PREFIX|NEEDLE": a line of stderr
+# starts with PREFIX ("FILE:LINE:COL: path:") and names NEEDLE
 invalid() {
-    local name=$1 f=$FLEET/$2 r w missing=""
+    local name=$1 f=$FLEET/$2 r w pre needle missing=""
     shift 2
     r=$(revision)
     apply -f "$f"
     eq "$name: exit 2" 2 "$RC"
     for w in "$@"; do
-        grep -qxF -- "${w//FILE/$f}" <<<"$ERR" || missing+="${w//FILE/$f}"$'\n'
+        pre=${w%%|*} needle=${w#*|}
+        pre=${pre//FILE/$f}
+        awk -v p="$pre" -v n="$needle" 'index($0, p) == 1 && index($0, n) { found = 1 } END { exit !found }' <<<"$ERR" ||
+            missing+="$pre ... $needle"$'\n'
     done
-    eq "$name: reports FILE:LINE:COL" "" "$missing"
+    eq "$name: reports FILE:LINE:COL: path and what is wrong" "" "$missing"
     [ -z "$missing" ] || diag "stderr: $ERR"
     eq "$name: nothing applied" "" "$(changes)"
     eq "$name: no new revision" "$r" "$(revision)"
 }
 
 invalid "unknown field" bad-unknown-field.yaml \
-    "FILE:7:13: hosts[1].colour: unknown field 'colour' for a host" "FILE: 1 error; nothing was changed"
-invalid "bad MAC" bad-mac.yaml \
-    "FILE:4:10: hosts[0].mac: field 'mac': '00:11:22:33:44' is not a MAC address (expected like 00:11:22:33:44:55)"
-invalid "missing required name" bad-missing-name.yaml \
-    "FILE:3:5: rooms[1].name: missing required field 'name'"
+    "FILE:7:13: hosts[1].colour: |unknown field 'colour'" "FILE: 1 error; nothing was changed|"
+invalid "bad MAC" bad-mac.yaml "FILE:4:10: hosts[0].mac: |'00:11:22:33:44'"
+invalid "missing required name" bad-missing-name.yaml "FILE:3:5: rooms[1].name: |name"
 invalid "duplicate host (same MAC, two spellings)" bad-duplicate-host.yaml \
-    "FILE:6:5: hosts[1]: host '00:11:22:33:44:93' is declared twice"
-invalid "unknown section" bad-unknown-section.yaml \
-    "FILE:4:3: switches: unknown section 'switches'; use rooms, profiles, groups, images, hosts"
+    "FILE:6:5: hosts[1]: |'00:11:22:33:44:93' is declared twice"
+invalid "unknown section" bad-unknown-section.yaml "FILE:4:3: switches: |unknown section 'switches'"
 invalid "every error is reported" bad-many.yaml \
-    "FILE:4:13: rooms[0].subnet: field 'subnet': expected a subnet like 192.0.2.0/24" \
-    "FILE:6:5: profiles[0].kernel: missing required field 'kernel'" \
-    "FILE:9:11: hosts[0].arch: field 'arch': 'sparc' is not one of '', 'x86_64', 'i386', 'arm64', 'arm32'" \
-    "FILE: 3 errors; nothing was changed"
+    "FILE:4:13: rooms[0].subnet: |subnet" \
+    "FILE:6:5: profiles[0].kernel: |kernel" \
+    "FILE:9:11: hosts[0].arch: |'sparc'" \
+    "FILE: 3 errors; nothing was changed|"
 invalid "bad inline start_conf" bad-startconf.yaml \
-    "FILE:3:17: groups[0].start_conf: start.conf:3: [OS] DefaultAction: expected start, sync or new, got 'boot'"
-invalid "YAML syntax error" bad-syntax.yaml \
-    "FILE:4:6: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)"
+    "FILE:3:17: groups[0].start_conf: |DefaultAction"
+invalid "YAML syntax error" bad-syntax.yaml "FILE:4:6: |flow sequence"
 eq "the rejected files created nothing" "" "$(get rooms/r9 | jq -r 'select(.name) | .name')"
 
 apply -f "$T/nope.yaml"
@@ -172,8 +171,14 @@ contains "a missing file: named" "$T/nope.yaml" "$ERR"
 apply
 eq "no -f: exit 2" 2 "$RC"
 contains "no -f: usage" "usage: bootherd apply -f" "$ERR"
-apply -f "$FLEET/fleet.yaml" --bogus
-eq "unknown flag: exit 2" 2 "$RC"
+# (bounded: a CLI that loops on a bad flag must not hang the suite or fill the disk)
+timeout 10 "$BH" --url "$BH_URL" --token "$BH_TOKEN" apply -f "$FLEET/fleet.yaml" --bogus 2>&1 >/dev/null |
+    head -c 2000 >"$T/err"
+RC=${PIPESTATUS[0]}
+ERR=$(cat "$T/err")
+eq "unknown flag: exit 2 (promptly)" 2 "$RC"
+contains "unknown flag: named" "--bogus" "$ERR"
+eq "unknown flag: one complaint, not a flood" 1 "$(grep -c bogus <<<"$ERR")"
 VIEWER=$(mktoken apply-viewer viewer)
 r=$(revision)
 run "$BH" --url "$BH_URL" --token "$VIEWER" apply -f "$FLEET/fleet-changed.yaml"

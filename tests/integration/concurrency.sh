@@ -8,6 +8,7 @@ source "$(dirname "$0")/../lib/harness.sh"
 WRITERS=50
 bh_start || { nok "daemon starts"; finish; exit 1; }
 W=$(tmpdir)
+_DIRS+=("$W")
 
 revision() { curl -s "$BH_URL/ready" | jq -r .revision; }
 AUTH="Authorization: Bearer $BH_TOKEN"

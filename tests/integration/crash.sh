@@ -11,7 +11,6 @@ ROUNDS=5
 
 W=$(tmpdir)
 D=$W/data
-_DIRS+=("$W") # tmpdir ran in a subshell: register it here
 bh_start "$D" || { nok "daemon starts"; finish; exit 1; }
 
 DB=$D/bootherd.db

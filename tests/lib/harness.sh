@@ -10,7 +10,11 @@ TEST_NAME=$(basename "$0" .sh)
 T_PASS=0
 T_FAIL=0
 _PIDS=()
-_DIRS=()
+# every temporary file of this test lives here (made in this shell, so
+# helpers called as $(...) still clean up)
+TEST_TMP=$(mktemp -d /tmp/bh-test.XXXXXX)
+chmod 755 "$TEST_TMP"
+_DIRS=("$TEST_TMP")
 
 _cleanup() {
     local p
@@ -42,9 +46,8 @@ contains() {
 
 tmpdir() {
     local d
-    d=$(mktemp -d /tmp/bh-test.XXXXXX)
+    d=$(mktemp -d "$TEST_TMP/d.XXXXXX")
     chmod 755 "$d"
-    _DIRS+=("$d")
     echo "$d"
 }
 
@@ -92,15 +95,16 @@ bh_stop() {
 api() {
     local method=$1 path=$2 body=${3:-} tok=${4-$BH_TOKEN}
     shift 4 2>/dev/null || shift $#
-    local hf
-    hf=$(mktemp)
-    local args=(-s -o /tmp/bh-body.$$ -D "$hf" -w '%{http_code}' -X "$method")
+    local hf bf
+    hf=$(mktemp "$TEST_TMP/h.XXXXXX")
+    bf=$(mktemp "$TEST_TMP/b.XXXXXX")
+    local args=(-s -o "$bf" -D "$hf" -w '%{http_code}' -X "$method")
     [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
     [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
     STATUS=$(curl "${args[@]}" "$@" "$BH_URL$path")
-    BODY=$(cat /tmp/bh-body.$$ 2>/dev/null)
+    BODY=$(cat "$bf" 2>/dev/null)
     HDRS=$(tr -d '\r' <"$hf")
-    rm -f "$hf" /tmp/bh-body.$$
+    rm -f "$hf" "$bf"
 }
 
 # expect NAME STATUS METHOD PATH [BODY] [TOKEN]
@@ -110,7 +114,9 @@ expect() {
     if [ "$STATUS" == "$want" ]; then ok "$name"; else nok "$name"; diag "want HTTP $want, got $STATUS: ${BODY:0:600}"; fi
 }
 
-# bhc ARGS...: the CLI against the running daemon
+# bhc ARGS...: the CLI against the running daemon.  To run it in the
+# background, start "$BH" directly and add its PID to _PIDS (a function in
+# the background is a subshell whose PID is not the CLI's).
 bhc() { "$BH" --url "$BH_URL" --token "$BH_TOKEN" "$@"; }
 
 # mktoken NAME ROLE: create a token, print its secret

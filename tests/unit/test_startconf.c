@@ -29,7 +29,8 @@ static char *load(const char *name, size_t *len)
     struct bh_err err;
     snprintf(path, sizeof(path), DATA_DIR "%s", name);
     int rc = bh_read_file(path, BH_STARTCONF_MAX, &text, len, &err);
-    if (rc) fail_msg("%s", err.msg);
+    if (rc)
+        fail_msg("%s", err.msg);
     return text;
 }
 
@@ -38,7 +39,8 @@ static json_t *parse_ok(const char *text, json_t **warnings)
     json_t *conf = NULL;
     struct bh_err err = {0};
     int rc = bh_startconf_parse(text, strlen(text), &conf, warnings, &err);
-    if (rc) fail_msg("unexpected parse error %d: %s", rc, err.msg);
+    if (rc)
+        fail_msg("unexpected parse error %d: %s", rc, err.msg);
     assert_non_null(conf);
     return conf;
 }
@@ -55,7 +57,8 @@ static json_t *parse_file(const char *name, json_t **warnings)
 static const char *sget(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v)) fail_msg("'%s' is not a string", key);
+    if (!json_is_string(v))
+        fail_msg("'%s' is not a string", key);
     return json_string_value(v);
 }
 
@@ -75,7 +78,8 @@ static void check_roundtrip(const json_t *conf)
     struct bh_err err = {0};
     assert_int_equal(bh_startconf_validate(conf, &err), 0);
     char *t1 = bh_startconf_render(conf, &err);
-    if (!t1) fail_msg("render: %s", err.msg);
+    if (!t1)
+        fail_msg("render: %s", err.msg);
     json_t *again = parse_ok(t1, NULL);
     if (!json_equal(conf, again)) {
         char *a = json_dumps(conf, JSON_SORT_KEYS), *b = json_dumps(again, JSON_SORT_KEYS);
@@ -609,7 +613,8 @@ static void test_validate_errors(void **state)
         const struct verr_case *c = &verr_cases[i];
         json_error_t jerr;
         json_t *conf = json_loads(c->json, JSON_DECODE_ANY, &jerr);
-        if (!conf) fail_msg("case %zu: bad test JSON: %s", i, jerr.text);
+        if (!conf)
+            fail_msg("case %zu: bad test JSON: %s", i, jerr.text);
         struct bh_err err = {0};
         int rc = bh_startconf_validate(conf, &err);
         if (rc != BH_EINVAL || strcmp(err.field, c->field) != 0 || !strstr(err.msg, c->msg))
@@ -651,7 +656,8 @@ static void test_validate_accepts(void **state)
         json_t *conf = json_loads(ok[i], 0, NULL);
         struct bh_err err = {0};
         assert_non_null(conf);
-        if (bh_startconf_validate(conf, &err)) fail_msg("case %zu: %s", i, err.msg);
+        if (bh_startconf_validate(conf, &err))
+            fail_msg("case %zu: %s", i, err.msg);
         char *text = bh_startconf_render(conf, &err);
         assert_non_null(text);
         free(text);
@@ -665,8 +671,10 @@ static long alloc_budget = -1;
 
 static void *failing_malloc(size_t n)
 {
-    if (alloc_budget == 0) return NULL;
-    if (alloc_budget > 0) alloc_budget--;
+    if (alloc_budget == 0)
+        return NULL;
+    if (alloc_budget > 0)
+        alloc_budget--;
     return malloc(n);
 }
 
@@ -687,8 +695,10 @@ static void test_alloc_failures(void **state)
         alloc_budget = n;
         char *out = bh_startconf_render(good, &err);
         alloc_budget = -1;
-        if (rc == 0 && out) successes++;
-        if (rc == 0) assert_true(json_equal(conf, good));
+        if (rc == 0 && out)
+            successes++;
+        if (rc == 0)
+            assert_true(json_equal(conf, good));
         free(out);
         json_decref(conf);
         json_decref(w);

@@ -1,0 +1,143 @@
+#!/bin/bash
+# openapi.sh - GET /api/v1/openapi.json is an OpenAPI 3.1.0 document that
+# matches the server: every operation in it is answered (with a status it
+# documents), every route of `bootherd routes` is in it and nothing else,
+# every $ref resolves, and objects the server returns fit their schemas.
+source "$(dirname "$0")/../lib/harness.sh"
+
+bh_start || { nok "daemon starts"; finish; exit 1; }
+
+api GET /api/v1/openapi.json "" ""
+eq "openapi.json: 200 without a token" 200 "$STATUS"
+contains "openapi.json: JSON" "application/json" "$(grep -i '^Content-Type:' <<<"$HDRS")"
+DOC=$BODY
+eq "openapi: 3.1.0" 3.1.0 "$(jq -r .openapi <<<"$DOC")"
+check "info has a title and the server's version" \
+    jq -e --arg v "$(curl -s "$BH_URL/health" | jq -r .version)" '.info.title and .info.version == $v' <<<"$DOC"
+check "bearer security scheme, used by default" \
+    jq -e '.components.securitySchemes.bearer == {"type":"http","scheme":"bearer"} and .security == [{"bearer":[]}]' <<<"$DOC"
+
+# ---- the document and the route table agree ------------------------------
+
+OPS=$(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\(ascii_upcase) \($p)"' <<<"$DOC" | sort)
+ROUTES=$("$BH" routes | awk '{print $1, $2}' | sort)
+check "bootherd routes lists routes" test "$(wc -l <<<"$ROUTES")" -gt 30
+eq "every route is in the document, and nothing else" "$ROUTES" "$OPS"
+eq "operationIds are unique" "" "$(jq -r '[.paths[][] | .operationId] | group_by(.) | map(select(length > 1)) | .[][0]' <<<"$DOC")"
+PUBLIC=$("$BH" routes | awk '$3 == "public" {print $1, $2}' | sort)
+eq "public routes have security: []" "$PUBLIC" \
+    "$(jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] | select(.value.security == []) | "\(.key | ascii_upcase) \($p)"' <<<"$DOC" | sort)"
+eq "protected routes document 401 and 403" "" \
+    "$(jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] | select(.value.security != []) | select((.value.responses | has("401") and has("403")) | not) | "\(.key) \($p)"' <<<"$DOC")"
+eq "every {key} path declares the key parameter" "" \
+    "$(jq -r '.paths | to_entries[] | select(.key | contains("{key}")) | .key as $p | .value | to_entries[] | select([.value.parameters[]? | select(.name == "key" and .in == "path" and .required)] | length != 1) | "\(.key) \($p)"' <<<"$DOC")"
+
+# ---- every $ref resolves --------------------------------------------------
+
+REFS=$(jq -r '[.. | objects | select(has("$ref")) | .["$ref"]] | unique | .[]' <<<"$DOC")
+check "the document uses \$ref" test -n "$REFS"
+bad=""
+for r in $REFS; do
+    if [[ $r != "#/"* ]]; then bad+="$r (not local) "; continue; fi
+    jq -e --arg r "${r#\#/}" 'getpath($r | split("/")) | type == "object"' <<<"$DOC" >/dev/null || bad+="$r "
+done
+eq "every \$ref resolves ($(wc -w <<<"$REFS") distinct)" "" "$bad"
+eq "every schema is referenced or a kind" "" \
+    "$(jq -r --argjson used "$(jq -R . <<<"$REFS" | jq -s .)" '.components.schemas | keys[] | select(("#/components/schemas/" + .) as $r | $used | index($r) | not)' <<<"$DOC")"
+
+# ---- every operation is answered ------------------------------------------
+
+SC=$ROOT/tests/data/startconf/efi-gpt.conf
+create_body() { # PLURAL NAME (a host's MAC is derived from its name)
+    local h
+    h=$(cksum <<<"$2" | cut -d' ' -f1)
+    case $1 in
+    rooms | groups | images) echo "{\"name\":\"$2\"}" ;;
+    profiles) echo "{\"name\":\"$2\",\"kernel\":\"vmlinuz\"}" ;;
+    hosts) printf '{"mac":"02:00:%02x:%02x:%02x:%02x","name":"%s"}' $((h >> 24 & 255)) $((h >> 16 & 255)) $((h >> 8 & 255)) $((h & 255)) "$2" ;;
+    tokens) echo "{\"name\":\"$2\",\"role\":\"viewer\"}" ;;
+    esac
+}
+key_of() { # PLURAL: the key the fixture of that kind answers to
+    echo "oa-$1"
+}
+for p in rooms groups hosts profiles images tokens; do
+    api POST "/api/v1/$p" "$(create_body $p "oa-$p")"
+    [ "$STATUS" == 201 ] || { nok "fixture $p"; diag "$BODY"; }
+done
+
+# call METHOD PATTERN: a plausible request for the operation; sets STATUS BODY
+call() {
+    local m=$1 pat=$2 path plural body
+    plural=$(cut -d/ -f4 <<<"$pat")
+    path=${pat//\{key\}/$(key_of "$plural")}
+    case "$m $pat" in
+    "DELETE "*"{key}")
+        # a fresh object to delete, so the fixtures stay for the rest
+        api POST "/api/v1/$plural" "$(create_body "$plural" "del-$plural")"
+        path=${pat//\{key\}/del-$plural}
+        api DELETE "$path"
+        ;;
+    "PUT "*"/start.conf")
+        STATUS=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $BH_TOKEN" \
+            -H 'Content-Type: text/plain' --data-binary "@$SC" "$BH_URL$path")
+        BODY=""
+        ;;
+    "PUT "*)
+        api GET "$path"
+        body=$(jq -c '.description = "via openapi"' <<<"$BODY")
+        api PUT "$path" "$body"
+        ;;
+    "PATCH "*) api PATCH "$path" '{"description":"patched via openapi"}' ;;
+    "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
+    *) api "$m" "$path" ;;
+    esac
+}
+
+while read -r m pat; do
+    call "$m" "$pat"
+    documented=$(jq -r --arg p "$pat" --arg m "${m,,}" '.paths[$p][$m].responses | keys | join(" ")' <<<"$DOC")
+    why=""
+    [ "$STATUS" == 405 ] && why="405 from the router"
+    [ "$STATUS" == 404 ] && [[ $BODY == *"no such endpoint"* ]] && why="the router does not know it"
+    [[ $STATUS == 2* ]] || why+=" not a success"
+    [[ " $documented " == *" $STATUS "* ]] || why+=" status $STATUS is not among the documented ($documented)"
+    if [ -z "$why" ]; then ok "$m $pat answered $STATUS"; else nok "$m $pat is answered as documented"; diag "$why: HTTP $STATUS ${BODY:0:300}"; fi
+done <<<"$OPS"
+
+# ---- what the server returns fits the schemas -----------------------------
+
+for p in rooms groups hosts profiles images tokens; do
+    schema=$(jq -r --arg p "$p" '.paths["/api/v1/\($p)/{key}"].get.responses["200"].content["application/json"].schema["$ref"] | split("/") | last' <<<"$DOC")
+    api GET "/api/v1/$p/oa-$p"
+    obj=$BODY
+    eq "$p: the object has only the schema's properties" "" \
+        "$(jq -r --argjson o "$obj" --arg s "$schema" '.components.schemas[$s].properties as $pr | $o | keys[] | select(in($pr) | not)' <<<"$DOC")"
+    eq "$p: the object has every required property" "" \
+        "$(jq -r --argjson o "$obj" --arg s "$schema" '.components.schemas[$s].required[] | select(in($o) | not)' <<<"$DOC")"
+    eq "$p: the object has every property the schema lists" "" \
+        "$(jq -r --argjson o "$obj" --arg s "$schema" '.components.schemas[$s].properties | keys[] | select(in($o) | not)' <<<"$DOC")"
+    eq "$p: the list's items are the same schema" "#/components/schemas/$schema" \
+        "$(jq -r --arg p "$p" '.paths["/api/v1/\($p)"].get.responses["200"].content["application/json"].schema.properties.items.items["$ref"]' <<<"$DOC")"
+done
+check "enums in the schema match the server: host arch" \
+    jq -e '.components.schemas.Host.properties.arch.enum == ["","x86_64","i386","arm64","arm32"]' <<<"$DOC"
+api POST /api/v1/hosts '{"mac":"02:00:00:0a:ff:01","arch":"sparc"}'
+contains "the server refuses what the enum leaves out" "'sparc' is not one of '', 'x86_64', 'i386', 'arm64', 'arm32'" "$BODY"
+api GET /api/v1/rooms/nope
+eq "a problem has only the Problem schema's properties" "" \
+    "$(jq -r --argjson o "$BODY" '.components.schemas.Problem.properties as $pr | $o | keys[] | select(in($pr) | not)' <<<"$DOC")"
+check "read-only fields are marked readOnly" \
+    jq -e '.components.schemas.Host.properties | .created_at.readOnly and .updated_at.readOnly and .last_seen.readOnly and .rev.readOnly and (.name.readOnly | not)' <<<"$DOC"
+check "internal fields are not documented" jq -e '.components.schemas.Token.properties | has("hash") | not' <<<"$DOC"
+
+# ---- unknown paths --------------------------------------------------------
+
+for p in /api/v1/openapi.yaml /api/v1/openapi /api/v2/openapi.json /openapi.json /api/v1/hosts/x/start.conf; do
+    api GET "$p"
+    eq "unknown path $p: 404" 404 "$STATUS"
+done
+api GET /api/v1/openapi.json "" "" -H "If-None-Match: x"
+contains "openapi.json may be cached" "max-age" "$(grep -i '^Cache-Control:' <<<"$HDRS")"
+
+finish
