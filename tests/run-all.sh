@@ -86,7 +86,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 section fuzz
 if CC=clang build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Db_lundef=false; then
     for f in build-fuzz/fuzz/fuzz_*; do
-        [ -x "$f" ] || continue
+        [ -f "$f" ] && [ -x "$f" ] || continue
         name=$(basename "$f" | sed 's/^fuzz_//')
         corpus=$OUT/corpus-$name
         mkdir -p "$corpus"

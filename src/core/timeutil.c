@@ -29,8 +29,9 @@ void bh_time_format(int64_t ms, char out[BH_TIME_STRLEN])
     }
     struct tm tm;
     gmtime_r(&sec, &tm);
-    size_t n = strftime(out, BH_TIME_STRLEN, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, BH_TIME_STRLEN - n, ".%03dZ", frac);
+    /* always four year digits, so the text parses back */
+    snprintf(out, BH_TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 static int digits(const char *s, int n, int *out)
@@ -67,7 +68,9 @@ int bh_time_parse(const char *s, int64_t *ms)
     if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) || digits(s + 11, 2, &h) ||
         digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
         return BH_EINVAL;
-    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 || se > 60)
+    /* years 1..9998: any offset still lands on a four-digit year */
+    if (Y < 1 || Y > 9998 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 ||
+        se > 60)
         return BH_EINVAL;
     if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
         return BH_EINVAL;

@@ -497,6 +497,8 @@ static void test_time_parse(void **state)
         "2024-01-01T23:60:00Z",
         "2024-01-01T23:59:61Z",
         "2024-01-01T2a:00:00Z",
+        "0000-01-01T00:00:00Z", /* years 1..9998 only, so any offset formats back */
+        "9999-01-01T00:00:00Z",
     };
     for (size_t i = 0; i < N_ELEMS(ok); i++) {
         int64_t ms = 7;
@@ -524,6 +526,11 @@ static void test_time_format_roundtrip(void **state)
     assert_string_equal(out, "2000-01-01T00:00:00.123Z");
     bh_time_format(1709210096789LL, out);
     assert_string_equal(out, "2024-02-29T12:34:56.789Z");
+    /* early years keep four digits (found by fuzz_json_body) */
+    int64_t early = 0;
+    assert_int_equal(bh_time_parse("0547-12-01T00:00:00+01:00", &early), 0);
+    bh_time_format(early, out);
+    assert_string_equal(out, "0547-11-30T23:00:00.000Z");
 
     const int64_t ms[] = {
         0, 1, -1, -86400001, Y2K_MS, 951782400000LL, 1709210096789LL, 4102444799999LL, bh_wall_ms(),
