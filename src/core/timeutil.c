@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include "err.h"
+#include "str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +31,10 @@ void bh_time_format(int64_t ms, char out[BH_TIME_STRLEN])
     struct tm tm;
     gmtime_r(&sec, &tm);
     /* always four year digits, so the text parses back */
-    snprintf(out, BH_TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    bh_strlcpy(out, tmp, BH_TIME_STRLEN);
 }
 
 static int digits(const char *s, int n, int *out)
