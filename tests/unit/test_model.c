@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "model/model.h"
 #include "model/selector.h"
 
@@ -26,21 +28,6 @@
 #define TOKEN   (&bh_kinds[BH_KIND_TOKEN])
 
 static const char *const mode_names[] = {"CREATE", "REPLACE", "PATCH"};
-
-/* Test JSON is written with single quotes; J() makes them double quotes. */
-static json_t *J(const char *text)
-{
-    char buf[2048];
-    size_t n = strlen(text);
-    assert_true(n < sizeof(buf));
-    for (size_t i = 0; i <= n; i++)
-        buf[i] = text[i] == '\'' ? '"' : text[i];
-    json_error_t je;
-    json_t *v = json_loads(buf, JSON_DECODE_ANY, &je);
-    if (!v)
-        fail_msg("bad test JSON %s: %s", buf, je.text);
-    return v;
-}
 
 /* Validate JSON text; returns rc and fills *out (NULL on failure). */
 static int validate(const struct bh_kind_desc *k, const char *text, enum bh_vmode mode,

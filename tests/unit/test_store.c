@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "core/timeutil.h"
 #include "model/model.h"
 #include "model/selector.h"
@@ -91,20 +93,6 @@ static int teardown(void **state)
 }
 
 /* ---- helpers -------------------------------------------------------------- */
-
-static json_t *J(const char *text)
-{
-    char buf[2048];
-    size_t n = strlen(text);
-    assert_true(n < sizeof(buf));
-    for (size_t i = 0; i <= n; i++)
-        buf[i] = text[i] == '\'' ? '"' : text[i];
-    json_error_t je;
-    json_t *v = json_loads(buf, JSON_DECODE_ANY, &je);
-    if (!v)
-        fail_msg("bad test JSON %s: %s", buf, je.text);
-    return v;
-}
 
 /* Validate as the API does, then create.  Tokens get the id (given as 'id' or
  * generated) and hash that bh_h_token_create adds. */
