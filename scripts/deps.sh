@@ -9,13 +9,26 @@ libuv1-dev libmicrohttpd-dev libwslay-dev libjansson-dev libsqlite3-dev libssl-d
 libyaml-dev libcurl4-openssl-dev libcmocka-dev libzstd-dev libpq-dev
 clang-format curl jq wrk sqlite3 procps iproute2 python3"
 
+# The daemon leaves root for this user after binding its ports.
+ensure_user() {
+    id bootherd >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bootherd runs as user 'bootherd' when started as root; as root: useradd --system --no-create-home --shell /usr/sbin/nologin bootherd" >&2
+        return 0
+    fi
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin bootherd
+}
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    ensure_user
+    exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "bootherd needs these Debian packages:$missing" >&2
@@ -27,3 +40,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+ensure_user

@@ -85,8 +85,7 @@ int64_t bh_if_match(struct bh_req *r)
     const char *h = bh_req_header(r, "If-Match");
     if (!h || strcmp(h, "*") == 0) /* RFC 9110 13.1.1: "*" holds if it exists */
         return 0;
-    if (strncmp(h, "W/", 2) == 0)
-        h += 2;
+    /* If-Match compares strongly, so a weak tag (W/"n") never matches */
     size_t n = strlen(h);
     int64_t v;
     if (n < 3 || h[0] != '"' || h[n - 1] != '"' || bh_parse_i64n(h + 1, n - 2, 1, INT64_MAX, &v))

@@ -10,6 +10,7 @@
 #include "http/ws.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct bh_api {

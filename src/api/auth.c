@@ -45,7 +45,7 @@ int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct
         return bh_err_set(err, BH_EAUTH, NULL, "unknown or revoked token");
     if (rc)
         return bh_err_set(err, BH_EAUTH, NULL, "cannot check the token now");
-    if (ti.expires_ms && ti.expires_ms <= bh_wall_ms())
+    if (ti.expires_ms <= bh_wall_ms())
         return bh_err_set(err, BH_EAUTH, NULL, "token '%s' has expired", ti.name);
     auth->role = ti.role;
     bh_strlcpy(auth->name, ti.name, sizeof(auth->name));

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ struct watcher {
 
 struct fanout {
     json_t *events;
+    char **text; /* each event encoded once, for every watcher */
     int64_t min_rev;
 };
 
@@ -39,11 +41,13 @@ static void min_rev(struct bh_ws_conn *c, void *ud)
 
 static bool wanted(const struct watcher *w, const json_t *ev)
 {
-    if (!w->admin && !strcmp(json_string_value(json_object_get(ev, "kind")), "token"))
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    const char *key = json_string_value(json_object_get(ev, "key"));
+    if (!w->admin && kind && !strcmp(kind, "token"))
         return false;
-    if (w->kind[0] && strcmp(w->kind, json_string_value(json_object_get(ev, "kind"))) != 0)
+    if (w->kind[0] && (!kind || strcmp(w->kind, kind) != 0))
         return false;
-    if (w->key[0] && strcmp(w->key, json_string_value(json_object_get(ev, "key"))) != 0)
+    if (w->key[0] && (!key || strcmp(w->key, key) != 0))
         return false;
     return true;
 }
@@ -60,9 +64,7 @@ static void deliver(struct bh_ws_conn *c, void *ud)
         if (rev <= w->rev)
             continue;
         if (wanted(w, ev)) {
-            char *s = json_dumps(ev, JSON_COMPACT);
-            int rc = s ? bh_ws_send_text(c, s, strlen(s)) : BH_ENOMEM;
-            free(s);
+            int rc = f->text[i] ? bh_ws_send_text(c, f->text[i], strlen(f->text[i])) : BH_ENOMEM;
             if (rc)
                 return; /* closed as too slow; it resumes with since= */
         }
@@ -70,21 +72,43 @@ static void deliver(struct bh_ws_conn *c, void *ud)
     }
 }
 
+/* The oldest watchers asked for events that are gone: tell them to resync. */
+static void close_gone(struct bh_ws_conn *c, void *ud)
+{
+    struct watcher *w = bh_ws_conn_ud(c);
+    const struct fanout *f = ud;
+    if (w->rev == f->min_rev)
+        bh_ws_close(c, 4410, "events since your revision are gone; read the objects again");
+}
+
 void bh_api_events_wake(struct bh_ws_hub *hub, void *ud)
 {
     struct bh_api *api = ud;
-    struct fanout f = {NULL, -1};
+    struct fanout f = {NULL, NULL, -1};
     bh_ws_hub_foreach(hub, min_rev, &f);
     if (f.min_rev < 0 || f.min_rev >= bh_store_revision(api->store))
         return;
     struct bh_err e;
     int rc = bh_store_events(api->store, f.min_rev, BATCH, &f.events, &e);
+    if (rc == BH_EGONE) {
+        bh_ws_hub_foreach(hub, close_gone, &f);
+        bh_ws_hub_wake(hub); /* carry on with the others */
+        return;
+    }
     if (rc) {
         bh_log(BH_LOG_WARN, "events", "err=%s", e.msg);
         return;
     }
-    bh_ws_hub_foreach(hub, deliver, &f);
-    if (json_array_size(f.events) == BATCH)
+    size_t n = json_array_size(f.events);
+    f.text = calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; f.text && i < n; i++)
+        f.text[i] = json_dumps(json_array_get(f.events, i), JSON_COMPACT);
+    if (f.text)
+        bh_ws_hub_foreach(hub, deliver, &f);
+    for (size_t i = 0; f.text && i < n; i++)
+        free(f.text[i]);
+    free(f.text);
+    if (n == BATCH)
         bh_ws_hub_wake(hub); /* more to come */
     json_decref(f.events);
 }
@@ -120,15 +144,17 @@ void bh_h_events(struct bh_req *r)
     struct bh_api *api = bh_api_ctx(r);
     const char *since_s = bh_req_query(r, "since"), *kind = bh_req_query(r, "kind"),
                *key = bh_req_query(r, "key"), *limit_s = bh_req_query(r, "limit");
-    int64_t since = bh_store_revision(api->store), limit = BATCH;
-    if ((since_s && bh_parse_i64(since_s, 0, INT64_MAX, &since)) ||
+    int64_t now = bh_store_revision(api->store), since = now, limit = BATCH;
+    if ((since_s && bh_parse_i64(since_s, 0, now, &since)) ||
         (limit_s && bh_parse_i64(limit_s, 1, BATCH, &limit)) ||
         (kind && strlen(kind) >= sizeof(((struct watcher *)0)->kind)) ||
         (key && strlen(key) >= sizeof(((struct watcher *)0)->key))) {
-        bh_reply_problem(r, 400, "invalid-query", "Bad request",
-                         "since must be a revision (integer >= 0), limit 1..1000, kind and key "
-                         "short strings",
-                         NULL);
+        char detail[200];
+        snprintf(detail, sizeof(detail),
+                 "since must be a revision from 0 to the current %lld, limit 1..1000, kind and "
+                 "key short strings",
+                 (long long)now);
+        bh_reply_problem(r, 400, "invalid-query", "Bad request", detail, NULL);
         return;
     }
     json_t *events;

@@ -148,8 +148,9 @@ void bh_h_metrics(struct bh_req *r)
                            "# TYPE bootherd_build_info gauge\n"
                            "bootherd_build_info{version=\"%s\"} 1\n",
                            BH_VERSION);
-    if (!rc && api->http)
-        rc = bh_http_metrics_render(bh_http_get_metrics(api->http), &o);
+    struct bh_http *http = atomic_load(&api->http);
+    if (!rc && http)
+        rc = bh_http_metrics_render(bh_http_get_metrics(http), &o);
     if (!rc)
         rc = store_metrics(&o, api->store);
     if (!rc && api->hub)
@@ -170,8 +171,8 @@ void bh_h_metrics(struct bh_req *r)
 
 void bh_h_audit(struct bh_req *r)
 {
-    struct bh_audit_query q = {bh_req_query(r, "kind"), bh_req_query(r, "key"),
-                               bh_req_query(r, "actor"), 0, 100};
+    struct bh_audit_query q = {
+        bh_req_query(r, "kind"), bh_req_query(r, "key"), bh_req_query(r, "actor"), 0, 100, NULL};
     const char *before = bh_req_query(r, "before"), *limit = bh_req_query(r, "limit");
     if ((before && bh_parse_i64(before, 1, INT64_MAX, &q.before_id)) ||
         (limit && bh_parse_i64(limit, 1, BH_LIST_MAX, &q.limit))) {
@@ -179,20 +180,13 @@ void bh_h_audit(struct bh_req *r)
                          "before must be a positive audit id and limit 1..1000", NULL);
         return;
     }
+    if (bh_req_auth(r)->role < BH_ROLE_ADMIN)
+        q.exclude_kind = "token"; /* token records are for admins */
     json_t *items;
     struct bh_err e;
     if (bh_store_audit(bh_api_ctx(r)->store, &q, &items, &e)) {
         bh_reply_err(r, &e);
         return;
-    }
-    if (bh_req_auth(r)->role < BH_ROLE_ADMIN) { /* token records are for admins */
-        for (size_t i = 0; i < json_array_size(items);) {
-            const char *k = json_string_value(json_object_get(json_array_get(items, i), "kind"));
-            if (k && !strcmp(k, "token"))
-                json_array_remove(items, i);
-            else
-                i++;
-        }
     }
     json_t *out = json_pack("{s:o}", "items", items);
     size_t n = json_array_size(items);

@@ -212,18 +212,32 @@ static json_t *changes(const json_t *want, const json_t *cur)
     return patch;
 }
 
+/* One write; with `seen` (the object as planned) it only succeeds if the
+ * object has not changed since the plan was made (If-Match its revision). */
 static int write_obj(struct bh_cli *c, const char *method, const char *path, const json_t *doc,
-                     int ok, const char *what)
+                     const json_t *seen, int ok, const char *what)
 {
-    long status;
-    json_t *out = NULL;
+    char etag[32] = "";
+    if (seen)
+        snprintf(etag, sizeof(etag), "\"%lld\"",
+                 (long long)json_integer_value(json_object_get(seen, "rev")));
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    struct bh_resp r;
     struct bh_err e;
-    if (bh_cli_json(c, method, path, doc, &status, &out, &e)) {
+    int rc = bh_cli_request(c, method, path, NULL, body, body ? strlen(body) : 0,
+                            seen ? etag : NULL, &r, &e);
+    free(body);
+    if (rc) {
         fprintf(stderr, "bootherd: %s\n", e.msg);
         return 1;
     }
-    int rc = status == ok ? 0 : bh_cli_fail_json(what, status, out);
-    json_decref(out);
+    if (r.status == 412)
+        fprintf(stderr,
+                "bootherd: %s changed on the server after the plan was made; run "
+                "apply again\n",
+                what);
+    rc = r.status == ok ? 0 : bh_cli_fail_resp(what, r.status, r.body);
+    bh_resp_free(&r);
     return rc;
 }
 
@@ -243,7 +257,7 @@ static int sync_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, j
             printf("+ %s\n", what);
             p->creates++;
             snprintf(path, sizeof(path), "/api/v1/%s", k->plural);
-            if (!dry && write_obj(c, "POST", path, json_array_get(p->full[si], i), 201, what))
+            if (!dry && write_obj(c, "POST", path, json_array_get(p->full[si], i), NULL, 201, what))
                 return 1;
             continue;
         }
@@ -265,7 +279,7 @@ static int sync_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, j
         }
         p->updates++;
         snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
-        int rc = dry ? 0 : write_obj(c, "PATCH", path, patch, 200, what);
+        int rc = dry ? 0 : write_obj(c, "PATCH", path, patch, now, 200, what);
         json_decref(patch);
         if (rc)
             return rc;
@@ -295,16 +309,9 @@ static int prune_section(struct bh_cli *c, struct plan *p, size_t si, bool dry, 
         p->deletes++;
         bh_cli_escape(key, esc, sizeof(esc));
         snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
-        struct bh_resp r;
-        struct bh_err e;
         if (dry)
             continue;
-        if (bh_cli_request(c, "DELETE", path, NULL, NULL, 0, NULL, &r, &e)) {
-            fprintf(stderr, "bootherd: %s\n", e.msg);
-            return 1;
-        }
-        int rc = r.status == 204 ? 0 : bh_cli_fail_resp(what, r.status, r.body);
-        bh_resp_free(&r);
+        int rc = write_obj(c, "DELETE", path, NULL, obj, 204, what);
         if (rc)
             return rc;
     }

@@ -126,6 +126,9 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    /* a stuck server: give up after a minute without a byte */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "bootherd-cli/" BH_VERSION);
     if (c->token[0]) {

@@ -43,7 +43,10 @@ static int query_from_flags(int argc, char **argv, const char *const *allowed, s
             return 2;
         }
         bh_cli_escape(argv[i + 1], esc, sizeof(esc));
-        bh_buf_printf(q, "&%s=%s", argv[i] + 2, esc);
+        if (bh_buf_printf(q, "&%s=%s", argv[i] + 2, esc)) {
+            fprintf(stderr, "bootherd: query too long\n");
+            return 2;
+        }
         i++;
     }
     return 0;

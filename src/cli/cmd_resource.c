@@ -200,7 +200,11 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
             continue;
         }
         bh_cli_escape(v, esc, sizeof(esc));
-        bh_buf_printf(&q, "&%s=%s", name, esc);
+        if (bh_buf_printf(&q, "&%s=%s", name, esc)) {
+            fprintf(stderr, "bootherd: too many or too long filters\n");
+            bh_buf_free(&q);
+            return 2;
+        }
     }
     json_t *all = json_array();
     int rc = 0;

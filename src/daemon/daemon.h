@@ -6,6 +6,9 @@
 
 #include "core/err.h"
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #define BH_DB_FILE    "bootherd.db"
 #define BH_TOKEN_FILE "admin.token"
 #define BH_ADDR_FILE  "http.addr"
@@ -16,8 +19,18 @@ int bh_cmd_serve(int argc, char **argv);
 /* Write data atomically: temp file, fsync, rename, fsync the directory. */
 int bh_write_file_atomic(const char *path, const char *data, size_t len, int mode,
                          struct bh_err *err);
-/* As root: give the data dir to `user` (or bootherd/nobody when empty) and
- * switch to it for good.  Not root: nothing. */
-int bh_drop_privileges(const char *user, const char *data_dir, struct bh_err *err);
+/* Leaving root, in three steps (all no-ops when not started as root):
+ * look up the service user (`user`, default "bootherd"); hand it the data
+ * directory and database files, before the store opens them; after the
+ * privileged ports are bound and the store is open, switch to it for good. */
+struct bh_priv {
+    bool active; /* started as root */
+    uid_t uid;
+    gid_t gid;
+    char name[64];
+};
+int bh_priv_lookup(const char *user, struct bh_priv *p, struct bh_err *err);
+int bh_priv_hand_over(const struct bh_priv *p, const char *data_dir, struct bh_err *err);
+int bh_priv_drop(const struct bh_priv *p, struct bh_err *err);
 
 #endif

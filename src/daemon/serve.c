@@ -90,23 +90,53 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_stop(s->loop);
 }
 
+/* The names of the settings that differ between a and b, except the log
+ * level (which a reload applies). */
+static void changed_keys(const struct bh_config *a, const struct bh_config *b, char *out,
+                         size_t cap)
+{
+    struct {
+        const char *name;
+        bool diff;
+    } keys[] = {
+        {"server.data", strcmp(a->data_dir, b->data_dir) != 0},
+        {"server.user", strcmp(a->user, b->user) != 0},
+        {"http.listen", strcmp(a->http_listen, b->http_listen) != 0},
+        {"http.threads", a->http_threads != b->http_threads},
+        {"http.max_body", a->http_max_body != b->http_max_body},
+        {"http.timeout", a->http_timeout != b->http_timeout},
+        {"store.readers", a->store_readers != b->store_readers},
+        {"store.busy_timeout_ms", a->busy_timeout_ms != b->busy_timeout_ms},
+        {"store.events_keep", a->events_keep != b->events_keep},
+    };
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && n < cap; i++)
+        if (keys[i].diff)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", keys[i].name);
+}
+
 static void on_hup(uv_signal_t *h, int signum)
 {
     (void)signum;
     struct serve *s = h->data;
     struct bh_config nc;
     struct bh_err e;
+    char changed[256];
     if (load_config(s, &nc, &e)) {
         bh_log(BH_LOG_ERROR, "config reload failed; keeping the running config", "err=%s", e.msg);
         return;
     }
+    /* the data dir was made absolute at start; compare like with like */
+    char abs[PATH_MAX];
+    if (realpath(nc.data_dir, abs))
+        bh_strlcpy(nc.data_dir, abs, sizeof(nc.data_dir));
     bh_log_set_level(nc.log_level);
     s->cfg.log_level = nc.log_level;
-    if (strcmp(nc.http_listen, s->cfg.http_listen) || nc.http_threads != s->cfg.http_threads ||
-        strcmp(nc.data_dir, s->cfg.data_dir) || nc.store_readers != s->cfg.store_readers ||
-        nc.http_max_body != s->cfg.http_max_body || strcmp(nc.user, s->cfg.user))
-        bh_log(BH_LOG_WARN, "config reloaded; some changes need a restart", "restart_needed=%s",
-               "listen,threads,data,readers,max_body,user");
+    changed_keys(&s->cfg, &nc, changed, sizeof(changed));
+    if (changed[0])
+        bh_log(BH_LOG_WARN, "config reloaded; these changes need a restart", "file=%s keys=%s",
+               s->config_path[0] ? s->config_path : "(none)", changed);
     else
         bh_log(BH_LOG_INFO, "config reloaded", "file=%s",
                s->config_path[0] ? s->config_path : "(none)");
@@ -189,8 +219,10 @@ static int run(struct serve *s)
      * walk.  Then leave root for good. */
     struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
                                  s->cfg.events_keep};
-    if (bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
-        bh_store_open(&sc, &store, &e) || bh_drop_privileges(s->cfg.user, ".", &e) ||
+    struct bh_priv priv;
+    if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", &e) ||
+        bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
+        bh_store_open(&sc, &store, &e) || bh_priv_drop(&priv, &e) ||
         bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (listen_fd >= 0)
@@ -221,7 +253,7 @@ static int run(struct serve *s)
         close(listen_fd);
         goto out;
     }
-    s->api.http = s->http;
+    atomic_store(&s->api.http, s->http);
     snprintf(path, sizeof(path), "%s", BH_ADDR_FILE);
     char line[BH_ADDR_STRLEN + 1];
     int ln = snprintf(line, sizeof(line), "%s\n", addr);
@@ -274,6 +306,14 @@ int bh_cmd_serve(int argc, char **argv)
         fprintf(stderr, "bootherd serve: %s\n", e.msg);
         return 2;
     }
+    /* pin what a SIGHUP will read again: the same file and data directory,
+     * whatever the working directory is by then */
+    if (!s.fl.data && realpath(s.cfg.data_dir, s.abs_data))
+        s.fl.data = s.abs_data;
+    if (s.fl.data)
+        bh_strlcpy(s.cfg.data_dir, s.fl.data, sizeof(s.cfg.data_dir));
+    if (s.config_path[0] && !s.fl.config && realpath(s.config_path, s.abs_config))
+        s.fl.config = s.abs_config;
     bh_log_set_level(s.cfg.log_level);
     s.loop = uv_default_loop();
     rc = run(&s);

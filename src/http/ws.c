@@ -44,7 +44,7 @@ struct bh_ws_hub {
     pthread_mutex_t mu;
     struct bh_ws_conn *pending; /* adopted, not yet on the loop (under mu) */
     struct bh_ws_conn *conns;   /* on the loop (hub thread only) */
-    size_t nconns;
+    atomic_size_t nconns;       /* read by /metrics from other threads */
     void (*on_wake)(struct bh_ws_hub *hub, void *ud);
     void *ud;
     atomic_bool stopping;
@@ -118,15 +118,21 @@ static const struct wslay_event_callbacks callbacks = {
 
 /* ---- connection lifecycle ------------------------------------------------ */
 
-static void conn_freed(uv_handle_t *hnd)
+/* Release a connection that never reached the loop (or whose poll handle
+ * has closed): tell its owner, free the framing, hand the socket back. */
+static void conn_discard(struct bh_ws_conn *c)
 {
-    struct bh_ws_conn *c = hnd->data;
-    if (c->opened && c->h->on_close)
+    if (c->h->on_close)
         c->h->on_close(c);
     wslay_event_context_free(c->ctx);
     bh_http_upgraded_close(c->handle);
     free(c->extra);
     free(c);
+}
+
+static void conn_freed(uv_handle_t *hnd)
+{
+    conn_discard(hnd->data);
 }
 
 static void conn_drop(struct bh_ws_conn *c)
@@ -214,11 +220,7 @@ static void on_adopt(uv_async_t *a)
         struct bh_ws_conn *c = list;
         list = c->next;
         if (hub->stopping) {
-            c->opened = false;
-            wslay_event_context_free(c->ctx);
-            bh_http_upgraded_close(c->handle);
-            free(c->extra);
-            free(c);
+            conn_discard(c);
             continue;
         }
         start_conn(hub, c);
@@ -256,12 +258,7 @@ void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t ne
     pthread_mutex_lock(&hub->mu);
     if (hub->stopping) { /* shutting down: refuse politely */
         pthread_mutex_unlock(&hub->mu);
-        if (h->on_close)
-            h->on_close(c);
-        wslay_event_context_free(c->ctx);
-        bh_http_upgraded_close(handle);
-        free(c->extra);
-        free(c);
+        conn_discard(c);
         return;
     }
     c->next = hub->pending;
@@ -313,7 +310,7 @@ void bh_ws_hub_foreach(struct bh_ws_hub *hub, void (*fn)(struct bh_ws_conn *c, v
 
 size_t bh_ws_hub_count(const struct bh_ws_hub *hub)
 {
-    return hub->nconns;
+    return atomic_load(&hub->nconns);
 }
 
 /* ---- hub thread ---------------------------------------------------------- */

@@ -41,6 +41,9 @@ void bh_ws_hub_wake(struct bh_ws_hub *hub);
 void bh_ws_hub_adopt(struct bh_ws_hub *hub, int fd, const char *extra, size_t nextra, void *handle,
                      const struct bh_ws_handler *h, void *ud);
 
+/* Any thread: */
+size_t bh_ws_hub_count(const struct bh_ws_hub *hub);
+
 /* Hub thread only: */
 void *bh_ws_conn_ud(const struct bh_ws_conn *c);
 int bh_ws_send_text(struct bh_ws_conn *c, const char *s, size_t n);

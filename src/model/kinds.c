@@ -3,6 +3,7 @@
  */
 #include "model.h"
 
+#include "core/mac.h"
 #include "core/str.h"
 #include "startconf.h"
 
@@ -76,6 +77,26 @@ static int check_cidr(const json_t *v, struct bh_err *err)
             return 0;
     }
     return bh_err_set(err, BH_EINVAL, NULL, "expected a subnet like 192.0.2.0/24");
+}
+
+/* A host is named in URLs by MAC or name, so a name must not read as a MAC. */
+static int check_hostname(const json_t *v, struct bh_err *err)
+{
+    uint8_t mac[6];
+    if (bh_mac_parse(json_string_value(v), mac) == 0)
+        return bh_err_set(err, BH_EINVAL, NULL, "'%s' reads as a MAC address; host names must not",
+                          json_string_value(v));
+    return 0;
+}
+
+/* Tokens are named in URLs by id or name: a name must not look like an id. */
+static int check_token_name(const json_t *v, struct bh_err *err)
+{
+    const char *s = json_string_value(v);
+    if (strlen(s) == 12 && strspn(s, "0123456789abcdef") == 12)
+        return bh_err_set(err, BH_EINVAL, NULL,
+                          "'%s' looks like a token id (12 hex digits); choose another name", s);
+    return 0;
 }
 
 static int check_startconf(const json_t *v, struct bh_err *err)
@@ -161,6 +182,7 @@ static const struct bh_field host_fields[] = {
      .flags = BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
      .max_len = 63,
      .charset = HOST_CHARS,
+     .check = check_hostname,
      .doc = "host name (letters, digits and '-')"},
     DESC_FIELD,
     {.name = "room",
@@ -293,6 +315,7 @@ static const struct bh_field token_fields[] = {
      .flags = BH_FF_REQUIRED | BH_FF_UNIQUE | BH_FF_KEY | BH_FF_SORT,
      .max_len = 63,
      .charset = NAME_CHARS,
+     .check = check_token_name,
      .doc = "unique name of the token"},
     DESC_FIELD,
     {.name = "role",

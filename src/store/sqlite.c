@@ -238,20 +238,11 @@ static int sq_ping(void *impl, struct bh_err *err)
     return rc;
 }
 
-/* Read from the database, not a cache: another process (bootherd init
- * --reset-admin) may have written. */
+/* Kept in memory by sq_commit; reading it never takes a connection (a
+ * caller may already hold one). */
 static int64_t sq_revision(void *impl)
 {
-    struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
-    int64_t rev = atomic_load(&q->revision);
-    sqlite3_stmt *st = sq_prepare(c, "SELECT value FROM meta WHERE key='revision'", NULL);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        rev = sqlite3_column_int64(st, 0);
-    if (st)
-        sqlite3_reset(st);
-    sq_release(c);
-    return rev;
+    return atomic_load(&((struct sq *)impl)->revision);
 }
 
 static int sq_schema_version(void *impl)
@@ -406,48 +397,52 @@ static json_t *event_row(sqlite3_stmt *st)
 static int sq_events(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err)
 {
     struct sq *q = impl;
+    int64_t now = atomic_load(&q->revision);
+    if (since > now)
+        return bh_err_set(err, BH_EINVAL, "since",
+                          "since=%lld is ahead of the current revision %lld", (long long)since,
+                          (long long)now);
     struct sq_conn *c = sq_reader(q);
-    int rc = 0;
     json_t *arr = json_array();
-    sqlite3_stmt *st = sq_prepare(c, "SELECT MIN(rev) FROM events", err);
-    if (!st || !arr) {
-        rc = arr ? BH_EIO : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-        goto out;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        int64_t oldest = sqlite3_column_int64(st, 0);
-        if (since + 1 < oldest) {
-            rc = bh_err_set(err, BH_EGONE, "since",
-                            "events before revision %lld are no longer kept; resync and resume "
-                            "from revision %lld",
-                            (long long)oldest, (long long)bh_store_revision(q->owner));
-            sqlite3_reset(st);
-            goto out;
-        }
-    }
-    sqlite3_reset(st);
-    st = sq_prepare(c,
-                    "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE rev > ? "
-                    "ORDER BY rev LIMIT ?",
-                    err);
-    if (!st) {
+    int rc = arr ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    /* the oldest kept event and the page come from one snapshot, so a prune
+     * in between cannot open a silent gap */
+    bool in_txn = !rc && !(rc = sq_exec(c, "BEGIN", err));
+    sqlite3_stmt *st = rc ? NULL : sq_prepare(c, "SELECT MIN(rev) FROM events", err);
+    if (!rc && !st)
         rc = BH_EIO;
-        goto out;
+    if (!rc && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        int64_t oldest = sqlite3_column_int64(st, 0);
+        if (since < oldest - 1)
+            rc = bh_err_set(err, BH_EGONE, "since",
+                            "events before revision %lld are no longer kept; read the objects "
+                            "again and resume from revision %lld",
+                            (long long)oldest, (long long)now);
     }
-    sqlite3_bind_int64(st, 1, since);
-    sqlite3_bind_int(st, 2, limit);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *ev = event_row(st);
-        if (!ev || json_array_append_new(arr, ev)) {
-            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-            break;
+    if (st)
+        sqlite3_reset(st);
+    if (!rc && !(st = sq_prepare(c,
+                                 "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE "
+                                 "rev > ? ORDER BY rev LIMIT ?",
+                                 err)))
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, since);
+        sqlite3_bind_int(st, 2, limit);
+        int s2;
+        while ((s2 = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *ev = event_row(st);
+            if (!ev || json_array_append_new(arr, ev)) {
+                rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+                break;
+            }
         }
+        if (!rc && s2 != SQLITE_DONE)
+            rc = sq_fail(c, err, "read events");
+        sqlite3_reset(st);
     }
-    if (!rc && s != SQLITE_DONE)
-        rc = sq_fail(c, err, "read events");
-    sqlite3_reset(st);
-out:
+    if (in_txn)
+        sq_exec(c, "COMMIT", NULL);
     sq_release(c);
     if (rc) {
         json_decref(arr);
@@ -487,7 +482,7 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
         c,
         "SELECT id, ts, actor, token_id, remote, action, kind, key, before, after FROM audit "
         "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR key = ?2) AND (?3 IS NULL OR actor = "
-        "?3) AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
+        "?3) AND (?4 = 0 OR id < ?4) AND (?6 IS NULL OR kind != ?6) ORDER BY id DESC LIMIT ?5",
         err);
     if (!st || !arr) {
         rc = arr ? BH_EIO : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
@@ -498,6 +493,7 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
     bind_text_or_null(st, 3, aq->actor);
     sqlite3_bind_int64(st, 4, aq->before_id);
     sqlite3_bind_int64(st, 5, aq->limit);
+    bind_text_or_null(st, 6, aq->exclude_kind);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *r =
@@ -546,11 +542,11 @@ static int sq_token_lookup(void *impl, const char *tid, struct bh_token_info *ou
         const char *exp = (const char *)sqlite3_column_text(st, 3);
         bh_strlcpy(out->name, name ? name : "", sizeof(out->name));
         bh_strlcpy(out->hash, hash ? hash : "", sizeof(out->hash));
-        out->expires_ms = 0;
+        out->expires_ms = INT64_MAX; /* never */
         if (!role || bh_role_parse(role, &out->role))
             out->role = BH_ROLE_NONE;
         if (exp && bh_time_parse(exp, &out->expires_ms))
-            out->expires_ms = 1; /* unreadable expiry: treat as expired */
+            out->expires_ms = INT64_MIN; /* unreadable expiry: treat as expired */
     } else if (s == SQLITE_DONE) {
         rc = bh_err_set(err, BH_ENOTFOUND, NULL, "no such token");
     } else {

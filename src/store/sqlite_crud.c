@@ -420,10 +420,12 @@ static int resolve_ref(struct sq *q, const struct bh_field *f, const json_t *v, 
 }
 
 /* The columns a write sets, with their values (borrowed from doc). */
+#define COLSET_MAX 64
+
 struct colset {
-    const struct bh_field *f[64];
-    const json_t *v[64];
-    int64_t ref[64];
+    const struct bh_field *f[COLSET_MAX];
+    const json_t *v[COLSET_MAX];
+    int64_t ref[COLSET_MAX];
     size_t n;
 };
 
@@ -431,6 +433,8 @@ static int prepare_cols(struct sq *q, const struct bh_kind_desc *k, const json_t
                         unsigned flags, int64_t self, struct colset *cs, struct bh_err *err)
 {
     cs->n = 0;
+    if (k->nfields > COLSET_MAX)
+        return bh_err_set(err, BH_EINVAL, NULL, "kind %s has too many fields", k->name);
     for (size_t i = 0; i < k->nfields; i++) {
         const struct bh_field *f = &k->fields[i];
         const json_t *v = json_object_get(doc, f->name);
@@ -553,6 +557,17 @@ static bool same_state(const json_t *a, const json_t *b)
     return eq;
 }
 
+/* find the object for a conditional write: with If-Match, a missing object
+ * fails the precondition (RFC 9110 13.1.1) */
+static int find_for_write(struct sq *q, const struct bh_kind_desc *k, const char *key,
+                          int64_t if_rev, struct row *r, struct bh_err *err)
+{
+    int rc = find_row(q, &q->writer, k, key, r, err);
+    if (rc == BH_ENOTFOUND && if_rev > 0)
+        return bh_err_set(err, BH_EPRECOND, NULL, "the %s '%.128s' does not exist", k->name, key);
+    return rc;
+}
+
 static int precondition(const struct bh_kind_desc *k, const struct row *r, int64_t if_rev,
                         struct bh_err *err)
 {
@@ -579,7 +594,8 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
     int rc = sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    if ((rc = find_row(q, &q->writer, k, key, &r, err)) || (rc = precondition(k, &r, if_rev, err)))
+    if ((rc = find_for_write(q, k, key, if_rev, &r, err)) ||
+        (rc = precondition(k, &r, if_rev, err)))
         goto fail;
     if (!(doc = fn(ud, r.obj, err))) {
         rc = err && err->code ? err->code : BH_EINVAL;
@@ -680,7 +696,7 @@ int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t
     int rc = sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    if ((rc = find_row(q, &q->writer, k, key, &r, err)) ||
+    if ((rc = find_for_write(q, k, key, if_rev, &r, err)) ||
         (rc = precondition(k, &r, if_rev, err)) || (rc = check_unreferenced(q, k, key, r.id, err)))
         goto fail;
     snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", sq_table(k->kind));

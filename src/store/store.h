@@ -97,7 +97,7 @@ struct bh_token_info {
     char name[64];
     char hash[65]; /* hex SHA-256 of the secret */
     enum bh_role role;
-    int64_t expires_ms; /* 0 = never */
+    int64_t expires_ms; /* INT64_MAX = never */
 };
 
 /* Open (creating if needed) and migrate to the current schema. */
@@ -110,6 +110,8 @@ void bh_store_set_notify(struct bh_store *s, void (*fn)(void *ud, int64_t rev), 
 
 /* A trivial read through the store: for /ready. */
 int bh_store_ping(struct bh_store *s, struct bh_err *err);
+/* The revision of the last commit made through this store (a write by
+ * another process shows up after this process's next commit). */
 int64_t bh_store_revision(struct bh_store *s);
 const struct bh_store_stats *bh_store_get_stats(const struct bh_store *s);
 const char *bh_store_op_name(enum bh_store_op op);
@@ -141,7 +143,8 @@ int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char
                     int64_t if_rev, const struct bh_actor *a, struct bh_err *err);
 
 /* Events with rev > since, oldest first, at most limit.  BH_EGONE if events
- * after `since` were already pruned (the watcher must resync). */
+ * after `since` were already pruned (the watcher must resync); BH_EINVAL if
+ * since is ahead of the current revision. */
 int bh_store_events(struct bh_store *s, int64_t since, int limit, json_t **events,
                     struct bh_err *err);
 /* Append a non-CRUD event (e.g. "boot.dhcp" on a host); bumps the revision. */
@@ -156,6 +159,7 @@ struct bh_audit_query {
     const char *actor;
     int64_t before_id; /* 0 = from the newest */
     int64_t limit;
+    const char *exclude_kind; /* e.g. "token" for non-admins; may be NULL */
 };
 int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,
                    struct bh_err *err);

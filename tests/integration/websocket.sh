@@ -203,7 +203,7 @@ check "at least events_keep events are kept" test $((R2 - OLDEST + 1)) -ge 1000
 
 refused "since=1, older than the window: 410 before the upgrade" 410 gone "${A[@]}" -H 'Connection: Upgrade' \
     -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $KEY" "$BH_URL/api/v1/events?since=1"
-contains "410 says from where to resume" "resync" "$(cat "$T/ref.b")"
+contains "410 says from where to resume" "resume from revision" "$(cat "$T/ref.b")"
 api GET "/api/v1/events?since=1"
 eq "JSON page since=1: 410 too" 410 "$STATUS"
 api GET "/api/v1/events?since=$((OLDEST - 2))"
