@@ -15,8 +15,8 @@
 
 struct bh_api {
     struct bh_store *store;
-    struct bh_http *http;  /* set once the server runs (for /metrics) */
-    struct bh_ws_hub *hub; /* event watchers */
+    _Atomic(struct bh_http *) http; /* set once the server runs (for /metrics) */
+    struct bh_ws_hub *hub;          /* event watchers */
     int64_t started_ms;
 };
 
