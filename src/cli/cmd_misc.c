@@ -33,7 +33,7 @@ static int get_json(struct bh_cli *c, const char *path, const char *what, json_t
 static int query_from_flags(int argc, char **argv, const char *const *allowed, struct bh_buf *q)
 {
     char esc[512];
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i += 2) { /* "--name value" pairs */
         bool ok = false;
         for (size_t a = 0; allowed[a]; a++)
             if (!strncmp(argv[i], "--", 2) && !strcmp(argv[i] + 2, allowed[a]))
@@ -47,7 +47,6 @@ static int query_from_flags(int argc, char **argv, const char *const *allowed, s
             fprintf(stderr, "bootherd: query too long\n");
             return 2;
         }
-        i++;
     }
     return 0;
 }
