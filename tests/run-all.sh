@@ -84,7 +84,8 @@ fi
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 section fuzz
-if CC=clang build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Db_lundef=false; then
+if CC=clang build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Db_lundef=false \
+    -Dwerror=true; then
     for f in build-fuzz/fuzz/fuzz_*; do
         [ -f "$f" ] && [ -x "$f" ] || continue
         name=$(basename "$f" | sed 's/^fuzz_//')
