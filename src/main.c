@@ -73,6 +73,10 @@ int main(int argc, char **argv)
         return bh_cmd_init(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return bh_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tftpd"))
+        return bh_cmd_tftpd(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dhcpd"))
+        return bh_cmd_dhcpd(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("bootherd %s\n", BH_VERSION);
         return 0;

@@ -5,6 +5,11 @@
  *   [http]    listen = 127.0.0.1:8080   threads = 4   max_body = 1M   timeout = 60
  *   [log]     level = info
  *   [store]   readers = 8   busy_timeout_ms = 5000   events_keep = 100000
+ *   [boot]    root, server_ip, http_base, unknown_hosts, offline_after, default_profile, snponly
+ *   [dhcp]    interfaces = eth0, br1:full   mode = proxy   lease_time = 3600   commit_ms = 5
+ *   [subnet]  (repeated) network, range, router, dns, domain, lease_time, interface
+ *   [tftp]    listen = 0.0.0.0:69   max_transfers, timeout_ms, retries, blksize_max,
+ *             windowsize_max
  *
  * Command-line flags override the file.  Unknown sections and keys are
  * errors naming the file, line and key.
@@ -12,6 +17,7 @@
 #ifndef BH_DAEMON_CONFIG_H
 #define BH_DAEMON_CONFIG_H
 
+#include "boot/boot.h"
 #include "core/err.h"
 
 #include <limits.h>
@@ -29,6 +35,7 @@ struct bh_config {
     int64_t store_readers;
     int64_t busy_timeout_ms;
     int64_t events_keep;
+    struct bh_boot_config boot;
 };
 
 void bh_config_defaults(struct bh_config *c);

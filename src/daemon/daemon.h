@@ -15,6 +15,12 @@
 
 int bh_cmd_init(int argc, char **argv);
 int bh_cmd_serve(int argc, char **argv);
+/* `bootherd tftpd --root DIR --listen ADDR:PORT [...]`: the TFTP server
+ * alone (same code as in serve), for labs and benchmarks. */
+int bh_cmd_tftpd(int argc, char **argv);
+/* `bootherd dhcpd --config FILE`: the DHCP server alone, with a built-in
+ * boot policy by architecture, for labs and benchmarks. */
+int bh_cmd_dhcpd(int argc, char **argv);
 
 /* Write data atomically: temp file, fsync, rename, fsync the directory. */
 int bh_write_file_atomic(const char *path, const char *data, size_t len, int mode,

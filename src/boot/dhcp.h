@@ -1,0 +1,58 @@
+/*
+ * dhcp.h - the DHCPv4 server: ProxyDHCP (port 67 and the PXE boot server on
+ * 4011) and full DHCP (pools, reservations, relays), per interface.
+ * RFC 2131/2132, PXE 2.1, RFC 4578, 3004, 3046.
+ *
+ * Runs on the caller's libuv loop and never blocks it.  Boot decisions and
+ * reservations come from hooks that answer from memory.  In full mode a
+ * lease is on disk before its ACK leaves: acknowledgements wait for a group
+ * commit (one fsync for every lease that arrived within commit_ms), so a
+ * boot storm is not bound by one fsync per lease and kill -9 loses nothing
+ * that was acknowledged.
+ */
+#ifndef BH_BOOT_DHCP_H
+#define BH_BOOT_DHCP_H
+
+#include "boot.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+struct bh_dhcp;
+
+struct bh_dhcp_hooks {
+    /* Loop thread, from memory.  Decide how client c boots (kind NONE: stay
+     * silent).  c->mode says whether this is a proxy or full answer. */
+    void (*decide)(void *ud, const struct bh_boot_client *c, struct bh_boot_decision *d);
+    /* Loop thread, from memory.  A fixed address for this MAC (full mode):
+     * return true and fill *ip (and hostname, if known). */
+    bool (*reservation)(void *ud, const uint8_t mac[6], struct in_addr *ip, char *hostname,
+                        size_t hostname_cap);
+    /* Loop thread.  Something a user should see happened to a client:
+     * type "dhcp.offer", "dhcp.ack", "dhcp.nak", "dhcp.release", "dhcp.decline",
+     * "pxe.ack"; data (borrowed) has mode, ip, boot file, interface, ... */
+    void (*on_event)(void *ud, const struct bh_boot_client *c, const char *type,
+                     const json_t *data);
+    void *ud;
+};
+
+struct bh_dhcp_stats {
+    uint64_t received, malformed, ignored;
+    uint64_t offers, acks, naks, proxy_offers, pxe_acks, releases, declines, informs;
+    uint64_t leases_active, commits, commit_nanos;
+};
+
+/* Bind the interfaces of cfg (call while still privileged) and load the
+ * lease database `lease_db` (a path relative to the working directory, in
+ * full mode). */
+int bh_dhcp_start(uv_loop_t *loop, const struct bh_boot_config *cfg, const char *lease_db,
+                  const struct bh_dhcp_hooks *hooks, struct bh_dhcp **out, struct bh_err *err);
+/* Stop answering, flush pending commits, close handles (loop thread);
+ * bh_dhcp_free after the loop ran the close callbacks. */
+void bh_dhcp_stop(struct bh_dhcp *d);
+void bh_dhcp_free(struct bh_dhcp *d);
+void bh_dhcp_get_stats(const struct bh_dhcp *d, struct bh_dhcp_stats *out);
+/* The current leases as a JSON array (loop thread). */
+json_t *bh_dhcp_leases(const struct bh_dhcp *d);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * tftp.h - the TFTP server (read-only): RFC 1350, 2347 (options), 2348
+ * (blksize), 2349 (timeout, tsize), 7440 (windowsize).
+ *
+ * Runs on the caller's libuv loop (the boot services loop) and never blocks
+ * it: no database access, no DNS.  One socket per transfer; a file open in
+ * several transfers is opened and mapped once.  Files come from the boot
+ * root, or from the virtual_file hook (per-host GRUB/pxelinux/Raspberry Pi
+ * files generated in memory).  Nothing outside the root is ever served.
+ */
+#ifndef BH_BOOT_TFTP_H
+#define BH_BOOT_TFTP_H
+
+#include "boot.h"
+
+#include <sys/socket.h>
+#include <uv.h>
+
+struct bh_tftp;
+
+/* What happened to one transfer, for events and metrics. */
+struct bh_tftp_report {
+    const struct sockaddr *client;
+    const char *path;      /* as requested */
+    bool ok;               /* false: error, timeout or refused */
+    int error_code;        /* TFTP error sent (0 none) */
+    const char *error;     /* text sent or logged */
+    uint64_t bytes;        /* file bytes delivered */
+    uint64_t nanos;        /* request to final ACK */
+    uint32_t retransmits;  /* DATA packets sent again */
+    uint16_t blksize, windowsize;
+};
+
+struct bh_tftp_hooks {
+    /* Loop thread, must not block.  If `path` names a generated file for this
+     * client, return 0 with *data (malloc'd, the server frees it) and *len;
+     * BH_ENOTFOUND to look in the boot root instead. */
+    int (*virtual_file)(void *ud, const struct sockaddr *client, const char *path, char **data,
+                        size_t *len);
+    /* Loop thread: a transfer ended (also for refused requests). */
+    void (*on_transfer)(void *ud, const struct bh_tftp_report *r);
+    void *ud;
+};
+
+/* Counters for /metrics (monotonic, read from any thread). */
+struct bh_tftp_stats {
+    uint64_t requests, completed, failed, refused, malformed, retransmits, bytes;
+    uint64_t active; /* transfers in progress now */
+};
+
+/* Bind cfg->tftp_listen and open cfg->root (call while still privileged).
+ * The server starts answering when the loop runs. */
+int bh_tftp_start(uv_loop_t *loop, const struct bh_boot_config *cfg,
+                  const struct bh_tftp_hooks *hooks, struct bh_tftp **out, struct bh_err *err);
+/* Abort transfers in progress and close every handle (loop thread).  The
+ * memory goes once the loop has run the close callbacks; call bh_tftp_free
+ * after the loop ran. */
+void bh_tftp_stop(struct bh_tftp *t);
+void bh_tftp_free(struct bh_tftp *t);
+void bh_tftp_get_stats(const struct bh_tftp *t, struct bh_tftp_stats *out);
+
+#endif
