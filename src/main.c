@@ -14,11 +14,14 @@ static void usage(FILE *f)
             "bootherd %s - network boot and fleet imaging\n\n"
             "Server:\n"
             "  bootherd init  [--data DIR] [--reset-admin]\n"
-            "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n\n"
+            "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
+            "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n\n"
             "Client (talks to a running server):\n"
             "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
             "  bootherd group startconf NAME [-f FILE]\n"
             "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
+            "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
+            "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
             "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
             "  bootherd events [--since REV] [--follow]\n"
             "  bootherd whoami | routes | version\n\n"
@@ -73,6 +76,8 @@ int main(int argc, char **argv)
         return bh_cmd_init(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return bh_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "assets"))
+        return bh_cmd_assets(argc - 1, argv + 1);
     if (!strcmp(cmd, "tftpd"))
         return bh_cmd_tftpd(argc - 1, argv + 1);
     if (!strcmp(cmd, "dhcpd"))
@@ -113,6 +118,8 @@ int main(int argc, char **argv)
         fn = bh_cmd_whoami;
     else if (!strcmp(cmd, "apply"))
         fn = bh_cmd_apply;
+    else if (!strcmp(cmd, "boot"))
+        fn = bh_cmd_boot;
     if (which < 0 && !fn) {
         fprintf(stderr, "bootherd: unknown command '%s'\n\n", cmd);
         usage(stderr);

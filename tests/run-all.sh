@@ -71,6 +71,13 @@ section unit
 section integration
 [ -x build/bootherd ] && run_integration "$ROOT/build/bootherd" it
 
+section "lab (QEMU network boot)"
+for t in tests/lab/boot_*.sh; do
+    [ "$(basename "$t")" = boot_common.sh ] && continue
+    BOOTHERD_BIN=$ROOT/build/bootherd timeout 900 bash "$t" >"$OUT/lab-$(basename "$t" .sh).log" 2>&1
+    count_tap "$OUT/lab-$(basename "$t" .sh).log" $? "lab $(basename "$t")"
+done
+
 section "asan+ubsan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

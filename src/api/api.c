@@ -25,6 +25,7 @@
 
 #define TOKENS &bh_kinds[BH_KIND_TOKEN]
 #define GROUPS &bh_kinds[BH_KIND_GROUP]
+#define SETTINGS &bh_kinds[BH_KIND_SETTINGS]
 
 static const struct bh_route routes[] = {
     {"GET", "/health", bh_h_health, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC, "Liveness"},
@@ -50,6 +51,22 @@ static const struct bh_route routes[] = {
     {"PATCH", V1 "/tokens/{key}", bh_h_patch, BH_ROLE_ADMIN, TOKENS, 0,
      "Change a token's name, role, description or expiry"},
     {"DELETE", V1 "/tokens/{key}", bh_h_delete, BH_ROLE_ADMIN, TOKENS, 0, "Revoke a token"},
+    {"GET", V1 "/settings", bh_h_get, BH_ROLE_ADMIN, SETTINGS, 0,
+     "Run-time boot settings (null: as the config file says; see /api/v1/settings/effective)"},
+    {"PATCH", V1 "/settings", bh_h_patch, BH_ROLE_ADMIN, SETTINGS, 0,
+     "Change run-time boot settings"},
+    {"GET", V1 "/hosts/{key}/events", bh_h_host_events, BH_ROLE_VIEWER, NULL, 0,
+     "The newest events of one host: its boot timeline"},
+    {"GET", "/boot/boot.ipxe", bh_h_boot_bootstrap, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "iPXE bootstrap script: chains to the machine's own script"},
+    {"GET", "/boot/ipxe", bh_h_boot_ipxe, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "The iPXE script of the machine with ?mac= (menu, profile or local disk)"},
+    {"GET", "/boot/files/{path*}", bh_h_boot_file, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "A file of the boot root (Range, ETag, If-Modified-Since)"},
+    {"GET", "/boot/up", bh_h_boot_up, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "The booted system reports that it is up (?mac=)"},
+    {"POST", "/boot/up", bh_h_boot_up, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
+     "The booted system reports that it is up (?mac=)"},
     {"GET", V1 "/audit", bh_h_audit, BH_ROLE_OPERATOR, NULL, 0, "The audit log, newest first"},
     {"GET", V1 "/events", bh_h_events, BH_ROLE_VIEWER, NULL, BH_ROUTE_NOMETRIC,
      "Events since a revision (JSON page, or a WebSocket stream)"},

@@ -13,11 +13,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct bh_boot;
+
 struct bh_api {
     struct bh_store *store;
     _Atomic(struct bh_http *) http; /* set once the server runs (for /metrics) */
     struct bh_ws_hub *hub;          /* event watchers */
     int64_t started_ms;
+    struct bh_boot *boot; /* boot services; NULL when off (set before HTTP starts) */
 };
 
 /* The complete route table (static). */
@@ -67,5 +70,10 @@ void bh_h_whoami(struct bh_req *r);
 void bh_h_audit(struct bh_req *r);
 void bh_h_events(struct bh_req *r);
 void bh_h_openapi(struct bh_req *r);
+void bh_h_boot_bootstrap(struct bh_req *r);
+void bh_h_boot_ipxe(struct bh_req *r);
+void bh_h_boot_file(struct bh_req *r);
+void bh_h_boot_up(struct bh_req *r);
+void bh_h_host_events(struct bh_req *r);
 
 #endif

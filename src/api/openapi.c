@@ -4,6 +4,8 @@
  */
 #include "api.h"
 
+#include "core/str.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +180,38 @@ static json_t *operation(const struct bh_route *rt)
             if (strcmp(rt->method, "GET"))
                 json_object_set_new(resp, "412", problem_response("If-Match failed"));
         }
+    } else if (!strncmp(rt->pattern, "/boot/", 6)) {
+        /* firmware-facing: plain text or files, answered without a token */
+        static const char *const ipxe_q[] = {"mac", "arch", "platform", "uuid", "serial", NULL};
+        const char *const *qs = strstr(rt->pattern, "/ipxe") ? ipxe_q : NULL;
+        if (strstr(rt->pattern, "/up") || strstr(rt->pattern, "/files/"))
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", "mac",
+                                                    "in", "query", "required",
+                                                    strstr(rt->pattern, "/up") != NULL,
+                                                    "schema", "type", "string"));
+        for (size_t i = 0; qs && qs[i]; i++)
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", qs[i],
+                                                    "in", "query", "required", i == 0, "schema",
+                                                    "type", "string"));
+        if (strstr(rt->pattern, "{path*}")) {
+            json_array_append_new(params,
+                                  json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "path", "in",
+                                            "path", "required", 1, "schema", "type", "string",
+                                            "description", "path below the boot root; may "
+                                                           "contain slashes"));
+            json_object_set_new(resp, "206", json_pack("{s:s}", "description", "a byte range"));
+            json_object_set_new(resp, "304", json_pack("{s:s}", "description", "not modified"));
+            json_object_set_new(resp, "416", problem_response("range not satisfiable"));
+        }
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "script or file",
+                                      "content", strstr(rt->pattern, "/files/")
+                                                     ? "application/octet-stream"
+                                                     : "text/plain",
+                                      "schema", "type", "string"));
+        json_object_set_new(resp, "400", problem_response("missing or malformed mac"));
+        json_object_set_new(resp, "404", problem_response("no such host or file"));
+        json_object_set_new(resp, "503", problem_response("boot services are off"));
     } else if (!strcmp(rt->pattern, "/metrics")) {
         json_object_set_new(resp, "200",
                             json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
@@ -230,10 +264,16 @@ static void build(void)
                                   "string", "instance", "type", "string", "field", "type",
                                   "string"));
     for (size_t i = 0; i < n; i++) {
-        json_t *item = json_object_get(paths, routes[i].pattern);
+        /* OpenAPI has no catch-all parameter: {path*} is written {path} */
+        char pat[256];
+        bh_strlcpy(pat, routes[i].pattern, sizeof(pat));
+        char *star = strstr(pat, "*}");
+        if (star)
+            memmove(star, star + 1, strlen(star + 1) + 1);
+        json_t *item = json_object_get(paths, pat);
         if (!item) {
             item = json_object();
-            json_object_set_new(paths, routes[i].pattern, item);
+            json_object_set_new(paths, pat, item);
         }
         char m[16];
         lower(routes[i].method, m, sizeof(m));

@@ -17,6 +17,14 @@ static const struct bh_kind_desc *route_kind(struct bh_req *r)
     return bh_req_route(r)->data;
 }
 
+/* The object a route names: {key} in the path; the one settings object,
+ * /api/v1/settings, has no key in its path and is called "boot". */
+static const char *obj_key(struct bh_req *r)
+{
+    const char *k = bh_req_param(r, "key");
+    return k ? k : "boot";
+}
+
 static void reply_object(struct bh_req *r, int status, json_t *obj)
 {
     char etag[32];
@@ -203,7 +211,7 @@ void bh_h_get(struct bh_req *r)
 {
     json_t *obj;
     struct bh_err e;
-    if (bh_store_get(bh_api_ctx(r)->store, route_kind(r), bh_req_param(r, "key"), &obj, &e)) {
+    if (bh_store_get(bh_api_ctx(r)->store, route_kind(r), obj_key(r), &obj, &e)) {
         bh_reply_err(r, &e);
         return;
     }
@@ -262,7 +270,7 @@ void bh_h_replace(struct bh_req *r)
         return;
     struct bh_actor a = bh_api_actor(r);
     if (bh_model_validate(k, body, BH_V_REPLACE, &doc, &e) ||
-        bh_store_update(bh_api_ctx(r)->store, k, bh_req_param(r, "key"), doc, if_rev, 0, &a, &obj,
+        bh_store_update(bh_api_ctx(r)->store, k, obj_key(r), doc, if_rev, 0, &a, &obj,
                         &e))
         bh_reply_err(r, &e);
     else
@@ -313,7 +321,7 @@ void bh_h_patch(struct bh_req *r)
         bh_reply_err(r, &e);
     } else {
         struct patch_ctx pc = {k, patch};
-        if (bh_store_modify(bh_api_ctx(r)->store, k, bh_req_param(r, "key"), apply_patch, &pc,
+        if (bh_store_modify(bh_api_ctx(r)->store, k, obj_key(r), apply_patch, &pc,
                             if_rev, 0, &a, &obj, &e))
             bh_reply_err(r, &e);
         else
@@ -330,7 +338,7 @@ void bh_h_delete(struct bh_req *r)
     if (!if_match_ok(r, &if_rev))
         return;
     struct bh_actor a = bh_api_actor(r);
-    if (bh_store_delete(bh_api_ctx(r)->store, route_kind(r), bh_req_param(r, "key"), if_rev, &a,
+    if (bh_store_delete(bh_api_ctx(r)->store, route_kind(r), obj_key(r), if_rev, &a,
                         &e))
         bh_reply_err(r, &e);
     else

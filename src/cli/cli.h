@@ -61,6 +61,7 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_apply(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_routes(int argc, char **argv);
+int bh_cmd_boot(struct bh_cli *c, int argc, char **argv);
 
 /* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
  * on_event per message until it returns non-zero.  Returns on error only

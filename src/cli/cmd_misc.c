@@ -219,6 +219,65 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
     return 0;
 }
 
+/* one line of detail for a boot event */
+static void event_detail(const json_t *data, char *out, size_t cap)
+{
+    static const char *const keys[] = {"state", "file",  "bytes",   "ms",       "retransmits", "blksize",
+                                       "windowsize", "ip",  "boot_file", "mode",     "action",
+                                       "profile", "platform", "client",  "error",  "os", NULL};
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; keys[i] && n < cap; i++) {
+        const json_t *v = json_object_get(data, keys[i]);
+        if (!v || json_is_null(v))
+            continue;
+        if (json_is_string(v))
+            n += (size_t)snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", keys[i],
+                                  json_string_value(v));
+        else if (json_is_integer(v))
+            n += (size_t)snprintf(out + n, cap - n, "%s%s=%lld", n ? " " : "", keys[i],
+                                  (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            n += (size_t)snprintf(out + n, cap - n, "%s%s=%.1f", n ? " " : "", keys[i],
+                                  json_real_value(v));
+    }
+}
+
+/* `bootherd boot log HOST [--limit N]`: the host's timeline, oldest first */
+int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
+{
+    long long limit = 50;
+    if (argc < 2 || strcmp(argv[0], "log") != 0 ||
+        (argc == 4 && (strcmp(argv[2], "--limit") || (limit = strtoll(argv[3], NULL, 10)) <= 0)) ||
+        (argc != 2 && argc != 4)) {
+        fprintf(stderr, "usage: bootherd boot log HOST [--limit N]\n");
+        return 2;
+    }
+    char esc[256], path[512];
+    bh_cli_escape(argv[1], esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/hosts/%s/events?limit=%lld", esc,
+             limit > 1000 ? 1000 : limit);
+    json_t *out;
+    int rc = get_json(c, path, "boot log", &out);
+    if (rc)
+        return rc;
+    json_t *events = json_object_get(out, "events");
+    if (c->json) {
+        bh_out_json(events);
+    } else {
+        printf("boot log of %s\n", json_string_value(json_object_get(out, "mac")));
+        for (size_t i = json_array_size(events); i-- > 0;) {
+            const json_t *ev = json_array_get(events, i);
+            char detail[512];
+            event_detail(json_object_get(ev, "data"), detail, sizeof(detail));
+            printf("%s  %-12s %s\n", json_string_value(json_object_get(ev, "ts")),
+                   json_string_value(json_object_get(ev, "type")), detail);
+        }
+    }
+    json_decref(out);
+    return 0;
+}
+
 int bh_cmd_routes(int argc, char **argv)
 {
     (void)argc;

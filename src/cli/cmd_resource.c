@@ -293,9 +293,30 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
     return rc;
 }
 
+/* `bootherd settings [show]` and `bootherd settings set FIELD=VALUE ...` */
+static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
+{
+    if (argc == 0 || (argc == 1 && !strcmp(argv[0], "show")))
+        return request_obj(c, "GET", "/api/v1/settings", NULL, "settings", 200);
+    if (strcmp(argv[0], "set") != 0 || argc < 2) {
+        fprintf(stderr, "usage: bootherd settings [show]\n"
+                        "       bootherd settings set FIELD=VALUE ...   (FIELD= resets it to the "
+                        "config file's value)\n");
+        return 2;
+    }
+    json_t *doc = json_object();
+    int rc = build_doc(k, argc, argv, 1, doc);
+    if (!rc)
+        rc = request_obj(c, "PATCH", "/api/v1/settings", doc, "settings", 200);
+    json_decref(doc);
+    return rc;
+}
+
 int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
 {
     const struct bh_kind_desc *k = bh_kind_by_name(kind);
+    if (k && k->kind == BH_KIND_SETTINGS)
+        return cmd_settings(c, k, argc, argv);
     if (!k || argc < 1)
         return k ? usage(k) : 2;
     const char *verb = argv[0];

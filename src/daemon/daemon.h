@@ -18,6 +18,9 @@ int bh_cmd_serve(int argc, char **argv);
 /* `bootherd tftpd --root DIR --listen ADDR:PORT [...]`: the TFTP server
  * alone (same code as in serve), for labs and benchmarks. */
 int bh_cmd_tftpd(int argc, char **argv);
+/* `bootherd assets install [--data DIR] [--root DIR]`: iPXE and GRUB
+ * network loaders from Debian's packages into the boot root. */
+int bh_cmd_assets(int argc, char **argv);
 /* `bootherd dhcpd --config FILE`: the DHCP server alone, with a built-in
  * boot policy by architecture, for labs and benchmarks. */
 int bh_cmd_dhcpd(int argc, char **argv);

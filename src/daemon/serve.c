@@ -13,6 +13,7 @@
 #include "daemon.h"
 
 #include "api/api.h"
+#include "boot/bootsvc.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -142,10 +143,23 @@ static void on_hup(uv_signal_t *h, int signum)
                s->config_path[0] ? s->config_path : "(none)");
 }
 
+/* after every commit: wake the event watchers and the boot view */
 static void on_commit(void *ud, int64_t rev)
 {
     (void)rev;
-    bh_ws_hub_wake(ud);
+    struct bh_api *api = ud;
+    bh_ws_hub_wake(api->hub);
+    bh_boot_on_commit(api->boot);
+}
+
+/* the port clients reach the API and boot endpoints on */
+static int port_of(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    int64_t port = 0;
+    if (colon)
+        bh_parse_i64(colon + 1, 0, 65535, &port);
+    return (int)port;
 }
 
 static void raise_nofile(void)
@@ -220,21 +234,29 @@ static int run(struct serve *s)
     struct bh_store_config sc = {path, (int)s->cfg.store_readers, (int)s->cfg.busy_timeout_ms,
                                  s->cfg.events_keep};
     struct bh_priv priv;
+    struct bh_boot *boot = NULL;
+    /* DHCP and TFTP bind privileged ports: they start before root is left */
     if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", &e) ||
         bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
-        bh_store_open(&sc, &store, &e) || bh_priv_drop(&priv, &e) ||
-        bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
+        bh_store_open(&sc, &store, &e) || bh_net_local_addr(listen_fd, addr) ||
+        bh_boot_start(s->loop, &s->cfg.boot, store, port_of(addr), &boot, &e) ||
+        bh_priv_drop(&priv, &e) || bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (listen_fd >= 0)
             close(listen_fd);
+        if (boot) {
+            bh_boot_stop(boot);
+            uv_run(s->loop, UV_RUN_NOWAIT);
+            bh_boot_free(boot);
+        }
         bh_store_close(store);
         return 1;
     }
-    bh_net_local_addr(listen_fd, addr);
     s->api.store = store;
     s->api.hub = hub;
+    s->api.boot = boot;
     s->api.started_ms = bh_wall_ms();
-    bh_store_set_notify(store, on_commit, hub);
+    bh_store_set_notify(store, on_commit, &s->api);
 
     size_t nroutes;
     struct bh_http_config hc = {
@@ -273,14 +295,17 @@ static int run(struct serve *s)
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
-    uv_run(s->loop, UV_RUN_NOWAIT);
     unlink(path);
     rc = 0;
 out:
-    /* order: watchers first (they hold upgraded HTTP connections), then the
-     * HTTP server (waits for requests in flight), then the store */
+    /* order: the boot services stop answering; the watchers go (they hold
+     * upgraded HTTP connections); the HTTP server finishes the requests in
+     * flight; the boot worker writes what is queued; the store closes */
+    bh_boot_stop(boot);
+    uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks of DHCP, TFTP, signals */
     bh_ws_hub_stop(hub);
     bh_http_stop(s->http);
+    bh_boot_free(boot);
     bh_store_set_notify(store, NULL, NULL);
     bh_ws_hub_free(hub);
     bh_store_close(store);

@@ -21,6 +21,19 @@ static bool match_one(const char *pattern, const char *path, struct bh_route_mat
         const char *pe = strchr(p, '/'), *se = strchr(s, '/');
         size_t pn = pe ? (size_t)(pe - p) : strlen(p);
         size_t sn = se ? (size_t)(se - s) : strlen(s);
+        if (pn >= 3 && p[0] == '{' && p[pn - 2] == '*' && p[pn - 1] == '}') {
+            /* {name*}: the rest of the path, slashes included (last segment) */
+            size_t rest = strlen(s);
+            if (rest == 0 || rest >= BH_ROUTE_PARAM_MAX || m->nparams == BH_ROUTE_MAX_PARAMS)
+                return false;
+            size_t nn = pn - 3 < sizeof(m->params[0].name) - 1 ? pn - 3
+                                                                : sizeof(m->params[0].name) - 1;
+            memcpy(m->params[m->nparams].name, p + 1, nn);
+            m->params[m->nparams].name[nn] = '\0';
+            memcpy(m->params[m->nparams].value, s, rest + 1);
+            m->nparams++;
+            return p[pn] == '\0';
+        }
         if (pn >= 2 && p[0] == '{' && p[pn - 1] == '}') {
             if (sn == 0 || sn >= BH_ROUTE_PARAM_MAX || m->nparams == BH_ROUTE_MAX_PARAMS)
                 return false;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_PENDING_HEADERS 8
 /* per-connection pool for the request line and headers: room for long
@@ -210,6 +211,18 @@ void bh_reply(struct bh_req *r, int status, const char *ctype, const void *body,
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return;
+    finish_response(r, status, resp, ctype);
+}
+
+void bh_reply_fd(struct bh_req *r, int status, const char *ctype, int fd, uint64_t off,
+                 uint64_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+    if (!resp) {
+        close(fd);
+        bh_reply_problem(r, 500, "internal", "Internal error", "cannot send the file", NULL);
+        return;
+    }
     finish_response(r, status, resp, ctype);
 }
 

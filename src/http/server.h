@@ -27,7 +27,8 @@ typedef void (*bh_handler_fn)(struct bh_req *r);
 
 struct bh_route {
     const char *method;  /* "GET", "POST", ... */
-    const char *pattern; /* "/api/v1/hosts/{key}"; {x} matches one segment */
+    const char *pattern; /* "/api/v1/hosts/{key}"; {x} matches one segment,
+                          * a last {x*} the rest of the path */
     bh_handler_fn fn;
     enum bh_role role; /* least role needed (ignored with BH_ROUTE_PUBLIC) */
     const void *data;  /* handler data, e.g. the kind descriptor */
@@ -96,6 +97,15 @@ void bh_reply_problem(struct bh_req *r, int status, const char *type, const char
 /* Map a bh_err to a status and a problem. */
 void bh_reply_err(struct bh_req *r, const struct bh_err *e);
 int bh_http_status_for(int code);
+
+/* Serve the file at `path` below the directory dirfd (never outside it):
+ * GET and HEAD, ETag and Last-Modified with If-None-Match/If-Modified-Since
+ * (304), one byte range (206/416), sent with sendfile: many clients at once
+ * share the page cache, not buffers.  404 if absent or refused. */
+void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ctype);
+/* Reply with len bytes of fd from off (sendfile); takes the fd. */
+void bh_reply_fd(struct bh_req *r, int status, const char *ctype, int fd, uint64_t off,
+                 uint64_t len);
 
 /* Switch to WebSocket: validates the handshake (replying 400/426 if wrong)
  * and, once the 101 went out, hands the connection over by calling

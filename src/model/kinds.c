@@ -99,6 +99,105 @@ static int check_token_name(const json_t *v, struct bh_err *err)
     return 0;
 }
 
+static const char *const boot_actions[] = {"menu", "profile", "local", NULL};
+static const char *const boot_file_keys[] = {"bios", "efi32", "efi64", "arm64", "http", NULL};
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* boot path or URL: printable, no spaces or quotes (it lands in scripts) */
+static bool boot_path_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/*
+ * The "boot" object of a group or host (the host's keys win):
+ *   {"action": "menu"|"profile"|"local", "menu_timeout": 10,
+ *    "menu_default": "local"|"profile"|"os:N",
+ *    "files": {"bios": "...", "efi32": "...", "efi64": "...", "arm64": "...", "http": "..."}}
+ */
+static int check_boot(const json_t *v, struct bh_err *err)
+{
+    const char *k;
+    const json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+        char path[BH_ERR_FIELD_MAX];
+        snprintf(path, sizeof(path), "boot.%.64s", k);
+        if (!strcmp(k, "action")) {
+            if (!json_is_string(x) || !in_list(json_string_value(x), boot_actions))
+                return bh_err_set(err, BH_EINVAL, path,
+                                  "boot.action must be menu, profile or local");
+        } else if (!strcmp(k, "menu_timeout")) {
+            if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 3600)
+                return bh_err_set(err, BH_EINVAL, path,
+                                  "boot.menu_timeout must be 0..3600 seconds");
+        } else if (!strcmp(k, "menu_default")) {
+            const char *d = json_string_value(x);
+            int64_t n;
+            if (!d || (strcmp(d, "local") && strcmp(d, "profile") &&
+                       (strncmp(d, "os:", 3) || bh_parse_i64(d + 3, 1, 64, &n))))
+                return bh_err_set(err, BH_EINVAL, path,
+                                  "boot.menu_default must be local, profile or os:N");
+        } else if (!strcmp(k, "files")) {
+            const char *fk;
+            const json_t *fv;
+            if (!json_is_object(x))
+                return bh_err_set(err, BH_EINVAL, path, "boot.files must be an object");
+            json_object_foreach((json_t *)x, fk, fv) {
+                snprintf(path, sizeof(path), "boot.files.%.64s", fk);
+                if (!in_list(fk, boot_file_keys))
+                    return bh_err_set(err, BH_EINVAL, path,
+                                      "boot.files keys are bios, efi32, efi64, arm64 and http");
+                if (!json_is_string(fv) || !boot_path_ok(json_string_value(fv)))
+                    return bh_err_set(err, BH_EINVAL, path,
+                                      "a boot file is a path or URL of 1..255 printable "
+                                      "characters without spaces or quotes");
+            }
+        } else {
+            return bh_err_set(err, BH_EINVAL, path,
+                              "unknown key '%.64s' in boot (known: action, menu_timeout, "
+                              "menu_default, files)",
+                              k);
+        }
+    }
+    return 0;
+}
+
+static int check_dhcp_modes(const json_t *v, struct bh_err *err)
+{
+    static const char *const modes[] = {"proxy", "full", "off", NULL};
+    const char *k;
+    const json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+        char path[BH_ERR_FIELD_MAX];
+        snprintf(path, sizeof(path), "dhcp_modes.%.64s", k);
+        if (!*k || strlen(k) > 15 || !json_is_string(x) || !in_list(json_string_value(x), modes))
+            return bh_err_set(err, BH_EINVAL, path,
+                              "dhcp_modes maps an interface name to proxy, full or off");
+    }
+    return 0;
+}
+
+static int check_http_base(const json_t *v, struct bh_err *err)
+{
+    const char *s = json_string_value(v);
+    if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || !boot_path_ok(s))
+        return bh_err_set(err, BH_EINVAL, NULL, "expected an http:// or https:// URL");
+    return 0;
+}
+
 static int check_startconf(const json_t *v, struct bh_err *err)
 {
     return bh_startconf_validate(v, err);
@@ -166,6 +265,12 @@ static const struct bh_field group_fields[] = {
      .ref_kind = BH_KIND_PROFILE,
      .flags = BH_FF_FILTER,
      .doc = "boot profile for hosts of the group"},
+    {.name = "boot",
+     .column = "boot",
+     .type = BH_F_OBJECT,
+     .check = check_boot,
+     .doc = "what the group's hosts boot: action (menu, profile, local), menu_timeout, "
+            "menu_default, files (boot-file overrides)"},
     LABELS_FIELD,
     TIMESTAMPS,
 };
@@ -248,6 +353,11 @@ static const struct bh_field host_fields[] = {
      .column = "hardware",
      .type = BH_F_OBJECT,
      .doc = "hardware inventory reported by the agent"},
+    {.name = "boot",
+     .column = "boot",
+     .type = BH_F_OBJECT,
+     .check = check_boot,
+     .doc = "boot overrides for this host (as the group's boot; the host's keys win)"},
     TIMESTAMPS,
 };
 
@@ -302,6 +412,53 @@ static const struct bh_field image_fields[] = {
     TIMESTAMPS,
 };
 
+static const char *const unknown_policies[] = {"register", "ignore", "boot-default", NULL};
+
+static const struct bh_field settings_fields[] = {
+    {.name = "name",
+     .column = "name",
+     .type = BH_F_STR,
+     .flags = BH_FF_RO | BH_FF_KEY,
+     .max_len = 63,
+     .doc = "always 'boot'"},
+    {.name = "unknown_hosts",
+     .column = "unknown_hosts",
+     .type = BH_F_ENUM,
+     .enum_values = unknown_policies,
+     .doc = "what to do with a MAC bootherd does not know: register, ignore or boot-default"},
+    {.name = "default_profile",
+     .column = "profile_id",
+     .type = BH_F_REF,
+     .ref_kind = BH_KIND_PROFILE,
+     .doc = "boot profile for hosts whose host and group name none"},
+    {.name = "offline_after",
+     .column = "offline_after",
+     .type = BH_F_INT,
+     .doc = "seconds without a sign of life before a host is offline"},
+    {.name = "snponly",
+     .column = "snponly",
+     .type = BH_F_BOOL,
+     .doc = "UEFI x64 boots snponly.efi instead of ipxe.efi"},
+    {.name = "server_ip",
+     .column = "server_ip",
+     .type = BH_F_STR,
+     .max_len = 15,
+     .check = check_ipv4,
+     .doc = "address clients are told to fetch from (default: the receiving interface's)"},
+    {.name = "http_base",
+     .column = "http_base",
+     .type = BH_F_STR,
+     .max_len = 255,
+     .check = check_http_base,
+     .doc = "base URL of the HTTP boot endpoints (default: from the request or server_ip)"},
+    {.name = "dhcp_modes",
+     .column = "dhcp_modes",
+     .type = BH_F_OBJECT,
+     .check = check_dhcp_modes,
+     .doc = "DHCP mode per configured interface: proxy, full or off"},
+    TIMESTAMPS,
+};
+
 static const struct bh_field token_fields[] = {
     {.name = "id",
      .column = "tid",
@@ -351,6 +508,8 @@ const struct bh_kind_desc bh_kinds[BH_KIND__COUNT] = {
          BH_ROLE_VIEWER),
     KIND(BH_KIND_IMAGE, "image", "images", image_fields, "name", BH_ROLE_OPERATOR, BH_ROLE_VIEWER),
     KIND(BH_KIND_TOKEN, "token", "tokens", token_fields, "name", BH_ROLE_ADMIN, BH_ROLE_ADMIN),
+    KIND(BH_KIND_SETTINGS, "settings", "settings", settings_fields, "name", BH_ROLE_ADMIN,
+         BH_ROLE_ADMIN),
 };
 
 const struct bh_kind_desc *bh_kind_get(enum bh_kind k)

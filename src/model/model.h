@@ -22,6 +22,7 @@ enum bh_kind {
     BH_KIND_PROFILE,
     BH_KIND_IMAGE,
     BH_KIND_TOKEN,
+    BH_KIND_SETTINGS, /* one object, "boot": run-time boot settings over the config file */
     BH_KIND__COUNT
 };
 

@@ -32,6 +32,10 @@ struct bh_store_backend {
     int (*event_append)(void *impl, const char *kind, const char *key, const char *type,
                         const json_t *data, const struct bh_actor *a, int64_t *rev,
                         struct bh_err *err);
+    int (*event_append_many)(void *impl, const json_t *events, const struct bh_actor *a,
+                             struct bh_err *err);
+    int (*events_of)(void *impl, const char *kind, const char *key, int limit, json_t **events,
+                     struct bh_err *err);
     int (*audit)(void *impl, const struct bh_audit_query *q, json_t **items, struct bh_err *err);
     int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out, struct bh_err *err);
 };

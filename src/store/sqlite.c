@@ -472,6 +472,83 @@ static int sq_event_append(void *impl, const char *kind, const char *key, const 
     return 0;
 }
 
+static int sq_event_append_many(void *impl, const json_t *events, const struct bh_actor *a,
+                                struct bh_err *err)
+{
+    struct sq *q = impl;
+    size_t n = json_array_size(events);
+    if (n == 0)
+        return 0;
+    int64_t rev;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const json_t *ev = json_array_get(events, i);
+        if (i > 0) { /* every event has its own revision */
+            sqlite3_stmt *st = sq_prepare(
+                &q->writer, "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value",
+                err);
+            if (!st || sqlite3_step(st) != SQLITE_ROW)
+                rc = st ? sq_fail(&q->writer, err, "bump revision") : BH_EIO;
+            else
+                rev = sqlite3_column_int64(st, 0);
+            if (st)
+                sqlite3_reset(st);
+        }
+        if (!rc)
+            rc = sq_record(q, rev, json_string_value(json_object_get(ev, "kind")),
+                           json_string_value(json_object_get(ev, "key")),
+                           json_string_value(json_object_get(ev, "type")), NULL,
+                           json_object_get(ev, "data"), a, false, err);
+    }
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return sq_commit(q, rev, err);
+}
+
+static int sq_events_of(void *impl, const char *kind, const char *key, int limit,
+                        json_t **events, struct bh_err *err)
+{
+    struct sq *q = impl;
+    struct sq_conn *c = sq_reader(q);
+    json_t *arr = json_array();
+    int rc = arr ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    sqlite3_stmt *st =
+        rc ? NULL
+           : sq_prepare(c,
+                        "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE kind = ? "
+                        "AND key = ? ORDER BY rev DESC LIMIT ?",
+                        err);
+    if (!rc && !st)
+        rc = BH_EIO;
+    if (!rc) {
+        bind_text_or_null(st, 1, kind);
+        bind_text_or_null(st, 2, key);
+        sqlite3_bind_int(st, 3, limit);
+        int s2;
+        while ((s2 = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *ev = event_row(st);
+            if (!ev || json_array_append_new(arr, ev)) {
+                rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+                break;
+            }
+        }
+        if (!rc && s2 != SQLITE_DONE)
+            rc = sq_fail(c, err, "read events");
+        sqlite3_reset(st);
+    }
+    sq_release(c);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *events = arr;
+    return 0;
+}
+
 static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items, struct bh_err *err)
 {
     struct sq *q = impl;
@@ -571,6 +648,8 @@ const struct bh_store_backend bh__sqlite_backend = {
     .del = sq_delete,
     .events = sq_events,
     .event_append = sq_event_append,
+    .event_append_many = sq_event_append_many,
+    .events_of = sq_events_of,
     .audit = sq_audit,
     .token_lookup = sq_token_lookup,
 };

@@ -9,6 +9,7 @@
 #include "core/mac.h"
 #include "core/timeutil.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static int field_expr(struct bh_buf *b, const struct bh_field *f)
 int sq_build_selects(struct sq *q)
 {
     for (int k = 0; k < BH_KIND__COUNT; k++) {
+        assert(sq_table((enum bh_kind)k) != NULL); /* every kind has a table */
         const struct bh_kind_desc *kd = bh_kind_get((enum bh_kind)k);
         struct bh_buf b;
         bh_buf_init(&b, SQL_MAX);

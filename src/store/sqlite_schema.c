@@ -12,6 +12,7 @@
 static const char *const tables[BH_KIND__COUNT] = {
     [BH_KIND_ROOM] = "rooms",       [BH_KIND_GROUP] = "host_groups", [BH_KIND_HOST] = "hosts",
     [BH_KIND_PROFILE] = "profiles", [BH_KIND_IMAGE] = "images",      [BH_KIND_TOKEN] = "tokens",
+    [BH_KIND_SETTINGS] = "settings",
 };
 
 const char *sq_table(enum bh_kind k)
@@ -93,6 +94,18 @@ static const char *const migrations[] = {
     "CREATE INDEX hosts_room ON hosts(room_id, mac);"
     "CREATE INDEX hosts_group ON hosts(group_id, mac);"
     "CREATE INDEX hosts_state ON hosts(state, mac);",
+
+    /* 3: boot overrides on groups and hosts; run-time boot settings (one
+     * row, 'boot'; NULL columns mean "as the config file says") */
+    "ALTER TABLE host_groups ADD COLUMN boot TEXT;"
+    "ALTER TABLE hosts ADD COLUMN boot TEXT;"
+    "CREATE TABLE settings (" OBJ_COLS
+    "name TEXT NOT NULL UNIQUE, unknown_hosts TEXT, "
+    "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, offline_after INTEGER, "
+    "snponly INTEGER, server_ip TEXT, http_base TEXT, dhcp_modes TEXT, " TS_COLS ");"
+    "INSERT INTO settings (rev, name, created_at, updated_at) "
+    "SELECT value, 'boot', strftime('%Y-%m-%dT%H:%M:%fZ'), strftime('%Y-%m-%dT%H:%M:%fZ') "
+    "FROM meta WHERE key = 'revision';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -155,6 +155,18 @@ int bh_store_event_append(struct bh_store *s, const char *kind, const char *key,
     TIMED(BH_OP_CREATE, s->be->event_append(s->impl, kind, key, type, data, a, rev, err));
 }
 
+int bh_store_event_append_many(struct bh_store *s, const json_t *events, const struct bh_actor *a,
+                               struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->event_append_many(s->impl, events, a, err));
+}
+
+int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int limit,
+                       json_t **events, struct bh_err *err)
+{
+    TIMED(BH_OP_EVENTS, s->be->events_of(s->impl, kind, key, limit, events, err));
+}
+
 int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,
                    struct bh_err *err)
 {

@@ -152,6 +152,15 @@ int bh_store_event_append(struct bh_store *s, const char *kind, const char *key,
                           const json_t *data, const struct bh_actor *a, int64_t *rev,
                           struct bh_err *err);
 
+/* Append several events in one transaction (one fsync): events is an array
+ * of {"kind", "key", "type", "data"}.  For boot progress, which can come in
+ * bursts when a room boots. */
+int bh_store_event_append_many(struct bh_store *s, const json_t *events, const struct bh_actor *a,
+                               struct bh_err *err);
+/* The newest `limit` events of one object, newest first. */
+int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int limit,
+                       json_t **events, struct bh_err *err);
+
 /* Audit records, newest first. Filters may be NULL. */
 struct bh_audit_query {
     const char *kind;

@@ -1,0 +1,183 @@
+/*
+ * bootapi.c - the HTTP side of network boot (public, no token: firmware has
+ * none) and the boot timeline of a host.
+ *
+ *   GET  /boot/boot.ipxe             bootstrap: chain to this machine's script
+ *   GET  /boot/ipxe?mac=&arch=...    this machine's script (menu, profile, exit)
+ *   GET  /boot/files/{path}          kernels, initrds, iPXE, GRUB (Range, ETag)
+ *   GET  /boot/up?mac=               the booted system says it is up
+ *
+ * A machine gets only what it needs to boot: its own script, and files from
+ * the boot root.  Nothing here lists hosts or reveals other machines.
+ */
+#include "api.h"
+
+#include "boot/bootsvc.h"
+#include "core/buf.h"
+#include "core/mac.h"
+#include "core/str.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SCRIPT_MAX (256 * 1024)
+
+static struct bh_boot *boot_of(struct bh_req *r)
+{
+    struct bh_boot *b = bh_api_ctx(r)->boot;
+    if (!b)
+        bh_reply_problem(r, 503, "unavailable", "Boot services are off",
+                         "this server does not run the boot services", NULL);
+    return b;
+}
+
+/* Where this client reaches us: the configured base, else the Host header
+ * it used (when it looks like an address), else server_ip:port. */
+static void http_base(struct bh_req *r, struct bh_boot *b, char *out, size_t cap)
+{
+    struct bh_boot_settings st;
+    bh_boot_settings(b, &st);
+    const char *host = bh_req_header(r, "Host");
+    if (st.http_base[0])
+        bh_strlcpy(out, st.http_base, cap);
+    else if (host && strlen(host) < 200 && bh_str_charset(host, ".:-[]"))
+        snprintf(out, cap, "http://%s", host);
+    else
+        snprintf(out, cap, "http://%s:%d", st.server_ip[0] ? st.server_ip : "127.0.0.1",
+                 bh_boot_http_port(b));
+}
+
+void bh_h_boot_bootstrap(struct bh_req *r)
+{
+    struct bh_boot *b = boot_of(r);
+    if (!b)
+        return;
+    char base[300];
+    struct bh_buf o;
+    http_base(r, b, base, sizeof(base));
+    bh_buf_init(&o, SCRIPT_MAX);
+    if (bh_boot_bootstrap(base, &o))
+        bh_reply_problem(r, 500, "internal", "Internal error", "script too large", NULL);
+    else
+        bh_reply(r, 200, "text/plain; charset=utf-8", o.p, o.len);
+    bh_buf_free(&o);
+}
+
+/* optional query text fields: short and harmless, else absent */
+static const char *qarg(struct bh_req *r, const char *name, size_t max)
+{
+    const char *v = bh_req_query(r, name);
+    return v && *v && strlen(v) <= max && bh_str_charset(v, "-_.:") ? v : NULL;
+}
+
+void bh_h_boot_ipxe(struct bh_req *r)
+{
+    struct bh_boot *b = boot_of(r);
+    if (!b)
+        return;
+    char mac[BH_MAC_STRLEN], base[300], server[128];
+    const char *m = bh_req_query(r, "mac");
+    if (!m || bh_mac_normalize(m, mac)) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request",
+                         "mac must be the machine's MAC address (iPXE: ${net0/mac})", "mac");
+        return;
+    }
+    http_base(r, b, base, sizeof(base));
+    const char *hp = strstr(base, "://");
+    bh_strlcpy(server, hp ? hp + 3 : base, sizeof(server));
+    char *colon = strrchr(server, ':');
+    if (colon && !strchr(server, ']'))
+        *colon = '\0';
+    struct bh_script_req q = {mac,  qarg(r, "arch", 16),   qarg(r, "platform", 16),
+                              qarg(r, "uuid", 36), qarg(r, "serial", 128), base,
+                              server};
+    struct bh_buf o;
+    struct bh_err e;
+    bh_buf_init(&o, SCRIPT_MAX);
+    if (bh_boot_ipxe_script(b, &q, &o, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply(r, 200, "text/plain; charset=utf-8", o.p, o.len);
+    bh_buf_free(&o);
+}
+
+static bool known_mac(struct bh_boot *b, struct bh_req *r, char mac[BH_MAC_STRLEN])
+{
+    const char *m = bh_req_query(r, "mac");
+    if (m && bh_mac_normalize(m, mac) == 0)
+        return true;
+    return bh_boot_mac_of_ip(b, bh_req_remote(r), mac);
+}
+
+void bh_h_boot_file(struct bh_req *r)
+{
+    struct bh_boot *b = boot_of(r);
+    if (!b)
+        return;
+    const char *path = bh_req_param(r, "path");
+    const char *dot = strrchr(path, '.');
+    const char *ctype = dot && (!strcmp(dot, ".ipxe") || !strcmp(dot, ".cfg") ||
+                                !strcmp(dot, ".txt"))
+                            ? "text/plain; charset=utf-8"
+                            : "application/octet-stream";
+    bh_reply_file(r, bh_boot_root_fd(b), path, ctype);
+    char mac[BH_MAC_STRLEN];
+    json_t *host;
+    if (known_mac(b, r, mac) && (host = bh_bootview_host(bh_boot_view(b), mac))) {
+        const char *range = bh_req_header(r, "Range");
+        json_t *data = json_pack("{s:s, s:s?, s:s}", "file", path, "range", range, "client",
+                                 bh_req_remote(r));
+        bh_bootwork_event(bh_boot_work(b), mac, "boot.file", data);
+        bh_bootwork_seen(bh_boot_work(b), mac, "booting");
+        json_decref(host);
+    }
+}
+
+void bh_h_boot_up(struct bh_req *r)
+{
+    struct bh_boot *b = boot_of(r);
+    if (!b)
+        return;
+    char mac[BH_MAC_STRLEN];
+    if (!known_mac(b, r, mac)) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request",
+                         "say which machine: ?mac=aa:bb:cc:dd:ee:ff", "mac");
+        return;
+    }
+    json_t *host = bh_bootview_host(bh_boot_view(b), mac);
+    if (!host) {
+        bh_reply_problem(r, 404, "not-found", "Not found", "no such host", NULL);
+        return;
+    }
+    json_decref(host);
+    const char *os = qarg(r, "os", 64);
+    bh_bootwork_event(bh_boot_work(b), mac, "boot.up",
+                      json_pack("{s:s, s:s?}", "client", bh_req_remote(r), "os", os));
+    bh_bootwork_seen(bh_boot_work(b), mac, "up");
+    bh_reply_json(r, 200, json_pack("{s:s, s:s}", "mac", mac, "state", "up"));
+}
+
+/* GET /api/v1/hosts/{key}/events: the newest events of one host */
+void bh_h_host_events(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    json_t *host, *events;
+    struct bh_err e;
+    int64_t limit = 100;
+    const char *l = bh_req_query(r, "limit");
+    if (l && bh_parse_i64(l, 1, 1000, &limit)) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request", "limit must be 1..1000",
+                         "limit");
+        return;
+    }
+    if (bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), bh_req_param(r, "key"), &host, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    const char *mac = json_string_value(json_object_get(host, "mac"));
+    if (bh_store_events_of(api->store, "host", mac, (int)limit, &events, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 200, json_pack("{s:s, s:o}", "mac", mac, "events", events));
+    json_decref(host);
+}

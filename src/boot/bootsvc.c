@@ -1,0 +1,376 @@
+/*
+ * bootsvc.c - the boot services of `bootherd serve`: wiring DHCP and TFTP to
+ * the boot view, the boot policy, the generated files and the boot worker.
+ *
+ * Everything here that DHCP or TFTP calls runs on the boot loop and answers
+ * from memory; what must reach the database goes to the boot worker.
+ */
+#include "bootsvc.h"
+
+#include "core/log.h"
+#include "core/net.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "dhcp.h"
+#include "tftp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IPMAP_MAX 65536
+
+struct bh_boot {
+    struct bh_boot_config cfg;
+    struct bh_store *store;
+    struct bh_bootview *view;
+    struct bh_bootwork *work;
+    struct bh_tftp *tftp;
+    struct bh_dhcp *dhcp;
+    int root_fd;
+    int http_port;
+    /* client IPv4 -> MAC, learned from DHCP, so a TFTP or HTTP fetch can be
+     * put on the right host's timeline */
+    pthread_mutex_t ipmu;
+    json_t *ipmap;
+};
+
+struct bh_bootview *bh_boot_view(struct bh_boot *b)
+{
+    return b->view;
+}
+
+struct bh_bootwork *bh_boot_work(struct bh_boot *b)
+{
+    return b->work;
+}
+
+int bh_boot_root_fd(const struct bh_boot *b)
+{
+    return b->root_fd;
+}
+
+int bh_boot_http_port(const struct bh_boot *b)
+{
+    return b->http_port;
+}
+
+void bh_boot_on_commit(struct bh_boot *b)
+{
+    if (b && b->work)
+        bh_bootwork_refresh(b->work);
+}
+
+void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
+{
+    const struct bh_boot_config *c = &b->cfg;
+    out->unknown_hosts = c->unknown_hosts;
+    bh_strlcpy(out->default_profile, c->default_profile, sizeof(out->default_profile));
+    out->offline_after = c->offline_after;
+    out->snponly = c->snponly;
+    bh_strlcpy(out->server_ip, c->server_ip, sizeof(out->server_ip));
+    bh_strlcpy(out->http_base, c->http_base, sizeof(out->http_base));
+    /* the settings object wins where it says something */
+    json_t *s = bh_bootview_settings(b->view);
+    const char *v;
+    if ((v = json_string_value(json_object_get(s, "unknown_hosts"))))
+        out->unknown_hosts = !strcmp(v, "ignore")         ? BH_UNKNOWN_IGNORE
+                             : !strcmp(v, "boot-default") ? BH_UNKNOWN_BOOT_DEFAULT
+                                                          : BH_UNKNOWN_REGISTER;
+    if ((v = json_string_value(json_object_get(s, "default_profile"))))
+        bh_strlcpy(out->default_profile, v, sizeof(out->default_profile));
+    if (json_is_integer(json_object_get(s, "offline_after")))
+        out->offline_after = json_integer_value(json_object_get(s, "offline_after"));
+    if (json_is_boolean(json_object_get(s, "snponly")))
+        out->snponly = json_is_true(json_object_get(s, "snponly"));
+    if ((v = json_string_value(json_object_get(s, "server_ip"))))
+        bh_strlcpy(out->server_ip, v, sizeof(out->server_ip));
+    if ((v = json_string_value(json_object_get(s, "http_base"))))
+        bh_strlcpy(out->http_base, v, sizeof(out->http_base));
+    json_decref(s);
+}
+
+/* ---- client IP -> MAC ---------------------------------------------------- */
+
+static void ipmap_put(struct bh_boot *b, const char *ip, const char *mac)
+{
+    if (!ip || !mac || !strcmp(ip, "0.0.0.0"))
+        return;
+    pthread_mutex_lock(&b->ipmu);
+    if (json_object_size(b->ipmap) >= IPMAP_MAX)
+        json_object_clear(b->ipmap); /* crude, but bounded: relearned at the next DHCP */
+    json_object_set_new(b->ipmap, ip, json_string(mac));
+    pthread_mutex_unlock(&b->ipmu);
+}
+
+/* The MAC last seen with this IPv4 address, into mac[18]; false if none. */
+bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18])
+{
+    pthread_mutex_lock(&b->ipmu);
+    const char *m = json_string_value(json_object_get(b->ipmap, ip));
+    if (m)
+        bh_strlcpy(mac, m, 18);
+    pthread_mutex_unlock(&b->ipmu);
+    return m != NULL;
+}
+
+/* ---- DHCP hooks ---------------------------------------------------------- */
+
+static void dhcp_decide(void *ud, const struct bh_boot_client *c, struct bh_boot_decision *d)
+{
+    bh_boot_decide(ud, c, d);
+}
+
+static bool dhcp_reservation(void *ud, const uint8_t mac[6], struct in_addr *ip, char *hostname,
+                             size_t cap)
+{
+    struct bh_boot *b = ud;
+    char m[18];
+    snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+             mac[4], mac[5]);
+    json_t *host = bh_bootview_host(b->view, m);
+    const char *s = json_string_value(json_object_get(host, "ip"));
+    bool ok = s && inet_pton(AF_INET, s, ip) == 1;
+    const char *name = json_string_value(json_object_get(host, "name"));
+    if (ok && hostname && cap)
+        bh_strlcpy(hostname, name ? name : "", cap);
+    json_decref(host);
+    return ok;
+}
+
+static void dhcp_event(void *ud, const struct bh_boot_client *c, const char *type,
+                       const json_t *data)
+{
+    struct bh_boot *b = ud;
+    const char *ip = json_string_value(json_object_get(data, "ip"));
+    if (!ip)
+        ip = json_string_value(json_object_get(data, "yiaddr"));
+    if (!ip)
+        ip = json_string_value(json_object_get(data, "ciaddr"));
+    ipmap_put(b, ip, c->mac_str);
+    /* a machine that is network booting is "booting"; a plain DHCP client
+     * (an installed OS renewing its lease) is only alive */
+    bool booting = json_string_value(json_object_get(data, "boot_file")) != NULL ||
+                   json_string_value(json_object_get(data, "filename")) != NULL;
+    bh_bootwork_seen(b->work, c->mac_str, booting ? "booting" : NULL);
+    bh_bootwork_event(b->work, c->mac_str, type, json_deep_copy(data));
+}
+
+/* ---- TFTP hooks ---------------------------------------------------------- */
+
+static void client_ip(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  INET6_ADDRSTRLEN);
+}
+
+/* our address as seen from client sa (the route's source address) */
+static void server_addr_for(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (sa->sa_family != AF_INET)
+        return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in local;
+    socklen_t len = sizeof(local);
+    if (fd >= 0 && connect(fd, sa, sizeof(struct sockaddr_in)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&local, &len) == 0)
+        inet_ntop(AF_INET, &local.sin_addr, out, INET6_ADDRSTRLEN);
+    if (fd >= 0)
+        close(fd);
+}
+
+static int tftp_virtual(void *ud, const struct sockaddr *client, const char *path, char **data,
+                        size_t *len)
+{
+    struct bh_boot *b = ud;
+    char server[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+    struct bh_buf out;
+    struct bh_boot_settings st;
+    bh_boot_settings(b, &st);
+    server_addr_for(client, ip);
+    if (st.server_ip[0])
+        bh_strlcpy(ip, st.server_ip, sizeof(ip));
+    snprintf(server, sizeof(server), "%s:%d", ip, b->http_port);
+    bh_buf_init(&out, 64 * 1024);
+    int rc = bh_boot_virtual_file(b, path, server, &out);
+    if (rc) {
+        bh_buf_free(&out);
+        return rc;
+    }
+    *len = out.len;
+    *data = bh_buf_steal(&out);
+    return *data ? 0 : BH_ENOMEM;
+}
+
+static void tftp_report(void *ud, const struct bh_tftp_report *r)
+{
+    struct bh_boot *b = ud;
+    char ip[INET6_ADDRSTRLEN], mac[18];
+    client_ip(r->client, ip);
+    if (!bh_boot_mac_of_ip(b, ip, mac))
+        return; /* not a machine we know of: the log line is enough */
+    json_t *data = json_pack("{s:s, s:I, s:f, s:i, s:i, s:i, s:s}", "file", r->path, "bytes",
+                             (json_int_t)r->bytes, "ms", (double)r->nanos / 1e6, "retransmits",
+                             (int)r->retransmits, "blksize", (int)r->blksize, "windowsize",
+                             (int)r->windowsize, "client", ip);
+    if (data && !r->ok && r->error)
+        json_object_set_new(data, "error", json_string(r->error));
+    bh_bootwork_event(b->work, mac, r->ok ? "tftp.sent" : "tftp.failed", data);
+    bh_bootwork_seen(b->work, mac, "booting");
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int open_root(struct bh_boot *b, struct bh_err *err)
+{
+    /* a relative root lives in the data directory (our working directory) */
+    if (mkdir(b->cfg.root, 0755) < 0 && errno != EEXIST)
+        return bh_err_set(err, BH_ESYS, "root", "cannot create the boot root %s: %s",
+                          b->cfg.root, strerror(errno));
+    b->root_fd = open(b->cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (b->root_fd < 0)
+        return bh_err_set(err, BH_ESYS, "root", "cannot open the boot root %s: %s", b->cfg.root,
+                          strerror(errno));
+    return 0;
+}
+
+int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_store *store,
+                  int http_port, struct bh_boot **out, struct bh_err *err)
+{
+    struct bh_boot *b = calloc(1, sizeof(*b));
+    if (!b)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    b->cfg = *cfg;
+    b->store = store;
+    b->http_port = http_port;
+    b->root_fd = -1;
+    pthread_mutex_init(&b->ipmu, NULL);
+    b->ipmap = json_object();
+    b->view = bh_bootview_new();
+    int rc = !b->ipmap || !b->view ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0;
+    if (!rc)
+        rc = open_root(b, err);
+    if (!rc)
+        rc = bh_bootview_load(b->view, store, err);
+    if (!rc)
+        rc = bh_bootwork_start(store, b->view, &b->work, err);
+    if (!rc) {
+        struct bh_boot_settings st;
+        bh_boot_settings(b, &st);
+        bh_bootwork_set_offline_after(b->work, st.offline_after);
+    }
+    if (!rc && cfg->tftp_listen[0]) {
+        struct bh_tftp_hooks th = {tftp_virtual, tftp_report, b};
+        rc = bh_tftp_start(loop, cfg, &th, &b->tftp, err);
+    }
+    if (!rc && cfg->nifaces) {
+        struct bh_dhcp_hooks dh = {dhcp_decide, dhcp_reservation, dhcp_event, b};
+        rc = bh_dhcp_start(loop, cfg, "leases.db", &dh, &b->dhcp, err);
+    }
+    if (rc) {
+        bh_boot_stop(b);
+        bh_boot_free(b);
+        return rc;
+    }
+    bh_log(BH_LOG_INFO, "boot services", "root=%s tftp=%s dhcp_interfaces=%d hosts_unknown=%s",
+           cfg->root, cfg->tftp_listen[0] ? cfg->tftp_listen : "off", cfg->nifaces,
+           cfg->unknown_hosts == BH_UNKNOWN_IGNORE         ? "ignore"
+           : cfg->unknown_hosts == BH_UNKNOWN_BOOT_DEFAULT ? "boot-default"
+                                                           : "register");
+    *out = b;
+    return 0;
+}
+
+void bh_boot_stop(struct bh_boot *b)
+{
+    if (!b)
+        return;
+    if (b->dhcp)
+        bh_dhcp_stop(b->dhcp);
+    if (b->tftp)
+        bh_tftp_stop(b->tftp);
+}
+
+void bh_boot_free(struct bh_boot *b)
+{
+    if (!b)
+        return;
+    bh_dhcp_free(b->dhcp);
+    bh_tftp_free(b->tftp);
+    bh_bootwork_stop(b->work); /* writes what is queued */
+    bh_bootview_free(b->view);
+    if (b->root_fd >= 0)
+        close(b->root_fd);
+    json_decref(b->ipmap);
+    pthread_mutex_destroy(&b->ipmu);
+    free(b);
+}
+
+int bh_boot_metrics(struct bh_boot *b, struct bh_buf *o)
+{
+    int rc = 0;
+    if (b->tftp) {
+        struct bh_tftp_stats t;
+        bh_tftp_get_stats(b->tftp, &t);
+        rc = bh_buf_printf(o,
+                           "# HELP bootherd_tftp_requests_total TFTP read requests.\n"
+                           "# TYPE bootherd_tftp_requests_total counter\n"
+                           "bootherd_tftp_requests_total %llu\n"
+                           "# TYPE bootherd_tftp_transfers_total counter\n"
+                           "bootherd_tftp_transfers_total{result=\"completed\"} %llu\n"
+                           "bootherd_tftp_transfers_total{result=\"failed\"} %llu\n"
+                           "bootherd_tftp_transfers_total{result=\"refused\"} %llu\n"
+                           "# HELP bootherd_tftp_malformed_total Malformed TFTP packets dropped.\n"
+                           "# TYPE bootherd_tftp_malformed_total counter\n"
+                           "bootherd_tftp_malformed_total %llu\n"
+                           "# TYPE bootherd_tftp_retransmits_total counter\n"
+                           "bootherd_tftp_retransmits_total %llu\n"
+                           "# TYPE bootherd_tftp_bytes_total counter\n"
+                           "bootherd_tftp_bytes_total %llu\n"
+                           "# TYPE bootherd_tftp_active_transfers gauge\n"
+                           "bootherd_tftp_active_transfers %llu\n",
+                           (unsigned long long)t.requests, (unsigned long long)t.completed,
+                           (unsigned long long)t.failed, (unsigned long long)t.refused,
+                           (unsigned long long)t.malformed, (unsigned long long)t.retransmits,
+                           (unsigned long long)t.bytes, (unsigned long long)t.active);
+    }
+    if (!rc && b->dhcp) {
+        struct bh_dhcp_stats d;
+        bh_dhcp_get_stats(b->dhcp, &d);
+        rc = bh_buf_printf(
+            o,
+            "# HELP bootherd_dhcp_packets_total DHCP packets received.\n"
+            "# TYPE bootherd_dhcp_packets_total counter\n"
+            "bootherd_dhcp_packets_total %llu\n"
+            "# HELP bootherd_dhcp_malformed_total Malformed DHCP packets dropped.\n"
+            "# TYPE bootherd_dhcp_malformed_total counter\n"
+            "bootherd_dhcp_malformed_total %llu\n"
+            "# TYPE bootherd_dhcp_replies_total counter\n"
+            "bootherd_dhcp_replies_total{type=\"offer\"} %llu\n"
+            "bootherd_dhcp_replies_total{type=\"ack\"} %llu\n"
+            "bootherd_dhcp_replies_total{type=\"nak\"} %llu\n"
+            "bootherd_dhcp_replies_total{type=\"proxy_offer\"} %llu\n"
+            "bootherd_dhcp_replies_total{type=\"pxe_ack\"} %llu\n"
+            "# TYPE bootherd_dhcp_ignored_total counter\n"
+            "bootherd_dhcp_ignored_total %llu\n"
+            "# TYPE bootherd_dhcp_leases gauge\n"
+            "bootherd_dhcp_leases %llu\n"
+            "# TYPE bootherd_dhcp_lease_commits_total counter\n"
+            "bootherd_dhcp_lease_commits_total %llu\n",
+            (unsigned long long)d.received, (unsigned long long)d.malformed,
+            (unsigned long long)d.offers, (unsigned long long)d.acks, (unsigned long long)d.naks,
+            (unsigned long long)d.proxy_offers, (unsigned long long)d.pxe_acks,
+            (unsigned long long)d.ignored, (unsigned long long)d.leases_active,
+            (unsigned long long)d.commits);
+    }
+    return rc;
+}

@@ -1,0 +1,83 @@
+/*
+ * bootsvc.h - the boot services of `bootherd serve`: DHCP, TFTP and the
+ * HTTP boot endpoints, deciding from the boot view how each machine boots.
+ */
+#ifndef BH_BOOT_BOOTSVC_H
+#define BH_BOOT_BOOTSVC_H
+
+#include "boot.h"
+#include "bootview.h"
+#include "bootwork.h"
+#include "core/buf.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+struct bh_boot;
+struct bh_tftp;
+struct bh_dhcp;
+
+/* What applies now: the config file, overlaid by the settings object. */
+struct bh_boot_settings {
+    enum bh_unknown_policy unknown_hosts;
+    char default_profile[64];
+    int64_t offline_after;
+    bool snponly;
+    char server_ip[16];
+    char http_base[256];
+};
+
+/* Open the boot root, bind DHCP and TFTP (call while privileged), load the
+ * boot view and start the worker.  The services answer once `loop` runs. */
+int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_store *store,
+                  int http_port, struct bh_boot **out, struct bh_err *err);
+/* Loop thread: stop DHCP/TFTP; then, after the loop ran, bh_boot_free. */
+void bh_boot_stop(struct bh_boot *b);
+void bh_boot_free(struct bh_boot *b);
+/* The store committed (any thread). */
+void bh_boot_on_commit(struct bh_boot *b);
+
+void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out);
+struct bh_bootview *bh_boot_view(struct bh_boot *b);
+struct bh_bootwork *bh_boot_work(struct bh_boot *b);
+int bh_boot_root_fd(const struct bh_boot *b);
+/* The port of the HTTP API and boot endpoints. */
+int bh_boot_http_port(const struct bh_boot *b);
+/* The MAC last seen with this IPv4 address (from DHCP), into mac[18]. */
+bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18]);
+/* Prometheus lines for DHCP, TFTP and the boot endpoints. */
+int bh_boot_metrics(struct bh_boot *b, struct bh_buf *out);
+
+/* ---- decisions (bootpolicy.c) --------------------------------------------- */
+
+/* How DHCP client c boots (loop thread; registers unknown MACs by policy). */
+void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c,
+                    struct bh_boot_decision *d);
+
+/* ---- scripts and generated files (bootscript.c) -------------------------- */
+
+struct bh_script_req {
+    const char *mac;      /* aa:bb:cc:dd:ee:ff */
+    const char *arch;     /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
+    const char *platform; /* iPXE ${platform}: pcbios, efi; may be NULL */
+    const char *uuid;     /* may be NULL */
+    const char *serial;   /* may be NULL */
+    const char *http_base;/* where this client reaches us, no trailing slash */
+    const char *server;   /* our address as the client sees it */
+};
+
+/* The iPXE script for a machine: a menu, a direct boot or exit to disk.
+ * Registers an unknown MAC by policy and reports "boot.script".  Returns 0
+ * and fills out (text), or an error (e.g. the profile is missing: the script
+ * then still says so on the console). */
+int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct bh_buf *out,
+                        struct bh_err *err);
+/* The bootstrap boot.ipxe that chains to the per-host script. */
+int bh_boot_bootstrap(const char *http_base, struct bh_buf *out);
+/* Generated TFTP files: pxelinux.cfg/01-<mac>, grub/grub.cfg-01-<mac>,
+ * <serial>/cmdline.txt and <serial>/config.txt.  BH_ENOTFOUND if `path`
+ * is not one of them. */
+int bh_boot_virtual_file(struct bh_boot *b, const char *path, const char *server,
+                         struct bh_buf *out);
+
+#endif

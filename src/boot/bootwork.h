@@ -1,0 +1,43 @@
+/*
+ * bootwork.h - the boot services' store I/O, on its own thread.
+ *
+ * DHCP, TFTP and the boot endpoints report what they see (a new MAC, a host
+ * booting, a file sent) from threads that must not wait on the database.
+ * They hand it to this worker, which batches it: every boot event queued
+ * while it was busy goes into one transaction, repeated "still alive" updates
+ * of a host collapse into one, a MAC is registered once.  It also keeps the
+ * boot view current after each commit, and marks silent hosts offline.
+ */
+#ifndef BH_BOOT_BOOTWORK_H
+#define BH_BOOT_BOOTWORK_H
+
+#include "bootview.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct bh_bootwork;
+
+int bh_bootwork_start(struct bh_store *s, struct bh_bootview *v, struct bh_bootwork **out,
+                      struct bh_err *err);
+/* Write what is queued, then stop the thread. */
+void bh_bootwork_stop(struct bh_bootwork *w);
+
+/* All of these may be called from any thread and return at once. */
+
+/* The store committed: bring the view up to date (coalesced). */
+void bh_bootwork_refresh(struct bh_bootwork *w);
+/* A boot event on host `mac` (takes data, may be NULL). */
+void bh_bootwork_event(struct bh_bootwork *w, const char *mac, const char *type, json_t *data);
+/* Host `mac` showed a sign of life; state is the new state, or NULL to
+ * keep it.  last_seen is written at most once a minute per host unless the
+ * state changes. */
+void bh_bootwork_seen(struct bh_bootwork *w, const char *mac, const char *state);
+/* A MAC bootherd does not know: create the host (state new) with what DHCP
+ * learned (takes doc: {"mac", "arch", "uuid", ...}), once. */
+void bh_bootwork_register(struct bh_bootwork *w, json_t *doc);
+/* Hosts in state booting or up with no sign of life for this many seconds
+ * go offline (checked every 15 s). */
+void bh_bootwork_set_offline_after(struct bh_bootwork *w, int64_t seconds);
+
+#endif

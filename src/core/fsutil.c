@@ -1,0 +1,53 @@
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+bool bh_path_ok(const char *path, size_t max)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n > max)
+        return false;
+    if (path[0] == '/') {
+        path++;
+        n--;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            return false;
+    }
+    /* every component non-empty and neither "." nor ".." */
+    for (const char *p = path; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    return n > 0;
+}
+
+int bh_open_beneath(int dirfd, const char *path, int flags)
+{
+    if (!bh_path_ok(path, 4096)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (path[0] == '/')
+        path++;
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    while (fd < 0 && errno == EINTR);
+    return (int)fd;
+}

@@ -1,0 +1,23 @@
+/*
+ * fsutil.h - opening files strictly inside a directory.  Leaf module.
+ */
+#ifndef BH_CORE_FSUTIL_H
+#define BH_CORE_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Is this a relative path we are willing to look up: no NUL (by
+ * construction), no control bytes, no backslashes, no empty, "." or ".."
+ * components, at most max bytes?  One leading '/' is tolerated and skipped
+ * by bh_open_beneath (firmware often asks for "/pxelinux.0"). */
+bool bh_path_ok(const char *path, size_t max);
+
+/* open(2) path relative to dirfd such that nothing outside the directory
+ * is reached: not by "..", not by an absolute path, not through a symlink
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS).  Returns the fd or -1
+ * with errno (EXDEV when the path tried to escape, EINVAL when bh_path_ok
+ * refused it). */
+int bh_open_beneath(int dirfd, const char *path, int flags);
+
+#endif

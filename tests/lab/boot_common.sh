@@ -1,0 +1,59 @@
+#!/bin/bash
+# boot_common.sh - shared by the QEMU boot tests: one VM network-boots from
+# bootherd and the test checks what the user sees afterwards.
+# shellcheck source=../lib/harness.sh
+source "$(dirname "$0")/../lib/harness.sh"
+# shellcheck source=../lib/netlab.sh
+source "$(dirname "$0")/../lib/netlab.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+LAB_NS=lab
+VM_LOG=$TEST_TMP/vm.log
+
+lab_setup() {
+    netlab_init || exit 1
+    check "test client OS built (Debian kernel + busybox initramfs)" lab_client_os || { finish; exit 1; }
+    netlab_ns lab
+    netlab_bridge lab 192.0.2.1/24
+    netlab_tap lab tap0
+}
+
+# a plain DHCP server on the segment that knows nothing of PXE
+lab_dnsmasq() {
+    netlab_ns dhcp
+    netlab_veth_to_bridge lab dhcp 192.0.2.2/24
+    netlab_bg dhcp dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=eth0 \
+        --bind-interfaces --dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h \
+        --dhcp-leasefile="$TEST_TMP/dnsmasq.leases" --pid-file= --log-dhcp \
+        --log-facility="$TEST_TMP/dnsmasq.log"
+}
+
+# VM_MAC booted; check the marker, the state and the timeline
+lab_boot_checks() {
+    local mac=$1 want_events=$2
+    if lab_wait "$VM_LOG" "BH-TEST-DONE" "${LAB_TIMEOUT:-240}"; then
+        ok "the VM booted the test OS"
+    else
+        nok "the VM booted the test OS"
+        diag "$(tail -c 3000 "$VM_LOG" | tr -d '\r')"
+        diag "$(tail -30 "$BH_LOG")"
+    fi
+    contains "the test OS reached bootherd (GET /boot/up)" "BH-UP-OK $mac" "$(cat "$VM_LOG")"
+    lab_api GET "/api/v1/hosts/$mac"
+    eq "the host is registered" 200 "$STATUS"
+    eq "the host is up" up "$(jq -r .state <<<"$BODY")"
+    check "the host has a last_seen time" jq -e '.last_seen != null' <<<"$BODY"
+    lab_api GET "/api/v1/hosts/$mac/events?limit=200"
+    local types t
+    types=$(jq -r '[.events[].type] | reverse | join(" ")' <<<"$BODY")
+    for t in $want_events; do
+        contains "timeline has $t" "$t" "$types"
+    done
+    contains "timeline: kernel fetched" "test/vmlinuz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
+    contains "timeline: initrd fetched" "test/initrd.gz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
+    local log
+    log=$(netlab_exec "$LAB_NS" "$BH" --url "$BH_URL" --token "$BH_TOKEN" boot log "$mac" 2>&1)
+    contains "bootherd boot log shows the timeline" "boot.up" "$log"
+    contains "bootherd boot log shows the script" "boot.script" "$log"
+}
