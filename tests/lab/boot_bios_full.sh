@@ -8,6 +8,8 @@ lab_bootherd lab $'[dhcp]\ninterfaces = br0\nmode = full\n[subnet]\nnetwork = 19
 check "bootherd runs" kill -0 "$BH_PID"
 lab_qemu_bios lab tap0 "$MAC" "$VM_LOG"
 lab_boot_checks "$MAC" "dhcp. boot.script boot.file boot.up"
-check "the lease is in bootherd's lease database" \
-    sh -c "sqlite3 '$BH_DATA/leases.db' .dump | grep -qi '${MAC}'"
+contains "the lease is in bootherd's lease database" "${MAC//:/}" \
+    "$(sqlite3 "$BH_DATA/leases.db" 'SELECT lower(hex(mac)) FROM leases' 2>&1)"
+lab_api GET /metrics
+contains "/metrics counts the DHCP acks" 'bootherd_dhcp_replies_total{type="ack"}' "$BODY"
 finish

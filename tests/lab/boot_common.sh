@@ -13,7 +13,14 @@ VM_LOG=$TEST_TMP/vm.log
 
 lab_setup() {
     netlab_init || exit 1
-    check "test client OS built (Debian kernel + busybox initramfs)" lab_client_os || { finish; exit 1; }
+    if lab_client_os >"$TEST_TMP/client-os.log" 2>&1; then
+        ok "test client OS built (Debian kernel + busybox initramfs)"
+    else
+        nok "test client OS built (Debian kernel + busybox initramfs)"
+        diag "$(cat "$TEST_TMP/client-os.log")"
+        finish
+        exit 1
+    fi
     netlab_ns lab
     netlab_bridge lab 192.0.2.1/24
     netlab_tap lab tap0
