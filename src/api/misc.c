@@ -3,6 +3,7 @@
  */
 #include "api.h"
 
+#include "boot/bootsvc.h"
 #include "core/buf.h"
 #include "core/ini.h"
 #include "core/str.h"
@@ -158,6 +159,8 @@ void bh_h_metrics(struct bh_req *r)
                            "# HELP bootherd_ws_connections Open WebSocket connections.\n"
                            "# TYPE bootherd_ws_connections gauge\nbootherd_ws_connections %zu\n",
                            bh_ws_hub_count(api->hub));
+    if (!rc && api->boot)
+        rc = bh_boot_metrics(api->boot, &o);
     if (!rc)
         rc = process_metrics(&o, api->started_ms);
     if (rc)
