@@ -53,6 +53,8 @@ static const struct bh_route routes[] = {
     {"DELETE", V1 "/tokens/{key}", bh_h_delete, BH_ROLE_ADMIN, TOKENS, 0, "Revoke a token"},
     {"GET", V1 "/settings", bh_h_get, BH_ROLE_ADMIN, SETTINGS, 0,
      "Run-time boot settings (null: as the config file says; see /api/v1/settings/effective)"},
+    {"GET", V1 "/settings/effective", bh_h_settings_effective, BH_ROLE_ADMIN, NULL, 0,
+     "The boot settings in force: config file and settings object together"},
     {"PATCH", V1 "/settings", bh_h_patch, BH_ROLE_ADMIN, SETTINGS, 0,
      "Change run-time boot settings"},
     {"GET", V1 "/hosts/{key}/events", bh_h_host_events, BH_ROLE_VIEWER, NULL, 0,

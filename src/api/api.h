@@ -75,5 +75,6 @@ void bh_h_boot_ipxe(struct bh_req *r);
 void bh_h_boot_file(struct bh_req *r);
 void bh_h_boot_up(struct bh_req *r);
 void bh_h_host_events(struct bh_req *r);
+void bh_h_settings_effective(struct bh_req *r);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/mac.h"
 #include "core/str.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -180,4 +181,44 @@ void bh_h_host_events(struct bh_req *r)
     else
         bh_reply_json(r, 200, json_pack("{s:s, s:o}", "mac", mac, "events", events));
     json_decref(host);
+}
+
+static const char *mode_name(enum bh_dhcp_mode m)
+{
+    return m == BH_DHCP_FULL ? "full" : m == BH_DHCP_PROXY ? "proxy" : "off";
+}
+
+/* GET /api/v1/settings/effective: what the boot services use right now,
+ * the config file overlaid by the settings object, and where each came from */
+void bh_h_settings_effective(struct bh_req *r)
+{
+    struct bh_boot *b = boot_of(r);
+    if (!b)
+        return;
+    const struct bh_boot_config *c = bh_boot_config_of(b);
+    struct bh_boot_settings st;
+    bh_boot_settings(b, &st);
+    static const char *const pol[] = {"register", "ignore", "boot-default"};
+    json_t *ifaces = json_array(), *subnets = json_array();
+    for (int i = 0; i < c->nifaces; i++)
+        json_array_append_new(ifaces, json_pack("{s:s, s:s}", "name", c->ifaces[i].name, "mode",
+                                                mode_name(bh_boot_iface_mode(b, i))));
+    for (int i = 0; i < c->nsubnets; i++) {
+        char net[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN], z[INET_ADDRSTRLEN];
+        const struct bh_dhcp_subnet *sn = &c->subnets[i];
+        inet_ntop(AF_INET, &sn->net, net, sizeof(net));
+        inet_ntop(AF_INET, &sn->range_start, a, sizeof(a));
+        inet_ntop(AF_INET, &sn->range_end, z, sizeof(z));
+        json_array_append_new(subnets, json_pack("{s:s, s:i, s:s, s:s}", "network", net, "prefix",
+                                                 __builtin_popcount(sn->mask.s_addr), "range_start",
+                                                 a, "range_end", z));
+    }
+    bh_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:I, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "unknown_hosts",
+                            pol[st.unknown_hosts], "default_profile", st.default_profile,
+                            "offline_after", (json_int_t)st.offline_after, "snponly",
+                            st.snponly, "server_ip", st.server_ip, "http_base", st.http_base,
+                            "boot_root", c->root, "tftp_listen",
+                            c->tftp_listen[0] ? c->tftp_listen : "off", "dhcp_interfaces", ifaces,
+                            "dhcp_subnets", subnets));
 }

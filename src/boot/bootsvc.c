@@ -67,6 +67,25 @@ void bh_boot_on_commit(struct bh_boot *b)
         bh_bootwork_refresh(b->work);
 }
 
+const struct bh_boot_config *bh_boot_config_of(const struct bh_boot *b)
+{
+    return &b->cfg;
+}
+
+enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i)
+{
+    if (i < 0 || i >= b->cfg.nifaces)
+        return BH_DHCP_OFF;
+    enum bh_dhcp_mode m = b->cfg.ifaces[i].mode;
+    json_t *s = bh_bootview_settings(b->view);
+    const char *v =
+        json_string_value(json_object_get(json_object_get(s, "dhcp_modes"), b->cfg.ifaces[i].name));
+    if (v)
+        m = !strcmp(v, "full") ? BH_DHCP_FULL : !strcmp(v, "proxy") ? BH_DHCP_PROXY : BH_DHCP_OFF;
+    json_decref(s);
+    return m;
+}
+
 void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
 {
     const struct bh_boot_config *c = &b->cfg;

@@ -41,6 +41,10 @@ void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out);
 struct bh_bootview *bh_boot_view(struct bh_boot *b);
 struct bh_bootwork *bh_boot_work(struct bh_boot *b);
 int bh_boot_root_fd(const struct bh_boot *b);
+/* The settings read from the config file at start. */
+const struct bh_boot_config *bh_boot_config_of(const struct bh_boot *b);
+/* The DHCP mode of configured interface i now (settings.dhcp_modes wins). */
+enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i);
 /* The port of the HTTP API and boot endpoints. */
 int bh_boot_http_port(const struct bh_boot *b);
 /* The MAC last seen with this IPv4 address (from DHCP), into mac[18]. */

@@ -29,7 +29,8 @@ struct bh_bootwork {
     /* worker thread only */
     json_t *written;   /* mac -> {"state", "ms"} last written */
     json_t *registered;/* mac -> ms of the last registration attempt */
-    int64_t offline_after_ms;
+    int64_t offline_after_ms;     /* from the config file */
+    int64_t effective_offline_ms; /* worker thread: with the settings object */
     uint64_t dropped;
 };
 
@@ -259,6 +260,18 @@ static void *work_main(void *arg)
         /* the view first: registration and updates consult it */
         if (refresh && bh_bootview_refresh(w->view, w->store, &e))
             bh_log(BH_LOG_WARN, "boot view refresh failed", "err=%s", e.msg);
+        if (refresh) { /* the settings object may have changed offline_after */
+            json_t *st = bh_bootview_settings(w->view);
+            json_t *oa = json_object_get(st, "offline_after");
+            if (json_is_integer(oa) && json_integer_value(oa) > 0)
+                offline_after = json_integer_value(oa) * 1000;
+            else
+                offline_after = w->offline_after_ms;
+            json_decref(st);
+            w->effective_offline_ms = offline_after;
+        } else if (w->effective_offline_ms) {
+            offline_after = w->effective_offline_ms;
+        }
         do_register(w, reg);
         do_seen(w, seen);
         do_events(w, events);

@@ -329,8 +329,17 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
         return usage(k);
     bh_cli_escape(argv[1], esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
-    if (!strcmp(verb, "show") || !strcmp(verb, "get"))
-        return argc == 2 ? request_obj(c, "GET", path, NULL, "show", 200) : usage(k);
+    if (!strcmp(verb, "show") || !strcmp(verb, "get")) {
+        if (argc != 2)
+            return usage(k);
+        int rc = request_obj(c, "GET", path, NULL, "show", 200);
+        if (!rc && k->kind == BH_KIND_HOST && !c->json) {
+            char *a[] = {"log", argv[1], "--limit", "10", NULL};
+            printf("\nrecent events:\n");
+            rc = bh_cmd_boot(c, 4, a);
+        }
+        return rc;
+    }
     if (!strcmp(verb, "rm") || !strcmp(verb, "delete")) {
         for (int i = 1; i < argc; i++) {
             bh_cli_escape(argv[i], esc, sizeof(esc));

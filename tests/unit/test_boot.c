@@ -1,0 +1,343 @@
+/*
+ * test_boot.c - the boot policy and the generated boot files, over a real
+ * store and boot view (no sockets: DHCP and TFTP stay off).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "boot/bootsvc.h"
+#include "core/str.h"
+#include "store/store.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char g_dir[64], g_cwd[4096];
+static struct bh_store *S;
+static struct bh_boot *B;
+static const struct bh_actor A = {"test", NULL, NULL};
+
+#define MAC1 "52:54:00:00:00:01"
+#define MAC2 "52:54:00:00:00:02"
+
+static void mk(enum bh_kind k, const char *text)
+{
+    json_t *doc = J(text), *norm = NULL, *out = NULL;
+    struct bh_err e;
+    if (bh_model_validate(bh_kind_get(k), doc, BH_V_CREATE, &norm, &e) ||
+        bh_store_create(S, bh_kind_get(k), norm, &A, &out, &e))
+        fail_msg("create %s: %s", text, e.msg);
+    json_decref(doc);
+    json_decref(norm);
+    json_decref(out);
+}
+
+static void patch(enum bh_kind k, const char *key, const char *text)
+{
+    json_t *doc = J(text), *out = NULL;
+    struct bh_err e;
+    if (bh_store_update(S, bh_kind_get(k), key, doc, 0, BH_UPD_PARTIAL, &A, &out, &e))
+        fail_msg("patch %s: %s", text, e.msg);
+    json_decref(doc);
+    json_decref(out);
+}
+
+static void sync_view(void)
+{
+    struct bh_err e;
+    if (bh_bootview_refresh(bh_boot_view(B), S, &e))
+        fail_msg("refresh: %s", e.msg);
+}
+
+static void touch(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/boot/%s", g_dir, name);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof(g_dir), "/tmp/bh-test-boot-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    assert_non_null(getcwd(g_cwd, sizeof(g_cwd)));
+    assert_int_equal(chdir(g_dir), 0); /* the boot root is relative to the data dir */
+    char db[128];
+    snprintf(db, sizeof(db), "%s/bootherd.db", g_dir);
+    struct bh_store_config sc = {.path = db, .readers = 2};
+    struct bh_err e;
+    if (bh_store_open(&sc, &S, &e))
+        fail_msg("%s", e.msg);
+    mk(BH_KIND_PROFILE, "{'name':'bootherd-client','kernel':'client/vmlinuz',"
+                        "'initrds':['client/a.gz','client/b.gz'],"
+                        "'cmdline':'console=ttyS0 host={{host.name}} url={{http_base}} "
+                        "role={{host.labels.role}} grp={{ group.name }}'}");
+    struct bh_boot_config cfg;
+    bh_boot_config_defaults(&cfg);
+    if (bh_boot_start(uv_default_loop(), &cfg, S, 8080, &B, &e))
+        fail_msg("%s", e.msg);
+    touch("undionly.kpxe");
+    touch("ipxe.efi");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    bh_boot_stop(B);
+    bh_boot_free(B);
+    bh_store_close(S);
+    assert_int_equal(chdir(g_cwd), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static struct bh_boot_client client(const char *mac, uint16_t arch)
+{
+    struct bh_boot_client c;
+    memset(&c, 0, sizeof(c));
+    bh_strlcpy(c.mac_str, mac, sizeof(c.mac_str));
+    c.arch = arch;
+    c.pxe = true;
+    inet_pton(AF_INET, "192.0.2.1", &c.iface_addr);
+    c.mode = BH_DHCP_PROXY;
+    return c;
+}
+
+static void test_loader_by_firmware(void **state)
+{
+    (void)state;
+    mk(BH_KIND_HOST, "{'mac':'" MAC1 "','name':'pc1'}");
+    sync_view();
+    struct bh_boot_decision d;
+    struct bh_boot_client c = client(MAC1, BH_ARCH_BIOS);
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_TFTP);
+    assert_string_equal(d.filename, "undionly.kpxe");
+    char ip[16];
+    inet_ntop(AF_INET, &d.next_server, ip, sizeof(ip));
+    assert_string_equal(ip, "192.0.2.1");
+
+    c = client(MAC1, BH_ARCH_EFI_X64);
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_TFTP);
+    assert_string_equal(d.filename, "ipxe.efi");
+
+    c = client(MAC1, BH_ARCH_EFI_X64);
+    c.ipxe = true; /* iPXE asks again: give it the script */
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_SCRIPT);
+    assert_string_equal(d.filename, "http://192.0.2.1:8080/boot/boot.ipxe");
+
+    c = client(MAC1, BH_ARCH_HTTP_X64);
+    c.pxe = false;
+    c.http = true;
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_HTTP);
+    assert_string_equal(d.filename, "http://192.0.2.1:8080/boot/files/ipxe.efi");
+
+    c = client(MAC1, BH_ARCH_EFI_ARM64); /* no arm64 iPXE in the root */
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_NONE);
+    assert_non_null(strstr(d.why, "ipxe-arm64.efi not in the boot root"));
+    touch("ipxe-arm64.efi");
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_TFTP);
+    assert_string_equal(d.filename, "ipxe-arm64.efi");
+
+    c = client(MAC1, BH_ARCH_BIOS);
+    c.pxe = false;
+    c.rpi = true;
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_RPI);
+
+    c = client(MAC1, BH_ARCH_NONE);
+    c.pxe = false; /* a plain DHCP client */
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_NONE);
+}
+
+static void test_overrides_and_settings(void **state)
+{
+    (void)state;
+    mk(BH_KIND_GROUP, "{'name':'lab','boot':{'files':{'bios':'custom.kpxe','efi64':'g.efi'}}}");
+    mk(BH_KIND_HOST, "{'mac':'" MAC1 "','group':'lab','boot':{'files':{'efi64':'h.efi'}}}");
+    touch("custom.kpxe");
+    touch("h.efi");
+    touch("snponly.efi");
+    sync_view();
+    struct bh_boot_decision d;
+    struct bh_boot_client c = client(MAC1, BH_ARCH_BIOS);
+    bh_boot_decide(B, &c, &d);
+    assert_string_equal(d.filename, "custom.kpxe"); /* the group's */
+    c = client(MAC1, BH_ARCH_EFI_X64);
+    bh_boot_decide(B, &c, &d);
+    assert_string_equal(d.filename, "h.efi"); /* the host's wins */
+    /* settings: snponly for hosts without an override, and server_ip */
+    mk(BH_KIND_HOST, "{'mac':'" MAC2 "'}");
+    patch(BH_KIND_SETTINGS, "boot", "{'snponly':true,'server_ip':'198.51.100.7'}");
+    sync_view();
+    c = client(MAC2, BH_ARCH_EFI_X64);
+    bh_boot_decide(B, &c, &d);
+    assert_string_equal(d.filename, "snponly.efi");
+    char ip[16];
+    inet_ntop(AF_INET, &d.next_server, ip, sizeof(ip));
+    assert_string_equal(ip, "198.51.100.7");
+}
+
+static void test_unknown_hosts(void **state)
+{
+    (void)state;
+    struct bh_boot_decision d;
+    struct bh_boot_client c = client(MAC2, BH_ARCH_BIOS);
+    patch(BH_KIND_SETTINGS, "boot", "{'unknown_hosts':'ignore'}");
+    sync_view();
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_NONE);
+    patch(BH_KIND_SETTINGS, "boot", "{'unknown_hosts':'register'}");
+    sync_view();
+    bh_boot_decide(B, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_TFTP); /* boots the default meanwhile */
+    /* the worker registers it */
+    json_t *h = NULL;
+    for (int i = 0; i < 200 && bh_store_get(S, bh_kind_get(BH_KIND_HOST), MAC2, &h, NULL); i++)
+        usleep(10000);
+    assert_non_null(h);
+    assert_string_equal(json_string_value(json_object_get(h, "state")), "new");
+    json_decref(h);
+}
+
+static char *script(const char *mac, const char *platform)
+{
+    struct bh_script_req q = {mac, "x86_64", platform, NULL, NULL, "http://192.0.2.1:8080",
+                              "192.0.2.1"};
+    struct bh_buf o;
+    struct bh_err e;
+    bh_buf_init(&o, 1 << 20);
+    if (bh_boot_ipxe_script(B, &q, &o, &e))
+        fail_msg("script: %s", e.msg);
+    return bh_buf_steal(&o);
+}
+
+static void test_ipxe_scripts(void **state)
+{
+    (void)state;
+    mk(BH_KIND_GROUP, "{'name':'lab','config':{'os':[{'name':'Windows 10'},{'name':'Ubuntu'}]}}");
+    mk(BH_KIND_HOST, "{'mac':'" MAC1 "','name':'pc1','group':'lab','labels':{'role':'kiosk'}}");
+    sync_view();
+    char *s = script(MAC1, "efi");
+    assert_non_null(strstr(s, "#!ipxe\n"));
+    assert_non_null(strstr(s, "kernel http://192.0.2.1:8080/boot/files/client/vmlinuz?mac=" MAC1
+                              " initrd=initrd0 initrd=initrd1 console=ttyS0 host=pc1 "
+                              "url=http://192.0.2.1:8080 role=kiosk grp=lab\n"));
+    assert_non_null(strstr(s, "initrd --name initrd1 http://192.0.2.1:8080/boot/files/client/"
+                              "b.gz?mac=" MAC1 "\n"));
+    free(s);
+    /* menu: OS entries, the profile and the local disk */
+    patch(BH_KIND_HOST, MAC1, "{'boot':{'action':'menu','menu_timeout':7,'menu_default':'os:2'}}");
+    sync_view();
+    s = script(MAC1, "pcbios");
+    assert_non_null(strstr(s, "item os1 1: Windows 10\n"));
+    assert_non_null(strstr(s, "item os2 2: Ubuntu\n"));
+    assert_non_null(strstr(s, "choose --default os2 --timeout 7000 target"));
+    assert_non_null(strstr(s, "bootherd.action=start:2\n"));
+    assert_non_null(strstr(s, ":local\n"));
+    free(s);
+    /* local disk: sanboot under BIOS, exit under EFI */
+    patch(BH_KIND_GROUP, "lab", "{'boot':{'action':'local'}}");
+    patch(BH_KIND_HOST, MAC1, "{'boot':null}");
+    sync_view();
+    s = script(MAC1, "pcbios");
+    assert_non_null(strstr(s, "sanboot --no-describe --drive 0x80 || exit\n"));
+    assert_null(strstr(s, "kernel "));
+    free(s);
+    s = script(MAC1, "efi");
+    assert_non_null(strstr(s, "\nexit\n"));
+    free(s);
+    /* a profile that does not exist says so on the console */
+    patch(BH_KIND_GROUP, "lab", "{'boot':null}");
+    patch(BH_KIND_SETTINGS, "boot", "{'default_profile':null}");
+    mk(BH_KIND_PROFILE, "{'name':'other','kernel':'x'}");
+    patch(BH_KIND_HOST, MAC1, "{'profile':'other'}");
+    struct bh_err e;
+    assert_int_equal(bh_store_delete(S, bh_kind_get(BH_KIND_PROFILE), "other", 0, &A, &e),
+                     BH_ECONFLICT); /* still used by the host */
+    sync_view();
+    s = script(MAC1, "efi");
+    assert_non_null(strstr(s, "kernel http://192.0.2.1:8080/boot/files/x?mac="));
+    free(s);
+}
+
+static char *vfile(const char *path, int want_rc)
+{
+    struct bh_buf o;
+    bh_buf_init(&o, 1 << 16);
+    int rc = bh_boot_virtual_file(B, path, "192.0.2.1:8080", &o);
+    assert_int_equal(rc, want_rc);
+    return rc ? (bh_buf_free(&o), NULL) : bh_buf_steal(&o);
+}
+
+static void test_generated_files(void **state)
+{
+    (void)state;
+    mk(BH_KIND_HOST, "{'mac':'" MAC1 "','name':'pi4','serial':'10000000abcdef01'}");
+    sync_view();
+    char *s = vfile("pxelinux.cfg/01-52-54-00-00-00-01", 0);
+    assert_non_null(strstr(s, "KERNEL client/vmlinuz\n"));
+    assert_non_null(strstr(s, "INITRD client/a.gz,client/b.gz\n"));
+    assert_non_null(strstr(s, "APPEND console=ttyS0 host=pi4"));
+    free(s);
+    s = vfile("grub/grub.cfg-01-52-54-00-00-00-01", 0);
+    assert_non_null(strstr(s, "linux /client/vmlinuz console=ttyS0 host=pi4"));
+    assert_non_null(strstr(s, "initrd /client/a.gz /client/b.gz\n"));
+    free(s);
+    s = vfile("10000000abcdef01/config.txt", 0);
+    assert_non_null(strstr(s, "kernel=client/vmlinuz\n"));
+    assert_non_null(strstr(s, "initramfs client/a.gz followkernel\n"));
+    free(s);
+    s = vfile("10000000abcdef01/cmdline.txt", 0);
+    assert_non_null(strstr(s, "console=ttyS0 host=pi4"));
+    free(s);
+    vfile("10000000ffffffff/cmdline.txt", BH_ENOTFOUND); /* no such serial */
+    vfile("pxelinux.cfg/default", BH_ENOTFOUND);
+    vfile("pxelinux.cfg/01-zz-54-00-00-00-01", BH_ENOTFOUND);
+    vfile("undionly.kpxe", BH_ENOTFOUND);
+}
+
+static void test_bootstrap(void **state)
+{
+    (void)state;
+    struct bh_buf o;
+    bh_buf_init(&o, 4096);
+    assert_int_equal(bh_boot_bootstrap("http://192.0.2.1:8080", &o), 0);
+    assert_non_null(strstr(o.p, "chain http://192.0.2.1:8080/boot/ipxe?mac=${net0/mac}"));
+    bh_buf_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_loader_by_firmware, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overrides_and_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_hosts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipxe_scripts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
