@@ -175,8 +175,8 @@ static void dhcp_event(void *ud, const struct bh_boot_client *c, const char *typ
     ipmap_put(b, ip, c->mac_str);
     /* a machine that is network booting is "booting"; a plain DHCP client
      * (an installed OS renewing its lease) is only alive */
-    bool booting = json_string_value(json_object_get(data, "boot_file")) != NULL ||
-                   json_string_value(json_object_get(data, "filename")) != NULL;
+    const char *file = json_string_value(json_object_get(data, "file"));
+    bool booting = file && *file;
     bh_bootwork_seen(b->work, c->mac_str, booting ? "booting" : NULL);
     bh_bootwork_event(b->work, c->mac_str, type, json_deep_copy(data));
 }

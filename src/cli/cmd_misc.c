@@ -223,7 +223,7 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
 static void event_detail(const json_t *data, char *out, size_t cap)
 {
     static const char *const keys[] = {"state", "file",  "bytes",   "ms",       "retransmits", "blksize",
-                                       "windowsize", "ip",  "boot_file", "mode",     "action",
+                                       "windowsize", "ip",  "boot", "why", "interface", "mode",     "action",
                                        "profile", "platform", "client",  "error",  "os", NULL};
     size_t n = 0;
     out[0] = '\0';
