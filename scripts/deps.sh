@@ -7,7 +7,10 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libuv1-dev libmicrohttpd-dev libwslay-dev libjansson-dev libsqlite3-dev libssl-dev
 libyaml-dev libcurl4-openssl-dev libcmocka-dev libzstd-dev libpq-dev
-clang-format curl jq wrk sqlite3 procps iproute2 python3"
+clang-format curl jq wrk sqlite3 procps iproute2 python3
+nftables tcpdump cpio kmod xz-utils busybox-static
+qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
+tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin"
 
 # The daemon leaves root for this user after binding its ports.
 ensure_user() {
@@ -37,7 +40,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# the test peers (tftpd-hpa, kea) are packages with services: installing them
+# must not start anything on this machine
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+rc=$?
+[ -n "$made_policy" ] && rm -f "$policy"
+[ $rc -eq 0 ] || exit $rc
 ensure_user

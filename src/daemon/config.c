@@ -18,18 +18,18 @@
 #define CONFIG_MAX (1u << 20)
 
 enum ctype {
-    C_STR,     /* text */
-    C_ADDR,    /* address:port */
-    C_LISTEN,  /* address:port or empty (off) */
-    C_INT,     /* integer in [min, max] */
-    C_SIZE,    /* 512K, 4M ... */
-    C_LEVEL,   /* log level */
-    C_BOOL,    /* yes/no */
-    C_IPV4,    /* dotted quad, stored as text */
-    C_URL,     /* http:// or https:// URL, or empty */
-    C_POLICY,  /* unknown host policy */
-    C_MODE,    /* DHCP mode */
-    C_IFACES,  /* "eth0, br1:full" */
+    C_STR,    /* text */
+    C_ADDR,   /* address:port */
+    C_LISTEN, /* address:port or empty (off) */
+    C_INT,    /* integer in [min, max] */
+    C_SIZE,   /* 512K, 4M ... */
+    C_LEVEL,  /* log level */
+    C_BOOL,   /* yes/no */
+    C_IPV4,   /* dotted quad, stored as text */
+    C_URL,    /* http:// or https:// URL, or empty */
+    C_POLICY, /* unknown host policy */
+    C_MODE,   /* DHCP mode */
+    C_IFACES, /* "eth0, br1:full" */
 };
 
 struct ckey {
@@ -166,8 +166,7 @@ static int on_section(void *ud, const char *name, int line, struct bh_err *err)
         if (!strcmp(ps->section, "subnet")) {
             if (ps->c->boot.nsubnets == BH_DHCP_MAX_SUBNETS)
                 return fail(ps, line, err, "more than %d [subnet] sections", BH_DHCP_MAX_SUBNETS);
-            memset(&ps->c->boot.subnets[ps->c->boot.nsubnets++], 0,
-                   sizeof(struct bh_dhcp_subnet));
+            memset(&ps->c->boot.subnets[ps->c->boot.nsubnets++], 0, sizeof(struct bh_dhcp_subnet));
             ps->subnet_line = line;
         }
         return 0;
@@ -213,7 +212,7 @@ static int parse_ifaces(struct parse_state *ps, int line, const char *v, struct 
             return fail(ps, line, err, "interfaces: more than %d", BH_DHCP_MAX_IFACES);
         struct bh_dhcp_iface *ifc = &b->ifaces[b->nifaces];
         char *colon = strchr(item, ':');
-        ifc->mode = (enum bh_dhcp_mode)-1; /* = [dhcp] mode, filled in at the end */
+        ifc->mode = (enum bh_dhcp_mode) - 1; /* = [dhcp] mode, filled in at the end */
         if (colon) {
             *colon = '\0';
             if (parse_mode(colon + 1, &ifc->mode))
@@ -352,8 +351,7 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
     case C_LEVEL: {
         int lv;
         if (bh_log_parse_level(value, &lv))
-            return fail(ps, line, err, "level must be debug, info, warn or error, got '%s'",
-                        value);
+            return fail(ps, line, err, "level must be debug, info, warn or error, got '%s'", value);
         memcpy(dst, &lv, sizeof(lv));
         return 0;
     }

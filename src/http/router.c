@@ -26,8 +26,8 @@ static bool match_one(const char *pattern, const char *path, struct bh_route_mat
             size_t rest = strlen(s);
             if (rest == 0 || rest >= BH_ROUTE_PARAM_MAX || m->nparams == BH_ROUTE_MAX_PARAMS)
                 return false;
-            size_t nn = pn - 3 < sizeof(m->params[0].name) - 1 ? pn - 3
-                                                                : sizeof(m->params[0].name) - 1;
+            size_t nn =
+                pn - 3 < sizeof(m->params[0].name) - 1 ? pn - 3 : sizeof(m->params[0].name) - 1;
             memcpy(m->params[m->nparams].name, p + 1, nn);
             m->params[m->nparams].name[nn] = '\0';
             memcpy(m->params[m->nparams].value, s, rest + 1);

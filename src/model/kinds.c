@@ -132,7 +132,8 @@ static int check_boot(const json_t *v, struct bh_err *err)
 {
     const char *k;
     const json_t *x;
-    json_object_foreach((json_t *)v, k, x) {
+    json_object_foreach((json_t *)v, k, x)
+    {
         char path[BH_ERR_FIELD_MAX];
         snprintf(path, sizeof(path), "boot.%.64s", k);
         if (!strcmp(k, "action")) {
@@ -155,7 +156,8 @@ static int check_boot(const json_t *v, struct bh_err *err)
             const json_t *fv;
             if (!json_is_object(x))
                 return bh_err_set(err, BH_EINVAL, path, "boot.files must be an object");
-            json_object_foreach((json_t *)x, fk, fv) {
+            json_object_foreach((json_t *)x, fk, fv)
+            {
                 snprintf(path, sizeof(path), "boot.files.%.64s", fk);
                 if (!in_list(fk, boot_file_keys))
                     return bh_err_set(err, BH_EINVAL, path,
@@ -180,7 +182,8 @@ static int check_dhcp_modes(const json_t *v, struct bh_err *err)
     static const char *const modes[] = {"proxy", "full", "off", NULL};
     const char *k;
     const json_t *x;
-    json_object_foreach((json_t *)v, k, x) {
+    json_object_foreach((json_t *)v, k, x)
+    {
         char path[BH_ERR_FIELD_MAX];
         snprintf(path, sizeof(path), "dhcp_modes.%.64s", k);
         if (!*k || strlen(k) > 15 || !json_is_string(x) || !in_list(json_string_value(x), modes))

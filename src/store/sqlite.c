@@ -487,8 +487,8 @@ static int sq_event_append_many(void *impl, const json_t *events, const struct b
         const json_t *ev = json_array_get(events, i);
         if (i > 0) { /* every event has its own revision */
             sqlite3_stmt *st = sq_prepare(
-                &q->writer, "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value",
-                err);
+                &q->writer,
+                "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value", err);
             if (!st || sqlite3_step(st) != SQLITE_ROW)
                 rc = st ? sq_fail(&q->writer, err, "bump revision") : BH_EIO;
             else
@@ -509,8 +509,8 @@ static int sq_event_append_many(void *impl, const json_t *events, const struct b
     return sq_commit(q, rev, err);
 }
 
-static int sq_events_of(void *impl, const char *kind, const char *key, int limit,
-                        json_t **events, struct bh_err *err)
+static int sq_events_of(void *impl, const char *kind, const char *key, int limit, json_t **events,
+                        struct bh_err *err)
 {
     struct sq *q = impl;
     struct sq_conn *c = sq_reader(q);

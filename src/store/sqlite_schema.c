@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 static const char *const tables[BH_KIND__COUNT] = {
-    [BH_KIND_ROOM] = "rooms",       [BH_KIND_GROUP] = "host_groups", [BH_KIND_HOST] = "hosts",
-    [BH_KIND_PROFILE] = "profiles", [BH_KIND_IMAGE] = "images",      [BH_KIND_TOKEN] = "tokens",
+    [BH_KIND_ROOM] = "rooms",        [BH_KIND_GROUP] = "host_groups", [BH_KIND_HOST] = "hosts",
+    [BH_KIND_PROFILE] = "profiles",  [BH_KIND_IMAGE] = "images",      [BH_KIND_TOKEN] = "tokens",
     [BH_KIND_SETTINGS] = "settings",
 };
 
@@ -99,8 +99,7 @@ static const char *const migrations[] = {
      * row, 'boot'; NULL columns mean "as the config file says") */
     "ALTER TABLE host_groups ADD COLUMN boot TEXT;"
     "ALTER TABLE hosts ADD COLUMN boot TEXT;"
-    "CREATE TABLE settings (" OBJ_COLS
-    "name TEXT NOT NULL UNIQUE, unknown_hosts TEXT, "
+    "CREATE TABLE settings (" OBJ_COLS "name TEXT NOT NULL UNIQUE, unknown_hosts TEXT, "
     "profile_id INTEGER REFERENCES profiles(id) ON DELETE RESTRICT, offline_after INTEGER, "
     "snponly INTEGER, server_ip TEXT, http_base TEXT, dhcp_modes TEXT, " TS_COLS ");"
     "INSERT INTO settings (rev, name, created_at, updated_at) "
