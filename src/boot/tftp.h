@@ -21,35 +21,44 @@ struct bh_tftp;
 /* What happened to one transfer, for events and metrics. */
 struct bh_tftp_report {
     const struct sockaddr *client;
-    const char *path;      /* as requested */
-    bool ok;               /* false: error, timeout or refused */
-    int error_code;        /* TFTP error sent (0 none) */
-    const char *error;     /* text sent or logged */
-    uint64_t bytes;        /* file bytes delivered */
-    uint64_t nanos;        /* request to final ACK */
-    uint32_t retransmits;  /* DATA packets sent again */
+    const char *path;     /* as requested */
+    bool ok;              /* false: error, timeout or refused */
+    int error_code;       /* TFTP error sent (0 none) */
+    const char *error;    /* text sent or logged */
+    uint64_t bytes;       /* file bytes delivered */
+    uint64_t nanos;       /* request to final ACK */
+    uint32_t retransmits; /* DATA packets sent again */
     uint16_t blksize, windowsize;
 };
 
 struct bh_tftp_hooks {
     /* Loop thread, must not block.  If `path` names a generated file for this
      * client, return 0 with *data (malloc'd, the server frees it) and *len;
-     * BH_ENOTFOUND to look in the boot root instead. */
+     * BH_ENOTFOUND to look in the boot root instead; BH_EPERM refuses it
+     * (TFTP error 2), any other error gives TFTP error 0.  `path` has passed
+     * the name checks (one leading '/' stripped; no control bytes,
+     * backslashes, '..' components or absolute names). */
     int (*virtual_file)(void *ud, const struct sockaddr *client, const char *path, char **data,
                         size_t *len);
-    /* Loop thread: a transfer ended (also for refused requests). */
+    /* Loop thread: a transfer ended (also for refused requests: ok false,
+     * blksize 0).  The report and what it points to are borrowed for the
+     * call. */
     void (*on_transfer)(void *ud, const struct bh_tftp_report *r);
     void *ud;
 };
 
-/* Counters for /metrics (monotonic, read from any thread). */
+/* Counters for /metrics (monotonic, read from any thread).  `refused`
+ * counts every request answered with an ERROR, `malformed` the part of
+ * them (and of dropped packets) that did not parse. */
 struct bh_tftp_stats {
     uint64_t requests, completed, failed, refused, malformed, retransmits, bytes;
     uint64_t active; /* transfers in progress now */
 };
 
-/* Bind cfg->tftp_listen and open cfg->root (call while still privileged).
- * The server starts answering when the loop runs. */
+/* Bind cfg->tftp_listen (IPv4 "ADDR:PORT") and open cfg->root as given,
+ * absolute or relative to the working directory (call while still
+ * privileged; afterwards the files only need to be readable).  The server
+ * starts answering when the loop runs. */
 int bh_tftp_start(uv_loop_t *loop, const struct bh_boot_config *cfg,
                   const struct bh_tftp_hooks *hooks, struct bh_tftp **out, struct bh_err *err);
 /* Abort transfers in progress and close every handle (loop thread).  The
