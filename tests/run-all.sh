@@ -29,7 +29,10 @@ count_tap() {
 build() { # dir, meson options...
     local dir=$1; shift
     if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" "$@" >"$OUT/$(basename "$dir")-setup.log" 2>&1 || return 1
+        if ! meson setup "$dir" "$@" >"$OUT/$(basename "$dir")-setup.log" 2>&1; then
+            cp "$OUT/$(basename "$dir")-setup.log" "$OUT/$(basename "$dir")-build.log"
+            return 1
+        fi
     fi
     ninja -C "$dir" >"$OUT/$(basename "$dir")-build.log" 2>&1
 }

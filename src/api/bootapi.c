@@ -89,8 +89,12 @@ void bh_h_boot_ipxe(struct bh_req *r)
     char *colon = strrchr(server, ':');
     if (colon && !strchr(server, ']'))
         *colon = '\0';
-    struct bh_script_req q = {mac,  qarg(r, "arch", 16),   qarg(r, "platform", 16),
-                              qarg(r, "uuid", 36), qarg(r, "serial", 128), base,
+    struct bh_script_req q = {mac,
+                              qarg(r, "arch", 16),
+                              qarg(r, "platform", 16),
+                              qarg(r, "uuid", 36),
+                              qarg(r, "serial", 128),
+                              base,
                               server};
     struct bh_buf o;
     struct bh_err e;
@@ -117,17 +121,17 @@ void bh_h_boot_file(struct bh_req *r)
         return;
     const char *path = bh_req_param(r, "path");
     const char *dot = strrchr(path, '.');
-    const char *ctype = dot && (!strcmp(dot, ".ipxe") || !strcmp(dot, ".cfg") ||
-                                !strcmp(dot, ".txt"))
-                            ? "text/plain; charset=utf-8"
-                            : "application/octet-stream";
+    const char *ctype =
+        dot && (!strcmp(dot, ".ipxe") || !strcmp(dot, ".cfg") || !strcmp(dot, ".txt"))
+            ? "text/plain; charset=utf-8"
+            : "application/octet-stream";
     bh_reply_file(r, bh_boot_root_fd(b), path, ctype);
     char mac[BH_MAC_STRLEN];
     json_t *host;
     if (known_mac(b, r, mac) && (host = bh_bootview_host(bh_boot_view(b), mac))) {
         const char *range = bh_req_header(r, "Range");
-        json_t *data = json_pack("{s:s, s:s?, s:s}", "file", path, "range", range, "client",
-                                 bh_req_remote(r));
+        json_t *data =
+            json_pack("{s:s, s:s?, s:s}", "file", path, "range", range, "client", bh_req_remote(r));
         bh_bootwork_event(bh_boot_work(b), mac, "boot.file", data);
         bh_bootwork_seen(bh_boot_work(b), mac, "booting");
         json_decref(host);
@@ -167,8 +171,7 @@ void bh_h_host_events(struct bh_req *r)
     int64_t limit = 100;
     const char *l = bh_req_query(r, "limit");
     if (l && bh_parse_i64(l, 1, 1000, &limit)) {
-        bh_reply_problem(r, 400, "invalid-query", "Bad request", "limit must be 1..1000",
-                         "limit");
+        bh_reply_problem(r, 400, "invalid-query", "Bad request", "limit must be 1..1000", "limit");
         return;
     }
     if (bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), bh_req_param(r, "key"), &host, &e)) {
@@ -216,9 +219,8 @@ void bh_h_settings_effective(struct bh_req *r)
     bh_reply_json(r, 200,
                   json_pack("{s:s, s:s, s:I, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "unknown_hosts",
                             pol[st.unknown_hosts], "default_profile", st.default_profile,
-                            "offline_after", (json_int_t)st.offline_after, "snponly",
-                            st.snponly, "server_ip", st.server_ip, "http_base", st.http_base,
-                            "boot_root", c->root, "tftp_listen",
-                            c->tftp_listen[0] ? c->tftp_listen : "off", "dhcp_interfaces", ifaces,
-                            "dhcp_subnets", subnets));
+                            "offline_after", (json_int_t)st.offline_after, "snponly", st.snponly,
+                            "server_ip", st.server_ip, "http_base", st.http_base, "boot_root",
+                            c->root, "tftp_listen", c->tftp_listen[0] ? c->tftp_listen : "off",
+                            "dhcp_interfaces", ifaces, "dhcp_subnets", subnets));
 }

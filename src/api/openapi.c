@@ -185,30 +185,29 @@ static json_t *operation(const struct bh_route *rt)
         static const char *const ipxe_q[] = {"mac", "arch", "platform", "uuid", "serial", NULL};
         const char *const *qs = strstr(rt->pattern, "/ipxe") ? ipxe_q : NULL;
         if (strstr(rt->pattern, "/up") || strstr(rt->pattern, "/files/"))
-            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", "mac",
-                                                    "in", "query", "required",
-                                                    strstr(rt->pattern, "/up") != NULL,
-                                                    "schema", "type", "string"));
-        for (size_t i = 0; qs && qs[i]; i++)
-            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", qs[i],
-                                                    "in", "query", "required", i == 0, "schema",
-                                                    "type", "string"));
-        if (strstr(rt->pattern, "{path*}")) {
             json_array_append_new(params,
-                                  json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "path", "in",
-                                            "path", "required", 1, "schema", "type", "string",
-                                            "description", "path below the boot root; may "
-                                                           "contain slashes"));
+                                  json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", "mac", "in",
+                                            "query", "required", strstr(rt->pattern, "/up") != NULL,
+                                            "schema", "type", "string"));
+        for (size_t i = 0; qs && qs[i]; i++)
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", qs[i], "in",
+                                                    "query", "required", i == 0, "schema", "type",
+                                                    "string"));
+        if (strstr(rt->pattern, "{path*}")) {
+            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "path",
+                                                    "in", "path", "required", 1, "schema", "type",
+                                                    "string", "description",
+                                                    "path below the boot root; may "
+                                                    "contain slashes"));
             json_object_set_new(resp, "206", json_pack("{s:s}", "description", "a byte range"));
             json_object_set_new(resp, "304", json_pack("{s:s}", "description", "not modified"));
             json_object_set_new(resp, "416", problem_response("range not satisfiable"));
         }
-        json_object_set_new(resp, "200",
-                            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "script or file",
-                                      "content", strstr(rt->pattern, "/files/")
-                                                     ? "application/octet-stream"
-                                                     : "text/plain",
-                                      "schema", "type", "string"));
+        json_object_set_new(
+            resp, "200",
+            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "script or file", "content",
+                      strstr(rt->pattern, "/files/") ? "application/octet-stream" : "text/plain",
+                      "schema", "type", "string"));
         json_object_set_new(resp, "400", problem_response("missing or malformed mac"));
         json_object_set_new(resp, "404", problem_response("no such host or file"));
         json_object_set_new(resp, "503", problem_response("boot services are off"));

@@ -270,8 +270,7 @@ void bh_h_replace(struct bh_req *r)
         return;
     struct bh_actor a = bh_api_actor(r);
     if (bh_model_validate(k, body, BH_V_REPLACE, &doc, &e) ||
-        bh_store_update(bh_api_ctx(r)->store, k, obj_key(r), doc, if_rev, 0, &a, &obj,
-                        &e))
+        bh_store_update(bh_api_ctx(r)->store, k, obj_key(r), doc, if_rev, 0, &a, &obj, &e))
         bh_reply_err(r, &e);
     else
         reply_object(r, 200, obj);
@@ -321,8 +320,8 @@ void bh_h_patch(struct bh_req *r)
         bh_reply_err(r, &e);
     } else {
         struct patch_ctx pc = {k, patch};
-        if (bh_store_modify(bh_api_ctx(r)->store, k, obj_key(r), apply_patch, &pc,
-                            if_rev, 0, &a, &obj, &e))
+        if (bh_store_modify(bh_api_ctx(r)->store, k, obj_key(r), apply_patch, &pc, if_rev, 0, &a,
+                            &obj, &e))
             bh_reply_err(r, &e);
         else
             reply_object(r, 200, obj);
@@ -338,8 +337,7 @@ void bh_h_delete(struct bh_req *r)
     if (!if_match_ok(r, &if_rev))
         return;
     struct bh_actor a = bh_api_actor(r);
-    if (bh_store_delete(bh_api_ctx(r)->store, route_kind(r), obj_key(r), if_rev, &a,
-                        &e))
+    if (bh_store_delete(bh_api_ctx(r)->store, route_kind(r), obj_key(r), if_rev, &a, &e))
         bh_reply_err(r, &e);
     else
         bh_reply_empty(r, 204);

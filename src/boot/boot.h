@@ -46,24 +46,24 @@ struct bh_dhcp_subnet {
 
 struct bh_boot_config {
     /* [boot] */
-    char root[PATH_MAX];     /* boot files for TFTP and HTTP; relative = in the data dir */
-    char server_ip[16];      /* address clients are told to use; "" = the receiving interface's */
-    char http_base[256];     /* base URL of the HTTP boot endpoints; "" = http://<server_ip>:<port> */
+    char root[PATH_MAX]; /* boot files for TFTP and HTTP; relative = in the data dir */
+    char server_ip[16];  /* address clients are told to use; "" = the receiving interface's */
+    char http_base[256]; /* base URL of the HTTP boot endpoints; "" = http://<server_ip>:<port> */
     enum bh_unknown_policy unknown_hosts;
-    int64_t offline_after;   /* seconds without a sign of life before a host is offline */
-    char default_profile[64];/* boot profile for hosts without one */
-    bool snponly;            /* UEFI x64: snponly.efi instead of ipxe.efi */
+    int64_t offline_after;    /* seconds without a sign of life before a host is offline */
+    char default_profile[64]; /* boot profile for hosts without one */
+    bool snponly;             /* UEFI x64: snponly.efi instead of ipxe.efi */
     /* [dhcp] */
-    enum bh_dhcp_mode mode;  /* for interfaces listed without a mode */
+    enum bh_dhcp_mode mode; /* for interfaces listed without a mode */
     struct bh_dhcp_iface ifaces[BH_DHCP_MAX_IFACES];
-    int nifaces;             /* 0 = DHCP off */
-    int64_t lease_time;      /* default lease, seconds */
-    int64_t commit_ms;       /* group commit window for leases */
+    int nifaces;        /* 0 = DHCP off */
+    int64_t lease_time; /* default lease, seconds */
+    int64_t commit_ms;  /* group commit window for leases */
     /* [subnet], repeated */
     struct bh_dhcp_subnet subnets[BH_DHCP_MAX_SUBNETS];
     int nsubnets;
     /* [tftp] */
-    char tftp_listen[64];    /* "" = TFTP off; e.g. "0.0.0.0:69" or "192.0.2.1:69" */
+    char tftp_listen[64]; /* "" = TFTP off; e.g. "0.0.0.0:69" or "192.0.2.1:69" */
     int64_t tftp_max_transfers;
     int64_t tftp_timeout_ms; /* first retransmit timeout; doubles per retry */
     int64_t tftp_retries;
@@ -88,22 +88,22 @@ void bh_boot_config_defaults(struct bh_boot_config *c);
 
 struct bh_boot_client {
     uint8_t mac[6];
-    char mac_str[18];        /* aa:bb:cc:dd:ee:ff */
-    uint16_t arch;           /* option 93, BH_ARCH_NONE if absent */
-    bool pxe;                /* vendor class (60) starts with "PXEClient" */
-    bool http;               /* vendor class starts with "HTTPClient" */
-    bool ipxe;               /* user class (77) "iPXE" or option 175 present */
-    bool rpi;                /* Raspberry Pi boot ROM */
+    char mac_str[18]; /* aa:bb:cc:dd:ee:ff */
+    uint16_t arch;    /* option 93, BH_ARCH_NONE if absent */
+    bool pxe;         /* vendor class (60) starts with "PXEClient" */
+    bool http;        /* vendor class starts with "HTTPClient" */
+    bool ipxe;        /* user class (77) "iPXE" or option 175 present */
+    bool rpi;         /* Raspberry Pi boot ROM */
     char vendor_class[128];
     char user_class[64];
     bool has_uuid;
-    uint8_t uuid[16];        /* option 97, raw GUID bytes */
-    char uuid_str[37];       /* canonical lower-case text, "" if none */
-    char hostname[64];       /* option 12, if sent */
-    char iface[IFNAMSIZ];    /* where the request arrived */
+    uint8_t uuid[16];          /* option 97, raw GUID bytes */
+    char uuid_str[37];         /* canonical lower-case text, "" if none */
+    char hostname[64];         /* option 12, if sent */
+    char iface[IFNAMSIZ];      /* where the request arrived */
     struct in_addr iface_addr; /* our address on that interface */
-    struct in_addr giaddr;   /* relay, 0 if direct */
-    enum bh_dhcp_mode mode;  /* mode of the interface / subnet it came through */
+    struct in_addr giaddr;     /* relay, 0 if direct */
+    enum bh_dhcp_mode mode;    /* mode of the interface / subnet it came through */
 };
 
 /* ---- the boot decision --------------------------------------------------- */

@@ -30,8 +30,7 @@ void bh_uuid_format(const uint8_t u[16], char out[37])
     /* time_low, time_mid and time_hi are little-endian on the wire, as
      * SMBIOS 2.6+ and the PXE client identifier store them (dmidecode shows
      * the same text) */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[3], u[2],
-             u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-             u[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[3],
+             u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
 }

@@ -31,7 +31,7 @@ static const char *sget(const json_t *o, const char *k)
 }
 
 /* boot.files[key] of the host, else of its group */
-static const char *override(struct bh_boot *b, const json_t *host, const char *key)
+static const char * override(struct bh_boot *b, const json_t *host, const char *key)
 {
     const char *f = sget(json_object_get(json_object_get(host, "boot"), "files"), key);
     if (f || !host)
@@ -62,8 +62,7 @@ static void set(struct bh_boot_decision *d, enum bh_boot_kind kind, const char *
     bh_strlcpy(d->why, why, sizeof(d->why));
 }
 
-void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c,
-                    struct bh_boot_decision *d)
+void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d)
 {
     struct bh_boot_settings st;
     bh_boot_settings(b, &st);

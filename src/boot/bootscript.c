@@ -154,8 +154,8 @@ static int file_url(const struct plan *p, const struct bh_script_req *q, const c
 {
     if (is_url(path))
         return bh_buf_adds(out, path);
-    return bh_buf_printf(out, "%s/boot/files/%s?mac=%s", q->http_base, path[0] == '/' ? path + 1 : path,
-                         p->mac);
+    return bh_buf_printf(out, "%s/boot/files/%s?mac=%s", q->http_base,
+                         path[0] == '/' ? path + 1 : path, p->mac);
 }
 
 /* ---- iPXE ---------------------------------------------------------------- */
@@ -231,7 +231,8 @@ static int ipxe_menu(const struct plan *p, const struct bh_script_req *q, struct
     json_t *os;
     if (!rc && n)
         rc = bh_buf_adds(o, "item --gap Operating systems\n");
-    json_array_foreach(oses, i, os) {
+    json_array_foreach(oses, i, os)
+    {
         if (rc)
             break;
         const char *name = sget(os, "name");
@@ -248,7 +249,8 @@ static int ipxe_menu(const struct plan *p, const struct bh_script_req *q, struct
                            "goto ${target}\n",
                            p->profile_name[0] ? p->profile_name : "(no profile)", defitem,
                            (long long)timeout * 1000);
-    json_array_foreach(oses, i, os) {
+    json_array_foreach(oses, i, os)
+    {
         if (rc)
             break;
         char extra[48];
@@ -298,8 +300,8 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
     }
     if (!host && st.unknown_hosts == BH_UNKNOWN_REGISTER) {
         json_t *doc = json_pack("{s:s, s:s}", "mac", q->mac, "state", "new");
-        if (doc && q->arch && (!strcmp(q->arch, "x86_64") || !strcmp(q->arch, "i386") ||
-                               !strcmp(q->arch, "arm64")))
+        if (doc && q->arch &&
+            (!strcmp(q->arch, "x86_64") || !strcmp(q->arch, "i386") || !strcmp(q->arch, "arm64")))
             json_object_set_new(doc, "arch", json_string(q->arch));
         bh_bootwork_register(bh_boot_work(b), doc);
     }
@@ -365,7 +367,8 @@ static int render_grub(const struct plan *p, const struct bh_script_req *q, stru
     json_t *ird;
     if (!rc && json_array_size(json_object_get(p->profile, "initrds")))
         rc = bh_buf_adds(o, "\n  initrd");
-    json_array_foreach(json_object_get(p->profile, "initrds"), i, ird) {
+    json_array_foreach(json_object_get(p->profile, "initrds"), i, ird)
+    {
         if (rc || !json_is_string(ird))
             continue;
         rc = bh_buf_addc(o, ' ');
@@ -386,7 +389,8 @@ static int render_pxelinux(const struct plan *p, const struct bh_script_req *q, 
         rc = bh_buf_printf(o, "  KERNEL %s\n", sget(p->profile, "kernel"));
     size_t i;
     json_t *ird;
-    json_array_foreach(json_object_get(p->profile, "initrds"), i, ird) {
+    json_array_foreach(json_object_get(p->profile, "initrds"), i, ird)
+    {
         if (!rc && json_is_string(ird))
             rc = bh_buf_printf(o, "%s%s", i ? "," : "  INITRD ", json_string_value(ird));
     }
@@ -414,8 +418,7 @@ static int render_rpi_config(const struct plan *p, struct bh_buf *o)
     return rc;
 }
 
-static int render_rpi_cmdline(const struct plan *p, const struct bh_script_req *q,
-                              struct bh_buf *o)
+static int render_rpi_cmdline(const struct plan *p, const struct bh_script_req *q, struct bh_buf *o)
 {
     int rc = sget(p->profile, "cmdline") ? expand(p, q, sget(p->profile, "cmdline"), o) : 0;
     return rc ? rc : bh_buf_addc(o, '\n');

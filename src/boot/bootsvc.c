@@ -151,8 +151,8 @@ static bool dhcp_reservation(void *ud, const uint8_t mac[6], struct in_addr *ip,
 {
     struct bh_boot *b = ud;
     char m[18];
-    snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-             mac[4], mac[5]);
+    snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
     json_t *host = bh_bootview_host(b->view, m);
     const char *s = json_string_value(json_object_get(host, "ip"));
     bool ok = s && inet_pton(AF_INET, s, ip) == 1;
@@ -253,8 +253,8 @@ static int open_root(struct bh_boot *b, struct bh_err *err)
 {
     /* a relative root lives in the data directory (our working directory) */
     if (mkdir(b->cfg.root, 0755) < 0 && errno != EEXIST)
-        return bh_err_set(err, BH_ESYS, "root", "cannot create the boot root %s: %s",
-                          b->cfg.root, strerror(errno));
+        return bh_err_set(err, BH_ESYS, "root", "cannot create the boot root %s: %s", b->cfg.root,
+                          strerror(errno));
     b->root_fd = open(b->cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (b->root_fd < 0)
         return bh_err_set(err, BH_ESYS, "root", "cannot open the boot root %s: %s", b->cfg.root,
@@ -365,31 +365,30 @@ int bh_boot_metrics(struct bh_boot *b, struct bh_buf *o)
     if (!rc && b->dhcp) {
         struct bh_dhcp_stats d;
         bh_dhcp_get_stats(b->dhcp, &d);
-        rc = bh_buf_printf(
-            o,
-            "# HELP bootherd_dhcp_packets_total DHCP packets received.\n"
-            "# TYPE bootherd_dhcp_packets_total counter\n"
-            "bootherd_dhcp_packets_total %llu\n"
-            "# HELP bootherd_dhcp_malformed_total Malformed DHCP packets dropped.\n"
-            "# TYPE bootherd_dhcp_malformed_total counter\n"
-            "bootherd_dhcp_malformed_total %llu\n"
-            "# TYPE bootherd_dhcp_replies_total counter\n"
-            "bootherd_dhcp_replies_total{type=\"offer\"} %llu\n"
-            "bootherd_dhcp_replies_total{type=\"ack\"} %llu\n"
-            "bootherd_dhcp_replies_total{type=\"nak\"} %llu\n"
-            "bootherd_dhcp_replies_total{type=\"proxy_offer\"} %llu\n"
-            "bootherd_dhcp_replies_total{type=\"pxe_ack\"} %llu\n"
-            "# TYPE bootherd_dhcp_ignored_total counter\n"
-            "bootherd_dhcp_ignored_total %llu\n"
-            "# TYPE bootherd_dhcp_leases gauge\n"
-            "bootherd_dhcp_leases %llu\n"
-            "# TYPE bootherd_dhcp_lease_commits_total counter\n"
-            "bootherd_dhcp_lease_commits_total %llu\n",
-            (unsigned long long)d.received, (unsigned long long)d.malformed,
-            (unsigned long long)d.offers, (unsigned long long)d.acks, (unsigned long long)d.naks,
-            (unsigned long long)d.proxy_offers, (unsigned long long)d.pxe_acks,
-            (unsigned long long)d.ignored, (unsigned long long)d.leases_active,
-            (unsigned long long)d.commits);
+        rc = bh_buf_printf(o,
+                           "# HELP bootherd_dhcp_packets_total DHCP packets received.\n"
+                           "# TYPE bootherd_dhcp_packets_total counter\n"
+                           "bootherd_dhcp_packets_total %llu\n"
+                           "# HELP bootherd_dhcp_malformed_total Malformed DHCP packets dropped.\n"
+                           "# TYPE bootherd_dhcp_malformed_total counter\n"
+                           "bootherd_dhcp_malformed_total %llu\n"
+                           "# TYPE bootherd_dhcp_replies_total counter\n"
+                           "bootherd_dhcp_replies_total{type=\"offer\"} %llu\n"
+                           "bootherd_dhcp_replies_total{type=\"ack\"} %llu\n"
+                           "bootherd_dhcp_replies_total{type=\"nak\"} %llu\n"
+                           "bootherd_dhcp_replies_total{type=\"proxy_offer\"} %llu\n"
+                           "bootherd_dhcp_replies_total{type=\"pxe_ack\"} %llu\n"
+                           "# TYPE bootherd_dhcp_ignored_total counter\n"
+                           "bootherd_dhcp_ignored_total %llu\n"
+                           "# TYPE bootherd_dhcp_leases gauge\n"
+                           "bootherd_dhcp_leases %llu\n"
+                           "# TYPE bootherd_dhcp_lease_commits_total counter\n"
+                           "bootherd_dhcp_lease_commits_total %llu\n",
+                           (unsigned long long)d.received, (unsigned long long)d.malformed,
+                           (unsigned long long)d.offers, (unsigned long long)d.acks,
+                           (unsigned long long)d.naks, (unsigned long long)d.proxy_offers,
+                           (unsigned long long)d.pxe_acks, (unsigned long long)d.ignored,
+                           (unsigned long long)d.leases_active, (unsigned long long)d.commits);
     }
     return rc;
 }

@@ -55,19 +55,18 @@ int bh_boot_metrics(struct bh_boot *b, struct bh_buf *out);
 /* ---- decisions (bootpolicy.c) --------------------------------------------- */
 
 /* How DHCP client c boots (loop thread; registers unknown MACs by policy). */
-void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c,
-                    struct bh_boot_decision *d);
+void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d);
 
 /* ---- scripts and generated files (bootscript.c) -------------------------- */
 
 struct bh_script_req {
-    const char *mac;      /* aa:bb:cc:dd:ee:ff */
-    const char *arch;     /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
-    const char *platform; /* iPXE ${platform}: pcbios, efi; may be NULL */
-    const char *uuid;     /* may be NULL */
-    const char *serial;   /* may be NULL */
-    const char *http_base;/* where this client reaches us, no trailing slash */
-    const char *server;   /* our address as the client sees it */
+    const char *mac;       /* aa:bb:cc:dd:ee:ff */
+    const char *arch;      /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
+    const char *platform;  /* iPXE ${platform}: pcbios, efi; may be NULL */
+    const char *uuid;      /* may be NULL */
+    const char *serial;    /* may be NULL */
+    const char *http_base; /* where this client reaches us, no trailing slash */
+    const char *server;    /* our address as the client sees it */
 };
 
 /* The iPXE script for a machine: a menu, a direct boot or exit to disk.

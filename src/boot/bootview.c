@@ -35,8 +35,7 @@ struct bh_bootview *bh_bootview_new(void)
     v->groups = json_object();
     v->profiles = json_object();
     v->settings = json_object();
-    if (!v->hosts || !v->by_serial || !v->by_name || !v->groups || !v->profiles ||
-        !v->settings) {
+    if (!v->hosts || !v->by_serial || !v->by_name || !v->groups || !v->profiles || !v->settings) {
         bh_bootview_free(v);
         return NULL;
     }
@@ -132,7 +131,8 @@ static int load_kind(struct bh_bootview *v, struct bh_store *s, enum bh_kind kin
         size_t i;
         json_t *o;
         pthread_mutex_lock(&v->mu);
-        json_array_foreach(res.items, i, o) {
+        json_array_foreach(res.items, i, o)
+        {
             const char *key = kind == BH_KIND_HOST ? sget(o, "mac") : sget(o, "name");
             if (key)
                 apply(v, k->name, key, o, false);
@@ -194,11 +194,11 @@ int bh_bootview_refresh(struct bh_bootview *v, struct bh_store *s, struct bh_err
         json_t *ev;
         bool reload = false;
         pthread_mutex_lock(&v->mu);
-        json_array_foreach(events, i, ev) {
+        json_array_foreach(events, i, ev)
+        {
             const char *kind = sget(ev, "kind"), *key = sget(ev, "key"), *type = sget(ev, "type");
             if (kind && key && type &&
-                (!strcmp(type, "created") || !strcmp(type, "updated") ||
-                 !strcmp(type, "deleted")))
+                (!strcmp(type, "created") || !strcmp(type, "updated") || !strcmp(type, "deleted")))
                 reload |= apply(v, kind, key,
                                 strcmp(type, "deleted") ? json_object_get(ev, "data") : NULL,
                                 !strcmp(type, "updated"));

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#define SEEN_INTERVAL_MS   60000 /* last_seen at most this often per host */
-#define OFFLINE_CHECK_MS   15000
-#define MAX_QUEUED_EVENTS  100000
-#define EVENT_BATCH        500
+#define SEEN_INTERVAL_MS  60000 /* last_seen at most this often per host */
+#define OFFLINE_CHECK_MS  15000
+#define MAX_QUEUED_EVENTS 100000
+#define EVENT_BATCH       500
 
 struct bh_bootwork {
     struct bh_store *store;
@@ -27,8 +27,8 @@ struct bh_bootwork {
     json_t *seen;      /* mac -> {"state": s|null, "ms": n} */
     json_t *register_; /* mac -> host document */
     /* worker thread only */
-    json_t *written;   /* mac -> {"state", "ms"} last written */
-    json_t *registered;/* mac -> ms of the last registration attempt */
+    json_t *written;              /* mac -> {"state", "ms"} last written */
+    json_t *registered;           /* mac -> ms of the last registration attempt */
     int64_t offline_after_ms;     /* from the config file */
     int64_t effective_offline_ms; /* worker thread: with the settings object */
     uint64_t dropped;
@@ -51,8 +51,8 @@ void bh_bootwork_refresh(struct bh_bootwork *w)
 
 void bh_bootwork_event(struct bh_bootwork *w, const char *mac, const char *type, json_t *data)
 {
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:o}", "kind", "host", "key", mac, "type", type,
-                           "data", data ? data : json_object());
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:o}", "kind", "host", "key", mac, "type", type, "data",
+                           data ? data : json_object());
     if (!ev)
         return;
     pthread_mutex_lock(&w->mu);
@@ -107,7 +107,8 @@ static void do_register(struct bh_bootwork *w, json_t *todo)
 {
     const char *mac;
     json_t *doc;
-    json_object_foreach(todo, mac, doc) {
+    json_object_foreach(todo, mac, doc)
+    {
         /* one attempt a minute per MAC, whatever the firmware retries */
         int64_t now = bh_wall_ms();
         json_t *last = json_object_get(w->registered, mac);
@@ -155,7 +156,8 @@ static void do_seen(struct bh_bootwork *w, json_t *todo)
 {
     const char *mac;
     json_t *rec;
-    json_object_foreach(todo, mac, rec) {
+    json_object_foreach(todo, mac, rec)
+    {
         const char *state = json_string_value(json_object_get(rec, "state"));
         int64_t ms = json_integer_value(json_object_get(rec, "ms"));
         json_t *host = bh_bootview_host(w->view, mac);
@@ -164,7 +166,8 @@ static void do_seen(struct bh_bootwork *w, json_t *todo)
         const char *cur = json_string_value(json_object_get(host, "state"));
         json_t *last = json_object_get(w->written, mac);
         bool state_change = state && (!cur || strcmp(cur, state) != 0);
-        bool stale = !last || ms - json_integer_value(json_object_get(last, "ms")) >= SEEN_INTERVAL_MS;
+        bool stale =
+            !last || ms - json_integer_value(json_object_get(last, "ms")) >= SEEN_INTERVAL_MS;
         /* a host the admin has not accepted yet stays "new" until it boots */
         if (state_change || stale) {
             write_state(w, mac, state_change ? state : NULL, ms);
@@ -213,7 +216,8 @@ static void do_offline(struct bh_bootwork *w, int64_t limit_ms)
     bh_bootview_each_host(w->view, check_host, &sc);
     size_t i;
     json_t *mac;
-    json_array_foreach(sc.gone, i, mac) {
+    json_array_foreach(sc.gone, i, mac)
+    {
         json_t *host = bh_bootview_host(w->view, json_string_value(mac));
         const char *seen = json_string_value(json_object_get(host, "last_seen"));
         int64_t ms = 0;

@@ -21,16 +21,27 @@
 struct bh_dhcp;
 
 struct bh_dhcp_hooks {
-    /* Loop thread, from memory.  Decide how client c boots (kind NONE: stay
-     * silent).  c->mode says whether this is a proxy or full answer. */
+    /* Loop thread, from memory.  Decide how client c boots; d arrives
+     * zeroed.  Asked for: proxy DISCOVERs of boot clients (pxe, http, ipxe
+     * or rpi set; others are never answered in proxy mode), PXE boot server
+     * requests on 4011, and every full-mode OFFER, ACK and INFORM.  kind
+     * NONE: proxy stays silent; full mode hands out the address without
+     * boot options.  c->mode says which (4011 counts as proxy). */
     void (*decide)(void *ud, const struct bh_boot_client *c, struct bh_boot_decision *d);
-    /* Loop thread, from memory.  A fixed address for this MAC (full mode):
-     * return true and fill *ip (and hostname, if known). */
+    /* Loop thread, from memory.  A fixed address for this MAC (full mode,
+     * every DISCOVER and REQUEST): return true and fill *ip (and hostname,
+     * if known; it is sent as option 12).  Used only when ip lies in the
+     * subnet the request came through; it need not lie in the range.  The
+     * allocator cannot ask "is this address reserved?", so reserved
+     * addresses should be kept outside the dynamic range.  May be NULL. */
     bool (*reservation)(void *ud, const uint8_t mac[6], struct in_addr *ip, char *hostname,
                         size_t hostname_cap);
     /* Loop thread.  Something a user should see happened to a client:
-     * type "dhcp.offer", "dhcp.ack", "dhcp.nak", "dhcp.release", "dhcp.decline",
-     * "pxe.ack"; data (borrowed) has mode, ip, boot file, interface, ... */
+     * type "dhcp.offer" (proxy offers too), "dhcp.ack", "dhcp.nak",
+     * "dhcp.release", "dhcp.decline", "pxe.ack"; data (borrowed) is
+     * {mode, mac, ip, interface, relay, boot, file, why, arch, lease_time}.
+     * "dhcp.ack" fires when the ACK leaves, after its lease is committed.
+     * May be NULL. */
     void (*on_event)(void *ud, const struct bh_boot_client *c, const char *type,
                      const json_t *data);
     void *ud;
@@ -42,15 +53,25 @@ struct bh_dhcp_stats {
     uint64_t leases_active, commits, commit_nanos;
 };
 
-/* Bind the interfaces of cfg (call while still privileged) and load the
- * lease database `lease_db` (a path relative to the working directory, in
- * full mode). */
+/* Bind the interfaces of cfg (call while still privileged: port 67,
+ * SO_BINDTODEVICE) and, when an interface is in full mode, open and load
+ * the lease database `lease_db` (a path relative to the working directory;
+ * unused and may be NULL in proxy mode) and start its writer thread.  The
+ * server identifier of each interface is its IPv4 address, read now.
+ * Interfaces with mode OFF are skipped; proxy interfaces also get the PXE
+ * boot server on 4011.  hooks are copied.  BH_EINVAL (an interface without
+ * an IPv4 address), BH_ESYS (a port taken, no privilege), BH_EIO (the
+ * database).  When running as root, the lease file should belong to the
+ * service user before this opens it (dhcpd_cmd.c shows how). */
 int bh_dhcp_start(uv_loop_t *loop, const struct bh_boot_config *cfg, const char *lease_db,
                   const struct bh_dhcp_hooks *hooks, struct bh_dhcp **out, struct bh_err *err);
-/* Stop answering, flush pending commits, close handles (loop thread);
+/* Stop answering, flush pending commits (blocks the loop for that last
+ * commit), send the ACKs that waited for it, close handles (loop thread);
  * bh_dhcp_free after the loop ran the close callbacks. */
 void bh_dhcp_stop(struct bh_dhcp *d);
 void bh_dhcp_free(struct bh_dhcp *d);
+/* Counters (any thread; relaxed atomics).  leases_active is refreshed
+ * every second; ignored includes requests dropped for lack of room. */
 void bh_dhcp_get_stats(const struct bh_dhcp *d, struct bh_dhcp_stats *out);
 /* The current leases as a JSON array (loop thread). */
 json_t *bh_dhcp_leases(const struct bh_dhcp *d);

@@ -222,9 +222,10 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
 /* one line of detail for a boot event */
 static void event_detail(const json_t *data, char *out, size_t cap)
 {
-    static const char *const keys[] = {"state", "file",  "bytes",   "ms",       "retransmits", "blksize",
-                                       "windowsize", "ip",  "boot", "why", "interface", "mode",     "action",
-                                       "profile", "platform", "client",  "error",  "os", NULL};
+    static const char *const keys[] = {
+        "state",    "file",   "bytes", "ms",        "retransmits", "blksize", "windowsize",
+        "ip",       "boot",   "why",   "interface", "mode",        "action",  "profile",
+        "platform", "client", "error", "os",        NULL};
     size_t n = 0;
     out[0] = '\0';
     for (size_t i = 0; keys[i] && n < cap; i++) {

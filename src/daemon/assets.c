@@ -97,8 +97,7 @@ static bool mknetdir(const char *root, const char *platform, const char *pkg, in
         _exit(127);
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         printf("  failed   GRUB %-10s  (grub-mknetdir %s --subdir=grub -d %s)\n", platform, net,
                dir);
         (*missing)++;
