@@ -62,7 +62,7 @@ static void make(void)
     cfg.subnets[1].mask.s_addr = htonl(0xffffff00u);
     cfg.subnets[1].range_start.s_addr = htonl(0xc633640au);
     cfg.subnets[1].range_end.s_addr = htonl(0xc633640cu);
-    struct bh_dhcp_hooks h = {decide, reservation, NULL, NULL};
+    struct bh_dhcp_hooks h = {.decide = decide, .reservation = reservation};
     struct bh_err e;
     if (bh_dhcp_server_new(&cfg, &h, &proxy_srv, &e) || bh_dhcp_server_new(&cfg, &h, &full_srv, &e))
         abort();

@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
             "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
             "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
+            "  bootherd settings effective              the boot settings in force\n"
             "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
             "  bootherd events [--since REV] [--follow]\n"
             "  bootherd whoami | routes | version\n\n"
@@ -103,7 +104,8 @@ int main(int argc, char **argv)
         return 2;
     }
     cmd = argv[1];
-    static const char *const kinds[] = {"host", "room", "group", "profile", "image", "token", NULL};
+    static const char *const kinds[] = {"host",  "room",  "group",    "profile",
+                                        "image", "token", "settings", NULL};
     int which = -1;
     for (int i = 0; kinds[i]; i++)
         if (!strcmp(cmd, kinds[i]) ||

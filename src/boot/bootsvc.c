@@ -72,18 +72,21 @@ const struct bh_boot_config *bh_boot_config_of(const struct bh_boot *b)
     return &b->cfg;
 }
 
-enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i)
+static enum bh_dhcp_mode mode_now(struct bh_boot *b, const char *iface, enum bh_dhcp_mode m)
 {
-    if (i < 0 || i >= b->cfg.nifaces)
-        return BH_DHCP_OFF;
-    enum bh_dhcp_mode m = b->cfg.ifaces[i].mode;
     json_t *s = bh_bootview_settings(b->view);
-    const char *v =
-        json_string_value(json_object_get(json_object_get(s, "dhcp_modes"), b->cfg.ifaces[i].name));
+    const char *v = json_string_value(json_object_get(json_object_get(s, "dhcp_modes"), iface));
     if (v)
         m = !strcmp(v, "full") ? BH_DHCP_FULL : !strcmp(v, "proxy") ? BH_DHCP_PROXY : BH_DHCP_OFF;
     json_decref(s);
     return m;
+}
+
+enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i)
+{
+    if (i < 0 || i >= b->cfg.nifaces)
+        return BH_DHCP_OFF;
+    return mode_now(b, b->cfg.ifaces[i].name, b->cfg.ifaces[i].mode);
 }
 
 void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
@@ -144,6 +147,11 @@ bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18])
 static void dhcp_decide(void *ud, const struct bh_boot_client *c, struct bh_boot_decision *d)
 {
     bh_boot_decide(ud, c, d);
+}
+
+static enum bh_dhcp_mode dhcp_mode(void *ud, const char *iface, enum bh_dhcp_mode configured)
+{
+    return mode_now(ud, iface, configured);
 }
 
 static bool dhcp_reservation(void *ud, const uint8_t mac[6], struct in_addr *ip, char *hostname,
@@ -292,8 +300,8 @@ int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_s
         rc = bh_tftp_start(loop, cfg, &th, &b->tftp, err);
     }
     if (!rc && cfg->nifaces) {
-        struct bh_dhcp_hooks dh = {dhcp_decide, dhcp_reservation, dhcp_event, b};
-        rc = bh_dhcp_start(loop, cfg, "leases.db", &dh, &b->dhcp, err);
+        struct bh_dhcp_hooks dh = {dhcp_decide, dhcp_reservation, dhcp_event, dhcp_mode, b};
+        rc = bh_dhcp_start(loop, cfg, BH_DHCP_LEASE_DB, &dh, &b->dhcp, err);
     }
     if (rc) {
         bh_boot_stop(b);

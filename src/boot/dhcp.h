@@ -20,6 +20,9 @@
 
 struct bh_dhcp;
 
+/* The lease database's file name in the data directory. */
+#define BH_DHCP_LEASE_DB "leases.db"
+
 struct bh_dhcp_hooks {
     /* Loop thread, from memory.  Decide how client c boots; d arrives
      * zeroed.  Asked for: proxy DISCOVERs of boot clients (pxe, http, ipxe
@@ -44,6 +47,16 @@ struct bh_dhcp_hooks {
      * May be NULL. */
     void (*on_event)(void *ud, const struct bh_boot_client *c, const char *type,
                      const json_t *data);
+    /* Loop thread, from memory, once per request.  The mode interface
+     * `iface` runs in now (`configured` is its mode in the config), so an
+     * admin can switch it at run time.  With this hook every configured
+     * interface is bound at start, whatever its mode (off too, so that it
+     * can be switched on), with the PXE boot server on 4011, and the lease
+     * database is always opened; requests to an interface that is off are
+     * ignored, as are 4011 requests to one that is not in proxy mode.
+     * NULL: the configured modes are fixed and only what they need is
+     * bound and opened. */
+    enum bh_dhcp_mode (*mode)(void *ud, const char *iface, enum bh_dhcp_mode configured);
     void *ud;
 };
 

@@ -242,7 +242,14 @@ static void handle(struct bh_dhcp *d, struct sock *s, size_t len, const struct s
                s->ifc->name, from, len, bh_dhcp_parse_err_name(pe));
         return;
     }
-    struct bh_dhcp_in in = {s->ifc->name, s->ifc->addr, s->ifc->mode, s->port,
+    enum bh_dhcp_mode mode =
+        d->hooks.mode ? d->hooks.mode(d->hooks.ud, s->ifc->name, s->ifc->mode) : s->ifc->mode;
+    if (mode == BH_DHCP_OFF || (s->port == BH_PXE_BOOT_PORT && mode != BH_DHCP_PROXY) ||
+        (mode == BH_DHCP_FULL && !d->db)) {
+        COUNT(d, ignored);
+        return;
+    }
+    struct bh_dhcp_in in = {s->ifc->name, s->ifc->addr, mode, s->port,
                             dst.s_addr != htonl(INADDR_BROADCAST)};
     struct bh_dhcp_out *o = &d->out;
     bh_dhcp_server_handle(d->srv, &d->msg, &in, bh_wall_ms() / 1000, o);
@@ -446,9 +453,10 @@ int bh_dhcp_start(uv_loop_t *loop, const struct bh_boot_config *cfg, const char 
     if (hooks)
         d->hooks = *hooks;
     int rc = bh_dhcp_server_new(cfg, hooks, &d->srv, err);
-    bool full = false;
+    bool dynamic = d->hooks.mode != NULL; /* modes can change: bind everything */
+    bool full = dynamic;
     for (int i = 0; !rc && i < cfg->nifaces; i++) {
-        if (cfg->ifaces[i].mode == BH_DHCP_OFF)
+        if (cfg->ifaces[i].mode == BH_DHCP_OFF && !dynamic)
             continue;
         struct iface *ifc = &d->ifaces[d->nifaces++];
         memcpy(ifc->name, cfg->ifaces[i].name, sizeof(ifc->name));
@@ -471,7 +479,7 @@ int bh_dhcp_start(uv_loop_t *loop, const struct bh_boot_config *cfg, const char 
     d->sweep.data = d;
     for (int i = 0; !rc && i < d->nifaces; i++) {
         rc = open_socket(d, &d->ifaces[i], BH_DHCP_SERVER_PORT, err);
-        if (!rc && d->ifaces[i].mode == BH_DHCP_PROXY)
+        if (!rc && (dynamic || d->ifaces[i].mode == BH_DHCP_PROXY))
             rc = open_socket(d, &d->ifaces[i], BH_PXE_BOOT_PORT, err);
     }
     if (!rc && d->db)
@@ -488,8 +496,13 @@ int bh_dhcp_start(uv_loop_t *loop, const struct bh_boot_config *cfg, const char 
     for (int i = 0; i < d->nifaces; i++) {
         char a[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &d->ifaces[i].addr, a, sizeof(a));
+        enum bh_dhcp_mode m = dynamic
+                                  ? d->hooks.mode(d->hooks.ud, d->ifaces[i].name, d->ifaces[i].mode)
+                                  : d->ifaces[i].mode;
         bh_log(BH_LOG_INFO, "dhcp listening", "iface=%s addr=%s mode=%s", d->ifaces[i].name, a,
-               d->ifaces[i].mode == BH_DHCP_FULL ? "full" : "proxy");
+               m == BH_DHCP_FULL    ? "full"
+               : m == BH_DHCP_PROXY ? "proxy"
+                                    : "off");
     }
     *out = d;
     return 0;

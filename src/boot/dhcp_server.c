@@ -479,8 +479,8 @@ static void proxy(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
                   : m->type != BH_DHCPDISCOVER)
         return silent(o, "proxy: not answered on this port");
     decide(s, o);
-    if (o->boot.kind == BH_BOOT_NONE)
-        return silent(o, "policy: no boot");
+    if (o->boot.kind == BH_BOOT_NONE) /* the policy says why */
+        return silent(o, o->boot.why[0] ? o->boot.why : "policy: no boot");
     o->reply = true;
     if (boot_port) {
         o->r.type = BH_DHCPACK;

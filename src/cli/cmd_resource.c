@@ -293,13 +293,16 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
     return rc;
 }
 
-/* `bootherd settings [show]` and `bootherd settings set FIELD=VALUE ...` */
+/* `bootherd settings [show|effective]` and `bootherd settings set FIELD=VALUE ...` */
 static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
 {
     if (argc == 0 || (argc == 1 && !strcmp(argv[0], "show")))
         return request_obj(c, "GET", "/api/v1/settings", NULL, "settings", 200);
+    if (argc == 1 && !strcmp(argv[0], "effective"))
+        return request_obj(c, "GET", "/api/v1/settings/effective", NULL, "settings", 200);
     if (strcmp(argv[0], "set") != 0 || argc < 2) {
-        fprintf(stderr, "usage: bootherd settings [show]\n"
+        fprintf(stderr, "usage: bootherd settings [show]      the run-time settings object\n"
+                        "       bootherd settings effective   what the boot services use now\n"
                         "       bootherd settings set FIELD=VALUE ...   (FIELD= resets it to the "
                         "config file's value)\n");
         return 2;

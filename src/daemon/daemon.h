@@ -30,7 +30,7 @@ int bh_write_file_atomic(const char *path, const char *data, size_t len, int mod
                          struct bh_err *err);
 /* Leaving root, in three steps (all no-ops when not started as root):
  * look up the service user (`user`, default "bootherd"); hand it the data
- * directory and database files, before the store opens them; after the
+ * directory and database files, before they are opened; after the
  * privileged ports are bound and the store is open, switch to it for good. */
 struct bh_priv {
     bool active; /* started as root */
@@ -39,7 +39,10 @@ struct bh_priv {
     char name[64];
 };
 int bh_priv_lookup(const char *user, struct bh_priv *p, struct bh_err *err);
-int bh_priv_hand_over(const struct bh_priv *p, const char *data_dir, struct bh_err *err);
+/* dbs: the SQLite files of data_dir the service user needs (NULL-ended);
+ * each is created empty if missing, and its -wal/-shm are given too. */
+int bh_priv_hand_over(const struct bh_priv *p, const char *data_dir, const char *const *dbs,
+                      struct bh_err *err);
 int bh_priv_drop(const struct bh_priv *p, struct bh_err *err);
 
 #endif

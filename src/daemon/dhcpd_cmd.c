@@ -29,8 +29,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define LEASE_DB_FILE "leases.db"
-#define HTTP_PORT     8080
+#define HTTP_PORT 8080
 
 struct dhcpd {
     struct bh_config cfg;
@@ -132,33 +131,12 @@ static void on_stop(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&s->sigusr1, NULL);
 }
 
-/* Root only: the lease database belongs to the service user before SQLite
- * opens it (SQLite, running as root, gives its -wal and -shm files the
- * database file's owner). */
-static int own_lease_db(const struct bh_priv *p, struct bh_err *err)
-{
-    if (!p->active)
-        return 0;
-    int fd = open(LEASE_DB_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return bh_err_set(err, BH_ESYS, LEASE_DB_FILE, "%s: %s", LEASE_DB_FILE, strerror(errno));
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
-        rc = bh_err_set(err, BH_EPERM, LEASE_DB_FILE, "refusing %s: not a plain file",
-                        LEASE_DB_FILE);
-    else if (fchown(fd, p->uid, p->gid) < 0)
-        rc =
-            bh_err_set(err, BH_ESYS, LEASE_DB_FILE, "chown %s: %s", LEASE_DB_FILE, strerror(errno));
-    close(fd);
-    return rc;
-}
-
 static int usage(FILE *f, int rc)
 {
-    fprintf(f, "usage: bootherd dhcpd --config FILE [--data DIR] [--log-level LEVEL]\n"
-               "The DHCP server alone ([dhcp], [subnet] and [boot] of FILE), with a built-in\n"
-               "boot policy; leases in DIR/" LEASE_DB_FILE " (DIR defaults to the current one).\n");
+    fprintf(f,
+            "usage: bootherd dhcpd --config FILE [--data DIR] [--log-level LEVEL]\n"
+            "The DHCP server alone ([dhcp], [subnet] and [boot] of FILE), with a built-in\n"
+            "boot policy; leases in DIR/" BH_DHCP_LEASE_DB " (DIR defaults to the current one).\n");
     return rc;
 }
 
@@ -212,9 +190,9 @@ int bh_cmd_dhcpd(int argc, char **argv)
     struct bh_dhcp_hooks hooks = {
         .decide = decide, .on_event = lvl == BH_LOG_DEBUG ? on_event : NULL, .ud = &s.cfg.boot};
     uv_loop_init(&s.loop);
-    if (bh_priv_lookup(s.cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", &e) ||
-        own_lease_db(&priv, &e) ||
-        bh_dhcp_start(&s.loop, &s.cfg.boot, LEASE_DB_FILE, &hooks, &s.dhcp, &e) ||
+    static const char *const dbs[] = {BH_DHCP_LEASE_DB, NULL};
+    if (bh_priv_lookup(s.cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", dbs, &e) ||
+        bh_dhcp_start(&s.loop, &s.cfg.boot, BH_DHCP_LEASE_DB, &hooks, &s.dhcp, &e) ||
         bh_priv_drop(&priv, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (s.dhcp) {

@@ -70,11 +70,13 @@ fail : {
  * following links, and only if it is what it should be (a directory, or a
  * regular file with a single link - not a hard link planted to something
  * else). */
-static int give(int dirfd, const char *name, bool want_dir, uid_t uid, gid_t gid,
+static int give(int dirfd, const char *name, bool want_dir, bool create, uid_t uid, gid_t gid,
                 struct bh_err *err)
 {
     int fd = openat(dirfd, name,
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (want_dir ? O_DIRECTORY : 0));
+                    (create ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                        (want_dir ? O_DIRECTORY : 0),
+                    0640);
     if (fd < 0)
         return errno == ENOENT ? 0
                                : bh_err_set(err, BH_ESYS, name, "%s: %s", name, strerror(errno));
@@ -113,22 +115,30 @@ int bh_priv_lookup(const char *user, struct bh_priv *p, struct bh_err *err)
     return 0;
 }
 
-int bh_priv_hand_over(const struct bh_priv *p, const char *data_dir, struct bh_err *err)
+int bh_priv_hand_over(const struct bh_priv *p, const char *data_dir, const char *const *dbs,
+                      struct bh_err *err)
 {
     if (!p->active)
         return 0;
     /* The service user needs the directory (SQLite creates its -wal/-shm
-     * files there, owned like the database) and the database files;
-     * admin.token stays root's.  This runs before the store opens them:
-     * closing any descriptor of a file drops the POSIX locks SQLite holds
-     * on it in this process. */
+     * files there, owned like the database; as root it chowns them to the
+     * database's owner) and the database files; admin.token stays root's.
+     * This runs before the databases are opened: closing any descriptor of
+     * a file drops the POSIX locks SQLite holds on it in this process. */
     int dfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return bh_err_set(err, BH_ESYS, data_dir, "%s: %s", data_dir, strerror(errno));
-    static const char *const files[] = {BH_DB_FILE, BH_DB_FILE "-wal", BH_DB_FILE "-shm"};
-    int rc = give(dfd, ".", true, p->uid, p->gid, err);
-    for (size_t i = 0; !rc && i < sizeof(files) / sizeof(files[0]); i++)
-        rc = give(dfd, files[i], false, p->uid, p->gid, err);
+    int rc = give(dfd, ".", true, false, p->uid, p->gid, err);
+    for (size_t i = 0; !rc && dbs[i]; i++) {
+        char side[256];
+        rc = give(dfd, dbs[i], false, true, p->uid, p->gid, err);
+        snprintf(side, sizeof(side), "%s-wal", dbs[i]);
+        if (!rc)
+            rc = give(dfd, side, false, false, p->uid, p->gid, err);
+        snprintf(side, sizeof(side), "%s-shm", dbs[i]);
+        if (!rc)
+            rc = give(dfd, side, false, false, p->uid, p->gid, err);
+    }
     close(dfd);
     return rc;
 }

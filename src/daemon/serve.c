@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "boot/bootsvc.h"
+#include "boot/dhcp.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -236,7 +237,8 @@ static int run(struct serve *s)
     struct bh_priv priv;
     struct bh_boot *boot = NULL;
     /* DHCP and TFTP bind privileged ports: they start before root is left */
-    if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", &e) ||
+    const char *dbs[] = {BH_DB_FILE, s->cfg.boot.nifaces ? BH_DHCP_LEASE_DB : NULL, NULL};
+    if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", dbs, &e) ||
         bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
         bh_store_open(&sc, &store, &e) || bh_net_local_addr(listen_fd, addr) ||
         bh_boot_start(s->loop, &s->cfg.boot, store, port_of(addr), &boot, &e) ||

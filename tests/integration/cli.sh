@@ -302,4 +302,17 @@ wait "$FOLLOW" 2>/dev/null
 check "events --follow --since resumes, as text lines" \
     grep -qE "^$((R0 + 1)) +[0-9T:.Z-]+ +room +follow-room +created +admin$" "$T/follow-txt"
 
+# run-time boot settings
+check "settings set" bhc settings set offline_after=120 unknown_hosts=ignore
+out=$(bhc --json settings show)
+eq "settings show reads them back" "120 ignore" "$(jq -r '"\(.offline_after) \(.unknown_hosts)"' <<<"$out")"
+out=$(bhc --json settings effective)
+eq "settings effective has them in force" "120 ignore" "$(jq -r '"\(.offline_after) \(.unknown_hosts)"' <<<"$out")"
+check "settings set FIELD= resets it" bhc settings set unknown_hosts=
+eq "the config's value is in force again" register "$(bhc --json settings effective | jq -r .unknown_hosts)"
+out=$(bhc settings set unknown_hosts=sometimes 2>&1)
+contains "settings set rejects a bad value" "unknown_hosts" "$out"
+out=$(bhc settings frob 2>&1)
+contains "settings with a bad verb prints its usage" "bootherd settings effective" "$out"
+
 finish

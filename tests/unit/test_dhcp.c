@@ -637,7 +637,7 @@ static struct fx *fx_new(enum bh_dhcp_mode mode)
     b->lease_time = 120;
     x->f.kind = BH_BOOT_TFTP;
     x->f.reserve = true;
-    struct bh_dhcp_hooks h = {fake_decide, fake_reservation, NULL, &x->f};
+    struct bh_dhcp_hooks h = {.decide = fake_decide, .reservation = fake_reservation, .ud = &x->f};
     struct bh_err e;
     assert_int_equal(bh_dhcp_server_new(&x->cfg, &h, &x->s, &e), 0);
     x->in = (struct bh_dhcp_in){"br0", {ip4("192.0.2.1")}, mode, BH_DHCP_SERVER_PORT, false};
