@@ -10,7 +10,8 @@ libyaml-dev libcurl4-openssl-dev libcmocka-dev libzstd-dev libpq-dev
 clang-format curl jq wrk sqlite3 procps iproute2 python3
 nftables tcpdump cpio kmod xz-utils busybox-static
 qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
-tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin"
+tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
+qemu-utils zstd e2fsprogs casync debootstrap"
 
 # The daemon leaves root for this user after binding its ports.
 ensure_user() {
