@@ -19,6 +19,7 @@ static void usage(FILE *f)
             "Client (talks to a running server):\n"
             "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
             "  bootherd group startconf NAME [-f FILE]\n"
+            "  bootherd image import|export|versions|tag|untag|rmversion|diff|verify|gc|stats\n"
             "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
             "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
             "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"

@@ -20,8 +20,13 @@ struct bh_api {
     _Atomic(struct bh_http *) http; /* set once the server runs (for /metrics) */
     struct bh_ws_hub *hub;          /* event watchers */
     int64_t started_ms;
-    struct bh_boot *boot; /* boot services; NULL when off (set before HTTP starts) */
+    struct bh_boot *boot;       /* boot services; NULL when off (set before HTTP starts) */
+    struct bh_imagesvc *images; /* the image store; NULL if it could not open */
 };
+
+/* request bodies larger than the [http] max_body */
+#define BH_CHUNK_BODY_MIB    17  /* a zstd frame of a 16 MiB chunk */
+#define BH_MANIFEST_BODY_MIB 256 /* 5.5M extents: a 1.4 TB image */
 
 /* The complete route table (static). */
 const struct bh_route *bh_api_routes(size_t *n);
@@ -76,5 +81,21 @@ void bh_h_boot_file(struct bh_req *r);
 void bh_h_boot_up(struct bh_req *r);
 void bh_h_host_events(struct bh_req *r);
 void bh_h_settings_effective(struct bh_req *r);
+void bh_h_image_versions(struct bh_req *r);
+void bh_h_image_version(struct bh_req *r);
+void bh_h_image_version_delete(struct bh_req *r);
+void bh_h_image_manifest(struct bh_req *r);
+void bh_h_image_tag_put(struct bh_req *r);
+void bh_h_image_tag_delete(struct bh_req *r);
+void bh_h_image_diff(struct bh_req *r);
+void bh_h_upload_begin(struct bh_req *r);
+void bh_h_upload_get(struct bh_req *r);
+void bh_h_upload_delete(struct bh_req *r);
+void bh_h_upload_commit(struct bh_req *r);
+void bh_h_chunk_put(struct bh_req *r);
+void bh_h_chunk_get(struct bh_req *r);
+void bh_h_imagestore(struct bh_req *r);
+void bh_h_imagestore_verify(struct bh_req *r);
+void bh_h_imagestore_gc(struct bh_req *r);
 
 #endif

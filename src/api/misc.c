@@ -9,6 +9,7 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "http/metrics.h"
+#include "image/imagesvc.h"
 #include "model/startconf.h"
 
 #include <dirent.h>
@@ -161,6 +162,8 @@ void bh_h_metrics(struct bh_req *r)
                            bh_ws_hub_count(api->hub));
     if (!rc && api->boot)
         rc = bh_boot_metrics(api->boot, &o);
+    if (!rc && api->images)
+        rc = bh_imagesvc_metrics(api->images, &o);
     if (!rc)
         rc = process_metrics(&o, api->started_ms);
     if (rc)

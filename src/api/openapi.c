@@ -104,6 +104,65 @@ static void capitalize(const char *in, char *out, size_t cap)
         out[0] = (char)(out[0] - 'a' + 'A');
 }
 
+/* the image store's routes: binary bodies, and answers by status */
+static bool image_route(const char *p)
+{
+    return strstr(p, "/images/{key}/") || !strncmp(p, "/api/v1/uploads", 15) ||
+           !strncmp(p, "/api/v1/chunks", 14) || !strncmp(p, "/api/v1/imagestore", 18);
+}
+
+static void image_responses(const struct bh_route *rt, json_t *op, json_t *resp)
+{
+    const char *p = rt->pattern, *m = rt->method;
+    bool chunk = strstr(p, "/chunks/") != NULL, manifest = strstr(p, "/manifest") != NULL;
+    if (!strcmp(m, "DELETE")) {
+        json_object_set_new(resp, "204", json_pack("{s:s}", "description", "deleted"));
+    } else if (chunk && !strcmp(m, "GET")) {
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
+                                      "the chunk as stored: a zstd frame", "content",
+                                      "application/zstd", "schema", "type", "string", "format",
+                                      "binary"));
+        json_object_set_new(resp, "304", json_pack("{s:s}", "description", "not modified"));
+    } else if (manifest) {
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
+                                      "the manifest (docs/image-format.md)", "content",
+                                      "application/vnd.bootherd.manifest", "schema", "type",
+                                      "string", "format", "binary"));
+    } else {
+        bool creates = !strcmp(m, "POST") && (strstr(p, "/uploads") || strstr(p, "/commit"));
+        json_object_set_new(resp, creates ? "201" : "200",
+                            json_response("OK", json_pack("{s:s}", "type", "object")));
+        if (creates || (chunk && !strcmp(m, "PUT")))
+            json_object_set_new(
+                resp, "200",
+                json_pack("{s:s}", "description", chunk ? "already stored" : "an upload resumed"));
+        if (chunk && !strcmp(m, "PUT"))
+            json_object_set_new(resp, "201", json_pack("{s:s}", "description", "stored"));
+    }
+    if (!strcmp(m, "PUT") || (!strcmp(m, "POST") && !strstr(p, "/imagestore"))) {
+        const char *ct = chunk ? "application/zstd"
+                         : strstr(p, "/uploads") && !strstr(p, "/commit")
+                             ? "application/vnd.bootherd.manifest"
+                             : "application/json";
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", ct,
+                                      "schema", "type",
+                                      strcmp(ct, "application/json") ? "string" : "object"));
+        json_object_set_new(resp, "413", problem_response("body too large"));
+    }
+    if (strchr(p, '{') || strstr(p, "verify"))
+        json_object_set_new(resp, "404",
+                            problem_response("no such image, version, upload or chunk"));
+    json_object_set_new(resp, "400", problem_response("malformed id, tag or query"));
+    json_object_set_new(resp, "409",
+                        problem_response("conflict: tagged, latest, or chunks missing"));
+    json_object_set_new(resp, "422", problem_response("invalid manifest, chunk or body"));
+    json_object_set_new(resp, "500", problem_response("storage failure, or a corrupt chunk"));
+    json_object_set_new(resp, "503", problem_response("image store unavailable, or a gc runs"));
+}
+
 static json_t *operation(const struct bh_route *rt)
 {
     const struct bh_kind_desc *k = rt->data;
@@ -211,6 +270,8 @@ static json_t *operation(const struct bh_route *rt)
         json_object_set_new(resp, "400", problem_response("missing or malformed mac"));
         json_object_set_new(resp, "404", problem_response("no such host or file"));
         json_object_set_new(resp, "503", problem_response("boot services are off"));
+    } else if (image_route(rt->pattern)) {
+        image_responses(rt, op, resp);
     } else if (!strcmp(rt->pattern, "/metrics")) {
         json_object_set_new(resp, "200",
                             json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",

@@ -320,6 +320,11 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
     const struct bh_kind_desc *k = bh_kind_by_name(kind);
     if (k && k->kind == BH_KIND_SETTINGS)
         return cmd_settings(c, k, argc, argv);
+    if (k && k->kind == BH_KIND_IMAGE && argc >= 1) {
+        int rc = bh_cmd_image(c, argc, argv);
+        if (rc >= 0)
+            return rc;
+    }
     if (!k || argc < 1)
         return k ? usage(k) : 2;
     const char *verb = argv[0];

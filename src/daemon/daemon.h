@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #define BH_DB_FILE    "bootherd.db"
+#define BH_IMAGES_DIR "images" /* chunks and manifests (src/image) */
 #define BH_TOKEN_FILE "admin.token"
 #define BH_ADDR_FILE  "http.addr"
 

@@ -22,6 +22,7 @@
 #include "core/timeutil.h"
 #include "http/server.h"
 #include "http/ws.h"
+#include "image/imagesvc.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -259,6 +260,10 @@ static int run(struct serve *s)
     s->api.boot = boot;
     s->api.started_ms = bh_wall_ms();
     bh_store_set_notify(store, on_commit, &s->api);
+    /* as the service user, so that what it creates is the service user's;
+     * a store that cannot open leaves the rest of the server running */
+    if (bh_imagesvc_open(BH_IMAGES_DIR, store, &s->api.images, &e))
+        bh_log(BH_LOG_ERROR, "image store unavailable", "root=%s err=%s", BH_IMAGES_DIR, e.msg);
 
     size_t nroutes;
     struct bh_http_config hc = {
@@ -308,6 +313,7 @@ out:
     bh_ws_hub_stop(hub);
     bh_http_stop(s->http);
     bh_boot_free(boot);
+    bh_imagesvc_close(s->api.images);
     bh_store_set_notify(store, NULL, NULL);
     bh_ws_hub_free(hub);
     bh_store_close(store);

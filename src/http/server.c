@@ -447,12 +447,13 @@ static int admit(struct bh_req *r)
         }
         return -1;
     }
+    if (BH_ROUTE_BODY_MAX(r->m.route->flags))
+        r->body.max = BH_ROUTE_BODY_MAX(r->m.route->flags);
     const char *cl = bh_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t len;
-    if (cl && (bh_parse_u64(cl, UINT64_MAX, &len) || len > h->cfg.max_body)) {
+    if (cl && (bh_parse_u64(cl, UINT64_MAX, &len) || len > r->body.max)) {
         char detail[128];
-        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes",
-                 h->cfg.max_body);
+        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes", r->body.max);
         bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
         return -1;
     }
@@ -511,8 +512,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->too_big) {
         char detail[128];
-        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes",
-                 h->cfg.max_body);
+        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes", r->body.max);
         bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
     } else {
         r->m.route->fn(r);

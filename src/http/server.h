@@ -24,6 +24,9 @@ typedef void (*bh_handler_fn)(struct bh_req *r);
 
 #define BH_ROUTE_PUBLIC   0x1u /* no token needed */
 #define BH_ROUTE_NOMETRIC 0x2u /* do not time (long-lived, e.g. WebSocket) */
+/* this route takes bodies of up to n MiB (1..16M), above the server's max_body */
+#define BH_ROUTE_BODY_MIB(n)  ((unsigned)(n) << 8)
+#define BH_ROUTE_BODY_MAX(fl) ((size_t)((fl) >> 8) << 20)
 
 struct bh_route {
     const char *method;  /* "GET", "POST", ... */

@@ -38,6 +38,23 @@ struct bh_store_backend {
                      struct bh_err *err);
     int (*audit)(void *impl, const struct bh_audit_query *q, json_t **items, struct bh_err *err);
     int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out, struct bh_err *err);
+    int (*version_create)(void *impl, const struct bh_version_new *v, const struct bh_actor *a,
+                          json_t **out, struct bh_err *err);
+    int (*version_get)(void *impl, const char *image, const char *ref, json_t **out,
+                       struct bh_err *err);
+    int (*versions)(void *impl, const char *image, json_t **out, struct bh_err *err);
+    int (*tag_set)(void *impl, const char *image, const char *tag, const char *ref,
+                   const struct bh_actor *a, json_t **out, struct bh_err *err);
+    int (*tag_delete)(void *impl, const char *image, const char *tag, const struct bh_actor *a,
+                      struct bh_err *err);
+    int (*version_delete)(void *impl, const char *image, const char *ref, const struct bh_actor *a,
+                          struct bh_err *err);
+    int (*upload_create)(void *impl, const char *image, const char *manifest, int64_t expires_ms,
+                         const struct bh_actor *a, json_t **out, struct bh_err *err);
+    int (*upload_get)(void *impl, const char *id, json_t **out, struct bh_err *err);
+    int (*upload_delete)(void *impl, const char *id, struct bh_err *err);
+    int (*image_roots)(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
+                       struct bh_err *err);
 };
 
 extern const struct bh_store_backend bh__sqlite_backend;

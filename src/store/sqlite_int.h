@@ -80,4 +80,23 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
 int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
               const struct bh_actor *a, struct bh_err *err);
 
+/* Image versions, tags, uploads (sqlite_image.c) */
+int sq_version_create(void *impl, const struct bh_version_new *v, const struct bh_actor *a,
+                      json_t **out, struct bh_err *err);
+int sq_version_get(void *impl, const char *image, const char *ref, json_t **out,
+                   struct bh_err *err);
+int sq_versions(void *impl, const char *image, json_t **out, struct bh_err *err);
+int sq_tag_set(void *impl, const char *image, const char *tag, const char *ref,
+               const struct bh_actor *a, json_t **out, struct bh_err *err);
+int sq_tag_delete(void *impl, const char *image, const char *tag, const struct bh_actor *a,
+                  struct bh_err *err);
+int sq_version_delete(void *impl, const char *image, const char *ref, const struct bh_actor *a,
+                      struct bh_err *err);
+int sq_upload_create(void *impl, const char *image, const char *manifest, int64_t expires_ms,
+                     const struct bh_actor *a, json_t **out, struct bh_err *err);
+int sq_upload_get(void *impl, const char *id, json_t **out, struct bh_err *err);
+int sq_upload_delete(void *impl, const char *id, struct bh_err *err);
+int sq_image_roots(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
+                   struct bh_err *err);
+
 #endif

@@ -105,6 +105,17 @@ static const char *const migrations[] = {
     "INSERT INTO settings (rev, name, created_at, updated_at) "
     "SELECT value, 'boot', strftime('%Y-%m-%dT%H:%M:%fZ'), strftime('%Y-%m-%dT%H:%M:%fZ') "
     "FROM meta WHERE key = 'revision';",
+
+    /* 4: image store: what each version adds, and uploads in progress
+     * (their manifests are gc roots until committed or expired) */
+    "ALTER TABLE image_versions ADD COLUMN added_bytes INTEGER;"
+    "ALTER TABLE image_versions ADD COLUMN chunks INTEGER;"
+    "CREATE INDEX image_versions_manifest ON image_versions(manifest);"
+    "CREATE TABLE image_uploads (id TEXT PRIMARY KEY, "
+    "image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE, "
+    "manifest TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL, "
+    "expires_ms INTEGER NOT NULL);"
+    "CREATE INDEX image_uploads_manifest ON image_uploads(image_id, manifest);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -81,6 +81,64 @@ static void account(struct bh_store *s, enum bh_store_op op, uint64_t t0, int rc
         return rc_;                                                                                \
     } while (0)
 
+int bh_store_version_create(struct bh_store *s, const struct bh_version_new *v,
+                            const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->version_create(s->impl, v, a, out, err));
+}
+
+int bh_store_version_get(struct bh_store *s, const char *image, const char *ref, json_t **out,
+                         struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->version_get(s->impl, image, ref, out, err));
+}
+
+int bh_store_versions(struct bh_store *s, const char *image, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->versions(s->impl, image, out, err));
+}
+
+int bh_store_tag_set(struct bh_store *s, const char *image, const char *tag, const char *ref,
+                     const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->tag_set(s->impl, image, tag, ref, a, out, err));
+}
+
+int bh_store_tag_delete(struct bh_store *s, const char *image, const char *tag,
+                        const struct bh_actor *a, struct bh_err *err)
+{
+    TIMED(BH_OP_DELETE, s->be->tag_delete(s->impl, image, tag, a, err));
+}
+
+int bh_store_version_delete(struct bh_store *s, const char *image, const char *ref,
+                            const struct bh_actor *a, struct bh_err *err)
+{
+    TIMED(BH_OP_DELETE, s->be->version_delete(s->impl, image, ref, a, err));
+}
+
+int bh_store_upload_create(struct bh_store *s, const char *image, const char *manifest,
+                           int64_t expires_ms, const struct bh_actor *a, json_t **out,
+                           struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->upload_create(s->impl, image, manifest, expires_ms, a, out, err));
+}
+
+int bh_store_upload_get(struct bh_store *s, const char *id, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->upload_get(s->impl, id, out, err));
+}
+
+int bh_store_upload_delete(struct bh_store *s, const char *id, struct bh_err *err)
+{
+    TIMED(BH_OP_DELETE, s->be->upload_delete(s->impl, id, err));
+}
+
+int bh_store_image_roots(struct bh_store *s, int64_t now_ms, bool uploads, json_t **manifests,
+                         struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->image_roots(s->impl, now_ms, uploads, manifests, err));
+}
+
 int bh_store_ping(struct bh_store *s, struct bh_err *err)
 {
     return s->be->ping(s->impl, err);

@@ -176,4 +176,49 @@ int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **
 int bh_store_token_lookup(struct bh_store *s, const char *tid, struct bh_token_info *out,
                           struct bh_err *err);
 
+/* ---- image versions, tags and uploads --------------------------------------
+ * The metadata only: chunks and manifests are files (src/image).  A version
+ * is {image, version, manifest, logical_size, stored_size, added_bytes,
+ * chunks, parent, note, created_by, created_at, tags}; `ref` names one by
+ * number ("3") or tag ("latest", "stable"). */
+struct bh_version_new {
+    const char *image;    /* image name */
+    const char *manifest; /* hex id of the manifest file */
+    uint64_t logical_size, stored_size, added_bytes, chunks;
+    const char *note;
+    int64_t parent;     /* 0: none */
+    const json_t *tags; /* array of tag names to point here, besides "latest"; may be NULL */
+    const char *upload; /* the upload this finishes (deleted with it); may be NULL */
+};
+/* Create version max+1 and move "latest" (and the given tags) to it, in one
+ * transaction with its event ("version.created" on the image). */
+int bh_store_version_create(struct bh_store *s, const struct bh_version_new *v,
+                            const struct bh_actor *a, json_t **out, struct bh_err *err);
+int bh_store_version_get(struct bh_store *s, const char *image, const char *ref, json_t **out,
+                         struct bh_err *err);
+/* All versions of an image, oldest first. */
+int bh_store_versions(struct bh_store *s, const char *image, json_t **out, struct bh_err *err);
+/* Point tag at version `ref` (a rollback is a tag move). */
+int bh_store_tag_set(struct bh_store *s, const char *image, const char *tag, const char *ref,
+                     const struct bh_actor *a, json_t **out, struct bh_err *err);
+int bh_store_tag_delete(struct bh_store *s, const char *image, const char *tag,
+                        const struct bh_actor *a, struct bh_err *err);
+/* Delete a version and the tags on it; "latest" moves to the newest left.
+ * BH_ECONFLICT while a tag other than latest points at it. */
+int bh_store_version_delete(struct bh_store *s, const char *image, const char *ref,
+                            const struct bh_actor *a, struct bh_err *err);
+/* An upload holds its manifest's chunks against gc until it is committed,
+ * deleted or expires.  The same image + manifest resumes the live upload
+ * (*out has "resumed": true). */
+int bh_store_upload_create(struct bh_store *s, const char *image, const char *manifest,
+                           int64_t expires_ms, const struct bh_actor *a, json_t **out,
+                           struct bh_err *err);
+int bh_store_upload_get(struct bh_store *s, const char *id, json_t **out, struct bh_err *err);
+int bh_store_upload_delete(struct bh_store *s, const char *id, struct bh_err *err);
+/* The hex ids of every manifest named by a version and, with uploads, by
+ * an upload that has not expired at now_ms (gc roots; expired uploads are
+ * deleted then). */
+int bh_store_image_roots(struct bh_store *s, int64_t now_ms, bool uploads, json_t **manifests,
+                         struct bh_err *err);
+
 #endif

@@ -69,12 +69,40 @@ done
 api GET /api/v1/hosts/oa-hosts
 FIXTURE_MAC=$(jq -r .mac <<<"$BODY")
 
+# image fixtures: two versions of oa-images, a tag, a chunk, a manifest
+head -c 300000 /dev/urandom >"$TEST_TMP/oa.raw"
+for _ in 1 2; do bhc image import oa-images "$TEST_TMP/oa.raw" --tag oa-tag >/dev/null 2>&1; done
+curl -s -H "Authorization: Bearer $BH_TOKEN" -o "$TEST_TMP/oa.mf" "$BH_URL/api/v1/images/oa-images/versions/1/manifest"
+printf 'openapi' >"$TEST_TMP/oa.chunk"
+OA_CHUNK=$(sha256sum "$TEST_TMP/oa.chunk" | cut -c1-64)
+zstd -q -f "$TEST_TMP/oa.chunk" -o "$TEST_TMP/oa.chunk.zst"
+# an upload to query, delete and commit
+new_upload() {
+    api POST /api/v1/images/oa-images/uploads "" "$BH_TOKEN" --data-binary @"$TEST_TMP/oa.mf" \
+        -H 'Content-Type: application/vnd.bootherd.manifest'
+    jq -r .upload <<<"$BODY"
+}
+
 # call METHOD PATTERN: a plausible request for the operation; sets STATUS BODY
 call() {
     local m=$1 pat=$2 path plural body
     plural=$(cut -d/ -f4 <<<"$pat")
     path=${pat//\{key\}/$(key_of "$plural")}
     case "$m $pat" in
+    "DELETE /api/v1/images/{key}/versions/{ref}") api DELETE "${path//\{ref\}/1}" ;;
+    "DELETE /api/v1/images/{key}/tags/{tag}") api DELETE "${path//\{tag\}/oa-tag}" ;;
+    "PUT /api/v1/images/{key}/tags/{tag}") api PUT "${path//\{tag\}/oa-tag2}" '{"version":"latest"}' ;;
+    *"/versions/{ref}"*) api "$m" "${path//\{ref\}/latest}" ;;
+    "GET /api/v1/images/{key}/diff") api GET "$path?a=latest&b=latest" ;;
+    "POST /api/v1/images/{key}/uploads")
+        api POST "$path" "" "$BH_TOKEN" --data-binary @"$TEST_TMP/oa.mf" -H 'Content-Type: application/vnd.bootherd.manifest' ;;
+    *"/uploads/{id}/commit") api POST "/api/v1/uploads/$(new_upload)/commit" '{"note":"openapi"}' ;;
+    *"/uploads/{id}") api "$m" "/api/v1/uploads/$(new_upload)" ;;
+    "PUT /api/v1/chunks/{id}")
+        api PUT "/api/v1/chunks/$OA_CHUNK" "" "$BH_TOKEN" --data-binary @"$TEST_TMP/oa.chunk.zst" -H 'Content-Type: application/zstd' ;;
+    "GET /api/v1/chunks/{id}")
+        api PUT "/api/v1/chunks/$OA_CHUNK" "" "$BH_TOKEN" --data-binary @"$TEST_TMP/oa.chunk.zst" -H 'Content-Type: application/zstd'
+        api GET "/api/v1/chunks/$OA_CHUNK" ;;
     "DELETE "*"{key}")
         # a fresh object to delete, so the fixtures stay for the rest
         api POST "/api/v1/$plural" "$(create_body "$plural" "del-$plural")"

@@ -102,7 +102,7 @@ api() {
     [ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
     [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
     STATUS=$(curl "${args[@]}" "$@" "$BH_URL$path")
-    BODY=$(cat "$bf" 2>/dev/null)
+    BODY=$(tr -d '\000' <"$bf" 2>/dev/null) # binary bodies (chunks) carry NULs
     HDRS=$(tr -d '\r' <"$hf")
     rm -f "$hf" "$bf"
 }

@@ -1,0 +1,342 @@
+/*
+ * imageapi.c - the image store over HTTP (token needed for everything).
+ *
+ *   GET    /api/v1/images/{key}/versions                  versions, oldest first
+ *   GET    /api/v1/images/{key}/versions/{ref}            one (number or tag)
+ *   DELETE /api/v1/images/{key}/versions/{ref}
+ *   GET    /api/v1/images/{key}/versions/{ref}/manifest   the manifest (binary)
+ *   PUT    /api/v1/images/{key}/tags/{tag}                {"version": REF}
+ *   DELETE /api/v1/images/{key}/tags/{tag}
+ *   GET    /api/v1/images/{key}/diff?a=REF&b=REF[&b_image=NAME]
+ *   POST   /api/v1/images/{key}/uploads                   body: a manifest
+ *   GET    /api/v1/uploads/{id}                           what is still missing
+ *   DELETE /api/v1/uploads/{id}
+ *   POST   /api/v1/uploads/{id}/commit                    {note?, tags?}
+ *   PUT    /api/v1/chunks/{id}                            body: a zstd frame
+ *   GET    /api/v1/chunks/{id}                            the stored zstd frame
+ *   GET    /api/v1/imagestore                             totals
+ *   POST   /api/v1/imagestore/verify[?image=NAME]
+ *   POST   /api/v1/imagestore/gc[?dry_run=1]
+ *
+ * The rules (what may run at the same time, what is verified when) are in
+ * src/image/imagesvc.c; this file only speaks HTTP.
+ */
+#include "api.h"
+
+#include "core/str.h"
+#include "image/imagesvc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MANIFEST_CTYPE "application/vnd.bootherd.manifest"
+
+static struct bh_imagesvc *svc_of(struct bh_req *r)
+{
+    struct bh_imagesvc *s = bh_api_ctx(r)->images;
+    if (!s)
+        bh_reply_problem(r, 503, "unavailable", "Image store unavailable",
+                         "the image store could not be opened; see the server log", NULL);
+    return s;
+}
+
+static bool id_param(struct bh_req *r, const char *name, uint8_t id[BH_SHA256_LEN])
+{
+    const char *hex = bh_req_param(r, name);
+    if (hex && bh_parse_id(hex, id))
+        return true;
+    bh_reply_problem(r, 400, "bad-id", "Bad chunk id",
+                     "a chunk id is 64 lowercase hex digits (the SHA-256 of the chunk)", name);
+    return false;
+}
+
+/* tag names: a letter or digit, then letters, digits, '.', '_', '-' (at
+ * most 64); not all digits, which would read as a version number */
+static bool tag_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 64)
+        return false;
+    bool digits = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return false;
+        digits = digits && c >= '0' && c <= '9';
+    }
+    return !digits;
+}
+
+static void reply_rc(struct bh_req *r, int rc, const struct bh_err *e, int status, json_t *out)
+{
+    if (rc)
+        bh_reply_err(r, e);
+    else
+        bh_reply_json(r, status, out);
+}
+
+void bh_h_image_versions(struct bh_req *r)
+{
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_store_versions(bh_api_ctx(r)->store, bh_req_param(r, "key"), &out, &e);
+    reply_rc(r, rc, &e, 200, rc ? NULL : json_pack("{s:o}", "versions", out));
+}
+
+void bh_h_image_version(struct bh_req *r)
+{
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_store_version_get(bh_api_ctx(r)->store, bh_req_param(r, "key"),
+                                  bh_req_param(r, "ref"), &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_image_version_delete(struct bh_req *r)
+{
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_store_version_delete(bh_api_ctx(r)->store, bh_req_param(r, "key"),
+                                bh_req_param(r, "ref"), &a, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_empty(r, 204);
+}
+
+void bh_h_image_manifest(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    struct bh_buf b;
+    bh_buf_init(&b, (size_t)1 << 34);
+    char hex[BH_SHA256_HEX], etag[BH_SHA256_HEX + 2];
+    struct bh_err e;
+    if (bh_imagesvc_manifest(svc, bh_req_param(r, "key"), bh_req_param(r, "ref"), &b, hex, &e)) {
+        bh_buf_free(&b);
+        bh_reply_err(r, &e);
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    bh_reply_header(r, "ETag", etag);
+    bh_reply_header(r, "X-Manifest-Id", hex);
+    bh_reply(r, 200, MANIFEST_CTYPE, b.p, b.len);
+    bh_buf_free(&b);
+}
+
+void bh_h_image_tag_put(struct bh_req *r)
+{
+    const char *tag = bh_req_param(r, "tag");
+    if (!tag_ok(tag)) {
+        bh_reply_problem(r, 400, "bad-tag", "Bad tag name",
+                         "a tag is 1-64 letters, digits, '.', '_' or '-', starts with a letter "
+                         "or digit, and is not only digits",
+                         "tag");
+        return;
+    }
+    json_t *body = bh_req_json(r);
+    if (!body)
+        return;
+    json_t *v = json_object_get(body, "version");
+    char ref[32];
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) < sizeof(ref))
+        bh_strlcpy(ref, json_string_value(v), sizeof(ref));
+    else {
+        json_decref(body);
+        bh_reply_problem(r, 400, "invalid", "Bad version",
+                         "\"version\" is a version number or a tag", "version");
+        return;
+    }
+    json_decref(body);
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *out = NULL;
+    int rc = bh_store_tag_set(bh_api_ctx(r)->store, bh_req_param(r, "key"), tag, ref, &a, &out,
+                              &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_image_tag_delete(struct bh_req *r)
+{
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_store_tag_delete(bh_api_ctx(r)->store, bh_req_param(r, "key"), bh_req_param(r, "tag"),
+                            &a, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_empty(r, 204);
+}
+
+void bh_h_image_diff(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    const char *img = bh_req_param(r, "key");
+    const char *a = bh_req_query(r, "a"), *b = bh_req_query(r, "b");
+    const char *bimg = bh_req_query(r, "b_image");
+    if (!a || !b) {
+        bh_reply_problem(r, 400, "invalid", "Missing versions",
+                         "give the two versions as ?a=REF&b=REF (numbers or tags)", "a");
+        return;
+    }
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_imagesvc_diff(svc, img, a, bimg ? bimg : img, b, &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_upload_begin(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    size_t len;
+    const char *body = bh_req_body(r, &len);
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *out = NULL;
+    int rc = bh_imagesvc_upload_begin(svc, bh_req_param(r, "key"), (const uint8_t *)body, len, &a,
+                                      &out, &e);
+    reply_rc(r, rc, &e, rc ? 0 : json_is_true(json_object_get(out, "resumed")) ? 200 : 201, out);
+}
+
+void bh_h_upload_get(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_imagesvc_upload_status(svc, bh_req_param(r, "id"), &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_upload_delete(struct bh_req *r)
+{
+    struct bh_err e;
+    if (bh_store_upload_delete(bh_api_ctx(r)->store, bh_req_param(r, "id"), &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_empty(r, 204);
+}
+
+void bh_h_upload_commit(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    size_t len;
+    bh_req_body(r, &len);
+    json_t *body = len ? bh_req_json(r) : json_object();
+    if (!body)
+        return;
+    const json_t *note = json_object_get(body, "note"), *tags = json_object_get(body, "tags");
+    size_t i;
+    json_t *t;
+    const char *bad = NULL;
+    if (note && !json_is_string(note) && !json_is_null(note))
+        bad = "note";
+    if (tags && !json_is_array(tags))
+        bad = "tags";
+    json_array_foreach(tags, i, t)
+    {
+        if (!json_is_string(t) || !tag_ok(json_string_value(t)))
+            bad = "tags";
+    }
+    if (bad) {
+        json_decref(body);
+        bh_reply_problem(r, 400, "invalid", "Bad commit",
+                         "\"note\" is a string; \"tags\" a list of tag names (1-64 letters, "
+                         "digits, '.', '_' or '-', not only digits)",
+                         bad);
+        return;
+    }
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *out = NULL;
+    int rc = bh_imagesvc_commit(svc, bh_req_param(r, "id"), body, &a, &out, &e);
+    json_decref(body);
+    reply_rc(r, rc, &e, 201, out);
+}
+
+void bh_h_chunk_put(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    uint8_t id[BH_SHA256_LEN];
+    if (!svc || !id_param(r, "id", id))
+        return;
+    size_t len;
+    const char *body = bh_req_body(r, &len);
+    struct bh_err e;
+    bool added = false;
+    if (bh_imagesvc_put_chunk(svc, id, body, len, &added, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_empty(r, added ? 201 : 200);
+}
+
+void bh_h_chunk_get(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    uint8_t id[BH_SHA256_LEN];
+    if (!svc || !id_param(r, "id", id))
+        return;
+    char etag[BH_SHA256_HEX + 2];
+    snprintf(etag, sizeof(etag), "\"%s\"", bh_req_param(r, "id"));
+    bh_reply_header(r, "ETag", etag);
+    bh_reply_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+    const char *inm = bh_req_header(r, "If-None-Match");
+    int fd;
+    uint64_t zsize;
+    struct bh_err e;
+    if (bh_imagesvc_chunk_fd(svc, id, &fd, &zsize, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    if (inm && strstr(inm, etag)) {
+        close(fd);
+        bh_reply_empty(r, 304);
+        return;
+    }
+    bh_reply_fd(r, 200, "application/zstd", fd, 0, zsize);
+}
+
+void bh_h_imagestore(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_imagesvc_stats(svc, &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_imagestore_verify(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_imagesvc_verify(svc, bh_req_query(r, "image"), &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+void bh_h_imagestore_gc(struct bh_req *r)
+{
+    struct bh_imagesvc *svc = svc_of(r);
+    if (!svc)
+        return;
+    const char *dr = bh_req_query(r, "dry_run");
+    bool dry = dr && (!strcmp(dr, "1") || !strcmp(dr, "true"));
+    struct bh_err e;
+    json_t *out = NULL;
+    int rc = bh_imagesvc_gc(svc, dry, &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}

@@ -1,0 +1,780 @@
+/*
+ * cmd_image.c - `bootherd image ...`: versions, tags, import, export, diff,
+ * verify and gc, all through the API.
+ *
+ * import: the source is chunked and hashed here (both cores), the manifest
+ * goes to the server, which answers with the chunks it lacks; only those
+ * are read again, compressed and sent.  qcow2, vmdk and vdi sources (and
+ * LINBO's qcow2 + qdiff pairs) go through `qemu-img convert` to a sparse
+ * raw file first.
+ */
+#include "cli.h"
+
+#include "core/buf.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "image/ingest.h"
+#include "image/cdc.h"
+#include "image/idset.h"
+#include "progress.h"
+#include "uploader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define MANIFEST_CTYPE "application/vnd.bootherd.manifest"
+#define MAX_TAGS       16
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: bootherd image import NAME SOURCE [--kind partition|disk] [--fstype FS]\n"
+            "                             [--note TEXT] [--tag TAG]... [--chunk-avg BYTES]\n"
+            "                             [--tmp DIR]\n"
+            "       bootherd image export NAME[@REF] FILE [--format raw|qcow2] [--compress]\n"
+            "       bootherd image versions NAME\n"
+            "       bootherd image tag NAME TAG REF      (a rollback is a tag move)\n"
+            "       bootherd image untag NAME TAG\n"
+            "       bootherd image rmversion NAME@REF\n"
+            "       bootherd image diff NAME@REF NAME@REF\n"
+            "       bootherd image verify [NAME]\n"
+            "       bootherd image gc [--dry-run]\n"
+            "       bootherd image stats\n"
+            "SOURCE: a raw image file or block device, or qcow2/vmdk/vdi; a LINBO NAME.qdiff\n"
+            "imports its base NAME.qcow2 and then the overlay as the next version.\n"
+            "REF: a version number or a tag (default latest).\n");
+    return 2;
+}
+
+/* "name@ref" -> name, ref (default "latest") */
+static void split_ref(const char *arg, char *name, size_t ncap, char *ref, size_t rcap)
+{
+    const char *at = strrchr(arg, '@');
+    size_t n = at ? (size_t)(at - arg) : strlen(arg);
+    snprintf(name, ncap, "%.*s", (int)(n < ncap ? n : ncap - 1), arg);
+    bh_strlcpy(ref, at && at[1] ? at + 1 : "latest", rcap);
+}
+
+static int show_json(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+                     const char *what, long want)
+{
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, method, path, body, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (status != want)
+        rc = bh_cli_fail_json(what, status, out);
+    else if (out && c->json)
+        bh_out_json(out);
+    else if (out)
+        bh_out_show(out);
+    json_decref(out);
+    return rc;
+}
+
+/* ---- sources ------------------------------------------------------------- */
+
+/* Run argv, wait; 0 when it exited 0.  Output goes to our stderr. */
+static int run(char *const argv[], struct bh_err *err)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return bh_err_set(err, BH_ESYS, NULL, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execvp(argv[0], argv);
+        fprintf(stderr, "bootherd: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    return bh_err_set(err, BH_EIO, NULL, "%s failed (%s %d)%s", argv[0],
+                      WIFEXITED(st) ? "exit status" : "signal",
+                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+                      WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "; is qemu-utils installed?" : "");
+}
+
+/* the image format qemu-img sees in path ("raw", "qcow2", ...) */
+static int probe_format(const char *path, char *fmt, size_t cap, struct bh_err *err)
+{
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return bh_err_set(err, BH_ESYS, NULL, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return bh_err_set(err, BH_ESYS, NULL, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        dup2(pfd[1], STDOUT_FILENO);
+        close(pfd[0]);
+        close(pfd[1]);
+        execlp("qemu-img", "qemu-img", "info", "--output=json", path, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    struct bh_buf b;
+    bh_buf_init(&b, 1 << 20);
+    char tmp[4096];
+    ssize_t n;
+    while ((n = read(pfd[0], tmp, sizeof(tmp))) > 0)
+        if (bh_buf_add(&b, tmp, (size_t)n))
+            break;
+    close(pfd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    json_t *j = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? json_loadb(b.p, b.len, 0, NULL) : NULL;
+    bh_buf_free(&b);
+    const char *f = json_string_value(json_object_get(j, "format"));
+    int rc = 0;
+    if (f)
+        bh_strlcpy(fmt, f, cap);
+    else
+        rc = bh_err_set(err, BH_EINVAL, "source", "%s: qemu-img cannot read it (%s)", path,
+                        WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "qemu-img is missing"
+                                                                : "not an image?");
+    json_decref(j);
+    return rc;
+}
+
+/* first line of a small sidecar file, or "" */
+static void sidecar(const char *path, char *out, size_t cap)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+        out[--n] = '\0';
+}
+
+/* LINBO keeps NAME.qcow2.desc (and, older, NAME.desc) */
+static void linbo_desc(const char *img, char *out, size_t cap)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s.desc", img);
+    sidecar(p, out, cap);
+    if (out[0])
+        return;
+    const char *dot = strrchr(img, '.');
+    snprintf(p, sizeof(p), "%.*s.desc", (int)(dot ? dot - img : (long)strlen(img)), img);
+    sidecar(p, out, cap);
+}
+
+/* ---- import -------------------------------------------------------------- */
+
+#define UPLOAD_CONNECTIONS 4
+
+struct upload {
+    struct bh_cli *c;
+    struct bh_uploader *up;
+    struct bh_idset missing;
+    struct bh_progress pr;
+    uint64_t sent_bytes, sent_chunks;
+    struct bh_err *err;
+};
+
+static bool want_missing(void *ud, const uint8_t id[BH_SHA256_LEN])
+{
+    const struct upload *u = ud;
+    return bh_idset_has(&u->missing, id); /* read-only while workers run */
+}
+
+static int put_chunk(void *ud, const uint8_t id[BH_SHA256_LEN], const void *z, size_t zlen,
+                     uint32_t len, struct bh_err *err)
+{
+    struct upload *u = ud;
+    (void)len;
+    return bh_uploader_put(u->up, id, z, zlen, err);
+}
+
+static void on_progress(void *ud, uint64_t done, uint64_t total)
+{
+    struct upload *u = ud;
+    u->pr.total = total;
+    bh_progress_update(&u->pr, done);
+}
+
+static int ensure_image(struct bh_cli *c, const char *name, const char *kind, const char *fstype)
+{
+    char path[512], esc[256];
+    bh_cli_escape(name, esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/images/%s", esc);
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    json_decref(out);
+    if (status == 200)
+        return 0;
+    if (status != 404)
+        return bh_cli_fail_json("image", status, NULL);
+    json_t *doc = json_pack("{s:s, s:s}", "name", name, "kind", kind ? kind : "partition");
+    if (fstype)
+        json_object_set_new(doc, "fstype", json_string(fstype));
+    out = NULL;
+    int rc = bh_cli_json(c, "POST", "/api/v1/images", doc, &status, &out, &e);
+    json_decref(doc);
+    if (rc) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    rc = status == 201 ? 0 : bh_cli_fail_json("image", status, out);
+    json_decref(out);
+    return rc;
+}
+
+static int source_size(int fd, uint64_t *size, struct bh_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return bh_err_set(err, BH_ESYS, "source", "stat: %s", strerror(errno));
+    if (S_ISREG(st.st_mode)) {
+        *size = (uint64_t)st.st_size;
+        return 0;
+    }
+    if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, size) == 0)
+        return 0;
+    return bh_err_set(err, BH_EINVAL, "source", "not a regular file or block device");
+}
+
+/* upload the raw image at path as a new version of name */
+static int import_raw(struct bh_cli *c, const char *name, const char *path, const char *note,
+                      const char **tags, int ntags, uint32_t chunk_avg)
+{
+    struct bh_err e;
+    bh_err_clear(&e);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "bootherd: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    uint64_t size = 0;
+    struct bh_manifest m;
+    bh_manifest_init(&m);
+    struct upload u = {.c = c, .err = &e};
+    struct bh_buf enc;
+    bh_buf_init(&enc, (size_t)1 << 34);
+    json_t *up = NULL, *ver = NULL;
+    long status = 0;
+    uint64_t t0 = bh_mono_ns();
+    int rc = source_size(fd, &size, &e);
+
+    /* 1: chunk and hash */
+    if (!rc) {
+        bh_progress_start(&u.pr, "scanning", size);
+        struct bh_ingest_opts o = {.chunk_avg = chunk_avg, .progress = on_progress, .ud = &u};
+        rc = bh_ingest(fd, size, &o, &m, &e);
+        if (!rc)
+            bh_progress_end(&u.pr);
+    }
+    if (!rc)
+        rc = bh_manifest_encode(&m, &enc);
+    /* 2: which chunks does the server lack? */
+    char upath[512], esc[256];
+    bh_cli_escape(name, esc, sizeof(esc));
+    snprintf(upath, sizeof(upath), "/api/v1/images/%s/uploads", esc);
+    struct bh_resp r = {0};
+    if (!rc)
+        rc = bh_cli_request(c, "POST", upath, MANIFEST_CTYPE, enc.p, enc.len, NULL, &r, &e);
+    if (!rc) {
+        status = r.status;
+        up = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
+        if (status != 200 && status != 201) {
+            bh_cli_fail_resp("upload", status, r.body);
+            rc = BH_EIO;
+            e.msg[0] = '\0';
+        }
+    }
+    bh_resp_free(&r);
+    const char *uid = json_string_value(json_object_get(up, "upload"));
+    if (!rc && !uid)
+        rc = bh_err_set(&e, BH_EIO, NULL, "the server's answer has no upload id");
+    size_t i;
+    json_t *h;
+    uint64_t missing_bytes = (uint64_t)json_integer_value(json_object_get(up, "missing_bytes"));
+    json_array_foreach(json_object_get(up, "missing"), i, h)
+    {
+        uint8_t id[BH_SHA256_LEN];
+        if (!rc && bh_parse_id(json_string_value(h), id))
+            bh_idset_add(&u.missing, id);
+    }
+    if (!rc && (size_t)json_integer_value(json_object_get(up, "missing_count")) != u.missing.n)
+        rc = bh_err_set(&e, BH_EUNSUPP, NULL,
+                        "the server lists only part of the missing chunks; run the import again "
+                        "after this one to send the rest");
+    if (!rc)
+        fprintf(stderr, "upload %s: %zu of %lld chunks to send (%llu bytes before compression)\n",
+                uid, u.missing.n, (long long)json_integer_value(json_object_get(up, "chunks")),
+                (unsigned long long)missing_bytes);
+    /* 3: send them */
+    if (!rc && u.missing.n) {
+        bh_progress_start(&u.pr, "uploading", size);
+        struct bh_ingest_opts o = {.chunk_avg = chunk_avg,
+                                   .want = want_missing,
+                                   .on_chunk = put_chunk,
+                                   .progress = on_progress,
+                                   .ud = &u};
+        rc = bh_uploader_start(c, UPLOAD_CONNECTIONS, &u.up, &e);
+        if (!rc) {
+            rc = bh_ingest_pack(fd, &m, &o, &e);
+            struct bh_err fe;
+            int frc = bh_uploader_finish(u.up, &u.sent_chunks, &u.sent_bytes, &fe);
+            if (!rc && frc) {
+                rc = frc;
+                e = fe;
+            }
+        }
+        if (!rc)
+            bh_progress_end(&u.pr);
+    }
+    /* 4: commit */
+    if (!rc) {
+        json_t *body = json_object();
+        if (note)
+            json_object_set_new(body, "note", json_string(note));
+        json_t *tl = json_array();
+        for (int t = 0; t < ntags; t++)
+            json_array_append_new(tl, json_string(tags[t]));
+        json_object_set_new(body, "tags", tl);
+        char cpath[256];
+        snprintf(cpath, sizeof(cpath), "/api/v1/uploads/%s/commit", uid);
+        rc = bh_cli_json(c, "POST", cpath, body, &status, &ver, &e);
+        json_decref(body);
+        if (!rc && status != 201) {
+            bh_cli_fail_json("commit", status, ver);
+            rc = BH_EIO;
+            e.msg[0] = '\0';
+        }
+    }
+    if (!rc) {
+        printf("%s version %lld: %llu bytes, %llu chunks, sent %llu chunks (%llu bytes) in "
+               "%.1f s\n",
+               name, (long long)json_integer_value(json_object_get(ver, "version")),
+               (unsigned long long)m.size,
+               (unsigned long long)json_integer_value(json_object_get(ver, "chunks")),
+               (unsigned long long)u.sent_chunks, (unsigned long long)u.sent_bytes,
+               (double)(bh_mono_ns() - t0) / 1e9);
+        if (c->json)
+            bh_out_json(ver);
+    } else if (e.msg[0]) {
+        fprintf(stderr, "bootherd: import %s: %s\n", path, e.msg);
+    }
+    json_decref(up);
+    json_decref(ver);
+    bh_idset_clear(&u.missing);
+    bh_buf_free(&enc);
+    bh_manifest_free(&m);
+    close(fd);
+    return rc ? 1 : 0;
+}
+
+static int cmd_import(struct bh_cli *c, int argc, char **argv)
+{
+    const char *name = NULL, *src = NULL, *kind = NULL, *fstype = NULL, *note = NULL;
+    const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+    const char *tags[MAX_TAGS];
+    int ntags = 0;
+    uint32_t avg = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--kind") && v)
+            kind = argv[++i];
+        else if (!strcmp(a, "--fstype") && v)
+            fstype = argv[++i];
+        else if (!strcmp(a, "--note") && v)
+            note = argv[++i];
+        else if (!strcmp(a, "--tmp") && v)
+            tmpdir = argv[++i];
+        else if (!strcmp(a, "--tag") && v && ntags < MAX_TAGS)
+            tags[ntags++] = argv[++i];
+        else if (!strcmp(a, "--chunk-avg") && v) {
+            uint64_t n;
+            if (bh_parse_u64(argv[++i], BH_CDC_AVG_MAX, &n))
+                return usage();
+            avg = (uint32_t)n;
+        } else if (a[0] == '-')
+            return usage();
+        else if (!name)
+            name = a;
+        else if (!src)
+            src = a;
+        else
+            return usage();
+    }
+    if (!name || !src)
+        return usage();
+    if (kind && strcmp(kind, "partition") && strcmp(kind, "disk"))
+        return usage();
+    struct bh_err e;
+    char fmt[32];
+    if (probe_format(src, fmt, sizeof(fmt), &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    if (ensure_image(c, name, kind, fstype))
+        return 1;
+    char desc[4096];
+    if (!strcmp(fmt, "raw"))
+        return import_raw(c, name, src, note, tags, ntags, avg);
+
+    /* a LINBO overlay: the base first, as its own version */
+    size_t sl = strlen(src);
+    int rc = 0;
+    if (sl > 6 && !strcmp(src + sl - 6, ".qdiff")) {
+        char base[4096];
+        snprintf(base, sizeof(base), "%.*s.qcow2", (int)(sl - 6), src);
+        if (access(base, R_OK) == 0) {
+            linbo_desc(base, desc, sizeof(desc));
+            char raw[4096];
+            snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
+            char *conv[] = {"qemu-img", "convert", "-O", "raw", base, raw, NULL};
+            fprintf(stderr, "LINBO base %s first\n", base);
+            rc = run(conv, &e);
+            if (!rc)
+                rc = import_raw(c, name, raw, desc[0] ? desc : "LINBO base image", NULL, 0, avg);
+            else
+                fprintf(stderr, "bootherd: %s\n", e.msg);
+            unlink(raw);
+            if (rc)
+                return rc;
+        }
+    }
+    linbo_desc(src, desc, sizeof(desc));
+    char raw[4096];
+    snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
+    char *conv[] = {"qemu-img", "convert", "-O", "raw", (char *)src, raw, NULL};
+    fprintf(stderr, "converting %s (%s) to raw in %s\n", src, fmt, tmpdir);
+    rc = run(conv, &e);
+    if (rc)
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+    else
+        rc = import_raw(c, name, raw, note ? note : desc[0] ? desc : NULL, tags, ntags, avg);
+    unlink(raw);
+    return rc;
+}
+
+/* ---- export -------------------------------------------------------------- */
+
+static int fetch_chunk(struct bh_cli *c, const uint8_t id[BH_SHA256_LEN], void *out, size_t len,
+                       struct bh_err *err)
+{
+    char hex[BH_SHA256_HEX], path[128];
+    bh_hex_id(id, hex);
+    snprintf(path, sizeof(path), "/api/v1/chunks/%s", hex);
+    struct bh_resp r;
+    int rc = bh_cli_request(c, "GET", path, NULL, NULL, 0, NULL, &r, err);
+    if (rc)
+        return rc;
+    if (r.status != 200) {
+        rc = bh_err_set(err, r.status == 404 ? BH_ENOTFOUND : BH_EIO, "chunk",
+                        "chunk %s: HTTP %ld %s", hex, r.status, r.body ? r.body : "");
+    } else {
+        unsigned long long want = ZSTD_getFrameContentSize(r.body, r.len);
+        size_t got = want == len ? ZSTD_decompress(out, len, r.body, r.len) : 0;
+        uint8_t h[BH_SHA256_LEN];
+        if (want != len || ZSTD_isError(got) || got != len)
+            rc = bh_err_set(err, BH_EIO, "chunk", "chunk %s does not decode to %zu bytes", hex,
+                            len);
+        else if (bh_sha256(out, len, h), memcmp(h, id, BH_SHA256_LEN))
+            rc = bh_err_set(err, BH_EIO, "chunk", "chunk %s: content does not match its id",
+                            hex);
+    }
+    bh_resp_free(&r);
+    return rc;
+}
+
+static int write_all(int fd, const void *p, size_t n, uint64_t off)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = pwrite(fd, b, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int export_raw(struct bh_cli *c, const struct bh_manifest *m, const char *path,
+                      struct bh_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return bh_err_set(err, BH_ESYS, "file", "%s: %s", path, strerror(errno));
+    struct stat st;
+    bool blk = fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
+    if (!blk && ftruncate(fd, 0) < 0) {
+        close(fd);
+        return bh_err_set(err, BH_ESYS, "file", "%s: %s", path, strerror(errno));
+    }
+    uint8_t *buf = malloc(BH_CDC_CHUNK_MAX);
+    uint8_t *zeros = calloc(1, 1 << 20);
+    struct bh_idset seen = {0};
+    struct bh_progress pr;
+    bh_progress_start(&pr, "exporting", m->size);
+    int rc = buf && zeros ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; !rc && i < m->n; i++) {
+        const struct bh_extent *x = &m->ext[i];
+        if (x->zero) {
+            for (uint64_t o = 0; blk && !rc && o < x->len; o += 1 << 20) {
+                size_t n = x->len - o < (1 << 20) ? (size_t)(x->len - o) : (size_t)1 << 20;
+                if (write_all(fd, zeros, n, x->offset + o))
+                    rc = bh_err_set(err, BH_ESYS, "file", "write %s: %s", path, strerror(errno));
+            }
+        } else {
+            /* a chunk seen before is copied from where it was written */
+            size_t j = i;
+            if (bh_idset_has(&seen, x->id))
+                for (j = 0; j < i; j++)
+                    if (!m->ext[j].zero && !memcmp(m->ext[j].id, x->id, BH_SHA256_LEN))
+                        break;
+            if (j < i) {
+                if (pread(fd, buf, (size_t)x->len, (off_t)m->ext[j].offset) != (ssize_t)x->len)
+                    rc = bh_err_set(err, BH_ESYS, "file", "read back %s: %s", path,
+                                    strerror(errno));
+            } else {
+                rc = fetch_chunk(c, x->id, buf, (size_t)x->len, err);
+                bh_idset_add(&seen, x->id);
+            }
+            if (!rc && write_all(fd, buf, (size_t)x->len, x->offset))
+                rc = bh_err_set(err, BH_ESYS, "file", "write %s: %s", path, strerror(errno));
+        }
+        bh_progress_update(&pr, x->offset + x->len);
+    }
+    if (!rc && !blk && ftruncate(fd, (off_t)m->size) < 0)
+        rc = bh_err_set(err, BH_ESYS, "file", "%s: %s", path, strerror(errno));
+    if (!rc && fsync(fd) < 0)
+        rc = bh_err_set(err, BH_ESYS, "file", "fsync %s: %s", path, strerror(errno));
+    if (!rc)
+        bh_progress_end(&pr);
+    bh_idset_clear(&seen);
+    free(buf);
+    free(zeros);
+    close(fd);
+    return rc;
+}
+
+static int cmd_export(struct bh_cli *c, int argc, char **argv)
+{
+    const char *spec = NULL, *file = NULL, *format = "raw";
+    bool compress = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--format") && i + 1 < argc)
+            format = argv[++i];
+        else if (!strcmp(argv[i], "--compress"))
+            compress = true;
+        else if (argv[i][0] == '-')
+            return usage();
+        else if (!spec)
+            spec = argv[i];
+        else if (!file)
+            file = argv[i];
+        else
+            return usage();
+    }
+    if (!spec || !file || (strcmp(format, "raw") && strcmp(format, "qcow2")))
+        return usage();
+    char name[256], ref[64], esc[512], path[1024];
+    split_ref(spec, name, sizeof(name), ref, sizeof(ref));
+    bh_cli_escape(name, esc, sizeof(esc));
+    char eref[128];
+    bh_cli_escape(ref, eref, sizeof(eref));
+    snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s/manifest", esc, eref);
+    struct bh_err e;
+    bh_err_clear(&e);
+    struct bh_resp r;
+    if (bh_cli_request(c, "GET", path, NULL, NULL, 0, NULL, &r, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    if (r.status != 200) {
+        int rc = bh_cli_fail_resp("manifest", r.status, r.body);
+        bh_resp_free(&r);
+        return rc;
+    }
+    struct bh_manifest m;
+    bh_manifest_init(&m);
+    int rc = bh_manifest_parse((const uint8_t *)r.body, r.len, &m, &e);
+    bh_resp_free(&r);
+    char raw[4096];
+    if (!strcmp(format, "raw"))
+        bh_strlcpy(raw, file, sizeof(raw));
+    else
+        snprintf(raw, sizeof(raw), "%s.raw-%d", file, (int)getpid());
+    if (!rc)
+        rc = export_raw(c, &m, raw, &e);
+    if (!rc && strcmp(format, "qcow2") == 0) {
+        char *conv[] = {"qemu-img", "convert", "-O", "qcow2", raw, (char *)file, NULL};
+        char *convc[] = {"qemu-img", "convert", "-c", "-O", "qcow2", raw, (char *)file, NULL};
+        rc = run(compress ? convc : conv, &e);
+    }
+    if (strcmp(format, "raw") != 0)
+        unlink(raw);
+    if (rc)
+        fprintf(stderr, "bootherd: export %s: %s\n", spec, e.msg);
+    else
+        printf("%s@%s: %llu bytes written to %s (%s)\n", name, ref, (unsigned long long)m.size,
+               file, format);
+    bh_manifest_free(&m);
+    return rc ? 1 : 0;
+}
+
+/* ---- the rest ------------------------------------------------------------ */
+
+static int cmd_versions(struct bh_cli *c, const char *name)
+{
+    char esc[512], path[1024];
+    bh_cli_escape(name, esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/images/%s/versions", esc);
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (status != 200) {
+        rc = bh_cli_fail_json("versions", status, out);
+    } else if (c->json) {
+        bh_out_json(out);
+    } else {
+        printf("%-8s %-14s %-14s %-14s %-24s %-20s %s\n", "VERSION", "SIZE", "STORED", "ADDED",
+               "CREATED", "TAGS", "NOTE");
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(out, "versions"), i, v)
+        {
+            struct bh_buf tags;
+            bh_buf_init(&tags, 1024);
+            size_t k;
+            json_t *t;
+            json_array_foreach(json_object_get(v, "tags"), k, t)
+            {
+                bh_buf_printf(&tags, "%s%s", k ? "," : "", json_string_value(t));
+            }
+            const char *note = json_string_value(json_object_get(v, "note"));
+            printf("%-8lld %-14lld %-14lld %-14lld %-24s %-20s %s\n",
+                   (long long)json_integer_value(json_object_get(v, "version")),
+                   (long long)json_integer_value(json_object_get(v, "logical_size")),
+                   (long long)json_integer_value(json_object_get(v, "stored_size")),
+                   (long long)json_integer_value(json_object_get(v, "added_bytes")),
+                   json_string_value(json_object_get(v, "created_at")), tags.p ? tags.p : "",
+                   note ? note : "");
+            bh_buf_free(&tags);
+        }
+    }
+    json_decref(out);
+    return rc;
+}
+
+int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
+{
+    const char *verb = argv[0];
+    char path[2048], esc[512], name[256], ref[64];
+    if (!strcmp(verb, "import"))
+        return cmd_import(c, argc, argv);
+    if (!strcmp(verb, "export"))
+        return cmd_export(c, argc, argv);
+    if (!strcmp(verb, "versions") && argc == 2)
+        return cmd_versions(c, argv[1]);
+    if (!strcmp(verb, "tag") && argc == 4) {
+        bh_cli_escape(argv[1], esc, sizeof(esc));
+        char etag[256];
+        bh_cli_escape(argv[2], etag, sizeof(etag));
+        snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
+        json_t *body = json_pack("{s:s}", "version", argv[3]);
+        int rc = show_json(c, "PUT", path, body, "tag", 200);
+        json_decref(body);
+        return rc;
+    }
+    if (!strcmp(verb, "untag") && argc == 3) {
+        bh_cli_escape(argv[1], esc, sizeof(esc));
+        char etag[256];
+        bh_cli_escape(argv[2], etag, sizeof(etag));
+        snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
+        return show_json(c, "DELETE", path, NULL, "untag", 204);
+    }
+    if (!strcmp(verb, "rmversion") && argc == 2 && strchr(argv[1], '@')) {
+        split_ref(argv[1], name, sizeof(name), ref, sizeof(ref));
+        bh_cli_escape(name, esc, sizeof(esc));
+        char eref[128];
+        bh_cli_escape(ref, eref, sizeof(eref));
+        snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s", esc, eref);
+        return show_json(c, "DELETE", path, NULL, "rmversion", 204);
+    }
+    if (!strcmp(verb, "diff") && argc == 3) {
+        char n2[256], r2[64], eb[512], ea[128], er[128];
+        split_ref(argv[1], name, sizeof(name), ref, sizeof(ref));
+        split_ref(argv[2], n2, sizeof(n2), r2, sizeof(r2));
+        bh_cli_escape(name, esc, sizeof(esc));
+        bh_cli_escape(n2, eb, sizeof(eb));
+        bh_cli_escape(ref, ea, sizeof(ea));
+        bh_cli_escape(r2, er, sizeof(er));
+        snprintf(path, sizeof(path), "/api/v1/images/%s/diff?a=%s&b=%s&b_image=%s", esc, ea, er,
+                 eb);
+        return show_json(c, "GET", path, NULL, "diff", 200);
+    }
+    if (!strcmp(verb, "verify") && argc <= 2) {
+        if (argc == 2) {
+            bh_cli_escape(argv[1], esc, sizeof(esc));
+            snprintf(path, sizeof(path), "/api/v1/imagestore/verify?image=%s", esc);
+        } else {
+            bh_strlcpy(path, "/api/v1/imagestore/verify", sizeof(path));
+        }
+        long status;
+        json_t *out = NULL;
+        struct bh_err e;
+        if (bh_cli_json(c, "POST", path, NULL, &status, &out, &e)) {
+            fprintf(stderr, "bootherd: %s\n", e.msg);
+            return 1;
+        }
+        int rc = status == 200 ? 0 : bh_cli_fail_json("verify", status, out);
+        if (!rc) {
+            c->json ? bh_out_json(out) : bh_out_show(out);
+            rc = json_is_true(json_object_get(out, "ok")) ? 0 : 1;
+        }
+        json_decref(out);
+        return rc;
+    }
+    if (!strcmp(verb, "gc") && argc <= 2) {
+        bool dry = argc == 2 && !strcmp(argv[1], "--dry-run");
+        if (argc == 2 && !dry)
+            return usage();
+        return show_json(c, "POST", dry ? "/api/v1/imagestore/gc?dry_run=1" : "/api/v1/imagestore/gc",
+                         NULL, "gc", 200);
+    }
+    if (!strcmp(verb, "stats") && argc == 1)
+        return show_json(c, "GET", "/api/v1/imagestore", NULL, "stats", 200);
+    return -1; /* not ours: the generic resource commands */
+}
