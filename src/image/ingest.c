@@ -28,6 +28,7 @@
 #include "ingest.h"
 
 #include "cdc.h"
+#include "idset.h"
 #include "image_int.h"
 
 #include <assert.h>
@@ -46,56 +47,6 @@
 #define SLOTS_EXTRA       4
 #define LEVEL_DEFAULT     3
 #define STORE_BATCH_BYTES (512u * 1024 * 1024) /* staged bytes per flush (to_store) */
-
-/* ---- a set of ids (open addressing; the all-zero id marks a free entry) - */
-
-struct idset {
-    uint8_t (*v)[BH_SHA256_LEN];
-    size_t n, cap; /* cap a power of two, n <= cap / 2 */
-};
-
-static void idset_free(struct idset *s)
-{
-    free(s->v);
-    memset(s, 0, sizeof(*s));
-}
-
-static size_t idset_slot(const struct idset *s, const uint8_t id[BH_SHA256_LEN])
-{
-    uint64_t h;
-    memcpy(&h, id, sizeof(h)); /* ids are SHA-256: already uniform */
-    size_t i = (size_t)h & (s->cap - 1);
-    static const uint8_t zero[BH_SHA256_LEN];
-    while (memcmp(s->v[i], zero, BH_SHA256_LEN) && memcmp(s->v[i], id, BH_SHA256_LEN))
-        i = (i + 1) & (s->cap - 1);
-    return i;
-}
-
-/* 1: added, 0: already there, BH_ENOMEM. */
-static int idset_add(struct idset *s, const uint8_t id[BH_SHA256_LEN])
-{
-    static const uint8_t zero[BH_SHA256_LEN];
-    if (!memcmp(id, zero, BH_SHA256_LEN))
-        return 0; /* never a real SHA-256 */
-    if (2 * (s->n + 1) > s->cap) {
-        struct idset g = {calloc(s->cap ? 2 * s->cap : 1024, BH_SHA256_LEN), 0,
-                          s->cap ? 2 * s->cap : 1024};
-        if (!g.v)
-            return BH_ENOMEM;
-        for (size_t i = 0; i < s->cap; i++)
-            if (memcmp(s->v[i], zero, BH_SHA256_LEN))
-                memcpy(g.v[idset_slot(&g, s->v[i])], s->v[i], BH_SHA256_LEN);
-        g.n = s->n;
-        free(s->v);
-        *s = g;
-    }
-    size_t i = idset_slot(s, id);
-    if (!memcmp(s->v[i], id, BH_SHA256_LEN))
-        return 0;
-    memcpy(s->v[i], id, BH_SHA256_LEN);
-    s->n++;
-    return 1;
-}
 
 /* ---- the pipeline ------------------------------------------------------- */
 
@@ -135,7 +86,7 @@ struct pipe {
     bool stop;
     pthread_t *thr;
     int nthr;
-    struct idset seen; /* ingest: under mu */
+    struct bh_idset seen; /* ingest: under mu */
     bool compress;
     int level;
     const struct bh_ingest_opts *o;
@@ -187,7 +138,7 @@ static void process(struct pipe *p, ZSTD_CCtx *cc, struct slot *s)
     if (!p->compress)
         return;
     pthread_mutex_lock(&p->mu);
-    int first = idset_add(&p->seen, h);
+    int first = bh_idset_add(&p->seen, h);
     pthread_mutex_unlock(&p->mu);
     if (first < 0)
         s->status = first;
@@ -251,7 +202,7 @@ static void pipe_free(struct pipe *p)
     }
     free(p->slots);
     free(p->thr);
-    idset_free(&p->seen);
+    bh_idset_clear(&p->seen);
     pthread_cond_destroy(&p->work_cv);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
@@ -650,12 +601,12 @@ int bh_ingest_pack(int fd, const struct bh_manifest *m, const struct bh_ingest_o
     int rc = pipe_init(&p, o, NULL, m->size, err);
     if (rc)
         goto out;
-    struct idset done = {0};
+    struct bh_idset done = {0};
     for (size_t i = 0; i < m->n; i++) {
         const struct bh_extent *e = &m->ext[i];
         if (e->zero)
             continue;
-        int add = idset_add(&done, e->id);
+        int add = bh_idset_add(&done, e->id);
         if (add < 0) {
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
             break;
@@ -682,7 +633,7 @@ int bh_ingest_pack(int fd, const struct bh_manifest *m, const struct bh_ingest_o
         memcpy(s->id, e->id, BH_SHA256_LEN);
         pipe_submit(&p);
     }
-    idset_free(&done);
+    bh_idset_clear(&done);
     if (!rc)
         rc = pipe_drain(&p, NULL, err);
 out:
