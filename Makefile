@@ -27,7 +27,7 @@ test: deps
 	tests/run-all.sh
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c')
 
 lint:
 	scripts/check-banned.sh && scripts/check-format.sh

@@ -1,7 +1,7 @@
 #!/bin/sh
 # check-format.sh - every C file is as clang-format (with .clang-format) leaves it.
 cd "$(dirname "$0")/.."
-files=$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 2>/dev/null)
+files=$(git ls-files --cached --others --exclude-standard 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 2>/dev/null)
 [ -n "$files" ] || files=$(find src tests/unit fuzz -name '*.[ch]')
 bad=0
 for f in $files; do

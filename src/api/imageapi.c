@@ -155,8 +155,7 @@ void bh_h_image_tag_put(struct bh_req *r)
     struct bh_err e;
     struct bh_actor a = bh_api_actor(r);
     json_t *out = NULL;
-    int rc = bh_store_tag_set(bh_api_ctx(r)->store, bh_req_param(r, "key"), tag, ref, &a, &out,
-                              &e);
+    int rc = bh_store_tag_set(bh_api_ctx(r)->store, bh_req_param(r, "key"), tag, ref, &a, &out, &e);
     reply_rc(r, rc, &e, 200, out);
 }
 

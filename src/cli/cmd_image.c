@@ -499,11 +499,10 @@ static int fetch_chunk(struct bh_cli *c, const uint8_t id[BH_SHA256_LEN], void *
         size_t got = want == len ? ZSTD_decompress(out, len, r.body, r.len) : 0;
         uint8_t h[BH_SHA256_LEN];
         if (want != len || ZSTD_isError(got) || got != len)
-            rc = bh_err_set(err, BH_EIO, "chunk", "chunk %s does not decode to %zu bytes", hex,
-                            len);
+            rc =
+                bh_err_set(err, BH_EIO, "chunk", "chunk %s does not decode to %zu bytes", hex, len);
         else if (bh_sha256(out, len, h), memcmp(h, id, BH_SHA256_LEN))
-            rc = bh_err_set(err, BH_EIO, "chunk", "chunk %s: content does not match its id",
-                            hex);
+            rc = bh_err_set(err, BH_EIO, "chunk", "chunk %s: content does not match its id", hex);
     }
     bh_resp_free(&r);
     return rc;
@@ -560,8 +559,8 @@ static int export_raw(struct bh_cli *c, const struct bh_manifest *m, const char 
                         break;
             if (j < i) {
                 if (pread(fd, buf, (size_t)x->len, (off_t)m->ext[j].offset) != (ssize_t)x->len)
-                    rc = bh_err_set(err, BH_ESYS, "file", "read back %s: %s", path,
-                                    strerror(errno));
+                    rc =
+                        bh_err_set(err, BH_ESYS, "file", "read back %s: %s", path, strerror(errno));
             } else {
                 rc = fetch_chunk(c, x->id, buf, (size_t)x->len, err);
                 bh_idset_add(&seen, x->id);
@@ -771,8 +770,9 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         bool dry = argc == 2 && !strcmp(argv[1], "--dry-run");
         if (argc == 2 && !dry)
             return usage();
-        return show_json(c, "POST", dry ? "/api/v1/imagestore/gc?dry_run=1" : "/api/v1/imagestore/gc",
-                         NULL, "gc", 200);
+        return show_json(c, "POST",
+                         dry ? "/api/v1/imagestore/gc?dry_run=1" : "/api/v1/imagestore/gc", NULL,
+                         "gc", 200);
     }
     if (!strcmp(verb, "stats") && argc == 1)
         return show_json(c, "GET", "/api/v1/imagestore", NULL, "stats", 200);

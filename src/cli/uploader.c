@@ -84,8 +84,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int bh_uploader_start(const struct bh_cli *c, int n, struct bh_uploader **out,
-                      struct bh_err *err)
+int bh_uploader_start(const struct bh_cli *c, int n, struct bh_uploader **out, struct bh_err *err)
 {
     if (n < 1)
         n = 1;
@@ -144,8 +143,7 @@ int bh_uploader_put(struct bh_uploader *u, const uint8_t id[BH_SHA256_LEN], cons
     return rc;
 }
 
-int bh_uploader_finish(struct bh_uploader *u, uint64_t *chunks, uint64_t *bytes,
-                       struct bh_err *err)
+int bh_uploader_finish(struct bh_uploader *u, uint64_t *chunks, uint64_t *bytes, struct bh_err *err)
 {
     pthread_mutex_lock(&u->mu);
     u->closing = true;

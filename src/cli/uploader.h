@@ -14,8 +14,7 @@
 struct bh_uploader;
 
 /* n connections (1..16) to c's server, with c's token. */
-int bh_uploader_start(const struct bh_cli *c, int n, struct bh_uploader **out,
-                      struct bh_err *err);
+int bh_uploader_start(const struct bh_cli *c, int n, struct bh_uploader **out, struct bh_err *err);
 /* Queue one chunk (z is copied).  Blocks while the queue is full.  Fails
  * with the first error a connection met. */
 int bh_uploader_put(struct bh_uploader *u, const uint8_t id[BH_SHA256_LEN], const void *z,

@@ -722,7 +722,8 @@ int bh_imagesvc_metrics(struct bh_imagesvc *svc, struct bh_buf *o)
         "bootherd_image_chunk_received_bytes_total %lld\n"
         "# HELP bootherd_image_logical_bytes Size of the newest version of an image.\n"
         "# TYPE bootherd_image_logical_bytes gauge\n"
-        "# HELP bootherd_image_stored_bytes Bytes an image's versions added to the store.\n"
+        "# HELP bootherd_image_stored_bytes Bytes that the versions of an image added to the "
+        "store.\n"
         "# TYPE bootherd_image_stored_bytes gauge\n"
         "# HELP bootherd_image_versions Versions of an image.\n"
         "# TYPE bootherd_image_versions gauge\n",

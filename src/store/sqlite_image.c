@@ -32,8 +32,7 @@ static json_t *version_row(sqlite3_stmt *st, const char *image)
                               : json_integer(sqlite3_column_int64(st, 6)),
                           "note", (const char *)sqlite3_column_text(st, 7), "created_by",
                           (const char *)sqlite3_column_text(st, 8), "created_at",
-                          (const char *)sqlite3_column_text(st, 9), "tags",
-                          sq_column_json(st, 10));
+                          (const char *)sqlite3_column_text(st, 9), "tags", sq_column_json(st, 10));
     return v;
 }
 
@@ -96,8 +95,8 @@ static int resolve(struct sq_conn *c, int64_t img, const char *image, const char
     return rc;
 }
 
-static int get_version(struct sq_conn *c, int64_t img, const char *image, int64_t ver,
-                       json_t **out, struct bh_err *err)
+static int get_version(struct sq_conn *c, int64_t img, const char *image, int64_t ver, json_t **out,
+                       struct bh_err *err)
 {
     sqlite3_stmt *st = sq_prepare(c,
                                   "SELECT " VERSION_COLS " FROM image_versions v "
@@ -109,7 +108,8 @@ static int get_version(struct sq_conn *c, int64_t img, const char *image, int64_
     sqlite3_bind_int64(st, 2, ver);
     int r = sqlite3_step(st), rc = 0;
     if (r == SQLITE_ROW)
-        rc = (*out = version_row(st, image)) ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+        rc =
+            (*out = version_row(st, image)) ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     else if (r == SQLITE_DONE)
         rc = bh_err_set(err, BH_ENOTFOUND, "version", "image '%s' has no version %lld", image,
                         (long long)ver);
@@ -119,8 +119,7 @@ static int get_version(struct sq_conn *c, int64_t img, const char *image, int64_
     return rc;
 }
 
-static int set_tag(struct sq_conn *c, int64_t img, const char *tag, int64_t ver,
-                   struct bh_err *err)
+static int set_tag(struct sq_conn *c, int64_t img, const char *tag, int64_t ver, struct bh_err *err)
 {
     sqlite3_stmt *st = sq_prepare(
         c, "INSERT OR REPLACE INTO image_tags (image_id, tag, version) VALUES (?, ?, ?)", err);
@@ -156,13 +155,14 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
     struct sq_conn *c = &q->writer;
     rc = image_id(c, v->image, &img, err);
     sqlite3_stmt *st = NULL;
-    if (!rc && !(st = sq_prepare(c,
-                                 "INSERT INTO image_versions (image_id, version, manifest, "
-                                 "logical_size, stored_size, added_bytes, chunks, parent, note, "
-                                 "created_by, created_at) SELECT ?1, coalesce(max(version), 0) + 1, "
-                                 "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM image_versions "
-                                 "WHERE image_id = ?1 RETURNING version",
-                                 err)))
+    if (!rc &&
+        !(st = sq_prepare(c,
+                          "INSERT INTO image_versions (image_id, version, manifest, "
+                          "logical_size, stored_size, added_bytes, chunks, parent, note, "
+                          "created_by, created_at) SELECT ?1, coalesce(max(version), 0) + 1, "
+                          "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM image_versions "
+                          "WHERE image_id = ?1 RETURNING version",
+                          err)))
         rc = BH_EIO;
     if (!rc) {
         char ts[BH_TIME_STRLEN];
@@ -219,8 +219,7 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
     return rc;
 }
 
-int sq_version_get(void *impl, const char *image, const char *ref, json_t **out,
-                   struct bh_err *err)
+int sq_version_get(void *impl, const char *image, const char *ref, json_t **out, struct bh_err *err)
 {
     struct sq_conn *c = sq_reader(impl);
     int64_t img, ver;
@@ -322,9 +321,8 @@ static int do_tag_delete(struct sq_conn *c, int64_t img, void *ud, json_t **data
     if (!strcmp(t->tag, "latest"))
         return bh_err_set(err, BH_ECONFLICT, "tag",
                           "'latest' always names the newest version and cannot be removed");
-    sqlite3_stmt *st =
-        sq_prepare(c, "DELETE FROM image_tags WHERE image_id = ? AND tag = ? RETURNING version",
-                   err);
+    sqlite3_stmt *st = sq_prepare(
+        c, "DELETE FROM image_tags WHERE image_id = ? AND tag = ? RETURNING version", err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, img);
@@ -467,9 +465,8 @@ int sq_upload_create(void *impl, const char *image, const char *manifest, int64_
         }
         if (!rc)
             doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "id", id, "image", image,
-                            "manifest", manifest, "created_by",
-                            a && a->name ? a->name : "system", "created_at", ts, "expires_ms",
-                            (json_int_t)expires_ms, "resumed", 0);
+                            "manifest", manifest, "created_by", a && a->name ? a->name : "system",
+                            "created_at", ts, "expires_ms", (json_int_t)expires_ms, "resumed", 0);
     }
     if (rc || !doc) {
         sq_rollback(q);
@@ -498,8 +495,8 @@ int sq_upload_get(void *impl, const char *id, json_t **out, struct bh_err *err)
         if (r == SQLITE_ROW)
             *out = upload_row(st);
         else if (r == SQLITE_DONE)
-            rc = bh_err_set(err, BH_ENOTFOUND, "upload", "no upload '%s' (finished or expired)",
-                            id);
+            rc =
+                bh_err_set(err, BH_ENOTFOUND, "upload", "no upload '%s' (finished or expired)", id);
         else
             rc = sq_fail(c, err, "read upload");
         sqlite3_reset(st);
@@ -519,8 +516,7 @@ int sq_upload_delete(void *impl, const char *id, struct bh_err *err)
     return rc;
 }
 
-int sq_image_roots(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
-                   struct bh_err *err)
+int sq_image_roots(void *impl, int64_t now_ms, bool uploads, json_t **manifests, struct bh_err *err)
 {
     struct sq *q = impl;
     pthread_mutex_lock(&q->writer.mu);

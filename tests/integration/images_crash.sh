@@ -33,6 +33,7 @@ with open(out, "wb") as f:
 PY
 }
 for n in 1 2 3 4 5 6 7 8; do mkfile $n; done
+head -c $((96 * 1024 * 1024)) /dev/urandom >"$W/r.raw" # for the killed CLI: long enough to kill
 
 restart() {
     kill -9 "$BH_PID" 2>/dev/null
@@ -72,16 +73,21 @@ for round in 1 2 3 4; do bhc image import crash "$W/f$round.raw" --note "f$round
 check_versions crash "uploads killed"
 
 # ---- the CLI killed mid-upload: the next import resumes -------------------------
-"$BH" --url "$BH_URL" --token "$BH_TOKEN" image import resume "$W/f5.raw" --note f5.raw \
+"$BH" --url "$BH_URL" --token "$BH_TOKEN" image import resume "$W/r.raw" --note r.raw \
     --chunk-avg $AVG >"$W/res1" 2>&1 &
 cli=$!
 _PIDS+=("$cli")
-for _ in $(seq 1 100); do grep -q "^upload " "$W/res1" && break; sleep 0.02; done
-sleep 0.2
+# kill it once some chunks, not all, are on the server
+base=$(curl -s -H "Authorization: Bearer $BH_TOKEN" "$BH_URL/api/v1/imagestore" | jq -r .new_chunks)
+for _ in $(seq 1 500); do
+    now=$(curl -s -H "Authorization: Bearer $BH_TOKEN" "$BH_URL/api/v1/imagestore" | jq -r .new_chunks)
+    [ "$((now - base))" -ge 50 ] && break
+    sleep 0.01
+done
 kill -9 "$cli" 2>/dev/null
 wait "$cli" 2>/dev/null
 up1=$(sed -n 's/^upload \([0-9a-f]*\):.*/\1/p' "$W/res1")
-out=$(bhc image import resume "$W/f5.raw" --note f5.raw --chunk-avg $AVG 2>&1)
+out=$(bhc image import resume "$W/r.raw" --note r.raw --chunk-avg $AVG 2>&1)
 check "the import after a killed CLI succeeds" test $? -eq 0
 up2=$(sed -n 's/^upload \([0-9a-f]*\):.*/\1/p' <<<"$out")
 eq "it resumes the same upload" "$up1" "$up2"
