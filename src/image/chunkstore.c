@@ -146,16 +146,6 @@ static int open_dir(int at, const char *name, bool create, struct bh_err *err)
     return fd;
 }
 
-static int fsync_dir(int at, const char *name, struct bh_err *err)
-{
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return fail_errno(err, errno, "opening directory", name);
-    int rc = fsync(fd) ? fail_errno(err, errno, "flushing directory", name) : 0;
-    close(fd);
-    return rc;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -425,12 +415,16 @@ static int put_frame(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], 
     int rc = write_tmp(cs, z, zlen, true, name, err);
     if (rc)
         return rc;
-    if ((rc = install(cs, name, cs->chunks, path, added, err)) != 0)
-        return rc;
-    if (!*added)
-        return 0;
-    path[2] = '\0'; /* the "ab" directory */
-    return fsync_dir(cs->chunks, path, err);
+    /* the content is on disk (write_tmp synced it); the new name becomes
+     * durable with the next bh_cs_sync */
+    return install(cs, name, cs->chunks, path, added, err);
+}
+
+int bh_cs_sync(struct bh_chunkstore *cs, struct bh_err *err)
+{
+    if (syncfs(cs->chunks) < 0)
+        return fail_errno(err, errno, "flushing", "the chunk store");
+    return 0;
 }
 
 int bh_cs_put(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], const void *z, size_t zlen,

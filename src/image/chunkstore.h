@@ -7,8 +7,11 @@
  *   ROOT/manifests/abcdef...   a manifest encoding, id = its SHA-256
  *   ROOT/tmp/                  writes in progress (cleared on open)
  *
- * Writes are atomic and durable: a temporary file in ROOT/tmp, fsync,
- * rename into place, fsync of the directory.  Something present is never
+ * Writes are atomic: a temporary file in ROOT/tmp, fsync, rename into
+ * place, so a chunk file under its name is always whole.  Its name is
+ * durable once bh_cs_sync returns (a commit calls it once for every chunk
+ * of a version, instead of a directory fsync per chunk); manifests are
+ * durable when bh_cs_put_manifest returns.  Something present is never
  * rewritten.  A full disk (ENOSPC, EDQUOT) gives BH_EIO with a message
  * that says so, and leaves nothing behind.  Thread-safe: every call may
  * come from any thread; the store keeps open only directory descriptors.
@@ -57,6 +60,8 @@ int bh_cs_read(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], struct
 int bh_cs_verify(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], uint64_t *zsize,
                  struct bh_err *err);
 int bh_cs_remove(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], struct bh_err *err);
+/* Make every chunk stored so far durable, names included (syncfs). */
+int bh_cs_sync(struct bh_chunkstore *cs, struct bh_err *err);
 /* Every stored chunk, in no particular order; fn returns nonzero to stop
  * (that value is returned).  mtime_ms: the file's modification time. */
 int bh_cs_walk(struct bh_chunkstore *cs,

@@ -323,6 +323,9 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
                              "GET the upload for the list",
                              missing, n, first);
     }
+    /* every chunk the version names is durable before the version is */
+    if (!rc)
+        rc = bh_cs_sync(svc->cs, err);
     if (!rc) {
         struct bh_version_new v = {
             .image = image,
