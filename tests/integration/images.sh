@@ -174,7 +174,19 @@ eq "manifest download: 200" 200 "$st"
 api POST /api/v1/images/disk2/uploads "" "$BH_TOKEN" --data-binary @"$W/m1.bin" -H 'Content-Type: application/vnd.bootherd.manifest'
 check "an upload of known content: nothing missing" test "$(jq -r .missing_count <<<"$BODY")" = 0
 UP=$(jq -r .upload <<<"$BODY")
-aside=$(find "$BH_DATA/images/chunks" -type f | head -1)
+# the first chunk the manifest names (docs/image-format.md: 64-byte header,
+# 48-byte extents, type 0 = chunk, id at +16)
+first=$(python3 - "$W/m1.bin" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+for off in range(64, len(b), 48):
+    if b[off] == 0:
+        print(b[off + 16:off + 48].hex())
+        break
+PY
+)
+aside=$BH_DATA/images/chunks/${first:0:2}/$first
+check "the manifest's first chunk is in the store" test -f "$aside"
 mv "$aside" "$W/aside"
 api POST /api/v1/uploads/"$UP"/commit '{"note":"x"}'
 eq "commit with a chunk missing: 409" 409 "$STATUS"
