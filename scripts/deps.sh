@@ -11,7 +11,8 @@ clang-format curl jq wrk sqlite3 procps iproute2 python3
 nftables tcpdump cpio kmod xz-utils busybox-static
 qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
-qemu-utils zstd e2fsprogs casync debootstrap"
+qemu-utils zstd e2fsprogs casync debootstrap
+fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr"
 
 # The daemon leaves root for this user after binding its ports.
 ensure_user() {
@@ -49,6 +50,8 @@ if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
 fi
 apt-get update -q
+# kexec-tools (for the client OS) must not take over this machine's reboots
+echo "kexec-tools kexec-tools/load_kexec boolean false" | debconf-set-selections 2>/dev/null || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
 rc=$?

@@ -15,7 +15,8 @@ static void usage(FILE *f)
             "Server:\n"
             "  bootherd init  [--data DIR] [--reset-admin]\n"
             "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
-            "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n\n"
+            "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n"
+            "  bootherd client build [--data DIR]     the netbooted client OS (docs/client-os.md)\n\n"
             "Client (talks to a running server):\n"
             "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
             "  bootherd group startconf NAME [-f FILE]\n"
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
         return bh_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "assets"))
         return bh_cmd_assets(argc - 1, argv + 1);
+    if (!strcmp(cmd, "client"))
+        return bh_cmd_client(argc - 1, argv + 1);
     if (!strcmp(cmd, "tftpd"))
         return bh_cmd_tftpd(argc - 1, argv + 1);
     if (!strcmp(cmd, "dhcpd"))

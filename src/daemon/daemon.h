@@ -22,6 +22,9 @@ int bh_cmd_tftpd(int argc, char **argv);
 /* `bootherd assets install [--data DIR] [--root DIR]`: iPXE and GRUB
  * network loaders from Debian's packages into the boot root. */
 int bh_cmd_assets(int argc, char **argv);
+/* `bootherd client build [--data DIR] ...`: the client OS (kernel +
+ * initramfs) into the boot root and the bootherd-client profile. */
+int bh_cmd_client(int argc, char **argv);
 /* `bootherd dhcpd --config FILE`: the DHCP server alone, with a built-in
  * boot policy by architecture, for labs and benchmarks. */
 int bh_cmd_dhcpd(int argc, char **argv);
