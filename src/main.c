@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  bootherd image import|export|versions|tag|untag|rmversion|diff|verify|gc|stats\n"
             "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
             "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
+            "  bootherd wake HOST... | --room R | --group G | --selector S   Wake-on-LAN\n"
             "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
             "  bootherd settings effective              the boot settings in force\n"
             "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
         fn = bh_cmd_apply;
     else if (!strcmp(cmd, "boot"))
         fn = bh_cmd_boot;
+    else if (!strcmp(cmd, "wake"))
+        fn = bh_cmd_wake;
     if (which < 0 && !fn) {
         fprintf(stderr, "bootherd: unknown command '%s'\n\n", cmd);
         usage(stderr);

@@ -22,6 +22,8 @@ struct bh_api {
     int64_t started_ms;
     struct bh_boot *boot;       /* boot services; NULL when off (set before HTTP starts) */
     struct bh_imagesvc *images; /* the image store; NULL if it could not open */
+    /* Wake-on-LAN sender; NULL when the boot services are off */
+    struct bh_wol *wol;
 };
 
 /* request bodies larger than the [http] max_body */
@@ -97,5 +99,12 @@ void bh_h_chunk_get(struct bh_req *r);
 void bh_h_imagestore(struct bh_req *r);
 void bh_h_imagestore_verify(struct bh_req *r);
 void bh_h_imagestore_gc(struct bh_req *r);
+/* Wake-on-LAN (wolapi.c) */
+void bh_h_host_wake(struct bh_req *r);
+void bh_h_wake(struct bh_req *r);
+/* Queue a wake for each host (an array of host objects, borrowed); *out is
+ * {"queued": [{host, mac, address, interface, port, directed}],
+ *  "skipped": [{host, mac, why}]}.  BH_EBUSY if Wake-on-LAN is off. */
+int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, struct bh_err *err);
 
 #endif

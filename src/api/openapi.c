@@ -163,6 +163,31 @@ static void image_responses(const struct bh_route *rt, json_t *op, json_t *resp)
     json_object_set_new(resp, "503", problem_response("image store unavailable, or a gc runs"));
 }
 
+/* Wake-on-LAN: 202 at once, with what was queued and what was skipped */
+static void wake_responses(const struct bh_route *rt, json_t *op, json_t *resp)
+{
+    if (rt->fn == bh_h_wake)
+        json_object_set_new(
+            op, "requestBody",
+            json_pack("{s:b, s:{s:{s:{s:s, s:b, s:{s:{s:s, s:{s:s}}, s:{s:s}, s:{s:s}, "
+                      "s:{s:s}}}}}}",
+                      "required", 1, "content", "application/json", "schema", "type", "object",
+                      "additionalProperties", 0, "properties", "hosts", "type", "array", "items",
+                      "type", "string", "room", "type", "string", "group", "type", "string",
+                      "selector", "type", "string"));
+    json_object_set_new(
+        resp, "202",
+        json_response("queued: [{host, mac, address, interface, port, directed}], "
+                      "skipped: [{host, mac, why}]",
+                      json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type", "object", "properties",
+                                "queued", "type", "array", "skipped", "type", "array")));
+    if (rt->fn == bh_h_wake)
+        json_object_set_new(resp, "400", problem_response("body is not JSON"));
+    json_object_set_new(resp, "404", problem_response("no such host, room or group"));
+    json_object_set_new(resp, "422", problem_response("invalid body"));
+    json_object_set_new(resp, "503", problem_response("boot services are off"));
+}
+
 static json_t *operation(const struct bh_route *rt)
 {
     const struct bh_kind_desc *k = rt->data;
@@ -270,6 +295,8 @@ static json_t *operation(const struct bh_route *rt)
         json_object_set_new(resp, "400", problem_response("missing or malformed mac"));
         json_object_set_new(resp, "404", problem_response("no such host or file"));
         json_object_set_new(resp, "503", problem_response("boot services are off"));
+    } else if (rt->fn == bh_h_wake || rt->fn == bh_h_host_wake) {
+        wake_responses(rt, op, resp);
     } else if (image_route(rt->pattern)) {
         image_responses(rt, op, resp);
     } else if (!strcmp(rt->pattern, "/metrics")) {

@@ -62,6 +62,8 @@ int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_apply(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_routes(int argc, char **argv);
 int bh_cmd_boot(struct bh_cli *c, int argc, char **argv);
+/* cmd_wake.c: Wake-on-LAN */
+int bh_cmd_wake(struct bh_cli *c, int argc, char **argv);
 /* image verbs beyond ls/add/show/set/rm; -1 when argv[0] is not one */
 int bh_cmd_image(struct bh_cli *c, int argc, char **argv);
 

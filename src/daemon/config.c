@@ -70,11 +70,13 @@ static const struct ckey keys[] = {
     {"tftp", "retries", C_INT, FB(tftp_retries), 1, 100},
     {"tftp", "blksize_max", C_INT, FB(tftp_blksize_max), 512, 65464},
     {"tftp", "windowsize_max", C_INT, FB(tftp_windowsize_max), 1, 64},
+    {"wol", "port", C_INT, F(wol_port), 1, 65535},
+    {"wol", "stagger_ms", C_INT, F(wol_stagger_ms), 0, 60000},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"server", "http", "log",  "store",
-                                       "boot",   "dhcp", "tftp", "subnet"};
+static const char *const sections[] = {"server", "http", "log",    "store", "boot",
+                                       "dhcp",   "tftp", "subnet", "wol"};
 
 void bh_config_defaults(struct bh_config *c)
 {
@@ -89,6 +91,8 @@ void bh_config_defaults(struct bh_config *c)
     c->busy_timeout_ms = 5000;
     c->events_keep = 100000;
     bh_boot_config_defaults(&c->boot);
+    c->wol_port = 9;         /* BH_WOL_PORT_DEFAULT */
+    c->wol_stagger_ms = 200; /* BH_WOL_STAGGER_MS_DEFAULT */
 }
 
 struct parse_state {
@@ -173,7 +177,7 @@ static int on_section(void *ud, const char *name, int line, struct bh_err *err)
     }
     return fail(ps, line, err,
                 "unknown section [%s]; known: [server], [http], [log], [store], [boot], [dhcp], "
-                "[subnet], [tftp]",
+                "[subnet], [tftp], [wol]",
                 name);
 }
 

@@ -10,6 +10,7 @@
  *   [subnet]  (repeated) network, range, router, dns, domain, lease_time, interface
  *   [tftp]    listen = 0.0.0.0:69   max_transfers, timeout_ms, retries, blksize_max,
  *             windowsize_max
+ *   [wol]     port = 9   stagger_ms = 200
  *
  * Command-line flags override the file.  Unknown sections and keys are
  * errors naming the file, line and key.
@@ -36,6 +37,9 @@ struct bh_config {
     int64_t busy_timeout_ms;
     int64_t events_keep;
     struct bh_boot_config boot;
+    /* [wol] */
+    int64_t wol_port;
+    int64_t wol_stagger_ms;
 };
 
 void bh_config_defaults(struct bh_config *c);

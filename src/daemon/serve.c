@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "boot/bootsvc.h"
 #include "boot/dhcp.h"
+#include "boot/wol.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/net.h"
@@ -264,6 +265,10 @@ static int run(struct serve *s)
      * a store that cannot open leaves the rest of the server running */
     if (bh_imagesvc_open(BH_IMAGES_DIR, store, &s->api.images, &e))
         bh_log(BH_LOG_ERROR, "image store unavailable", "root=%s err=%s", BH_IMAGES_DIR, e.msg);
+    /* Wake-on-LAN: its own sender thread; wakes become events on the host */
+    struct bh_wol_config wc = {s->cfg.wol_port, s->cfg.wol_stagger_ms};
+    if (bh_wol_start(&wc, bh_boot_work(boot), &s->api.wol, &e))
+        bh_log(BH_LOG_ERROR, "wake-on-lan unavailable", "err=%s", e.msg);
 
     size_t nroutes;
     struct bh_http_config hc = {
@@ -312,6 +317,7 @@ out:
     uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks of DHCP, TFTP, signals */
     bh_ws_hub_stop(hub);
     bh_http_stop(s->http);
+    bh_wol_stop(s->api.wol); /* before the boot worker it reports to */
     bh_boot_free(boot);
     bh_imagesvc_close(s->api.images);
     bh_store_set_notify(store, NULL, NULL);

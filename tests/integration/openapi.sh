@@ -127,6 +127,7 @@ call() {
         mkdir -p "$BH_DATA/boot" && echo oa >"$BH_DATA/boot/oa.txt"
         api GET /boot/files/oa.txt "" ""
         ;;
+    "POST /api/v1/wake") api POST "$path" '{"hosts":["oa-hosts"]}' ;;
     "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
     *) api "$m" "$path" ;;
     esac
