@@ -10,31 +10,34 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "bootherd %s - network boot and fleet imaging\n\n"
-            "Server:\n"
-            "  bootherd init  [--data DIR] [--reset-admin]\n"
-            "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
-            "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n"
-            "  bootherd client build [--data DIR]     the netbooted client OS (docs/client-os.md)\n\n"
-            "Client (talks to a running server):\n"
-            "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
-            "  bootherd group startconf NAME [-f FILE]\n"
-            "  bootherd image import|export|versions|tag|untag|rmversion|diff|verify|gc|stats\n"
-            "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
-            "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
-            "  bootherd wake HOST... | --room R | --group G | --selector S   Wake-on-LAN\n"
-            "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
-            "  bootherd settings effective              the boot settings in force\n"
-            "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
-            "  bootherd events [--since REV] [--follow]\n"
-            "  bootherd whoami | routes | version\n\n"
-            "Client options (before or after the command):\n"
-            "  --url URL     server, default $BOOTHERD_URL or DIR/http.addr\n"
-            "  --token TOK   token, default $BOOTHERD_TOKEN or DIR/admin.token\n"
-            "  --data DIR    data directory of a local server (default ./var)\n"
-            "  --json        print JSON instead of tables\n",
-            BH_VERSION);
+    fprintf(
+        f,
+        "bootherd %s - network boot and fleet imaging\n\n"
+        "Server:\n"
+        "  bootherd init  [--data DIR] [--reset-admin]\n"
+        "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
+        "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n"
+        "  bootherd client build [--data DIR]     the netbooted client OS (docs/client-os.md)\n\n"
+        "Client (talks to a running server):\n"
+        "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
+        "  bootherd group startconf NAME [-f FILE]\n"
+        "  bootherd image import|export|versions|tag|untag|rmversion|diff|verify|gc|stats\n"
+        "  bootherd job run [--room R|--group G|--host H|--selector S] [--wake] STEP...\n"
+        "  bootherd job ls | show|cancel|retry|watch ID\n"
+        "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
+        "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
+        "  bootherd wake HOST... | --room R | --group G | --selector S   Wake-on-LAN\n"
+        "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
+        "  bootherd settings effective              the boot settings in force\n"
+        "  bootherd audit [--kind K] [--key K] [--actor A] [--limit N]\n"
+        "  bootherd events [--since REV] [--follow]\n"
+        "  bootherd whoami | routes | version\n\n"
+        "Client options (before or after the command):\n"
+        "  --url URL     server, default $BOOTHERD_URL or DIR/http.addr\n"
+        "  --token TOK   token, default $BOOTHERD_TOKEN or DIR/admin.token\n"
+        "  --data DIR    data directory of a local server (default ./var)\n"
+        "  --json        print JSON instead of tables\n",
+        BH_VERSION);
 }
 
 /* Take --url/--token/--data/--json out of argv, wherever they are. */
@@ -129,6 +132,8 @@ int main(int argc, char **argv)
         fn = bh_cmd_boot;
     else if (!strcmp(cmd, "wake"))
         fn = bh_cmd_wake;
+    else if (!strcmp(cmd, "job"))
+        fn = bh_cmd_job;
     if (which < 0 && !fn) {
         fprintf(stderr, "bootherd: unknown command '%s'\n\n", cmd);
         usage(stderr);

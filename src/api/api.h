@@ -22,6 +22,8 @@ struct bh_api {
     int64_t started_ms;
     struct bh_boot *boot;       /* boot services; NULL when off (set before HTTP starts) */
     struct bh_imagesvc *images; /* the image store; NULL if it could not open */
+    uint8_t agent_key[32];      /* signs boot tickets (DATA/agent.key) */
+    bool agent_key_ok;
     /* Wake-on-LAN sender; NULL when the boot services are off */
     struct bh_wol *wol;
 };
@@ -106,5 +108,17 @@ void bh_h_wake(struct bh_req *r);
  * {"queued": [{host, mac, address, interface, port, directed}],
  *  "skipped": [{host, mac, why}]}.  BH_EBUSY if Wake-on-LAN is off. */
 int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, struct bh_err *err);
+void bh_h_agent_hello(struct bh_req *r);
+void bh_h_agent_task(struct bh_req *r);
+void bh_h_agent_task_update(struct bh_req *r);
+/* May the caller read image `image` (NULL: any chunk)?  Viewers and up
+ * may; a host token may for the images its group's OS entries name (and
+ * chunks, which are named by content).  Replies 403 itself when not. */
+bool bh_api_may_read_image(struct bh_req *r, const char *image);
+void bh_h_job_create(struct bh_req *r);
+void bh_h_jobs(struct bh_req *r);
+void bh_h_job_get(struct bh_req *r);
+void bh_h_job_cancel(struct bh_req *r);
+void bh_h_job_retry(struct bh_req *r);
 
 #endif

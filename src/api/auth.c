@@ -8,6 +8,7 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,6 +42,18 @@ int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct
     if (bh_token_parse(tok, tid, hash))
         return bh_err_set(err, BH_EAUTH, NULL, "malformed token");
     int rc = bh_store_token_lookup(api->store, tid, &ti, err);
+    if (rc == BH_ENOTFOUND) { /* a client agent's host token? */
+        char mac[18], shash[65];
+        int64_t exp;
+        if (bh_store_agent_session(api->store, tid, mac, shash, &exp, NULL) == 0 &&
+            bh_ct_equal(shash, hash, 64) && exp > bh_wall_ms()) {
+            auth->role = BH_ROLE_NONE;
+            snprintf(auth->name, sizeof(auth->name), "agent:%s", mac);
+            bh_strlcpy(auth->token_id, tid, sizeof(auth->token_id));
+            bh_strlcpy(auth->host, mac, sizeof(auth->host));
+            return 0;
+        }
+    }
     if (rc == BH_ENOTFOUND || (!rc && !bh_ct_equal(ti.hash, hash, 64)))
         return bh_err_set(err, BH_EAUTH, NULL, "unknown or revoked token");
     if (rc)

@@ -16,6 +16,8 @@
 #include "core/buf.h"
 #include "core/mac.h"
 #include "core/str.h"
+#include "core/timeutil.h"
+#include "ticket.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -89,13 +91,19 @@ void bh_h_boot_ipxe(struct bh_req *r)
     char *colon = strrchr(server, ':');
     if (colon && !strchr(server, ']'))
         *colon = '\0';
+    struct bh_api *api = bh_api_ctx(r);
+    char ticket[BH_TICKET_MAX] = "";
+    if (api->agent_key_ok &&
+        bh_ticket_make(api->agent_key, mac, bh_wall_ms(), BH_TICKET_TTL_MS, ticket))
+        ticket[0] = '\0';
     struct bh_script_req q = {mac,
                               qarg(r, "arch", 16),
                               qarg(r, "platform", 16),
                               qarg(r, "uuid", 36),
                               qarg(r, "serial", 128),
                               base,
-                              server};
+                              server,
+                              ticket[0] ? ticket : NULL};
     struct bh_buf o;
     struct bh_err e;
     bh_buf_init(&o, SCRIPT_MAX);

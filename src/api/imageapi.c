@@ -108,7 +108,7 @@ void bh_h_image_version_delete(struct bh_req *r)
 void bh_h_image_manifest(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
-    if (!svc)
+    if (!svc || !bh_api_may_read_image(r, bh_req_param(r, "key")))
         return;
     struct bh_buf b;
     bh_buf_init(&b, (size_t)1 << 34);
@@ -283,7 +283,7 @@ void bh_h_chunk_get(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
     uint8_t id[BH_SHA256_LEN];
-    if (!svc || !id_param(r, "id", id))
+    if (!svc || !bh_api_may_read_image(r, NULL) || !id_param(r, "id", id))
         return;
     char etag[BH_SHA256_HEX + 2];
     snprintf(etag, sizeof(etag), "\"%s\"", bh_req_param(r, "id"));
@@ -338,4 +338,51 @@ void bh_h_imagestore_gc(struct bh_req *r)
     json_t *out = NULL;
     int rc = bh_imagesvc_gc(svc, dry, &out, &e);
     reply_rc(r, rc, &e, 200, out);
+}
+
+/* the image names a group's OS entries use: base_image "win10.qcow2",
+ * "win10@stable" or "win10" all name image win10 */
+static bool group_uses(const json_t *group, const char *image)
+{
+    size_t i;
+    json_t *os;
+    json_array_foreach(json_object_get(json_object_get(group, "config"), "os"), i, os)
+    {
+        const char *b = json_string_value(json_object_get(os, "base_image"));
+        if (!b)
+            continue;
+        size_t n = strcspn(b, "@");
+        if (n > 6 && !strncmp(b + n - 6, ".qcow2", 6))
+            n -= 6;
+        if (strlen(image) == n && !strncmp(b, image, n))
+            return true;
+    }
+    return false;
+}
+
+bool bh_api_may_read_image(struct bh_req *r, const char *image)
+{
+    const struct bh_auth *a = bh_req_auth(r);
+    if (a->role >= BH_ROLE_VIEWER)
+        return true;
+    if (a->host[0] && !image) /* chunks are named by their content */
+        return true;
+    bool ok = false;
+    if (a->host[0]) {
+        struct bh_store *st = bh_api_ctx(r)->store;
+        json_t *host = NULL, *group = NULL;
+        if (bh_store_get(st, bh_kind_get(BH_KIND_HOST), a->host, &host, NULL) == 0) {
+            const char *g = json_string_value(json_object_get(host, "group"));
+            if (g && bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &group, NULL) == 0)
+                ok = group_uses(group, image);
+        }
+        json_decref(host);
+        json_decref(group);
+    }
+    if (!ok)
+        bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                         a->host[0] ? "this host's group does not use that image"
+                                    : "this needs the viewer role",
+                         NULL);
+    return ok;
 }

@@ -299,6 +299,44 @@ static json_t *operation(const struct bh_route *rt)
         wake_responses(rt, op, resp);
     } else if (image_route(rt->pattern)) {
         image_responses(rt, op, resp);
+    } else if (!strncmp(rt->pattern, "/api/v1/agent/", 14)) {
+        json_object_set_new(resp, "200", json_response("OK", json_pack("{s:s}", "type", "object")));
+        if (strstr(rt->pattern, "/hello")) {
+            json_object_set_new(resp, "401",
+                                problem_response("bad, foreign, expired or used ticket"));
+            json_object_set_new(resp, "404", problem_response("no host with that MAC"));
+            json_object_set_new(resp, "503", problem_response("the server has no agent key"));
+        } else {
+            json_object_set_new(resp, "403", problem_response("not a host token"));
+        }
+        if (!strcmp(rt->method, "GET"))
+            json_object_set_new(resp, "204", json_pack("{s:s}", "description", "no step to run"));
+        if (strstr(rt->pattern, "{id}")) {
+            json_object_set_new(resp, "404", problem_response("no such task"));
+            json_object_set_new(resp, "409", problem_response("not this host's, or finished"));
+        }
+        if (!strcmp(rt->method, "POST")) {
+            json_object_set_new(op, "requestBody",
+                                json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                          "application/json", "schema", "type", "object"));
+            json_object_set_new(resp, "400", problem_response("malformed JSON"));
+            json_object_set_new(resp, "422", problem_response("invalid body"));
+        }
+    } else if (!strncmp(rt->pattern, "/api/v1/jobs", 12)) {
+        bool create = !strcmp(rt->pattern, "/api/v1/jobs") && !strcmp(rt->method, "POST");
+        json_object_set_new(resp, create ? "201" : "200",
+                            json_response(create ? "the job, with its hosts and steps" : "OK",
+                                          json_pack("{s:s}", "type", "object")));
+        if (create) {
+            json_object_set_new(op, "requestBody",
+                                json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                          "application/json", "schema", "type", "object"));
+            json_object_set_new(resp, "422",
+                                problem_response("bad steps, targets or time; no host matched"));
+        }
+        json_object_set_new(resp, "400", problem_response("malformed JSON or query"));
+        if (strstr(rt->pattern, "{id}"))
+            json_object_set_new(resp, "404", problem_response("no such job"));
     } else if (!strcmp(rt->pattern, "/metrics")) {
         json_object_set_new(resp, "200",
                             json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",

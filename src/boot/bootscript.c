@@ -91,6 +91,8 @@ static const char *var(const struct plan *p, const struct bh_script_req *q, cons
         return q->server ? q->server : "";
     if (!strcmp(name, "http_base"))
         return q->http_base ? q->http_base : "";
+    if (!strcmp(name, "ticket"))
+        return q->ticket ? q->ticket : "";
     if (!strcmp(name, "profile.name"))
         return p->profile_name;
     if (!strcmp(name, "group.name"))

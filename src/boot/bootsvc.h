@@ -67,6 +67,7 @@ struct bh_script_req {
     const char *serial;    /* may be NULL */
     const char *http_base; /* where this client reaches us, no trailing slash */
     const char *server;    /* our address as the client sees it */
+    const char *ticket;    /* {{ticket}}: a one-time boot ticket for the agent; may be NULL */
 };
 
 /* The iPXE script for a machine: a menu, a direct boot or exit to disk.

@@ -66,6 +66,7 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_wake(struct bh_cli *c, int argc, char **argv);
 /* image verbs beyond ls/add/show/set/rm; -1 when argv[0] is not one */
 int bh_cmd_image(struct bh_cli *c, int argc, char **argv);
+int bh_cmd_job(struct bh_cli *c, int argc, char **argv);
 
 /* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
  * on_event per message until it returns non-zero.  Returns on error only

@@ -13,6 +13,7 @@
 #include "daemon.h"
 
 #include "api/api.h"
+#include "api/ticket.h"
 #include "boot/bootsvc.h"
 #include "boot/dhcp.h"
 #include "boot/wol.h"
@@ -27,6 +28,8 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -156,6 +159,28 @@ static void on_commit(void *ud, int64_t rev)
 }
 
 /* the port clients reach the API and boot endpoints on */
+/* DATA/agent.key signs boot tickets: read it, or make it (mode 0600) */
+static int agent_key_load(uint8_t key[BH_AGENT_KEY_LEN], struct bh_err *err)
+{
+    int fd = open(BH_AGENT_KEY_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        ssize_t n = read(fd, key, BH_AGENT_KEY_LEN);
+        close(fd);
+        return n == BH_AGENT_KEY_LEN
+                   ? 0
+                   : bh_err_set(err, BH_EIO, BH_AGENT_KEY_FILE,
+                                "%s is damaged (not %d bytes): delete it (boot tickets already "
+                                "handed out then stop working)",
+                                BH_AGENT_KEY_FILE, BH_AGENT_KEY_LEN);
+    }
+    if (errno != ENOENT)
+        return bh_err_set(err, BH_ESYS, BH_AGENT_KEY_FILE, "%s: %s", BH_AGENT_KEY_FILE,
+                          strerror(errno));
+    if (RAND_bytes(key, BH_AGENT_KEY_LEN) != 1)
+        return bh_err_set(err, BH_ESYS, NULL, "no randomness for the agent key");
+    return bh_write_file_atomic(BH_AGENT_KEY_FILE, (const char *)key, BH_AGENT_KEY_LEN, 0600, err);
+}
+
 static int port_of(const char *addr)
 {
     const char *colon = strrchr(addr, ':');
@@ -265,6 +290,10 @@ static int run(struct serve *s)
      * a store that cannot open leaves the rest of the server running */
     if (bh_imagesvc_open(BH_IMAGES_DIR, store, &s->api.images, &e))
         bh_log(BH_LOG_ERROR, "image store unavailable", "root=%s err=%s", BH_IMAGES_DIR, e.msg);
+    if (agent_key_load(s->api.agent_key, &e) == 0)
+        s->api.agent_key_ok = true;
+    else
+        bh_log(BH_LOG_ERROR, "client agents unavailable", "err=%s", e.msg);
     /* Wake-on-LAN: its own sender thread; wakes become events on the host */
     struct bh_wol_config wc = {s->cfg.wol_port, s->cfg.wol_stagger_ms};
     if (bh_wol_start(&wc, bh_boot_work(boot), &s->api.wol, &e))

@@ -44,6 +44,7 @@ struct bh_auth {
     enum bh_role role;
     char name[64];
     char token_id[32];
+    char host[18]; /* a client agent's host token: the host's MAC; "" otherwise */
 };
 
 struct bh_http_config {

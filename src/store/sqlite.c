@@ -662,4 +662,13 @@ const struct bh_store_backend bh__sqlite_backend = {
     .upload_get = sq_upload_get,
     .upload_delete = sq_upload_delete,
     .image_roots = sq_image_roots,
+    .job_create = sq_job_create,
+    .job_get = sq_job_get,
+    .jobs = sq_jobs,
+    .job_cancel = sq_job_cancel,
+    .job_retry = sq_job_retry,
+    .task_next = sq_task_next,
+    .task_update = sq_task_update,
+    .agent_login = sq_agent_login,
+    .agent_session = sq_agent_session,
 };

@@ -99,4 +99,24 @@ int sq_upload_delete(void *impl, const char *id, struct bh_err *err);
 int sq_image_roots(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
                    struct bh_err *err);
 
+/* Jobs and tasks (sqlite_jobs.c) */
+int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,
+                  json_t **out, struct bh_err *err);
+int sq_job_get(void *impl, int64_t id, json_t **out, struct bh_err *err);
+int sq_jobs(void *impl, int64_t before, int limit, json_t **out, struct bh_err *err);
+int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
+                  struct bh_err *err);
+int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
+                 struct bh_err *err);
+int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err);
+int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
+                   const json_t *progress, const char *error, const struct bh_actor *a,
+                   json_t **out, struct bh_err *err);
+
+int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *tid,
+                   const char *hash, int64_t expires_ms, const json_t *inventory,
+                   struct bh_err *err);
+int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,
+                     struct bh_err *err);
+
 #endif

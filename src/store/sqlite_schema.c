@@ -116,6 +116,14 @@ static const char *const migrations[] = {
     "manifest TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL, "
     "expires_ms INTEGER NOT NULL);"
     "CREATE INDEX image_uploads_manifest ON image_uploads(image_id, manifest);",
+
+    /* 5: client agents: one session per used boot ticket (the nonce is
+     * unique, so a ticket works once), holding the host token's hash */
+    "CREATE TABLE agent_sessions (tid TEXT PRIMARY KEY, "
+    "host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE, "
+    "nonce TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, expires_ms INTEGER NOT NULL, "
+    "created_at TEXT NOT NULL);"
+    "CREATE INDEX agent_sessions_host ON agent_sessions(host_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -139,6 +139,61 @@ int bh_store_image_roots(struct bh_store *s, int64_t now_ms, bool uploads, json_
     TIMED(BH_OP_LIST, s->be->image_roots(s->impl, now_ms, uploads, manifests, err));
 }
 
+int bh_store_job_create(struct bh_store *s, const json_t *spec, const json_t *macs,
+                        const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_CREATE, s->be->job_create(s->impl, spec, macs, a, out, err));
+}
+
+int bh_store_job_get(struct bh_store *s, int64_t id, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->job_get(s->impl, id, out, err));
+}
+
+int bh_store_jobs(struct bh_store *s, int64_t before, int limit, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->jobs(s->impl, before, limit, out, err));
+}
+
+int bh_store_job_cancel(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                        struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->job_cancel(s->impl, id, a, out, err));
+}
+
+int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                       struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->job_retry(s->impl, id, a, out, err));
+}
+
+int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->task_next(s->impl, mac, out, err));
+}
+
+int bh_store_task_update(struct bh_store *s, int64_t task, const char *mac, const char *state,
+                         const json_t *progress, const char *error, const struct bh_actor *a,
+                         json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE,
+          s->be->task_update(s->impl, task, mac, state, progress, error, a, out, err));
+}
+
+int bh_store_agent_login(struct bh_store *s, const char *mac, const char *nonce, const char *tid,
+                         const char *hash, int64_t expires_ms, const json_t *inventory,
+                         struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH,
+          s->be->agent_login(s->impl, mac, nonce, tid, hash, expires_ms, inventory, err));
+}
+
+int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
+                           int64_t *expires_ms, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->agent_session(s->impl, tid, mac, hash, expires_ms, err));
+}
+
 int bh_store_ping(struct bh_store *s, struct bh_err *err)
 {
     return s->be->ping(s->impl, err);

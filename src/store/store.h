@@ -221,4 +221,42 @@ int bh_store_upload_delete(struct bh_store *s, const char *id, struct bh_err *er
 int bh_store_image_roots(struct bh_store *s, int64_t now_ms, bool uploads, json_t **manifests,
                          struct bh_err *err);
 
+/* ---- jobs and tasks ---------------------------------------------------------
+ * A job: {id, rev, spec, state, created_by, created_at, updated_at, hosts:
+ * [{mac, name, state, steps: [{task, seq, step, state, progress, error,
+ * started_at, finished_at}]}]}.  Task states: queued, running, done,
+ * failed, cancelled; host and job states are derived from them.  Every
+ * change is an event on kind "job", key the id. */
+/* spec: validated ({steps: [...], ...}); macs: the target hosts' MACs. */
+int bh_store_job_create(struct bh_store *s, const json_t *spec, const json_t *macs,
+                        const struct bh_actor *a, json_t **out, struct bh_err *err);
+int bh_store_job_get(struct bh_store *s, int64_t id, json_t **out, struct bh_err *err);
+/* Newest first, ids below `before` (0: from the newest); summaries with
+ * host_states counts instead of the hosts. */
+int bh_store_jobs(struct bh_store *s, int64_t before, int limit, json_t **out, struct bh_err *err);
+/* Unfinished tasks become cancelled / failed and cancelled tasks queued. */
+int bh_store_job_cancel(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                        struct bh_err *err);
+int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                       struct bh_err *err);
+/* The host's next step to run: {task, job, seq, step, state}, or JSON null. */
+int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
+/* The host reports on its task: state running (with progress), done or
+ * failed (with error).  BH_ECONFLICT if the task is not the host's or is
+ * already finished or cancelled.  *out: the job afterwards. */
+int bh_store_task_update(struct bh_store *s, int64_t task, const char *mac, const char *state,
+                         const json_t *progress, const char *error, const struct bh_actor *a,
+                         json_t **out, struct bh_err *err);
+
+/* ---- client agents ---------------------------------------------------------
+ * A used boot ticket becomes an agent session: the host token's id and
+ * hash, bound to the host.  BH_EAUTH when the ticket's nonce was used
+ * already; BH_ENOTFOUND when no host has the MAC.  The inventory becomes
+ * the host's "agent.hello" event. */
+int bh_store_agent_login(struct bh_store *s, const char *mac, const char *nonce, const char *tid,
+                         const char *hash, int64_t expires_ms, const json_t *inventory,
+                         struct bh_err *err);
+int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
+                           int64_t *expires_ms, struct bh_err *err);
+
 #endif

@@ -69,6 +69,18 @@ done
 api GET /api/v1/hosts/oa-hosts
 FIXTURE_MAC=$(jq -r .mac <<<"$BODY")
 
+# an agent of the host fixture: a profile with a ticket, a hello
+api POST /api/v1/profiles '{"name":"oa-agent","kernel":"vmlinuz","cmdline":"bootherd.ticket={{ticket}}"}'
+api PATCH /api/v1/hosts/oa-hosts '{"profile":"oa-agent"}'
+oa_ticket() { curl -s "$BH_URL/boot/ipxe?mac=$FIXTURE_MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
+api POST /api/v1/agent/hello "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" ""
+OA_HT=$(jq -r .token <<<"$BODY")
+check "fixture: an agent token" test -n "$OA_HT" -a "$OA_HT" != null
+
+# a job for the host fixture
+api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["partition","sync:1"]}'
+OA_JOB=$(jq -r .id <<<"$BODY")
+
 # image fixtures: two versions of oa-images, a tag, a chunk, a manifest
 head -c 300000 /dev/urandom >"$TEST_TMP/oa.raw"
 for _ in 1 2; do bhc image import oa-images "$TEST_TMP/oa.raw" --tag oa-tag >/dev/null 2>&1; done
@@ -89,6 +101,14 @@ call() {
     plural=$(cut -d/ -f4 <<<"$pat")
     path=${pat//\{key\}/$(key_of "$plural")}
     case "$m $pat" in
+    "POST /api/v1/jobs") api POST "$path" '{"targets":{"hosts":["oa-hosts"]},"steps":["reboot"]}' ;;
+    "POST /api/v1/agent/hello") api POST "$path" "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" "" ;;
+    "GET /api/v1/agent/task") api GET "$path" "" "$OA_HT" ;;
+    "POST /api/v1/agent/tasks/{id}")
+        api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["halt"]}'
+        api GET /api/v1/agent/task "" "$OA_HT"
+        api POST "/api/v1/agent/tasks/$(jq -r .task <<<"$BODY")" '{"state":"running"}' "$OA_HT" ;;
+    *"/jobs/{id}"*) api "$m" "${path//\{id\}/$OA_JOB}" ;;
     "DELETE /api/v1/images/{key}/versions/{ref}") api DELETE "${path//\{ref\}/1}" ;;
     "DELETE /api/v1/images/{key}/tags/{tag}") api DELETE "${path//\{tag\}/oa-tag}" ;;
     "PUT /api/v1/images/{key}/tags/{tag}") api PUT "${path//\{tag\}/oa-tag2}" '{"version":"latest"}' ;;

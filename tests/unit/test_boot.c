@@ -224,8 +224,12 @@ static void test_unknown_hosts(void **state)
 
 static char *script(const char *mac, const char *platform)
 {
-    struct bh_script_req q = {mac,        "x86_64", platform, NULL, NULL, "http://192.0.2.1:8080",
-                              "192.0.2.1"};
+    struct bh_script_req q = {.mac = mac,
+                              .arch = "x86_64",
+                              .platform = platform,
+                              .http_base = "http://192.0.2.1:8080",
+                              .server = "192.0.2.1",
+                              .ticket = "TICKET"};
     struct bh_buf o;
     struct bh_err e;
     bh_buf_init(&o, 1 << 20);

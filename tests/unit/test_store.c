@@ -1062,6 +1062,99 @@ static void test_concurrent_writers(void **state)
     print_message("concurrent writers: %d if_rev retries\n", atomic_load(&retries));
 }
 
+/* jobs: a host's steps run in order; a failed step stops that host only;
+ * cancel and retry; a host can report only on its own tasks */
+static const char *step_state(const json_t *job, size_t host, size_t step)
+{
+    return json_string_value(json_object_get(
+        json_array_get(
+            json_object_get(json_array_get(json_object_get(job, "hosts"), host), "steps"), step),
+        "state"));
+}
+
+static int64_t next_task(const char *mac)
+{
+    json_t *t = NULL;
+    struct bh_err e;
+    assert_int_equal(bh_store_task_next(S, mac, &t, &e), 0);
+    int64_t id = json_is_null(t) ? 0 : json_integer_value(json_object_get(t, "task"));
+    json_decref(t);
+    return id;
+}
+
+static void test_jobs_and_tasks(void **state)
+{
+    (void)state;
+    struct bh_err e;
+    json_t *h;
+    assert_int_equal(mk(bh_kind_get(BH_KIND_HOST), "{\"mac\":\"" MAC1 "\"}", &h, &e), 0);
+    json_decref(h);
+    assert_int_equal(mk(bh_kind_get(BH_KIND_HOST), "{\"mac\":\"00:00:00:00:00:02\"}", &h, &e), 0);
+    json_decref(h);
+    json_t *spec = json_pack("{s:[s,s,s]}", "steps", "partition", "sync:1", "start:1");
+    json_t *macs = json_pack("[s,s]", MAC1, "00:00:00:00:00:02");
+    json_t *job = NULL;
+    assert_int_equal(bh_store_job_create(S, spec, macs, &actor, &job, &e), 0);
+    int64_t id = json_integer_value(json_object_get(job, "id"));
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "queued");
+    json_decref(job);
+    /* a MAC that is no host: refused, nothing created */
+    json_t *bad = json_pack("[s]", "00:00:00:00:00:09");
+    assert_int_equal(bh_store_job_create(S, spec, bad, &actor, &job, &e), BH_ENOREF);
+    json_decref(bad);
+
+    /* host 1: step 1 runs, then step 2 becomes next */
+    int64_t t1 = next_task(MAC1);
+    assert_true(t1 > 0);
+    json_t *prog = json_pack("{s:s, s:I, s:I}", "phase", "writing", "done", 10, "total", 100);
+    assert_int_equal(bh_store_task_update(S, t1, MAC1, "running", prog, NULL, &actor, &job, &e), 0);
+    json_decref(prog);
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "running");
+    json_decref(job);
+    assert_int_equal(next_task(MAC1), t1); /* still the running one */
+    /* host 2 may not report on host 1's task */
+    assert_int_equal(
+        bh_store_task_update(S, t1, "00:00:00:00:00:02", "done", NULL, NULL, &actor, &job, &e),
+        BH_ECONFLICT);
+    assert_int_equal(bh_store_task_update(S, t1, MAC1, "done", NULL, NULL, &actor, &job, &e), 0);
+    json_decref(job);
+    int64_t t2 = next_task(MAC1);
+    assert_true(t2 > t1);
+    /* it fails: its later step is cancelled, host 2 is untouched */
+    assert_int_equal(bh_store_task_update(S, t2, MAC1, "failed", NULL, "sync: /dev/sda2: No space",
+                                          &actor, &job, &e),
+                     0);
+    assert_string_equal(step_state(job, 0, 1), "failed");
+    assert_string_equal(step_state(job, 0, 2), "cancelled");
+    assert_string_equal(step_state(job, 1, 0), "queued");
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "running");
+    json_decref(job);
+    assert_int_equal(next_task(MAC1), 0);
+    /* a finished task cannot be reopened */
+    assert_int_equal(bh_store_task_update(S, t1, MAC1, "running", NULL, NULL, &actor, &job, &e),
+                     BH_ECONFLICT);
+    /* retry: the failed and cancelled steps run again, from the failed one */
+    assert_int_equal(bh_store_job_retry(S, id, &actor, &job, &e), 0);
+    json_decref(job);
+    assert_int_equal(next_task(MAC1), t2);
+    /* cancel: every unfinished step of every host */
+    assert_int_equal(bh_store_job_cancel(S, id, &actor, &job, &e), 0);
+    assert_string_equal(step_state(job, 0, 0), "done");
+    assert_string_equal(step_state(job, 1, 0), "cancelled");
+    assert_string_equal(json_string_value(json_object_get(job, "state")), "cancelled");
+    json_decref(job);
+    assert_int_equal(next_task("00:00:00:00:00:02"), 0);
+    /* the list: newest first, with counts */
+    json_t *list = NULL;
+    assert_int_equal(bh_store_jobs(S, 0, 10, &list, &e), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "host_count")), 2);
+    json_decref(list);
+    assert_int_equal(bh_store_job_get(S, 999, &job, &e), BH_ENOTFOUND);
+    json_decref(spec);
+    json_decref(macs);
+}
+
 #define T(fn)      cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_KEEP(fn) cmocka_unit_test_setup_teardown(fn, setup_small_keep, teardown)
 
@@ -1087,6 +1180,7 @@ int main(void)
         T(test_reopen),
         T(test_token_lookup),
         T(test_concurrent_writers),
+        T(test_jobs_and_tasks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

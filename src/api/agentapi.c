@@ -1,0 +1,169 @@
+/*
+ * agentapi.c - what the client agent on a netbooted machine talks to.
+ *
+ *   POST /api/v1/agent/hello        {mac, ticket, inventory} (no token: the
+ *                                   boot ticket is the credential) ->
+ *                                   {token, expires_ms, host, group}
+ *   GET  /api/v1/agent/task         the host's next step: 200 {task, job,
+ *                                   seq, step, state}, or 204
+ *   POST /api/v1/agent/tasks/{id}   {state: running|done|failed,
+ *                                   progress?: {phase, done, total, rate},
+ *                                   error?}
+ *
+ * A host token is good for these routes and for reading the images its
+ * group's OS entries name (see imageapi.c); nothing else.
+ */
+#include "api.h"
+
+#include "core/mac.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "ticket.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGENT_TOKEN_TTL_MS (7LL * 24 * 3600 * 1000) /* the client OS runs for days at most */
+#define INVENTORY_MAX      (256 * 1024)
+
+static bool agent_of(struct bh_req *r, const char **mac)
+{
+    const struct bh_auth *a = bh_req_auth(r);
+    if (!a->host[0]) {
+        bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                         "this endpoint is for client agents (a host token)", NULL);
+        return false;
+    }
+    *mac = a->host;
+    return true;
+}
+
+void bh_h_agent_hello(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    if (!api->agent_key_ok) {
+        bh_reply_problem(r, 503, "unavailable", "Agents unavailable",
+                         "the server has no agent key; see its log", NULL);
+        return;
+    }
+    json_t *body = bh_req_json(r);
+    if (!body)
+        return;
+    struct bh_err e;
+    bh_err_clear(&e);
+    const char *macs = json_string_value(json_object_get(body, "mac"));
+    const char *ticket = json_string_value(json_object_get(body, "ticket"));
+    const json_t *inv = json_object_get(body, "inventory");
+    char mac[18], nonce[33];
+    int64_t texp;
+    int rc = 0;
+    if (!macs || bh_mac_normalize(macs, mac))
+        rc = bh_err_set(&e, BH_EINVAL, "mac", "\"mac\" is the booting NIC's MAC address");
+    else if (!ticket)
+        rc = bh_err_set(&e, BH_EINVAL, "ticket", "\"ticket\" is the bootherd.ticket= value");
+    else if (inv && !json_is_object(inv))
+        rc = bh_err_set(&e, BH_EINVAL, "inventory", "\"inventory\" is an object");
+    else
+        rc = bh_ticket_check(api->agent_key, ticket, mac, bh_wall_ms(), nonce, &texp, &e);
+    char tid[BH_TOKEN_ID_LEN + 1], token[BH_TOKEN_STR_MAX], hash[65];
+    int64_t exp = bh_wall_ms() + AGENT_TOKEN_TTL_MS;
+    if (!rc && bh_token_generate(tid, token, hash))
+        rc = bh_err_set(&e, BH_ESYS, NULL, "no randomness for a token");
+    json_t *doc = inv ? json_deep_copy(inv) : json_object();
+    if (!rc) {
+        char *dump = json_dumps(doc, JSON_COMPACT);
+        if (dump && strlen(dump) > INVENTORY_MAX)
+            rc = bh_err_set(&e, BH_ETOOBIG, "inventory", "the inventory is over %d bytes",
+                            INVENTORY_MAX);
+        free(dump);
+    }
+    if (!rc)
+        rc = bh_store_agent_login(api->store, mac, nonce, tid, hash, exp, doc, &e);
+    json_decref(doc);
+    json_decref(body);
+    json_t *host = NULL, *group = NULL;
+    if (!rc)
+        rc = bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), mac, &host, &e);
+    const char *gname = json_string_value(json_object_get(host, "group"));
+    if (!rc && gname)
+        bh_store_get(api->store, bh_kind_get(BH_KIND_GROUP), gname, &group, NULL);
+    explicit_bzero(hash, sizeof(hash));
+    if (rc) {
+        json_decref(host);
+        if (rc == BH_EAUTH) /* what failed, but as 401 */
+            bh_reply_problem(r, 401, "bad-ticket", "Bad ticket", e.msg, "ticket");
+        else
+            bh_reply_err(r, &e);
+        return;
+    }
+    bh_reply_json(r, 200,
+                  json_pack("{s:s, s:I, s:o, s:o}", "token", token, "expires_ms", (json_int_t)exp,
+                            "host", host, "group", group ? group : json_null()));
+    explicit_bzero(token, sizeof(token));
+}
+
+void bh_h_agent_task(struct bh_req *r)
+{
+    const char *mac;
+    if (!agent_of(r, &mac))
+        return;
+    struct bh_err e;
+    json_t *t = NULL;
+    if (bh_store_task_next(bh_api_ctx(r)->store, mac, &t, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    if (json_is_null(t)) {
+        json_decref(t);
+        bh_reply_empty(r, 204);
+        return;
+    }
+    bh_reply_json(r, 200, t);
+}
+
+void bh_h_agent_task_update(struct bh_req *r)
+{
+    const char *mac;
+    if (!agent_of(r, &mac))
+        return;
+    int64_t id;
+    if (bh_parse_i64(bh_req_param(r, "id"), 1, INT64_MAX, &id)) {
+        bh_reply_problem(r, 404, "not-found", "Not found", "a task id is a positive number", "id");
+        return;
+    }
+    json_t *body = bh_req_json(r);
+    if (!body)
+        return;
+    const char *state = json_string_value(json_object_get(body, "state"));
+    const json_t *prog = json_object_get(body, "progress");
+    const json_t *errj = json_object_get(body, "error");
+    const char *bad = NULL;
+    if (!state || (strcmp(state, "running") && strcmp(state, "done") && strcmp(state, "failed")))
+        bad = "state";
+    else if (prog && !json_is_object(prog) && !json_is_null(prog))
+        bad = "progress";
+    else if (errj && !json_is_string(errj) && !json_is_null(errj))
+        bad = "error";
+    else if (!strcmp(state, "failed") && (!json_is_string(errj) || !json_string_length(errj)))
+        bad = "error";
+    if (bad) {
+        json_decref(body);
+        bh_reply_problem(r, 422, "invalid", "Invalid task report",
+                         "{state: running|done|failed, progress?: {phase, done, total, rate}, "
+                         "error: what failed (required with failed)}",
+                         bad);
+        return;
+    }
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *job = NULL;
+    int rc = bh_store_task_update(bh_api_ctx(r)->store, id, mac, state,
+                                  json_is_object(prog) ? prog : NULL, json_string_value(errj), &a,
+                                  &job, &e);
+    json_decref(body);
+    if (rc)
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 200, job);
+}

@@ -1,0 +1,303 @@
+/*
+ * jobsapi.c - jobs: steps for a set of hosts.
+ *
+ *   POST /api/v1/jobs                {targets, steps, when?, wake?, parallel?}
+ *   GET  /api/v1/jobs[?before=&limit=]
+ *   GET  /api/v1/jobs/{id}           the job with every host's steps
+ *   POST /api/v1/jobs/{id}/cancel
+ *   POST /api/v1/jobs/{id}/retry     failed and cancelled steps run again
+ *
+ * targets: {hosts: [name or MAC...], room, group, selector}; every part
+ * adds hosts; a name that matches nothing is an error, a room that holds
+ * no host is not (the job would simply be empty, which is refused).
+ */
+#include "api.h"
+
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "model/selector.h"
+#include "model/steps.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define JOB_HOSTS_MAX 10000
+
+static int add_host(json_t *macs, json_t *seen, const json_t *host)
+{
+    const char *mac = json_string_value(json_object_get(host, "mac"));
+    if (!mac || json_object_get(seen, mac))
+        return 0;
+    json_object_set_new(seen, mac, json_true());
+    return json_array_append_new(macs, json_string(mac)) ? BH_ENOMEM : 0;
+}
+
+/* every host whose field (room, group) is value, or that the selector picks */
+static int add_matching(struct bh_store *st, const char *field, const char *value,
+                        const struct bh_selector *sel, json_t *macs, json_t *seen,
+                        struct bh_err *err)
+{
+    const struct bh_kind_desc *k = bh_kind_get(BH_KIND_HOST);
+    struct bh_list_query q = {.kind = k, .limit = BH_LIST_MAX, .selector = sel};
+    if (field) {
+        q.filters[0].field = bh_kind_field(k, field);
+        q.filters[0].value = value;
+        q.nfilters = 1;
+    }
+    for (;;) {
+        struct bh_list_result res = {0};
+        int rc = bh_store_list(st, &q, &res, err);
+        if (rc)
+            return rc;
+        size_t i;
+        json_t *h;
+        json_array_foreach(res.items, i, h)
+        {
+            add_host(macs, seen, h);
+        }
+        size_t got = json_array_size(res.items);
+        json_decref(res.items);
+        if (json_array_size(macs) > JOB_HOSTS_MAX)
+            return bh_err_set(err, BH_ETOOBIG, "targets", "a job is for at most %d hosts",
+                              JOB_HOSTS_MAX);
+        if (!res.more)
+            return 0;
+        q.offset += (int64_t)got;
+    }
+}
+
+static int resolve_targets(struct bh_store *st, const json_t *t, json_t *macs, struct bh_err *err)
+{
+    if (!json_is_object(t))
+        return bh_err_set(err, BH_EINVAL, "targets",
+                          "\"targets\" is an object: {hosts: [...], room, group, selector}");
+    json_t *seen = json_object();
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach((json_t *)t, key, v)
+    {
+        if (rc)
+            break;
+        if (!strcmp(key, "hosts")) {
+            size_t i;
+            json_t *h;
+            if (!json_is_array(v)) {
+                rc = bh_err_set(err, BH_EINVAL, "targets.hosts", "a list of host names or MACs");
+                break;
+            }
+            json_array_foreach(v, i, h)
+            {
+                json_t *host = NULL;
+                if (!json_is_string(h)) {
+                    rc =
+                        bh_err_set(err, BH_EINVAL, "targets.hosts", "a list of host names or MACs");
+                    break;
+                }
+                rc = bh_store_get(st, bh_kind_get(BH_KIND_HOST), json_string_value(h), &host, err);
+                if (rc == BH_ENOTFOUND)
+                    rc = bh_err_set(err, BH_ENOREF, "targets.hosts", "no host '%.64s'",
+                                    json_string_value(h));
+                if (!rc)
+                    rc = add_host(macs, seen, host);
+                json_decref(host);
+                if (rc)
+                    break;
+            }
+        } else if (!strcmp(key, "room") || !strcmp(key, "group")) {
+            if (!json_is_string(v)) {
+                rc = bh_err_set(err, BH_EINVAL, key, "the name of a %s", key);
+                break;
+            }
+            json_t *obj = NULL;
+            rc = bh_store_get(st, bh_kind_get(!strcmp(key, "room") ? BH_KIND_ROOM : BH_KIND_GROUP),
+                              json_string_value(v), &obj, err);
+            json_decref(obj);
+            if (rc == BH_ENOTFOUND)
+                rc = bh_err_set(err, BH_ENOREF, key, "no %s '%.64s'", key, json_string_value(v));
+            if (!rc)
+                rc = add_matching(st, key, json_string_value(v), NULL, macs, seen, err);
+        } else if (!strcmp(key, "selector")) {
+            struct bh_selector sel;
+            if (!json_is_string(v)) {
+                rc = bh_err_set(err, BH_EINVAL, "targets.selector", "a label selector string");
+                break;
+            }
+            rc = bh_selector_parse(json_string_value(v), &sel, err);
+            if (!rc) {
+                bh_selector_resolve(&sel, bh_kind_get(BH_KIND_HOST));
+                rc = add_matching(st, NULL, NULL, &sel, macs, seen, err);
+            }
+        } else {
+            rc = bh_err_sett(err, BH_EINVAL, "unknown-field", "targets",
+                             "unknown target '%.64s': use hosts, room, group or selector", key);
+        }
+    }
+    json_decref(seen);
+    if (!rc && json_array_size(macs) == 0)
+        rc = bh_err_set(err, BH_EINVAL, "targets", "the targets name no host");
+    return rc;
+}
+
+/* The normalised spec of a job request, or NULL with err filled. */
+static json_t *job_spec(const json_t *body, enum bh_role role, struct bh_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v)
+    {
+        if (strcmp(key, "targets") && strcmp(key, "steps") && strcmp(key, "when") &&
+            strcmp(key, "wake") && strcmp(key, "parallel")) {
+            bh_err_sett(err, BH_EINVAL, "unknown-field", key,
+                        "unknown field '%.64s': use targets, steps, when, wake, parallel", key);
+            return NULL;
+        }
+    }
+    const json_t *steps = json_object_get(body, "steps");
+    if (!json_is_array(steps) || json_array_size(steps) == 0 ||
+        json_array_size(steps) > BH_STEPS_MAX) {
+        bh_err_set(err, BH_EINVAL, "steps", "\"steps\" is a list of 1 to %d steps", BH_STEPS_MAX);
+        return NULL;
+    }
+    size_t i;
+    json_array_foreach(steps, i, v)
+    {
+        struct bh_step s;
+        if (!json_is_string(v)) {
+            bh_err_set(err, BH_EINVAL, "steps", "step %zu is not a string", i + 1);
+            return NULL;
+        }
+        if (bh_step_parse(json_string_value(v), &s, err))
+            return NULL;
+        if (bh_step_admin_only(&s) && role < BH_ROLE_ADMIN) {
+            bh_err_set(err, BH_EPERM, "steps", "a shell step needs the admin role");
+            return NULL;
+        }
+    }
+    const char *when = json_string_value(json_object_get(body, "when"));
+    if (json_object_get(body, "when") && !when) {
+        bh_err_set(err, BH_EINVAL, "when", "\"when\" is now, next-boot or at:TIME");
+        return NULL;
+    }
+    if (!when)
+        when = "now";
+    int64_t at;
+    if (strcmp(when, "now") && strcmp(when, "next-boot") &&
+        (strncmp(when, "at:", 3) || bh_time_parse(when + 3, &at))) {
+        bh_err_set(err, BH_EINVAL, "when",
+                   "\"when\" is now, next-boot or at:TIME (RFC 3339, e.g. "
+                   "at:2026-11-23T07:30:00Z)");
+        return NULL;
+    }
+    const json_t *wake = json_object_get(body, "wake"), *par = json_object_get(body, "parallel");
+    if (wake && !json_is_boolean(wake)) {
+        bh_err_set(err, BH_EINVAL, "wake", "\"wake\" is true or false");
+        return NULL;
+    }
+    if (par && (!json_is_integer(par) || json_integer_value(par) < 0 ||
+                json_integer_value(par) > JOB_HOSTS_MAX)) {
+        bh_err_set(err, BH_EINVAL, "parallel",
+                   "\"parallel\" is the most hosts at once, 0 for no limit");
+        return NULL;
+    }
+    return json_pack("{s:O, s:O, s:s, s:b, s:I}", "targets", json_object_get(body, "targets"),
+                     "steps", steps, "when", when, "wake", json_is_true(wake), "parallel",
+                     par ? json_integer_value(par) : (json_int_t)0);
+}
+
+void bh_h_job_create(struct bh_req *r)
+{
+    json_t *body = bh_req_json(r);
+    if (!body)
+        return;
+    struct bh_err e;
+    bh_err_clear(&e);
+    json_t *spec = json_is_object(body) ? job_spec(body, bh_req_auth(r)->role, &e) : NULL;
+    if (!json_is_object(body))
+        bh_err_set(&e, BH_EINVAL, NULL, "a job is a JSON object");
+    json_t *macs = json_array(), *job = NULL;
+    int rc = spec ? 0 : e.code;
+    struct bh_store *st = bh_api_ctx(r)->store;
+    if (!rc)
+        rc = resolve_targets(st, json_object_get(spec, "targets"), macs, &e);
+    struct bh_actor a = bh_api_actor(r);
+    if (!rc)
+        rc = bh_store_job_create(st, spec, macs, &a, &job, &e);
+    json_decref(body);
+    json_decref(spec);
+    json_decref(macs);
+    if (rc) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    char loc[64];
+    snprintf(loc, sizeof(loc), "/api/v1/jobs/%lld",
+             (long long)json_integer_value(json_object_get(job, "id")));
+    bh_reply_header(r, "Location", loc);
+    bh_reply_json(r, 201, job);
+}
+
+static bool job_id(struct bh_req *r, int64_t *id)
+{
+    if (bh_parse_i64(bh_req_param(r, "id"), 1, INT64_MAX, id) == 0)
+        return true;
+    bh_reply_problem(r, 404, "not-found", "Not found", "a job id is a positive number", "id");
+    return false;
+}
+
+void bh_h_job_get(struct bh_req *r)
+{
+    int64_t id;
+    if (!job_id(r, &id))
+        return;
+    struct bh_err e;
+    json_t *job = NULL;
+    if (bh_store_job_get(bh_api_ctx(r)->store, id, &job, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 200, job);
+}
+
+void bh_h_jobs(struct bh_req *r)
+{
+    int64_t before = 0, limit = 50;
+    const char *b = bh_req_query(r, "before"), *l = bh_req_query(r, "limit");
+    if ((b && bh_parse_i64(b, 1, INT64_MAX, &before)) ||
+        (l && bh_parse_i64(l, 1, BH_LIST_MAX, &limit))) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request",
+                         "before is a job id; limit is 1 to 1000", NULL);
+        return;
+    }
+    struct bh_err e;
+    json_t *jobs = NULL;
+    if (bh_store_jobs(bh_api_ctx(r)->store, before, (int)limit, &jobs, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 200, json_pack("{s:o}", "jobs", jobs));
+}
+
+static void job_action(struct bh_req *r,
+                       int (*fn)(struct bh_store *, int64_t, const struct bh_actor *, json_t **,
+                                 struct bh_err *))
+{
+    int64_t id;
+    if (!job_id(r, &id))
+        return;
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *job = NULL;
+    if (fn(bh_api_ctx(r)->store, id, &a, &job, &e))
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 200, job);
+}
+
+void bh_h_job_cancel(struct bh_req *r)
+{
+    job_action(r, bh_store_job_cancel);
+}
+
+void bh_h_job_retry(struct bh_req *r)
+{
+    job_action(r, bh_store_job_retry);
+}

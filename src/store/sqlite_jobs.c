@@ -1,0 +1,564 @@
+/*
+ * sqlite_jobs.c - jobs and their tasks in the SQLite backend.
+ *
+ * A job is a list of steps for a set of hosts; each host gets one task per
+ * step (seq = the step's index).  Task states: queued, running, done,
+ * failed, cancelled.  A host's steps run in order; when one fails, the
+ * host's later steps become cancelled and the other hosts go on.  What a
+ * host and a job "are" (waiting, running, done, failed) is derived from
+ * the task states when read, so there is one truth.
+ */
+#include "sqlite_int.h"
+
+#include "core/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void now_ts(char ts[BH_TIME_STRLEN])
+{
+    bh_time_format(bh_wall_ms(), ts);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* host state from its task states, in step order */
+static const char *host_state(const json_t *steps)
+{
+    size_t i, done = 0, n = json_array_size(steps);
+    json_t *t;
+    bool running = false, failed = false, cancelled = false;
+    json_array_foreach(steps, i, t)
+    {
+        const char *s = json_string_value(json_object_get(t, "state"));
+        if (!s)
+            continue;
+        if (!strcmp(s, "done"))
+            done++;
+        else if (!strcmp(s, "running"))
+            running = true;
+        else if (!strcmp(s, "failed"))
+            failed = true;
+        else if (!strcmp(s, "cancelled"))
+            cancelled = true;
+    }
+    if (failed)
+        return "failed";
+    if (n && done == n)
+        return "done";
+    if (running)
+        return "running";
+    if (cancelled)
+        return "cancelled";
+    return done ? "running" : "queued";
+}
+
+/* job state from its hosts' states */
+static const char *job_state(const json_t *hosts)
+{
+    size_t i, n = json_array_size(hosts), done = 0, failed = 0, cancelled = 0, queued = 0;
+    json_t *h;
+    json_array_foreach(hosts, i, h)
+    {
+        const char *s = json_string_value(json_object_get(h, "state"));
+        if (!strcmp(s, "done"))
+            done++;
+        else if (!strcmp(s, "failed"))
+            failed++;
+        else if (!strcmp(s, "cancelled"))
+            cancelled++;
+        else if (!strcmp(s, "queued"))
+            queued++;
+    }
+    if (n == 0 || done == n)
+        return "done";
+    if (done + failed + cancelled == n)
+        return failed ? "failed" : "cancelled";
+    if (queued == n)
+        return "queued";
+    return "running";
+}
+
+static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *err)
+{
+    sqlite3_stmt *st = sq_prepare(c,
+                                  "SELECT id, rev, spec, created_by, created_at, updated_at "
+                                  "FROM jobs WHERE id = ?",
+                                  err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st), rc = 0;
+    json_t *job = NULL;
+    if (r == SQLITE_ROW)
+        job = json_pack("{s:I, s:I, s:o, s:s?, s:s?, s:s?}", "id",
+                        (json_int_t)sqlite3_column_int64(st, 0), "rev",
+                        (json_int_t)sqlite3_column_int64(st, 1), "spec", sq_column_json(st, 2),
+                        "created_by", (const char *)sqlite3_column_text(st, 3), "created_at",
+                        (const char *)sqlite3_column_text(st, 4), "updated_at",
+                        (const char *)sqlite3_column_text(st, 5));
+    else if (r == SQLITE_DONE)
+        rc = bh_err_set(err, BH_ENOTFOUND, "job", "no job %lld", (long long)id);
+    else
+        rc = sq_fail(c, err, "read job");
+    sqlite3_reset(st);
+    if (rc)
+        return rc;
+    st = sq_prepare(c,
+                    "SELECT h.mac, h.name, t.id, t.seq, t.step, t.state, t.progress, t.error, "
+                    "t.started_at, t.finished_at FROM tasks t JOIN hosts h ON h.id = t.host_id "
+                    "WHERE t.job_id = ? ORDER BY h.mac, t.seq",
+                    err);
+    if (!st) {
+        json_decref(job);
+        return BH_EIO;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    json_t *hosts = json_array(), *cur = NULL;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mac = (const char *)sqlite3_column_text(st, 0);
+        if (!cur || strcmp(json_string_value(json_object_get(cur, "mac")), mac)) {
+            cur = json_pack("{s:s, s:s?, s:[]}", "mac", mac, "name",
+                            (const char *)sqlite3_column_text(st, 1), "steps");
+            json_array_append_new(hosts, cur);
+        }
+        json_array_append_new(json_object_get(cur, "steps"),
+                              json_pack("{s:I, s:I, s:s, s:s, s:o, s:s?, s:s?, s:s?}", "task",
+                                        (json_int_t)sqlite3_column_int64(st, 2), "seq",
+                                        (json_int_t)sqlite3_column_int64(st, 3), "step",
+                                        (const char *)sqlite3_column_text(st, 4), "state",
+                                        (const char *)sqlite3_column_text(st, 5), "progress",
+                                        sq_column_json(st, 6), "error",
+                                        (const char *)sqlite3_column_text(st, 7), "started_at",
+                                        (const char *)sqlite3_column_text(st, 8), "finished_at",
+                                        (const char *)sqlite3_column_text(st, 9)));
+    }
+    if (r != SQLITE_DONE)
+        rc = sq_fail(c, err, "read tasks");
+    sqlite3_reset(st);
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h)
+    {
+        json_object_set_new(h, "state", json_string(host_state(json_object_get(h, "steps"))));
+    }
+    json_object_set_new(job, "state", json_string(job_state(hosts)));
+    json_object_set_new(job, "hosts", hosts);
+    if (rc)
+        json_decref(job);
+    else
+        *out = job;
+    return rc;
+}
+
+int sq_job_get(void *impl, int64_t id, json_t **out, struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    int rc = load_job(c, id, out, err);
+    sq_release(c);
+    return rc;
+}
+
+int sq_jobs(void *impl, int64_t before, int limit, json_t **out, struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    sqlite3_stmt *st =
+        sq_prepare(c, "SELECT id FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", err);
+    int rc = st ? 0 : BH_EIO;
+    json_t *arr = json_array();
+    if (st) {
+        sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
+        sqlite3_bind_int(st, 2, limit);
+        int64_t ids[BH_LIST_MAX];
+        int n = 0, r;
+        while (n < BH_LIST_MAX && (r = sqlite3_step(st)) == SQLITE_ROW)
+            ids[n++] = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        for (int i = 0; !rc && i < n; i++) {
+            json_t *job = NULL;
+            rc = load_job(c, ids[i], &job, err);
+            if (rc)
+                break;
+            /* the list shows counts, not every step */
+            json_t *counts = json_object();
+            size_t k;
+            json_t *h;
+            json_array_foreach(json_object_get(job, "hosts"), k, h)
+            {
+                const char *s = json_string_value(json_object_get(h, "state"));
+                json_object_set_new(
+                    counts, s, json_integer(json_integer_value(json_object_get(counts, s)) + 1));
+            }
+            json_object_set_new(job, "host_states", counts);
+            json_object_set_new(
+                job, "host_count",
+                json_integer((json_int_t)json_array_size(json_object_get(job, "hosts"))));
+            json_object_del(job, "hosts");
+            json_array_append_new(arr, job);
+        }
+    }
+    sq_release(c);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static int touch_job(struct sq_conn *c, int64_t id, int64_t rev, struct bh_err *err)
+{
+    char ts[BH_TIME_STRLEN];
+    now_ts(ts);
+    sqlite3_stmt *st = sq_prepare(c, "UPDATE jobs SET rev = ?, updated_at = ? WHERE id = ?", err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, rev);
+    sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "update job");
+    if (!rc && sqlite3_changes(c->db) == 0)
+        rc = bh_err_set(err, BH_ENOTFOUND, "job", "no job %lld", (long long)id);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* finish a write: the job as it is now, as the event's data */
+static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type,
+                         const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    json_t *job = NULL;
+    char key[32];
+    snprintf(key, sizeof(key), "%lld", (long long)id);
+    int rc = load_job(&q->writer, id, &job, err);
+    if (!rc) {
+        json_t *data = json_pack("{s:I, s:O, s:I}", "id", (json_int_t)id, "state",
+                                 json_object_get(job, "state"), "hosts",
+                                 (json_int_t)json_array_size(json_object_get(job, "hosts")));
+        rc = sq_record(q, rev, "job", key, type, NULL, data, a, strcmp(type, "progress") != 0, err);
+        json_decref(data);
+    }
+    if (rc) {
+        json_decref(job);
+        sq_rollback(q);
+        return rc;
+    }
+    rc = sq_commit(q, rev, err);
+    if (!rc && out)
+        *out = job;
+    else
+        json_decref(job);
+    return rc;
+}
+
+int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,
+                  json_t **out, struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev, id = 0;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    struct sq_conn *c = &q->writer;
+    char ts[BH_TIME_STRLEN];
+    now_ts(ts);
+    sqlite3_stmt *st = sq_prepare(c,
+                                  "INSERT INTO jobs (rev, state, spec, created_by, created_at, "
+                                  "updated_at) VALUES (?, 'queued', ?, ?, ?, ?) RETURNING id",
+                                  err);
+    if (!st)
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, rev);
+        sq_bind_json_text(st, 2, spec);
+        sqlite3_bind_text(st, 3, a && a->name ? a->name : "system", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, ts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+        else
+            rc = sq_fail(c, err, "create job");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    const json_t *steps = json_object_get(spec, "steps");
+    st = rc ? NULL
+            : sq_prepare(c,
+                         "INSERT INTO tasks (job_id, host_id, seq, step, state) "
+                         "SELECT ?, id, ?, ?, 'queued' FROM hosts WHERE mac = ?",
+                         err);
+    if (!rc && !st)
+        rc = BH_EIO;
+    size_t i, k;
+    json_t *mac, *step;
+    json_array_foreach(macs, i, mac)
+    {
+        json_array_foreach(steps, k, step)
+        {
+            if (rc)
+                break;
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
+            sqlite3_bind_text(st, 3, json_string_value(step), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 4, json_string_value(mac), -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = sq_fail(c, err, "create task");
+            else if (sqlite3_changes(c->db) != 1)
+                rc = bh_err_set(err, BH_ENOREF, "targets", "no host with MAC %s",
+                                json_string_value(mac));
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+    }
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return job_write_end(q, rev, id, "created", a, out, err);
+}
+
+/* Apply sql (binding ?1 = job id) and record type. */
+static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t nsql,
+                      const char *type, const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    int64_t rev;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    struct sq_conn *c = &q->writer;
+    rc = touch_job(c, id, rev, err);
+    char ts[BH_TIME_STRLEN];
+    now_ts(ts);
+    for (size_t i = 0; !rc && i < nsql; i++) {
+        sqlite3_stmt *st = sq_prepare(c, sql[i], err);
+        if (!st) {
+            rc = BH_EIO;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_bind_parameter_count(st) >= 2)
+            sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, type);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return job_write_end(q, rev, id, type, a, out, err);
+}
+
+int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
+                  struct bh_err *err)
+{
+    static const char *const sql[] = {
+        "UPDATE tasks SET state = 'cancelled', finished_at = ?2 WHERE job_id = ?1 AND state IN "
+        "('queued', 'running')",
+    };
+    return job_change(impl, id, sql, 1, "cancelled", a, out, err);
+}
+
+int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    /* every step of a host from its first unfinished one runs again */
+    static const char *const sql[] = {
+        "UPDATE tasks SET state = 'queued', error = NULL, progress = NULL, started_at = NULL, "
+        "finished_at = NULL WHERE job_id = ?1 AND state IN ('failed', 'cancelled')",
+    };
+    return job_change(impl, id, sql, 1, "retried", a, out, err);
+}
+
+/* ---- the agent's side ---------------------------------------------------- */
+
+int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    /* the oldest job with an unfinished step for this host whose earlier
+     * steps are all done */
+    sqlite3_stmt *st = sq_prepare(
+        c,
+        "SELECT t.id, t.job_id, t.seq, t.step, t.state FROM tasks t JOIN hosts h ON "
+        "h.id = t.host_id WHERE h.mac = ?1 AND t.state IN ('queued', 'running') AND NOT EXISTS "
+        "(SELECT 1 FROM tasks p WHERE p.job_id = t.job_id AND p.host_id = t.host_id AND "
+        "p.seq < t.seq AND p.state <> 'done') ORDER BY t.job_id, t.seq LIMIT 1",
+        err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *out = json_pack("{s:I, s:I, s:I, s:s, s:s}", "task",
+                             (json_int_t)sqlite3_column_int64(st, 0), "job",
+                             (json_int_t)sqlite3_column_int64(st, 1), "seq",
+                             (json_int_t)sqlite3_column_int64(st, 2), "step",
+                             (const char *)sqlite3_column_text(st, 3), "state",
+                             (const char *)sqlite3_column_text(st, 4));
+        else if (r == SQLITE_DONE)
+            *out = json_null();
+        else
+            rc = sq_fail(c, err, "next task");
+        sqlite3_reset(st);
+    }
+    sq_release(c);
+    return rc;
+}
+
+int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
+                   const json_t *progress, const char *error, const struct bh_actor *a,
+                   json_t **out, struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev, job = 0;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    struct sq_conn *c = &q->writer;
+    char ts[BH_TIME_STRLEN];
+    now_ts(ts);
+    /* only the host's own task, and only forward: queued -> running ->
+     * done | failed; a cancelled task stays cancelled */
+    sqlite3_stmt *st = sq_prepare(
+        c,
+        "UPDATE tasks SET state = ?3, progress = coalesce(?4, progress), error = ?5, "
+        "started_at = coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN ('done', "
+        "'failed') THEN ?6 ELSE finished_at END WHERE id = ?1 AND host_id = (SELECT id FROM "
+        "hosts WHERE mac = ?2) AND (state = 'queued' OR (state = 'running' AND ?3 <> "
+        "'queued')) RETURNING job_id",
+        err);
+    if (!st)
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, task);
+        sqlite3_bind_text(st, 2, mac, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, state, -1, SQLITE_TRANSIENT);
+        sq_bind_json_text(st, 4, progress);
+        if (error)
+            sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 5);
+        sqlite3_bind_text(st, 6, ts, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            job = sqlite3_column_int64(st, 0);
+        else if (r == SQLITE_DONE)
+            rc = bh_err_set(err, BH_ECONFLICT, "task",
+                            "task %lld is not this host's, or is finished or cancelled",
+                            (long long)task);
+        else
+            rc = sq_fail(c, err, "update task");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    /* a failed step stops this host: its later steps are cancelled */
+    if (!rc && !strcmp(state, "failed")) {
+        st = sq_prepare(c,
+                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2 WHERE job_id = "
+                        "?1 AND host_id = (SELECT host_id FROM tasks WHERE id = ?3) AND seq > "
+                        "(SELECT seq FROM tasks WHERE id = ?3) AND state = 'queued'",
+                        err);
+        if (!st)
+            rc = BH_EIO;
+        else {
+            sqlite3_bind_int64(st, 1, job);
+            sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 3, task);
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "stop host");
+            sqlite3_reset(st);
+        }
+    }
+    if (!rc)
+        rc = touch_job(c, job, rev, err);
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return job_write_end(q, rev, job, strcmp(state, "running") || !progress ? state : "progress", a,
+                         out, err);
+}
+
+/* ---- agent sessions ------------------------------------------------------ */
+
+int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *tid,
+                   const char *hash, int64_t expires_ms, const json_t *inventory,
+                   struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    struct sq_conn *c = &q->writer;
+    char ts[BH_TIME_STRLEN];
+    now_ts(ts);
+    sqlite3_stmt *st = sq_prepare(c, "DELETE FROM agent_sessions WHERE expires_ms <= ?", err);
+    if (!st)
+        rc = BH_EIO;
+    else {
+        sqlite3_bind_int64(st, 1, bh_wall_ms());
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "expire agent sessions");
+        sqlite3_reset(st);
+    }
+    if (!rc && !(st = sq_prepare(c,
+                                 "INSERT INTO agent_sessions (tid, host_id, nonce, hash, "
+                                 "expires_ms, created_at) SELECT ?, id, ?, ?, ?, ? FROM hosts "
+                                 "WHERE mac = ?",
+                                 err)))
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, expires_ms);
+        sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, mac, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(st);
+        if ((r & 0xff) == SQLITE_CONSTRAINT) /* the nonce: a ticket used twice */
+            rc = bh_err_set(err, BH_EAUTH, "ticket",
+                            "this ticket was used already: boot the machine again for a new one");
+        else if (r != SQLITE_DONE)
+            rc = sq_fail(c, err, "agent session");
+        else if (sqlite3_changes(c->db) == 0)
+            rc = bh_err_set(err, BH_ENOTFOUND, "mac", "no host with MAC %s", mac);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    if (!rc) {
+        struct bh_actor a = {"agent", tid, NULL};
+        rc = sq_record(q, rev, "host", mac, "agent.hello", NULL, inventory, &a, false, err);
+    }
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return sq_commit(q, rev, err);
+}
+
+int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,
+                     struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    sqlite3_stmt *st = sq_prepare(c,
+                                  "SELECT h.mac, s.hash, s.expires_ms FROM agent_sessions s "
+                                  "JOIN hosts h ON h.id = s.host_id WHERE s.tid = ?",
+                                  err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            snprintf(mac, 18, "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
+            *expires_ms = sqlite3_column_int64(st, 2);
+        } else if (r == SQLITE_DONE) {
+            rc = bh_err_set(err, BH_ENOTFOUND, "token", "no such agent session");
+        } else {
+            rc = sq_fail(c, err, "agent session");
+        }
+        sqlite3_reset(st);
+    }
+    sq_release(c);
+    return rc;
+}

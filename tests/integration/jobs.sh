@@ -1,0 +1,72 @@
+#!/bin/bash
+# jobs.sh - jobs through the API and the CLI: targets by host, room, group
+# and label selector; step validation; roles; cancel and retry; events.
+source "$(dirname "$0")/../lib/harness.sh"
+bh_start || { nok "daemon starts"; finish; exit 1; }
+
+check "room r101" bhc room add r101
+check "group lab" bhc group add lab
+for i in 1 2 3 4; do
+    bhc host add "52:54:00:00:10:0$i" name="pc0$i" room=r101 >/dev/null
+done
+bhc host set pc04 room= group=lab labels='{"role":"kiosk"}' >/dev/null
+api GET /api/v1/hosts/pc04
+eq "pc04 is in group lab only" "lab" "$(jq -r .group <<<"$BODY")"
+
+# ---- create, by every kind of target ----------------------------------------
+api POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["partition","format","sync:1","start:1"],"wake":true}'
+eq "a job for a room: 201" 201 "$STATUS"
+J1=$(jq -r .id <<<"$BODY")
+eq "every host of the room has the job" "pc01 pc02 pc03" "$(jq -r '[.hosts[].name] | join(" ")' <<<"$BODY")"
+eq "each host has the steps in order" "partition format sync:1 start:1" "$(jq -r '[.hosts[0].steps[].step] | join(" ")' <<<"$BODY")"
+eq "a new job is queued" queued "$(jq -r .state <<<"$BODY")"
+contains "Location names the job" "/api/v1/jobs/$J1" "$HDRS"
+api POST /api/v1/jobs '{"targets":{"group":"lab","hosts":["pc01","52:54:00:00:10:01"]},"steps":["sync:2"]}'
+eq "group + hosts, duplicates once" "pc01 pc04" "$(jq -r '[.hosts[].name] | sort | join(" ")' <<<"$BODY")"
+api POST /api/v1/jobs '{"targets":{"selector":"role=kiosk"},"steps":["reboot"]}'
+eq "a label selector picks pc04" "pc04" "$(jq -r '[.hosts[].name] | join(" ")' <<<"$BODY")"
+out=$(bhc job run --room r101 --wake new:1 start:1)
+check "bootherd job run" test $? -eq 0
+contains "job run prints the hosts" "pc03" "$out"
+
+# ---- validation -----------------------------------------------------------------
+expect "unknown step: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["explode"]}'
+contains "  ... naming what is accepted" "partition, format" "$BODY"
+expect "sync without N: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["sync"]}'
+expect "N out of range: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["start:0"]}'
+expect "no steps: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":[]}'
+expect "unknown host: 422" 422 POST /api/v1/jobs '{"targets":{"hosts":["nope"]},"steps":["reboot"]}'
+contains "  ... naming it" "nope" "$BODY"
+expect "unknown room: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r999"},"steps":["reboot"]}'
+expect "a selector matching nothing: 422" 422 POST /api/v1/jobs '{"targets":{"selector":"role=nothing"},"steps":["reboot"]}'
+expect "an unknown field: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["reboot"],"colour":"red"}'
+expect "a bad time: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["reboot"],"when":"at:tomorrow"}'
+expect "at:TIME accepted" 201 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["reboot"],"when":"at:2026-12-01T06:30:00Z"}'
+expect "next-boot accepted" 201 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["reboot"],"when":"next-boot"}'
+
+# ---- roles ----------------------------------------------------------------
+OP=$(mktoken op1 operator)
+VIEW=$(mktoken view1 viewer)
+expect "a viewer may list jobs" 200 GET /api/v1/jobs "" "$VIEW"
+expect "a viewer may not create one" 403 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["halt"]}' "$VIEW"
+expect "an operator may not run a shell step" 403 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["shell:id"]}' "$OP"
+expect "an admin may" 201 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["shell:id"]}'
+
+# ---- cancel, retry, list, show ------------------------------------------------
+api POST "/api/v1/jobs/$J1/cancel"
+eq "cancel: 200" 200 "$STATUS"
+eq "a cancelled job" cancelled "$(jq -r .state <<<"$BODY")"
+eq "every step cancelled" "cancelled" "$(jq -r '[.hosts[].steps[].state] | unique | join(" ")' <<<"$BODY")"
+out=$(bhc job retry "$J1")
+contains "job retry: queued again" "queued" "$out"
+out=$(bhc job ls)
+contains "job ls lists the steps" "partition format sync:1 start:1" "$out"
+out=$(bhc --json job show "$J1")
+eq "job show --json" "$J1" "$(jq -r .id <<<"$out")"
+expect "unknown job: 404" 404 GET /api/v1/jobs/999999
+expect "job id not a number: 404" 404 GET /api/v1/jobs/abc
+api GET "/api/v1/events?since=0&limit=1000"
+check "job events are on the stream" jq -e "[.events[] | select(.kind == \"job\" and .key == \"$J1\") | .type] | index(\"created\") and index(\"cancelled\") and index(\"retried\")" <<<"$BODY"
+api GET "/api/v1/audit?kind=job&key=$J1"
+check "job changes are audited" jq -e '.items | length >= 3' <<<"$BODY"
+finish
