@@ -115,6 +115,12 @@ void bh_h_agent_task_update(struct bh_req *r);
  * may; a host token may for the images its group's OS entries name (and
  * chunks, which are named by content).  Replies 403 itself when not. */
 bool bh_api_may_read_image(struct bh_req *r, const char *image);
+/* The hosts (objects) that targets {hosts, room, group, selector} name, at
+ * most max, appended to hosts.  BH_EINVAL for a malformed body or
+ * selector, BH_ENOREF for a host, room or group that does not exist,
+ * BH_ETOOBIG over max. */
+int bh_api_resolve_hosts(struct bh_store *st, const json_t *targets, size_t max, json_t *hosts,
+                         struct bh_err *err);
 void bh_h_job_create(struct bh_req *r);
 void bh_h_jobs(struct bh_req *r);
 void bh_h_job_get(struct bh_req *r);

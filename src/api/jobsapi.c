@@ -15,7 +15,6 @@
 
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "model/selector.h"
 #include "model/steps.h"
 
 #include <stdio.h>
@@ -23,117 +22,18 @@
 
 #define JOB_HOSTS_MAX 10000
 
-static int add_host(json_t *macs, json_t *seen, const json_t *host)
-{
-    const char *mac = json_string_value(json_object_get(host, "mac"));
-    if (!mac || json_object_get(seen, mac))
-        return 0;
-    json_object_set_new(seen, mac, json_true());
-    return json_array_append_new(macs, json_string(mac)) ? BH_ENOMEM : 0;
-}
-
-/* every host whose field (room, group) is value, or that the selector picks */
-static int add_matching(struct bh_store *st, const char *field, const char *value,
-                        const struct bh_selector *sel, json_t *macs, json_t *seen,
-                        struct bh_err *err)
-{
-    const struct bh_kind_desc *k = bh_kind_get(BH_KIND_HOST);
-    struct bh_list_query q = {.kind = k, .limit = BH_LIST_MAX, .selector = sel};
-    if (field) {
-        q.filters[0].field = bh_kind_field(k, field);
-        q.filters[0].value = value;
-        q.nfilters = 1;
-    }
-    for (;;) {
-        struct bh_list_result res = {0};
-        int rc = bh_store_list(st, &q, &res, err);
-        if (rc)
-            return rc;
-        size_t i;
-        json_t *h;
-        json_array_foreach(res.items, i, h)
-        {
-            add_host(macs, seen, h);
-        }
-        size_t got = json_array_size(res.items);
-        json_decref(res.items);
-        if (json_array_size(macs) > JOB_HOSTS_MAX)
-            return bh_err_set(err, BH_ETOOBIG, "targets", "a job is for at most %d hosts",
-                              JOB_HOSTS_MAX);
-        if (!res.more)
-            return 0;
-        q.offset += (int64_t)got;
-    }
-}
-
 static int resolve_targets(struct bh_store *st, const json_t *t, json_t *macs, struct bh_err *err)
 {
-    if (!json_is_object(t))
-        return bh_err_set(err, BH_EINVAL, "targets",
-                          "\"targets\" is an object: {hosts: [...], room, group, selector}");
-    json_t *seen = json_object();
-    const char *key;
-    json_t *v;
-    int rc = 0;
-    json_object_foreach((json_t *)t, key, v)
+    json_t *hosts = json_array();
+    int rc = bh_api_resolve_hosts(st, t, JOB_HOSTS_MAX, hosts, err);
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h)
     {
-        if (rc)
-            break;
-        if (!strcmp(key, "hosts")) {
-            size_t i;
-            json_t *h;
-            if (!json_is_array(v)) {
-                rc = bh_err_set(err, BH_EINVAL, "targets.hosts", "a list of host names or MACs");
-                break;
-            }
-            json_array_foreach(v, i, h)
-            {
-                json_t *host = NULL;
-                if (!json_is_string(h)) {
-                    rc =
-                        bh_err_set(err, BH_EINVAL, "targets.hosts", "a list of host names or MACs");
-                    break;
-                }
-                rc = bh_store_get(st, bh_kind_get(BH_KIND_HOST), json_string_value(h), &host, err);
-                if (rc == BH_ENOTFOUND)
-                    rc = bh_err_set(err, BH_ENOREF, "targets.hosts", "no host '%.64s'",
-                                    json_string_value(h));
-                if (!rc)
-                    rc = add_host(macs, seen, host);
-                json_decref(host);
-                if (rc)
-                    break;
-            }
-        } else if (!strcmp(key, "room") || !strcmp(key, "group")) {
-            if (!json_is_string(v)) {
-                rc = bh_err_set(err, BH_EINVAL, key, "the name of a %s", key);
-                break;
-            }
-            json_t *obj = NULL;
-            rc = bh_store_get(st, bh_kind_get(!strcmp(key, "room") ? BH_KIND_ROOM : BH_KIND_GROUP),
-                              json_string_value(v), &obj, err);
-            json_decref(obj);
-            if (rc == BH_ENOTFOUND)
-                rc = bh_err_set(err, BH_ENOREF, key, "no %s '%.64s'", key, json_string_value(v));
-            if (!rc)
-                rc = add_matching(st, key, json_string_value(v), NULL, macs, seen, err);
-        } else if (!strcmp(key, "selector")) {
-            struct bh_selector sel;
-            if (!json_is_string(v)) {
-                rc = bh_err_set(err, BH_EINVAL, "targets.selector", "a label selector string");
-                break;
-            }
-            rc = bh_selector_parse(json_string_value(v), &sel, err);
-            if (!rc) {
-                bh_selector_resolve(&sel, bh_kind_get(BH_KIND_HOST));
-                rc = add_matching(st, NULL, NULL, &sel, macs, seen, err);
-            }
-        } else {
-            rc = bh_err_sett(err, BH_EINVAL, "unknown-field", "targets",
-                             "unknown target '%.64s': use hosts, room, group or selector", key);
-        }
+        if (!rc)
+            json_array_append(macs, json_object_get(h, "mac"));
     }
-    json_decref(seen);
+    json_decref(hosts);
     if (!rc && json_array_size(macs) == 0)
         rc = bh_err_set(err, BH_EINVAL, "targets", "the targets name no host");
     return rc;
