@@ -22,9 +22,10 @@
 
 #define JOB_HOSTS_MAX 10000
 
-static int resolve_targets(struct bh_store *st, const json_t *t, json_t *macs, struct bh_err *err)
+/* hosts: the host objects; macs: their MACs */
+static int resolve_targets(struct bh_store *st, const json_t *t, json_t *hosts, json_t *macs,
+                           struct bh_err *err)
 {
-    json_t *hosts = json_array();
     int rc = bh_api_resolve_hosts(st, t, JOB_HOSTS_MAX, hosts, err);
     size_t i;
     json_t *h;
@@ -33,7 +34,6 @@ static int resolve_targets(struct bh_store *st, const json_t *t, json_t *macs, s
         if (!rc)
             json_array_append(macs, json_object_get(h, "mac"));
     }
-    json_decref(hosts);
     if (!rc && json_array_size(macs) == 0)
         rc = bh_err_set(err, BH_EINVAL, "targets", "the targets name no host");
     return rc;
@@ -115,14 +115,28 @@ void bh_h_job_create(struct bh_req *r)
     json_t *spec = json_is_object(body) ? job_spec(body, bh_req_auth(r)->role, &e) : NULL;
     if (!json_is_object(body))
         bh_err_set(&e, BH_EINVAL, NULL, "a job is a JSON object");
-    json_t *macs = json_array(), *job = NULL;
+    json_t *macs = json_array(), *hosts = json_array(), *job = NULL;
     int rc = spec ? 0 : e.code;
-    struct bh_store *st = bh_api_ctx(r)->store;
+    struct bh_api *api = bh_api_ctx(r);
+    struct bh_store *st = api->store;
     if (!rc)
-        rc = resolve_targets(st, json_object_get(spec, "targets"), macs, &e);
+        rc = resolve_targets(st, json_object_get(spec, "targets"), hosts, macs, &e);
     struct bh_actor a = bh_api_actor(r);
     if (!rc)
         rc = bh_store_job_create(st, spec, macs, &a, &job, &e);
+    /* wake now what should start now; the answer says what was sent where */
+    if (!rc && json_is_true(json_object_get(spec, "wake")) &&
+        !strcmp(json_string_value(json_object_get(spec, "when")), "now")) {
+        json_t *woke = NULL;
+        struct bh_err we;
+        if (api->wol && bh_api_wake_hosts(api, hosts, &woke, &we) == 0)
+            json_object_set_new(job, "wake", woke);
+        else
+            json_object_set_new(job, "wake",
+                                json_pack("{s:s}", "error",
+                                          api->wol ? we.msg : "Wake-on-LAN is off on this server"));
+    }
+    json_decref(hosts);
     json_decref(body);
     json_decref(spec);
     json_decref(macs);
