@@ -116,7 +116,7 @@ put() {
     if [ -L "$dir/$base" ]; then
         t=$(readlink "$dir/$base")
         mkdir -p "$S$dir"
-        [ -L "$S$dir/$base" ] || ln -sfn "$t" "$S$dir/$base"
+        ln -sfn "$t" "$S$dir/$base"
         case "$t" in
         /*) put "$t" ;;
         *) put "$dir/$t" ;;
@@ -363,7 +363,8 @@ say "server:   ${SERVER:-none on the command line (bootherd.server=)}"
 # tell bootherd the machine is up (the agent reports the rest)
 if [ -n "${SERVER:-}" ] && [ -n "$IP" ]; then
     mac=$(cat "/sys/class/net/$NIC/address")
-    wget -q -T 5 -O /dev/null "$SERVER/boot/up?mac=$mac&os=bootherd-client" 2>/dev/null ||
+    # (busybox 1.35 wget crashes with -T: bound it with timeout instead)
+    timeout 10 wget -q -O /dev/null "$SERVER/boot/up?mac=$mac&os=bootherd-client" 2>/dev/null ||
         say "could not reach $SERVER/boot/up"
 fi
 

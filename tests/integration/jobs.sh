@@ -20,7 +20,9 @@ J1=$(jq -r .id <<<"$BODY")
 eq "every host of the room has the job" "pc01 pc02 pc03" "$(jq -r '[.hosts[].name] | join(" ")' <<<"$BODY")"
 eq "each host has the steps in order" "partition format sync:1 start:1" "$(jq -r '[.hosts[0].steps[].step] | join(" ")' <<<"$BODY")"
 eq "a new job is queued" queued "$(jq -r .state <<<"$BODY")"
-check "wake: true wakes the hosts at once (or says why not)" jq -e '.wake | (.queued | length == 3) or (.skipped | length == 3) or has("error")' <<<"$BODY"
+# these hosts have no address and the server no [dhcp] interface: nothing
+# may be sent from this test (wol.sh sends, inside its own namespaces)
+check "wake: true answers per host (here: skipped, with the reason)" jq -e '.wake.skipped | length == 3 and all(.why | length > 0)' <<<"$BODY"
 contains "Location names the job" "/api/v1/jobs/$J1" "$HDRS"
 api POST /api/v1/jobs '{"targets":{"group":"lab","hosts":["pc01","52:54:00:00:10:01"]},"steps":["sync:2"]}'
 eq "group + hosts, duplicates once" "pc01 pc04" "$(jq -r '[.hosts[].name] | sort | join(" ")' <<<"$BODY")"
