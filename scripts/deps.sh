@@ -11,7 +11,7 @@ clang-format curl jq wrk sqlite3 procps iproute2 python3
 nftables tcpdump cpio kmod xz-utils busybox-static
 qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
-qemu-utils zstd e2fsprogs casync debootstrap
+qemu-utils zstd e2fsprogs casync debootstrap rsync
 fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr"
 
 # The daemon leaves root for this user after binding its ports.
