@@ -377,16 +377,24 @@ shells() {
 }
 
 if [ -x /usr/bin/bootherd-agent ] && [ -n "${SERVER:-}" ] && [ -z "${SHELL_ONLY:-}" ]; then
-    run=0
+    run=0 delay=3
+    set -o pipefail
     while :; do
         run=$((run + 1))
         say "starting bootherd-agent (run $run)"
-        set -o pipefail
+        t0=$(date +%s)
         /usr/bin/bootherd-agent run --server "$SERVER" ${TICKET:+--ticket "$TICKET"} 2>&1 |
             while IFS= read -r line; do say "$line"; done
         rc=$?
-        say "bootherd-agent exited with status $rc; starting it again in 3 s"
-        sleep 3
+        # an agent that keeps failing at once is retried less and less often
+        if [ $(($(date +%s) - t0)) -lt 10 ]; then
+            [ "$run" -gt 1 ] && delay=$((delay * 2))
+            [ "$delay" -gt 60 ] && delay=60
+        else
+            delay=3
+        fi
+        say "bootherd-agent exited with status $rc; starting it again in $delay s"
+        sleep "$delay"
     done
 fi
 if [ ! -x /usr/bin/bootherd-agent ]; then
