@@ -29,11 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CLIENT_DIR      "client" /* in the boot root */
-#define CLIENT_KERNEL   "vmlinuz"
-#define CLIENT_INITRD   "initrd.img"
-#define CLIENT_PROFILE  "bootherd-client"
-#define CLIENT_CMDLINE  "console=ttyS0 console=tty0 bootherd.server={{http_base}}"
+#define CLIENT_DIR     "client" /* in the boot root */
+#define CLIENT_KERNEL  "vmlinuz"
+#define CLIENT_INITRD  "initrd.img"
+#define CLIENT_PROFILE "bootherd-client"
+#define CLIENT_CMDLINE                                                                             \
+    "console=ttyS0 console=tty0 bootherd.server={{http_base}} bootherd.ticket={{ticket}}"
 #define SCRIPT_NAME     "client-build.sh"
 #define SCRIPT_ENV      "BOOTHERD_CLIENT_BUILD_SCRIPT"
 #define AGENT_NAME      "bootherd-agent"

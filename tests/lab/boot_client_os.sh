@@ -68,7 +68,7 @@ eq "client build (no server) exits 0" 0 "$rc"
 diag "build 1 took $((t1 - t0)) s"
 diag "$(grep -E 'client-build: (kernel |initramfs|total|not in|  -)' <<<"$out1")"
 contains "without a server it prints the profile command" \
-    "profile add bootherd-client kernel=client/vmlinuz initrds=client/initrd.img 'cmdline=console=ttyS0 console=tty0 bootherd.server={{http_base}}'" "$out1"
+    "profile add bootherd-client kernel=client/vmlinuz initrds=client/initrd.img 'cmdline=console=ttyS0 console=tty0 bootherd.server={{http_base}} bootherd.ticket={{ticket}}'" "$out1"
 K1=$D1/boot/client/vmlinuz
 I1=$D1/boot/client/initrd.img
 check "kernel installed" test -s "$K1"
@@ -126,7 +126,7 @@ contains "the profile was updated through the API" "boot profile bootherd-client
 lab_api GET /api/v1/profiles/bootherd-client
 eq "profile kernel" client/vmlinuz "$(jq -r .kernel <<<"$BODY")"
 eq "profile initrds" '["client/initrd.img"]' "$(jq -c .initrds <<<"$BODY")"
-eq "profile cmdline" 'console=ttyS0 console=tty0 bootherd.server={{http_base}}' "$(jq -r .cmdline <<<"$BODY")"
+eq "profile cmdline" 'console=ttyS0 console=tty0 bootherd.server={{http_base}} bootherd.ticket={{ticket}}' "$(jq -r .cmdline <<<"$BODY")"
 
 # reproducible: the second build is the same bytes
 s1=$(sha256sum <"$I1" | cut -d' ' -f1)
