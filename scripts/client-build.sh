@@ -383,7 +383,9 @@ if [ -x /usr/bin/bootherd-agent ] && [ -n "${SERVER:-}" ] && [ -z "${SHELL_ONLY:
         run=$((run + 1))
         say "starting bootherd-agent (run $run)"
         t0=$(date +%s)
-        /usr/bin/bootherd-agent run --server "$SERVER" ${TICKET:+--ticket "$TICKET"} 2>&1 |
+        # the MAC of the NIC that got an address: the one the ticket names
+        BOOTHERD_CLIENT_OS=1 /usr/bin/bootherd-agent run --server "$SERVER" \
+            ${TICKET:+--ticket "$TICKET"} ${NIC:+--mac "$(cat "/sys/class/net/$NIC/address")"} 2>&1 |
             while IFS= read -r line; do say "$line"; done
         rc=$?
         # an agent that keeps failing at once is retried less and less often

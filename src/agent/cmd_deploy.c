@@ -126,6 +126,39 @@ static int open_target(const char *path, uint64_t need, int *fd_out, uint64_t *s
     return rc;
 }
 
+int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats *st,
+                    struct bh_err *err)
+{
+    struct bh_httpsrc *hs = NULL;
+    struct bh_manifest m;
+    bh_manifest_init(&m);
+    struct bh_httpsrc_opts ho = {
+        .server = q->server, .token = q->token, .retry_secs = q->retry_secs};
+    int fd = -1;
+    uint64_t size = 0;
+    memset(st, 0, sizeof(*st));
+    int rc = bh_httpsrc_open(&ho, &hs, err);
+    if (!rc)
+        rc = bh_httpsrc_manifest(hs, q->name, q->ref, &m, err);
+    if (!rc)
+        rc = open_target(q->device, m.size, &fd, &size, err);
+    if (!rc) {
+        fprintf(stderr, "deploying %s@%s (%llu bytes, %zu extents) to %s: %s\n", q->name, q->ref,
+                (unsigned long long)m.size, m.n, q->device, q->full ? "full write" : "sync");
+        struct bh_chunk_source src = bh_httpsrc_source(hs);
+        struct bh_deploy_opts o = {
+            .compare = !q->full, .threads = q->threads, .progress = q->progress, .ud = q->ud};
+        rc = bh_deploy(fd, size, &m, &src, &o, st, err);
+    }
+    if (hs)
+        st->retries = bh_httpsrc_retries(hs);
+    if (fd >= 0)
+        close(fd);
+    bh_manifest_free(&m);
+    bh_httpsrc_close(hs);
+    return rc;
+}
+
 int bh_agent_cmd_deploy(int argc, char **argv)
 {
     const char *server = getenv("BOOTHERD_URL"), *token = getenv("BOOTHERD_TOKEN");
@@ -167,29 +200,12 @@ int bh_agent_cmd_deploy(int argc, char **argv)
 
     struct bh_err e;
     bh_err_clear(&e);
-    struct bh_httpsrc *hs = NULL;
-    struct bh_manifest m;
-    bh_manifest_init(&m);
-    struct bh_httpsrc_opts ho = {.server = server, .token = token, .retry_secs = retry};
-    int fd = -1;
-    uint64_t size = 0;
     struct bh_deploy_stats st;
-    memset(&st, 0, sizeof(st));
-    int rc = bh_httpsrc_open(&ho, &hs, &e);
-    if (!rc)
-        rc = bh_httpsrc_manifest(hs, name, ref, &m, &e);
-    if (!rc)
-        rc = open_target(device, m.size, &fd, &size, &e);
-    if (!rc) {
-        fprintf(stderr, "deploying %s@%s (%llu bytes, %zu extents) to %s: %s\n", name, ref,
-                (unsigned long long)m.size, m.n, device, full ? "full write" : "sync");
-        struct view v = {.tty = isatty(STDERR_FILENO) == 1};
-        v.t0 = v.last = bh_mono_ns() / 1000000;
-        struct bh_chunk_source src = bh_httpsrc_source(hs);
-        struct bh_deploy_opts o = {
-            .compare = !full, .threads = threads, .progress = on_progress, .ud = &v};
-        rc = bh_deploy(fd, size, &m, &src, &o, &st, &e);
-    }
+    struct view v = {.tty = isatty(STDERR_FILENO) == 1};
+    v.t0 = v.last = bh_mono_ns() / 1000000;
+    struct bh_agent_deploy_req q = {server, token,   name,  ref,         device,
+                                    full,   threads, retry, on_progress, &v};
+    int rc = bh_agent_deploy(&q, &st, &e);
     if (!rc) {
         printf("deployed %s@%s to %s: %llu extents, %llu skipped, fetched %llu chunks (%llu "
                "bytes), wrote %llu bytes, zeroed %llu bytes in %.2f s\n",
@@ -201,12 +217,8 @@ int bh_agent_cmd_deploy(int argc, char **argv)
         fprintf(stderr, "bootherd-agent: deploy %s@%s to %s failed: %s\n", name, ref, device,
                 e.msg);
     }
-    if (hs && bh_httpsrc_retries(hs))
+    if (st.retries)
         fprintf(stderr, "bootherd-agent: %llu requests were retried (server unreachable)\n",
-                (unsigned long long)bh_httpsrc_retries(hs));
-    if (fd >= 0)
-        close(fd);
-    bh_manifest_free(&m);
-    bh_httpsrc_close(hs);
+                (unsigned long long)st.retries);
     return rc ? 1 : 0;
 }

@@ -56,6 +56,7 @@ struct bh_deploy_stats {
     uint64_t written;       /* bytes written from chunks (fetched or copied) */
     uint64_t zeroed;        /* bytes of zero runs cleared */
     double seconds;
+    uint64_t retries; /* requests retried (bh_agent_deploy: the server was away) */
 };
 
 /* Write the image of m onto fd (a block device or regular file opened
@@ -79,5 +80,20 @@ int bh_deploy(int fd, uint64_t dev_size, const struct bh_manifest *m,
 /* The `deploy` command of bootherd-agent (cmd_deploy.c); argv[0] is
  * "deploy".  Exit status: 0 done, 1 failed, 2 usage. */
 int bh_agent_cmd_deploy(int argc, char **argv);
+
+/* Deploy name@ref from server onto device (a block device, or a file,
+ * which is created or extended): the manifest over HTTP, then bh_deploy
+ * with the HTTP chunk source.  For `deploy` and for the jobs of `run`. */
+struct bh_agent_deploy_req {
+    const char *server, *token, *name, *ref, *device;
+    bool full; /* new: no compare pass */
+    int threads, retry_secs;
+    void (*progress)(void *ud, uint64_t done, uint64_t total, uint64_t fetched);
+    void *ud;
+};
+int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats *st,
+                    struct bh_err *err);
+/* run.c: the agent's life in the client OS (hello, then jobs) */
+int bh_agent_cmd_run(int argc, char **argv);
 
 #endif

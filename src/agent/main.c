@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"deploy", bh_agent_cmd_deploy,
      "write an image version onto a disk or partition (sync, or --full: new)"},
+    {"run", bh_agent_cmd_run, "in the client OS: hello with the boot ticket, then do the jobs"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

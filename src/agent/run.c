@@ -1,0 +1,306 @@
+/*
+ * run.c - `bootherd-agent run`: the agent's life in the client OS.
+ *
+ *   1. hello: trade the boot ticket (bootherd.ticket= on the kernel command
+ *      line) for a host token, with the machine's inventory; retried with
+ *      backoff while the server cannot be reached;
+ *   2. then, for ever (or until no step is left, with --once): take the
+ *      next step of this host's jobs, report it running, do it, report it
+ *      done or failed with what went wrong; progress at most twice a second.
+ *
+ * Steps done here: sync:N and new:N (deploy OS N's image onto its root
+ * partition, from the group's start.conf), reboot and halt (only inside
+ * the client OS, which says so with BOOTHERD_CLIENT_OS=1).  Other steps
+ * fail with a message that says this agent cannot do them yet, so a job
+ * never waits on a step that will not happen.
+ */
+#include "deploy.h"
+
+#include "cli/cli.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "model/steps.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HELLO_BACKOFF_MAX_MS 30000
+#define PROGRESS_EVERY_MS    500
+
+struct agent {
+    struct bh_cli api; /* url, host token, curl handle */
+    char mac[18];
+    json_t *group; /* from hello: the layout and OS entries */
+    int64_t task;  /* the step being done */
+    uint64_t last_report_ms;
+    int poll_ms;
+};
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bootherd-agent run --server URL --ticket TICKET --mac MAC [--once]\n"
+                    "                          [--poll-ms N]\n"
+                    "The client OS's /init starts it with the values of bootherd.server=,\n"
+                    "bootherd.ticket= and bootherd.mac= from the kernel command line.\n");
+    return 2;
+}
+
+/* what the agent can tell about the machine without any tool */
+static json_t *inventory(void)
+{
+    json_t *inv = json_object();
+    static const char *const dmi[] = {"sys_vendor", "product_name", "product_serial",
+                                      "product_uuid", "bios_version"};
+    json_t *d = json_object();
+    for (size_t i = 0; i < sizeof(dmi) / sizeof(dmi[0]); i++) {
+        char p[128], v[256];
+        snprintf(p, sizeof(p), "/sys/class/dmi/id/%s", dmi[i]);
+        FILE *f = fopen(p, "r");
+        if (f && fgets(v, sizeof(v), f)) {
+            v[strcspn(v, "\n")] = '\0';
+            json_object_set_new(d, dmi[i], json_string(v));
+        }
+        if (f)
+            fclose(f);
+    }
+    json_object_set_new(inv, "dmi", d);
+    json_object_set_new(inv, "firmware",
+                        json_string(access("/sys/firmware/efi", F_OK) == 0 ? "uefi" : "bios"));
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    json_object_set_new(inv, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(inv, "memory", json_integer((json_int_t)pages * psz));
+    json_object_set_new(inv, "agent", json_string(BH_VERSION));
+    return inv;
+}
+
+static int hello(struct agent *a, const char *ticket)
+{
+    json_t *body =
+        json_pack("{s:s, s:s, s:o}", "mac", a->mac, "ticket", ticket, "inventory", inventory());
+    int wait = 500;
+    for (;;) {
+        long status = 0;
+        json_t *out = NULL;
+        struct bh_err e;
+        if (bh_cli_json(&a->api, "POST", "/api/v1/agent/hello", body, &status, &out, &e) == 0 &&
+            status == 200) {
+            const char *tok = json_string_value(json_object_get(out, "token"));
+            bh_strlcpy(a->api.token, tok ? tok : "", sizeof(a->api.token));
+            a->group = json_incref(json_object_get(out, "group"));
+            const char *hn =
+                json_string_value(json_object_get(json_object_get(out, "host"), "name"));
+            fprintf(stderr, "bootherd-agent: hello: this is %s\n", hn ? hn : a->mac);
+            json_decref(out);
+            json_decref(body);
+            return 0;
+        }
+        if (status == 401 || status == 404 || status == 422) { /* retrying cannot help */
+            bh_cli_fail_json("hello", status, out);
+            json_decref(out);
+            json_decref(body);
+            return 1;
+        }
+        fprintf(stderr, "bootherd-agent: hello: %s; again in %d ms\n",
+                status ? "the server is not ready" : e.msg, wait);
+        json_decref(out);
+        sleep_ms(wait);
+        wait = wait * 2 > HELLO_BACKOFF_MAX_MS ? HELLO_BACKOFF_MAX_MS : wait * 2;
+    }
+}
+
+static int report(struct agent *a, const char *state, json_t *progress, const char *error)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/agent/tasks/%lld", (long long)a->task);
+    json_t *body = json_pack("{s:s}", "state", state);
+    if (progress)
+        json_object_set(body, "progress", progress);
+    if (error)
+        json_object_set_new(body, "error", json_string(error));
+    long status = 0;
+    json_t *out = NULL;
+    struct bh_err e;
+    int rc = bh_cli_json(&a->api, "POST", path, body, &status, &out, &e);
+    if (!rc && status != 200)
+        rc = bh_cli_fail_json("report", status, out);
+    else if (rc)
+        fprintf(stderr, "bootherd-agent: report: %s\n", e.msg);
+    json_decref(body);
+    json_decref(out);
+    return rc;
+}
+
+static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetched)
+{
+    struct agent *a = ud;
+    uint64_t now = bh_mono_ns() / 1000000;
+    if (done < total && now - a->last_report_ms < PROGRESS_EVERY_MS)
+        return;
+    a->last_report_ms = now;
+    json_t *p = json_pack("{s:s, s:I, s:I, s:I}", "phase", "deploying", "done", (json_int_t)done,
+                          "total", (json_int_t)total, "fetched", (json_int_t)fetched);
+    report(a, "running", p, NULL);
+    json_decref(p);
+}
+
+/* OS entry n (from 1) of the group's start.conf, or NULL */
+static const json_t *os_entry(const struct agent *a, int n)
+{
+    return json_array_get(json_object_get(json_object_get(a->group, "config"), "os"),
+                          (size_t)(n - 1));
+}
+
+static int do_deploy(struct agent *a, const struct bh_step *s, char *why, size_t cap)
+{
+    const json_t *os = os_entry(a, s->os);
+    const char *base = json_string_value(json_object_get(os, "base_image"));
+    const char *root = json_string_value(json_object_get(os, "root"));
+    if (!os || !base || !root) {
+        snprintf(why, cap, "the group has no OS entry %d with a BaseImage and a Root", s->os);
+        return 1;
+    }
+    /* "win10.qcow2", "win10@stable", "win10": image win10, version latest
+     * unless pinned */
+    char name[256], ref[64] = "latest";
+    size_t n = strcspn(base, "@");
+    if (n > 6 && !strncmp(base + n - 6, ".qcow2", 6))
+        n -= 6;
+    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), base);
+    if (base[strcspn(base, "@")] == '@')
+        bh_strlcpy(ref, base + strcspn(base, "@") + 1, sizeof(ref));
+    struct bh_agent_deploy_req q = {
+        a->api.url, a->api.token, name, ref, root, s->kind == BH_STEP_NEW, 0, 0, on_progress, a};
+    struct bh_deploy_stats st;
+    struct bh_err e;
+    bh_err_clear(&e);
+    if (bh_agent_deploy(&q, &st, &e)) {
+        snprintf(why, cap, "%s:%d: %s@%s onto %s: %s", s->kind == BH_STEP_NEW ? "new" : "sync",
+                 s->os, name, ref, root, e.msg);
+        return 1;
+    }
+    fprintf(stderr,
+            "bootherd-agent: %s@%s on %s: %llu extents, %llu already right, fetched %llu chunks "
+            "(%llu bytes) in %.1f s\n",
+            name, ref, root, (unsigned long long)st.extents, (unsigned long long)st.skipped,
+            (unsigned long long)st.fetched, (unsigned long long)st.fetched_bytes, st.seconds);
+    return 0;
+}
+
+/* reboot and halt: the machine only, never a server a test runs on.  The
+ * step is reported done first: afterwards nobody is left to say so. */
+static int do_power(struct agent *a, const struct bh_step *s, char *why, size_t cap)
+{
+    const char *os = getenv("BOOTHERD_CLIENT_OS");
+    const char *what = s->kind == BH_STEP_REBOOT ? "reboot" : "halt";
+    if (!os || strcmp(os, "1")) {
+        snprintf(why, cap, "refusing to %s: not running in the bootherd client OS", what);
+        return 1;
+    }
+    report(a, "done", NULL, NULL);
+    sync();
+    reboot(s->kind == BH_STEP_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
+    snprintf(why, cap, "%s failed: %s", what, strerror(errno));
+    fprintf(stderr, "bootherd-agent: %s\n", why);
+    return -1; /* reported done already */
+}
+
+static void run_step(struct agent *a, const char *text)
+{
+    struct bh_step s;
+    struct bh_err e;
+    char why[1024] = "";
+    if (bh_step_parse(text, &s, &e)) {
+        report(a, "failed", NULL, e.msg);
+        return;
+    }
+    report(a, "running", NULL, NULL);
+    int rc;
+    switch (s.kind) {
+    case BH_STEP_SYNC:
+    case BH_STEP_NEW: rc = do_deploy(a, &s, why, sizeof(why)); break;
+    case BH_STEP_REBOOT:
+    case BH_STEP_HALT:
+        rc = do_power(a, &s, why, sizeof(why));
+        if (rc < 0)
+            return;
+        break;
+    default:
+        snprintf(why, sizeof(why), "this agent (%s) cannot do '%s' yet", BH_VERSION, text);
+        rc = 1;
+    }
+    report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
+}
+
+int bh_agent_cmd_run(int argc, char **argv)
+{
+    const char *server = NULL, *ticket = NULL, *mac = NULL;
+    bool once = false;
+    int64_t poll = 2000;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--server") && v)
+            server = argv[++i];
+        else if (!strcmp(argv[i], "--ticket") && v)
+            ticket = argv[++i];
+        else if (!strcmp(argv[i], "--mac") && v)
+            mac = argv[++i];
+        else if (!strcmp(argv[i], "--once"))
+            once = true;
+        else if (!strcmp(argv[i], "--poll-ms") && v && !bh_parse_i64(argv[++i], 100, 60000, &poll))
+            continue;
+        else
+            return usage();
+    }
+    if (!server || !ticket || !mac)
+        return usage();
+    struct agent a;
+    memset(&a, 0, sizeof(a));
+    bh_strlcpy(a.api.url, server, sizeof(a.api.url));
+    size_t ul = strlen(a.api.url);
+    while (ul && a.api.url[ul - 1] == '/')
+        a.api.url[--ul] = '\0';
+    bh_strlcpy(a.mac, mac, sizeof(a.mac));
+    a.poll_ms = (int)poll;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    a.api.curl = curl_easy_init();
+    if (!a.api.curl)
+        return 1;
+    int rc = hello(&a, ticket);
+    while (!rc) {
+        long status = 0;
+        json_t *t = NULL;
+        struct bh_err e;
+        if (bh_cli_json(&a.api, "GET", "/api/v1/agent/task", NULL, &status, &t, &e)) {
+            fprintf(stderr, "bootherd-agent: %s\n", e.msg);
+            sleep_ms(a.poll_ms);
+            continue;
+        }
+        if (status == 200 && json_is_object(t)) {
+            a.task = json_integer_value(json_object_get(t, "task"));
+            run_step(&a, json_string_value(json_object_get(t, "step")));
+        } else if (status == 204 && once) {
+            json_decref(t);
+            break;
+        } else if (status == 401) {
+            rc = bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+        } else {
+            sleep_ms(a.poll_ms);
+        }
+        json_decref(t);
+    }
+    json_decref(a.group);
+    bh_cli_cleanup(&a.api);
+    return rc ? 1 : 0;
+}
