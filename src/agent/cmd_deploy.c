@@ -93,11 +93,11 @@ static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetche
 
 /* Open the target; a missing path becomes a file.  *size: what it holds
  * (a file shorter than the image is extended: files grow). */
-static int open_target(const char *path, uint64_t need, int *fd_out, uint64_t *size,
-                       struct bh_err *err)
+static int open_target(const char *path, uint64_t need, bool must_exist, int *fd_out,
+                       uint64_t *size, struct bh_err *err)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
+    if (fd < 0 && errno == ENOENT && !must_exist)
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return bh_err_set(err, BH_ESYS, "device", "%s: %s", path, strerror(errno));
@@ -141,7 +141,7 @@ int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats 
     if (!rc)
         rc = bh_httpsrc_manifest(hs, q->name, q->ref, &m, err);
     if (!rc)
-        rc = open_target(q->device, m.size, &fd, &size, err);
+        rc = open_target(q->device, m.size, q->must_exist, &fd, &size, err);
     if (!rc) {
         fprintf(stderr, "deploying %s@%s (%llu bytes, %zu extents) to %s: %s\n", q->name, q->ref,
                 (unsigned long long)m.size, m.n, q->device, q->full ? "full write" : "sync");
@@ -203,8 +203,16 @@ int bh_agent_cmd_deploy(int argc, char **argv)
     struct bh_deploy_stats st;
     struct view v = {.tty = isatty(STDERR_FILENO) == 1};
     v.t0 = v.last = bh_mono_ns() / 1000000;
-    struct bh_agent_deploy_req q = {server, token,   name,  ref,         device,
-                                    full,   threads, retry, on_progress, &v};
+    struct bh_agent_deploy_req q = {.server = server,
+                                    .token = token,
+                                    .name = name,
+                                    .ref = ref,
+                                    .device = device,
+                                    .full = full,
+                                    .threads = threads,
+                                    .retry_secs = retry,
+                                    .progress = on_progress,
+                                    .ud = &v};
     int rc = bh_agent_deploy(&q, &st, &e);
     if (!rc) {
         printf("deployed %s@%s to %s: %llu extents, %llu skipped, fetched %llu chunks (%llu "

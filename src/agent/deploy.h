@@ -86,7 +86,8 @@ int bh_agent_cmd_deploy(int argc, char **argv);
  * with the HTTP chunk source.  For `deploy` and for the jobs of `run`. */
 struct bh_agent_deploy_req {
     const char *server, *token, *name, *ref, *device;
-    bool full; /* new: no compare pass */
+    bool full;       /* new: no compare pass */
+    bool must_exist; /* the device must be there (run); else a file is made */
     int threads, retry_secs;
     void (*progress)(void *ud, uint64_t done, uint64_t total, uint64_t fetched);
     void *ud;

@@ -8,13 +8,15 @@
  *      next step of this host's jobs, report it running, do it, report it
  *      done or failed with what went wrong; progress at most twice a second.
  *
- * Steps done here: sync:N and new:N (deploy OS N's image onto its root
- * partition, from the group's start.conf), reboot and halt (only inside
- * the client OS, which says so with BOOTHERD_CLIENT_OS=1).  Other steps
+ * Steps done here: partition and format[:N] (disk.c), sync:N and new:N
+ * (deploy OS N's image onto its root partition, from the group's
+ * start.conf), reboot and halt (only inside the client OS, which says so
+ * with BOOTHERD_CLIENT_OS=1).  Other steps
  * fail with a message that says this agent cannot do them yet, so a job
  * never waits on a step that will not happen.
  */
 #include "deploy.h"
+#include "disk.h"
 
 #include "cli/cli.h"
 #include "core/str.h"
@@ -180,8 +182,15 @@ static int do_deploy(struct agent *a, const struct bh_step *s, char *why, size_t
     snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), base);
     if (base[strcspn(base, "@")] == '@')
         bh_strlcpy(ref, base + strcspn(base, "@") + 1, sizeof(ref));
-    struct bh_agent_deploy_req q = {
-        a->api.url, a->api.token, name, ref, root, s->kind == BH_STEP_NEW, 0, 0, on_progress, a};
+    struct bh_agent_deploy_req q = {.server = a->api.url,
+                                    .token = a->api.token,
+                                    .name = name,
+                                    .ref = ref,
+                                    .device = root,
+                                    .full = s->kind == BH_STEP_NEW,
+                                    .must_exist = true, /* never a file in /dev */
+                                    .progress = on_progress,
+                                    .ud = a};
     struct bh_deploy_stats st;
     struct bh_err e;
     bh_err_clear(&e);
@@ -227,7 +236,12 @@ static void run_step(struct agent *a, const char *text)
     }
     report(a, "running", NULL, NULL);
     int rc;
+    const json_t *config = json_object_get(a->group, "config");
     switch (s.kind) {
+    case BH_STEP_PARTITION:
+        rc = bh_disk_partition(config, access("/sys/firmware/efi", F_OK) == 0, why, sizeof(why));
+        break;
+    case BH_STEP_FORMAT: rc = bh_disk_format(config, s.os, why, sizeof(why)); break;
     case BH_STEP_SYNC:
     case BH_STEP_NEW: rc = do_deploy(a, &s, why, sizeof(why)); break;
     case BH_STEP_REBOOT:
