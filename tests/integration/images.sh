@@ -96,7 +96,7 @@ fi
 R1=$(stat_of received_bytes)
 check "only the chunks around 3 changed blocks are sent (sent $n)" test "$n" -ge 1 -a "$n" -le 6
 eq "bytes on the wire (server count) = the CLI's" "$b" "$((R1 - R0))"
-check "far less than the first upload ($b of $b1 bytes)" test "$((b * 5))" -lt "$b1"
+check "far less than the first upload ($b of $b1 bytes)" test "$((b * 2))" -lt "$b1"
 api GET /api/v1/images/disk1/versions/3
 eq "version 3 has version 2 as parent" 2 "$(jq -r .parent <<<"$BODY")"
 added=$(jq -r .added_bytes <<<"$BODY")
