@@ -42,6 +42,10 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
 int bh_cli_json(struct bh_cli *c, const char *method, const char *path, const json_t *body,
                 long *status, json_t **out, struct bh_err *err);
 void bh_resp_free(struct bh_resp *r);
+/* One JSON request; on status `want` print the answer (JSON with --json,
+ * else key/value lines), otherwise the server's problem.  0, or 1. */
+int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+                const char *what, long want);
 
 /* Print the server's problem (or the status) to stderr; returns 1. */
 int bh_cli_fail_resp(const char *what, long status, const char *body);

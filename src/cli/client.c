@@ -224,3 +224,24 @@ void bh_cli_escape(const char *s, char *out, size_t cap)
     }
     out[o] = '\0';
 }
+
+int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+                const char *what, long want)
+{
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, method, path, body, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = 0;
+    if (status != want)
+        rc = bh_cli_fail_json(what, status, out);
+    else if (out && c->json)
+        bh_out_json(out);
+    else if (out)
+        bh_out_show(out);
+    json_decref(out);
+    return rc;
+}

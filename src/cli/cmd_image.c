@@ -64,27 +64,6 @@ static void split_ref(const char *arg, char *name, size_t ncap, char *ref, size_
     bh_strlcpy(ref, at && at[1] ? at + 1 : "latest", rcap);
 }
 
-static int show_json(struct bh_cli *c, const char *method, const char *path, const json_t *body,
-                     const char *what, long want)
-{
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, method, path, body, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    int rc = 0;
-    if (status != want)
-        rc = bh_cli_fail_json(what, status, out);
-    else if (out && c->json)
-        bh_out_json(out);
-    else if (out)
-        bh_out_show(out);
-    json_decref(out);
-    return rc;
-}
-
 /* ---- sources ------------------------------------------------------------- */
 
 /* Run argv, wait; 0 when it exited 0.  Output goes to our stderr. */
@@ -713,7 +692,7 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         bh_cli_escape(argv[2], etag, sizeof(etag));
         snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
         json_t *body = json_pack("{s:s}", "version", argv[3]);
-        int rc = show_json(c, "PUT", path, body, "tag", 200);
+        int rc = bh_cli_show(c, "PUT", path, body, "tag", 200);
         json_decref(body);
         return rc;
     }
@@ -722,7 +701,7 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         char etag[256];
         bh_cli_escape(argv[2], etag, sizeof(etag));
         snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
-        return show_json(c, "DELETE", path, NULL, "untag", 204);
+        return bh_cli_show(c, "DELETE", path, NULL, "untag", 204);
     }
     if (!strcmp(verb, "rmversion") && argc == 2 && strchr(argv[1], '@')) {
         split_ref(argv[1], name, sizeof(name), ref, sizeof(ref));
@@ -730,7 +709,7 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         char eref[128];
         bh_cli_escape(ref, eref, sizeof(eref));
         snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s", esc, eref);
-        return show_json(c, "DELETE", path, NULL, "rmversion", 204);
+        return bh_cli_show(c, "DELETE", path, NULL, "rmversion", 204);
     }
     if (!strcmp(verb, "diff") && argc == 3) {
         char n2[256], r2[64], eb[512], ea[128], er[128];
@@ -742,7 +721,7 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         bh_cli_escape(r2, er, sizeof(er));
         snprintf(path, sizeof(path), "/api/v1/images/%s/diff?a=%s&b=%s&b_image=%s", esc, ea, er,
                  eb);
-        return show_json(c, "GET", path, NULL, "diff", 200);
+        return bh_cli_show(c, "GET", path, NULL, "diff", 200);
     }
     if (!strcmp(verb, "verify") && argc <= 2) {
         if (argc == 2) {
@@ -770,11 +749,11 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         bool dry = argc == 2 && !strcmp(argv[1], "--dry-run");
         if (argc == 2 && !dry)
             return usage();
-        return show_json(c, "POST",
-                         dry ? "/api/v1/imagestore/gc?dry_run=1" : "/api/v1/imagestore/gc", NULL,
-                         "gc", 200);
+        return bh_cli_show(c, "POST",
+                           dry ? "/api/v1/imagestore/gc?dry_run=1" : "/api/v1/imagestore/gc", NULL,
+                           "gc", 200);
     }
     if (!strcmp(verb, "stats") && argc == 1)
-        return show_json(c, "GET", "/api/v1/imagestore", NULL, "stats", 200);
+        return bh_cli_show(c, "GET", "/api/v1/imagestore", NULL, "stats", 200);
     return -1; /* not ours: the generic resource commands */
 }

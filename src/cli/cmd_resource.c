@@ -146,27 +146,6 @@ static int build_doc(const struct bh_kind_desc *k, int argc, char **argv, int fr
     return 0;
 }
 
-static int request_obj(struct bh_cli *c, const char *method, const char *path, json_t *doc,
-                       const char *what, int ok_status)
-{
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, method, path, doc, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    int rc = 0;
-    if (status != ok_status)
-        rc = bh_cli_fail_json(what, status, out);
-    else if (out && c->json)
-        bh_out_json(out);
-    else if (out)
-        bh_out_show(out);
-    json_decref(out);
-    return rc;
-}
-
 static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
 {
     struct bh_buf q;
@@ -297,9 +276,9 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
 static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
 {
     if (argc == 0 || (argc == 1 && !strcmp(argv[0], "show")))
-        return request_obj(c, "GET", "/api/v1/settings", NULL, "settings", 200);
+        return bh_cli_show(c, "GET", "/api/v1/settings", NULL, "settings", 200);
     if (argc == 1 && !strcmp(argv[0], "effective"))
-        return request_obj(c, "GET", "/api/v1/settings/effective", NULL, "settings", 200);
+        return bh_cli_show(c, "GET", "/api/v1/settings/effective", NULL, "settings", 200);
     if (strcmp(argv[0], "set") != 0 || argc < 2) {
         fprintf(stderr, "usage: bootherd settings [show]      the run-time settings object\n"
                         "       bootherd settings effective   what the boot services use now\n"
@@ -310,7 +289,7 @@ static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc
     json_t *doc = json_object();
     int rc = build_doc(k, argc, argv, 1, doc);
     if (!rc)
-        rc = request_obj(c, "PATCH", "/api/v1/settings", doc, "settings", 200);
+        rc = bh_cli_show(c, "PATCH", "/api/v1/settings", doc, "settings", 200);
     json_decref(doc);
     return rc;
 }
@@ -340,7 +319,7 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
     if (!strcmp(verb, "show") || !strcmp(verb, "get")) {
         if (argc != 2)
             return usage(k);
-        int rc = request_obj(c, "GET", path, NULL, "show", 200);
+        int rc = bh_cli_show(c, "GET", path, NULL, "show", 200);
         if (!rc && k->kind == BH_KIND_HOST && !c->json) {
             char *a[] = {"log", argv[1], "--limit", "10", NULL};
             printf("\nrecent events:\n");
@@ -375,7 +354,7 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
         rc = build_doc(k, argc, argv, 2, doc);
         if (!rc) {
             snprintf(path, sizeof(path), "/api/v1/%s", k->plural);
-            rc = request_obj(c, "POST", path, doc, "add", 201);
+            rc = bh_cli_show(c, "POST", path, doc, "add", 201);
         }
     } else if (!strcmp(verb, "set") || !strcmp(verb, "update")) {
         rc = build_doc(k, argc, argv, 2, doc);
@@ -384,7 +363,7 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
             rc = 2;
         }
         if (!rc)
-            rc = request_obj(c, "PATCH", path, doc, "set", 200);
+            rc = bh_cli_show(c, "PATCH", path, doc, "set", 200);
     } else {
         fprintf(stderr, "bootherd: unknown command '%s %s'\n", k->name, verb);
         rc = usage(k);
