@@ -16,6 +16,7 @@
  * error the operator sees.
  */
 #include "disk.h"
+#include "proc.h"
 
 #include "core/buf.h"
 #include "core/str.h"
@@ -29,76 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUTPUT_MAX 4096
-
-/* Run argv with stdin_text on its standard input; 0 when it exits 0, else
- * 1 with why = the command and the end of what it printed. */
+/* run argv (with text on its standard input); 0, or 1 with why filled */
 static int run(char *const argv[], const char *stdin_text, char *why, size_t cap)
 {
-    int in[2] = {-1, -1}, out[2];
-    if ((stdin_text && pipe(in) < 0) || pipe(out) < 0) {
-        snprintf(why, cap, "pipe: %s", strerror(errno));
-        return 1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, cap, "fork: %s", strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        if (stdin_text) {
-            dup2(in[0], STDIN_FILENO);
-            close(in[1]);
-        } else {
-            int nul = open("/dev/null", O_RDONLY);
-            dup2(nul, STDIN_FILENO);
-        }
-        dup2(out[1], STDOUT_FILENO);
-        dup2(out[1], STDERR_FILENO);
-        close(out[0]);
-        execvp(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    if (stdin_text) {
-        close(in[0]);
-        size_t n = strlen(stdin_text), off = 0;
-        while (off < n) {
-            ssize_t w = write(in[1], stdin_text + off, n - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        close(in[1]);
-    }
-    char buf[OUTPUT_MAX];
-    size_t len = 0;
-    ssize_t r;
-    char tmp[1024];
-    while ((r = read(out[0], tmp, sizeof(tmp))) > 0) {
-        /* keep the last bytes (tmp is smaller than buf): the error is at the end */
-        if (len + (size_t)r >= sizeof(buf)) {
-            size_t drop = len + (size_t)r - (sizeof(buf) - 1);
-            memmove(buf, buf + drop, len - drop);
-            len -= drop;
-        }
-        memcpy(buf + len, tmp, (size_t)r);
-        len += (size_t)r;
-    }
-    buf[len] = '\0';
-    close(out[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 0;
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-        buf[--len] = '\0';
-    const char *tail = len > 300 ? buf + len - 300 : buf;
-    snprintf(why, cap, "%s failed (%s %d): %s", argv[0], WIFEXITED(st) ? "status" : "signal",
-             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), tail);
-    return 1;
+    struct bh_exec x = {.argv = argv, .input = stdin_text};
+    return bh_exec(&x, why, cap);
 }
 
 /* /dev/sda1 -> /dev/sda, 1; /dev/nvme0n1p2 and /dev/loop0p2 -> .., 2 */

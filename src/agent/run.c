@@ -8,20 +8,20 @@
  *      next step of this host's jobs, report it running, do it, report it
  *      done or failed with what went wrong; progress at most twice a second.
  *
- * Steps done here: partition and format[:N] (disk.c), sync:N and new:N
- * (deploy OS N's image onto its root partition, from the group's
- * start.conf), reboot and halt (only inside the client OS, which says so
- * with BOOTHERD_CLIENT_OS=1).  Other steps
- * fail with a message that says this agent cannot do them yet, so a job
- * never waits on a step that will not happen.
+ * Steps: partition and format[:N] (disk.c); sync:N and new:N (deploy OS
+ * N's image onto its Root partition, from the group's start.conf);
+ * start:N, postsync:N, create_image:N and shell:CMD (osops.c); reboot and
+ * halt (only inside the client OS, which says so with
+ * BOOTHERD_CLIENT_OS=1).  initcache fails with a message that says this
+ * agent cannot do it yet, so a job never waits on a step that will not
+ * happen.
  */
+#include "agent.h"
 #include "deploy.h"
 #include "disk.h"
 
-#include "cli/cli.h"
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "model/steps.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -34,15 +34,6 @@
 
 #define HELLO_BACKOFF_MAX_MS 30000
 #define PROGRESS_EVERY_MS    500
-
-struct agent {
-    struct bh_cli api; /* url, host token, curl handle */
-    char mac[18];
-    json_t *group; /* from hello: the layout and OS entries */
-    int64_t task;  /* the step being done */
-    uint64_t last_report_ms;
-    int poll_ms;
-};
 
 static void sleep_ms(int ms)
 {
@@ -87,7 +78,7 @@ static json_t *inventory(void)
     return inv;
 }
 
-static int hello(struct agent *a, const char *ticket)
+static int hello(struct bh_agent *a, const char *ticket)
 {
     json_t *body =
         json_pack("{s:s, s:s, s:o}", "mac", a->mac, "ticket", ticket, "inventory", inventory());
@@ -101,6 +92,7 @@ static int hello(struct agent *a, const char *ticket)
             const char *tok = json_string_value(json_object_get(out, "token"));
             bh_strlcpy(a->api.token, tok ? tok : "", sizeof(a->api.token));
             a->group = json_incref(json_object_get(out, "group"));
+            a->host = json_incref(json_object_get(out, "host"));
             const char *hn =
                 json_string_value(json_object_get(json_object_get(out, "host"), "name"));
             fprintf(stderr, "bootherd-agent: hello: this is %s\n", hn ? hn : a->mac);
@@ -122,7 +114,13 @@ static int hello(struct agent *a, const char *ticket)
     }
 }
 
-static int report(struct agent *a, const char *state, json_t *progress, const char *error)
+bool bh_agent_in_client_os(void)
+{
+    const char *os = getenv("BOOTHERD_CLIENT_OS");
+    return os && !strcmp(os, "1");
+}
+
+int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error)
 {
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/agent/tasks/%lld", (long long)a->task);
@@ -144,44 +142,59 @@ static int report(struct agent *a, const char *state, json_t *progress, const ch
     return rc;
 }
 
-static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetched)
+void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uint64_t total,
+                       uint64_t fetched)
 {
-    struct agent *a = ud;
     uint64_t now = bh_mono_ns() / 1000000;
     if (done < total && now - a->last_report_ms < PROGRESS_EVERY_MS)
         return;
     a->last_report_ms = now;
-    json_t *p = json_pack("{s:s, s:I, s:I, s:I}", "phase", "deploying", "done", (json_int_t)done,
-                          "total", (json_int_t)total, "fetched", (json_int_t)fetched);
-    report(a, "running", p, NULL);
+    json_t *p = json_pack("{s:s, s:I, s:I}", "phase", phase, "done", (json_int_t)done, "total",
+                          (json_int_t)total);
+    if (fetched)
+        json_object_set_new(p, "fetched", json_integer((json_int_t)fetched));
+    bh_agent_report(a, "running", p, NULL);
     json_decref(p);
 }
 
-/* OS entry n (from 1) of the group's start.conf, or NULL */
-static const json_t *os_entry(const struct agent *a, int n)
+static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetched)
+{
+    bh_agent_progress(ud, "deploying", done, total, fetched);
+}
+
+const json_t *bh_agent_os(const struct bh_agent *a, int n)
 {
     return json_array_get(json_object_get(json_object_get(a->group, "config"), "os"),
                           (size_t)(n - 1));
 }
 
-static int do_deploy(struct agent *a, const struct bh_step *s, char *why, size_t cap)
+int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *ref, size_t rcap,
+                      char *why, size_t cap)
 {
-    const json_t *os = os_entry(a, s->os);
     const char *base = json_string_value(json_object_get(os, "base_image"));
     const char *root = json_string_value(json_object_get(os, "root"));
-    if (!os || !base || !root) {
-        snprintf(why, cap, "the group has no OS entry %d with a BaseImage and a Root", s->os);
+    if (!os || !base || !*base || !root || !*root) {
+        snprintf(why, cap, "the group has no OS entry %d with a BaseImage and a Root", n);
         return 1;
     }
     /* "win10.qcow2", "win10@stable", "win10": image win10, version latest
      * unless pinned */
-    char name[256], ref[64] = "latest";
-    size_t n = strcspn(base, "@");
-    if (n > 6 && !strncmp(base + n - 6, ".qcow2", 6))
-        n -= 6;
-    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), base);
-    if (base[strcspn(base, "@")] == '@')
-        bh_strlcpy(ref, base + strcspn(base, "@") + 1, sizeof(ref));
+    size_t len = strcspn(base, "@");
+    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
+        len -= 6;
+    snprintf(name, ncap, "%.*s", (int)(len < ncap ? len : ncap - 1), base);
+    bh_strlcpy(ref, base[strcspn(base, "@")] == '@' ? base + strcspn(base, "@") + 1 : "latest",
+               rcap);
+    return 0;
+}
+
+static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+{
+    const json_t *os = bh_agent_os(a, s->os);
+    const char *root = json_string_value(json_object_get(os, "root"));
+    char name[256], ref[64];
+    if (bh_agent_os_image(os, s->os, name, sizeof(name), ref, sizeof(ref), why, cap))
+        return 1;
     struct bh_agent_deploy_req q = {.server = a->api.url,
                                     .token = a->api.token,
                                     .name = name,
@@ -209,15 +222,14 @@ static int do_deploy(struct agent *a, const struct bh_step *s, char *why, size_t
 
 /* reboot and halt: the machine only, never a server a test runs on.  The
  * step is reported done first: afterwards nobody is left to say so. */
-static int do_power(struct agent *a, const struct bh_step *s, char *why, size_t cap)
+static int do_power(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
 {
-    const char *os = getenv("BOOTHERD_CLIENT_OS");
     const char *what = s->kind == BH_STEP_REBOOT ? "reboot" : "halt";
-    if (!os || strcmp(os, "1")) {
+    if (!bh_agent_in_client_os()) {
         snprintf(why, cap, "refusing to %s: not running in the bootherd client OS", what);
         return 1;
     }
-    report(a, "done", NULL, NULL);
+    bh_agent_report(a, "done", NULL, NULL);
     sync();
     reboot(s->kind == BH_STEP_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
     snprintf(why, cap, "%s failed: %s", what, strerror(errno));
@@ -225,16 +237,16 @@ static int do_power(struct agent *a, const struct bh_step *s, char *why, size_t 
     return -1; /* reported done already */
 }
 
-static void run_step(struct agent *a, const char *text)
+static void run_step(struct bh_agent *a, const char *text)
 {
     struct bh_step s;
     struct bh_err e;
     char why[1024] = "";
     if (bh_step_parse(text, &s, &e)) {
-        report(a, "failed", NULL, e.msg);
+        bh_agent_report(a, "failed", NULL, e.msg);
         return;
     }
-    report(a, "running", NULL, NULL);
+    bh_agent_report(a, "running", NULL, NULL);
     int rc;
     const json_t *config = json_object_get(a->group, "config");
     switch (s.kind) {
@@ -244,17 +256,19 @@ static void run_step(struct agent *a, const char *text)
     case BH_STEP_FORMAT: rc = bh_disk_format(config, s.os, why, sizeof(why)); break;
     case BH_STEP_SYNC:
     case BH_STEP_NEW: rc = do_deploy(a, &s, why, sizeof(why)); break;
+    case BH_STEP_START: rc = bh_agent_start(a, &s, why, sizeof(why)); break;
+    case BH_STEP_POSTSYNC: rc = bh_agent_postsync(a, &s, why, sizeof(why)); break;
+    case BH_STEP_CREATE_IMAGE: rc = bh_agent_capture(a, &s, why, sizeof(why)); break;
+    case BH_STEP_SHELL: rc = bh_agent_shell(a, &s, why, sizeof(why)); break;
     case BH_STEP_REBOOT:
-    case BH_STEP_HALT:
-        rc = do_power(a, &s, why, sizeof(why));
-        if (rc < 0)
-            return;
-        break;
+    case BH_STEP_HALT: rc = do_power(a, &s, why, sizeof(why)); break;
     default:
         snprintf(why, sizeof(why), "this agent (%s) cannot do '%s' yet", BH_VERSION, text);
         rc = 1;
     }
-    report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
+    if (rc < 0) /* reported done already; the machine is going away */
+        return;
+    bh_agent_report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
 }
 
 int bh_agent_cmd_run(int argc, char **argv)
@@ -279,7 +293,7 @@ int bh_agent_cmd_run(int argc, char **argv)
     }
     if (!server || !ticket || !mac)
         return usage();
-    struct agent a;
+    struct bh_agent a;
     memset(&a, 0, sizeof(a));
     bh_strlcpy(a.api.url, server, sizeof(a.api.url));
     size_t ul = strlen(a.api.url);
@@ -315,6 +329,7 @@ int bh_agent_cmd_run(int argc, char **argv)
         json_decref(t);
     }
     json_decref(a.group);
+    json_decref(a.host);
     bh_cli_cleanup(&a.api);
     return rc ? 1 : 0;
 }

@@ -9,6 +9,8 @@
  *   POST /api/v1/agent/tasks/{id}   {state: running|done|failed,
  *                                   progress?: {phase, done, total, rate},
  *                                   error?}
+ *   POST /api/v1/agent/boot-local   the host's next iPXE script boots its
+ *                                   disk, once (start:N without kexec)
  *
  * A host token is good for these routes and for reading the images its
  * group's OS entries name (see imageapi.c); nothing else.
@@ -19,6 +21,7 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "ticket.h"
+#include "boot/bootsvc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +169,23 @@ void bh_h_agent_task_update(struct bh_req *r)
         bh_reply_err(r, &e);
     else
         bh_reply_json(r, 200, job);
+}
+
+#define BOOT_LOCAL_TTL_MS (10LL * 60 * 1000) /* the reboot comes within seconds */
+
+void bh_h_agent_boot_local(struct bh_req *r)
+{
+    const char *mac;
+    if (!agent_of(r, &mac))
+        return;
+    struct bh_api *api = bh_api_ctx(r);
+    if (!api->boot) {
+        bh_reply_problem(r, 503, "unavailable", "Boot services off",
+                         "this server does not serve boot scripts, so it cannot send the "
+                         "machine to its disk",
+                         NULL);
+        return;
+    }
+    bh_boot_local_once(api->boot, mac, bh_wall_ms() + BOOT_LOCAL_TTL_MS);
+    bh_reply_empty(r, 204);
 }

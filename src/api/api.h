@@ -92,6 +92,7 @@ void bh_h_image_manifest(struct bh_req *r);
 void bh_h_image_tag_put(struct bh_req *r);
 void bh_h_image_tag_delete(struct bh_req *r);
 void bh_h_image_diff(struct bh_req *r);
+void bh_h_image_postsync(struct bh_req *r);
 void bh_h_upload_begin(struct bh_req *r);
 void bh_h_upload_get(struct bh_req *r);
 void bh_h_upload_delete(struct bh_req *r);
@@ -111,6 +112,7 @@ int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, str
 void bh_h_agent_hello(struct bh_req *r);
 void bh_h_agent_task(struct bh_req *r);
 void bh_h_agent_task_update(struct bh_req *r);
+void bh_h_agent_boot_local(struct bh_req *r);
 /* May the caller read image `image` (NULL: any chunk)?  Viewers and up
  * may; a host token may for the images its group's OS entries name (and
  * chunks, which are named by content).  Replies 403 itself when not. */

@@ -8,6 +8,7 @@
  *   PUT    /api/v1/images/{key}/tags/{tag}                {"version": REF}
  *   DELETE /api/v1/images/{key}/tags/{tag}
  *   GET    /api/v1/images/{key}/diff?a=REF&b=REF[&b_image=NAME]
+ *   GET    /api/v1/images/{key}/postsync                  the post-sync script
  *   POST   /api/v1/images/{key}/uploads                   body: a manifest
  *   GET    /api/v1/uploads/{id}                           what is still missing
  *   DELETE /api/v1/uploads/{id}
@@ -68,6 +69,10 @@ static bool tag_ok(const char *t)
     }
     return !digits;
 }
+
+static bool may_write_image(struct bh_req *r, const char *image);
+static bool may_touch_upload(struct bh_req *r);
+static bool may(struct bh_req *r, const char *image, enum bh_role role);
 
 static void reply_rc(struct bh_req *r, int rc, const struct bh_err *e, int status, json_t *out)
 {
@@ -189,10 +194,31 @@ void bh_h_image_diff(struct bh_req *r)
     reply_rc(r, rc, &e, 200, out);
 }
 
+/* the script postsync:N runs (text; 204 when the image has none): for
+ * viewers and for the hosts whose group uses the image */
+void bh_h_image_postsync(struct bh_req *r)
+{
+    const char *name = bh_req_param(r, "key");
+    if (!bh_api_may_read_image(r, name))
+        return;
+    json_t *img = NULL;
+    struct bh_err e;
+    if (bh_store_get(bh_api_ctx(r)->store, bh_kind_get(BH_KIND_IMAGE), name, &img, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    const char *script = json_string_value(json_object_get(img, "postsync"));
+    if (script && *script)
+        bh_reply(r, 200, "text/x-shellscript; charset=utf-8", script, strlen(script));
+    else
+        bh_reply_empty(r, 204);
+    json_decref(img);
+}
+
 void bh_h_upload_begin(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
-    if (!svc)
+    if (!svc || !may_write_image(r, bh_req_param(r, "key")))
         return;
     size_t len;
     const char *body = bh_req_body(r, &len);
@@ -207,7 +233,7 @@ void bh_h_upload_begin(struct bh_req *r)
 void bh_h_upload_get(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
-    if (!svc)
+    if (!svc || !may_touch_upload(r))
         return;
     struct bh_err e;
     json_t *out = NULL;
@@ -218,6 +244,8 @@ void bh_h_upload_get(struct bh_req *r)
 void bh_h_upload_delete(struct bh_req *r)
 {
     struct bh_err e;
+    if (!may_touch_upload(r))
+        return;
     if (bh_store_upload_delete(bh_api_ctx(r)->store, bh_req_param(r, "id"), &e))
         bh_reply_err(r, &e);
     else
@@ -227,7 +255,7 @@ void bh_h_upload_delete(struct bh_req *r)
 void bh_h_upload_commit(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
-    if (!svc)
+    if (!svc || !may_touch_upload(r))
         return;
     size_t len;
     bh_req_body(r, &len);
@@ -267,7 +295,7 @@ void bh_h_chunk_put(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
     uint8_t id[BH_SHA256_LEN];
-    if (!svc || !id_param(r, "id", id))
+    if (!svc || !may(r, NULL, BH_ROLE_OPERATOR) || !id_param(r, "id", id))
         return;
     size_t len;
     const char *body = bh_req_body(r, &len);
@@ -360,29 +388,64 @@ static bool group_uses(const json_t *group, const char *image)
     return false;
 }
 
-bool bh_api_may_read_image(struct bh_req *r, const char *image)
+/* Does this host's group use the image?  (A client agent's host token.) */
+static bool host_uses(struct bh_req *r, const char *mac, const char *image)
+{
+    struct bh_store *st = bh_api_ctx(r)->store;
+    json_t *host = NULL, *group = NULL;
+    bool ok = false;
+    if (bh_store_get(st, bh_kind_get(BH_KIND_HOST), mac, &host, NULL) == 0) {
+        const char *g = json_string_value(json_object_get(host, "group"));
+        if (g && bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &group, NULL) == 0)
+            ok = group_uses(group, image);
+    }
+    json_decref(host);
+    json_decref(group);
+    return ok;
+}
+
+/* role, or a host token whose group uses image (NULL: chunks, which are
+ * named by their content and good for any host) */
+static bool may(struct bh_req *r, const char *image, enum bh_role role)
 {
     const struct bh_auth *a = bh_req_auth(r);
-    if (a->role >= BH_ROLE_VIEWER)
+    if (a->role >= role)
         return true;
-    if (a->host[0] && !image) /* chunks are named by their content */
+    if (a->host[0] && (!image || host_uses(r, a->host, image)))
         return true;
-    bool ok = false;
-    if (a->host[0]) {
-        struct bh_store *st = bh_api_ctx(r)->store;
-        json_t *host = NULL, *group = NULL;
-        if (bh_store_get(st, bh_kind_get(BH_KIND_HOST), a->host, &host, NULL) == 0) {
-            const char *g = json_string_value(json_object_get(host, "group"));
-            if (g && bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &group, NULL) == 0)
-                ok = group_uses(group, image);
-        }
-        json_decref(host);
-        json_decref(group);
+    bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                     a->host[0]               ? "this host's group does not use that image"
+                     : role == BH_ROLE_VIEWER ? "this needs the viewer role"
+                                              : "this needs the operator role",
+                     NULL);
+    return false;
+}
+
+bool bh_api_may_read_image(struct bh_req *r, const char *image)
+{
+    return may(r, image, BH_ROLE_VIEWER);
+}
+
+/* create_image:N: the agent uploads a new version of an image its group
+ * uses; operators upload any */
+static bool may_write_image(struct bh_req *r, const char *image)
+{
+    return may(r, image, BH_ROLE_OPERATOR);
+}
+
+/* an upload belongs to its image: a host may touch it when it may write that */
+static bool may_touch_upload(struct bh_req *r)
+{
+    const struct bh_auth *a = bh_req_auth(r);
+    if (a->role >= BH_ROLE_OPERATOR)
+        return true;
+    json_t *up = NULL;
+    struct bh_err e;
+    if (a->host[0] && bh_store_upload_get(bh_api_ctx(r)->store, bh_req_param(r, "id"), &up, &e)) {
+        bh_reply_err(r, &e);
+        return false;
     }
-    if (!ok)
-        bh_reply_problem(r, 403, "forbidden", "Forbidden",
-                         a->host[0] ? "this host's group does not use that image"
-                                    : "this needs the viewer role",
-                         NULL);
+    bool ok = may_write_image(r, a->host[0] ? json_string_value(json_object_get(up, "image")) : "");
+    json_decref(up);
     return ok;
 }

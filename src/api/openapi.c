@@ -124,6 +124,11 @@ static void image_responses(const struct bh_route *rt, json_t *op, json_t *resp)
                                       "application/zstd", "schema", "type", "string", "format",
                                       "binary"));
         json_object_set_new(resp, "304", json_pack("{s:s}", "description", "not modified"));
+    } else if (strstr(p, "/postsync")) {
+        json_object_set_new(resp, "200",
+                            json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "the script",
+                                      "content", "text/x-shellscript", "schema", "type", "string"));
+        json_object_set_new(resp, "204", json_pack("{s:s}", "description", "the image has none"));
     } else if (manifest) {
         json_object_set_new(resp, "200",
                             json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
@@ -299,6 +304,11 @@ static json_t *operation(const struct bh_route *rt)
         wake_responses(rt, op, resp);
     } else if (image_route(rt->pattern)) {
         image_responses(rt, op, resp);
+    } else if (rt->fn == bh_h_agent_boot_local) {
+        json_object_set_new(
+            resp, "204", json_pack("{s:s}", "description", "the next boot script boots the disk"));
+        json_object_set_new(resp, "403", problem_response("not a host token"));
+        json_object_set_new(resp, "503", problem_response("boot services are off"));
     } else if (!strncmp(rt->pattern, "/api/v1/agent/", 14)) {
         json_object_set_new(resp, "200", json_response("OK", json_pack("{s:s}", "type", "object")));
         if (strstr(rt->pattern, "/hello")) {

@@ -309,6 +309,8 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
     }
     struct plan p;
     plan_make(b, q->mac, host, &p);
+    if (host && bh_boot_take_local_once(b, q->mac))
+        p.action = "local";
     int rc = bh_buf_printf(out, "#!ipxe\n# bootherd: %s %s, action %s\n", q->mac,
                            sget(host, "name") ? sget(host, "name") : "(unknown host)", p.action);
     if (!rc && !strcmp(p.action, "local"))

@@ -39,6 +39,7 @@ struct bh_boot {
      * put on the right host's timeline */
     pthread_mutex_t ipmu;
     json_t *ipmap;
+    json_t *local_once; /* MAC -> until (ms): the next script boots the disk */
 };
 
 struct bh_bootview *bh_boot_view(struct bh_boot *b)
@@ -140,6 +141,28 @@ bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18])
         bh_strlcpy(mac, m, 18);
     pthread_mutex_unlock(&b->ipmu);
     return m != NULL;
+}
+
+/* ---- one-shot "boot from the local disk" (start:N of a non-Linux OS) ----- */
+
+void bh_boot_local_once(struct bh_boot *b, const char *mac, int64_t until_ms)
+{
+    pthread_mutex_lock(&b->ipmu);
+    if (json_object_size(b->local_once) >= IPMAP_MAX)
+        json_object_clear(b->local_once);
+    json_object_set_new(b->local_once, mac, json_integer(until_ms));
+    pthread_mutex_unlock(&b->ipmu);
+}
+
+bool bh_boot_take_local_once(struct bh_boot *b, const char *mac)
+{
+    pthread_mutex_lock(&b->ipmu);
+    json_t *v = json_object_get(b->local_once, mac);
+    bool on = v && json_integer_value(v) > bh_wall_ms();
+    if (v)
+        json_object_del(b->local_once, mac);
+    pthread_mutex_unlock(&b->ipmu);
+    return on;
 }
 
 /* ---- DHCP hooks ---------------------------------------------------------- */
@@ -282,8 +305,11 @@ int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_s
     b->root_fd = -1;
     pthread_mutex_init(&b->ipmu, NULL);
     b->ipmap = json_object();
+    b->local_once = json_object();
     b->view = bh_bootview_new();
-    int rc = !b->ipmap || !b->view ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0;
+    int rc = !b->ipmap || !b->local_once || !b->view
+                 ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory")
+                 : 0;
     if (!rc)
         rc = open_root(b, err);
     if (!rc)
@@ -338,6 +364,7 @@ void bh_boot_free(struct bh_boot *b)
     if (b->root_fd >= 0)
         close(b->root_fd);
     json_decref(b->ipmap);
+    json_decref(b->local_once);
     pthread_mutex_destroy(&b->ipmu);
     free(b);
 }

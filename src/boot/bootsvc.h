@@ -49,6 +49,11 @@ enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i);
 int bh_boot_http_port(const struct bh_boot *b);
 /* The MAC last seen with this IPv4 address (from DHCP), into mac[18]. */
 bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18]);
+/* The next iPXE script of mac (before until_ms) boots from the local disk,
+ * once: start:N of an OS the agent cannot kexec.  Held in memory: a restart
+ * forgets it, and the machine boots the client OS, which starts it again. */
+void bh_boot_local_once(struct bh_boot *b, const char *mac, int64_t until_ms);
+bool bh_boot_take_local_once(struct bh_boot *b, const char *mac);
 /* Prometheus lines for DHCP, TFTP and the boot endpoints. */
 int bh_boot_metrics(struct bh_boot *b, struct bh_buf *out);
 

@@ -17,7 +17,7 @@
 #include "image/cdc.h"
 #include "image/idset.h"
 #include "progress.h"
-#include "uploader.h"
+#include "push.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -163,38 +163,6 @@ static void linbo_desc(const char *img, char *out, size_t cap)
 
 /* ---- import -------------------------------------------------------------- */
 
-#define UPLOAD_CONNECTIONS 4
-
-struct upload {
-    struct bh_cli *c;
-    struct bh_uploader *up;
-    struct bh_idset missing;
-    struct bh_progress pr;
-    uint64_t sent_bytes, sent_chunks;
-    struct bh_err *err;
-};
-
-static bool want_missing(void *ud, const uint8_t id[BH_SHA256_LEN])
-{
-    const struct upload *u = ud;
-    return bh_idset_has(&u->missing, id); /* read-only while workers run */
-}
-
-static int put_chunk(void *ud, const uint8_t id[BH_SHA256_LEN], const void *z, size_t zlen,
-                     uint32_t len, struct bh_err *err)
-{
-    struct upload *u = ud;
-    (void)len;
-    return bh_uploader_put(u->up, id, z, zlen, err);
-}
-
-static void on_progress(void *ud, uint64_t done, uint64_t total)
-{
-    struct upload *u = ud;
-    u->pr.total = total;
-    bh_progress_update(&u->pr, done);
-}
-
 static int ensure_image(struct bh_cli *c, const char *name, const char *kind, const char *fstype)
 {
     char path[512], esc[256];
@@ -227,147 +195,40 @@ static int ensure_image(struct bh_cli *c, const char *name, const char *kind, co
     return rc;
 }
 
-static int source_size(int fd, uint64_t *size, struct bh_err *err)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return bh_err_set(err, BH_ESYS, "source", "stat: %s", strerror(errno));
-    if (S_ISREG(st.st_mode)) {
-        *size = (uint64_t)st.st_size;
-        return 0;
-    }
-    if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, size) == 0)
-        return 0;
-    return bh_err_set(err, BH_EINVAL, "source", "not a regular file or block device");
-}
-
 /* upload the raw image at path as a new version of name */
 static int import_raw(struct bh_cli *c, const char *name, const char *path, const char *note,
                       const char **tags, int ntags, uint32_t chunk_avg)
 {
-    struct bh_err e;
-    bh_err_clear(&e);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         fprintf(stderr, "bootherd: %s: %s\n", path, strerror(errno));
         return 1;
     }
+    struct bh_err e;
+    bh_err_clear(&e);
+    struct bh_push_opts o = {.name = name,
+                             .note = note,
+                             .tags = (const char *const *)tags,
+                             .ntags = ntags,
+                             .chunk_avg = chunk_avg};
+    struct bh_push_stats st;
+    json_t *ver = NULL;
     uint64_t size = 0;
-    struct bh_manifest m;
-    bh_manifest_init(&m);
-    struct upload u = {.c = c, .err = &e};
-    struct bh_buf enc;
-    bh_buf_init(&enc, (size_t)1 << 34);
-    json_t *up = NULL, *ver = NULL;
-    long status = 0;
-    uint64_t t0 = bh_mono_ns();
-    int rc = source_size(fd, &size, &e);
-
-    /* 1: chunk and hash */
-    if (!rc) {
-        bh_progress_start(&u.pr, "scanning", size);
-        struct bh_ingest_opts o = {.chunk_avg = chunk_avg, .progress = on_progress, .ud = &u};
-        rc = bh_ingest(fd, size, &o, &m, &e);
-        if (!rc)
-            bh_progress_end(&u.pr);
-    }
+    int rc = bh_push_source_size(fd, &size, &e);
     if (!rc)
-        rc = bh_manifest_encode(&m, &enc);
-    /* 2: which chunks does the server lack? */
-    char upath[512], esc[256];
-    bh_cli_escape(name, esc, sizeof(esc));
-    snprintf(upath, sizeof(upath), "/api/v1/images/%s/uploads", esc);
-    struct bh_resp r = {0};
-    if (!rc)
-        rc = bh_cli_request(c, "POST", upath, MANIFEST_CTYPE, enc.p, enc.len, NULL, &r, &e);
-    if (!rc) {
-        status = r.status;
-        up = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
-        if (status != 200 && status != 201) {
-            bh_cli_fail_resp("upload", status, r.body);
-            rc = BH_EIO;
-            e.msg[0] = '\0';
-        }
-    }
-    bh_resp_free(&r);
-    const char *uid = json_string_value(json_object_get(up, "upload"));
-    if (!rc && !uid)
-        rc = bh_err_set(&e, BH_EIO, NULL, "the server's answer has no upload id");
-    size_t i;
-    json_t *h;
-    uint64_t missing_bytes = (uint64_t)json_integer_value(json_object_get(up, "missing_bytes"));
-    json_array_foreach(json_object_get(up, "missing"), i, h)
-    {
-        uint8_t id[BH_SHA256_LEN];
-        if (!rc && bh_parse_id(json_string_value(h), id))
-            bh_idset_add(&u.missing, id);
-    }
-    if (!rc && (size_t)json_integer_value(json_object_get(up, "missing_count")) != u.missing.n)
-        rc = bh_err_set(&e, BH_EUNSUPP, NULL,
-                        "the server lists only part of the missing chunks; run the import again "
-                        "after this one to send the rest");
-    if (!rc)
-        fprintf(stderr, "upload %s: %zu of %lld chunks to send (%llu bytes before compression)\n",
-                uid, u.missing.n, (long long)json_integer_value(json_object_get(up, "chunks")),
-                (unsigned long long)missing_bytes);
-    /* 3: send them */
-    if (!rc && u.missing.n) {
-        bh_progress_start(&u.pr, "uploading", size);
-        struct bh_ingest_opts o = {.chunk_avg = chunk_avg,
-                                   .want = want_missing,
-                                   .on_chunk = put_chunk,
-                                   .progress = on_progress,
-                                   .ud = &u};
-        rc = bh_uploader_start(c, UPLOAD_CONNECTIONS, &u.up, &e);
-        if (!rc) {
-            rc = bh_ingest_pack(fd, &m, &o, &e);
-            struct bh_err fe;
-            int frc = bh_uploader_finish(u.up, &u.sent_chunks, &u.sent_bytes, &fe);
-            if (!rc && frc) {
-                rc = frc;
-                e = fe;
-            }
-        }
-        if (!rc)
-            bh_progress_end(&u.pr);
-    }
-    /* 4: commit */
-    if (!rc) {
-        json_t *body = json_object();
-        if (note)
-            json_object_set_new(body, "note", json_string(note));
-        json_t *tl = json_array();
-        for (int t = 0; t < ntags; t++)
-            json_array_append_new(tl, json_string(tags[t]));
-        json_object_set_new(body, "tags", tl);
-        char cpath[256];
-        snprintf(cpath, sizeof(cpath), "/api/v1/uploads/%s/commit", uid);
-        rc = bh_cli_json(c, "POST", cpath, body, &status, &ver, &e);
-        json_decref(body);
-        if (!rc && status != 201) {
-            bh_cli_fail_json("commit", status, ver);
-            rc = BH_EIO;
-            e.msg[0] = '\0';
-        }
-    }
+        rc = bh_cli_push(c, fd, size, &o, &st, &ver, &e);
     if (!rc) {
         printf("%s version %lld: %llu bytes, %llu chunks, sent %llu chunks (%llu bytes) in "
                "%.1f s\n",
-               name, (long long)json_integer_value(json_object_get(ver, "version")),
-               (unsigned long long)m.size,
+               name, (long long)st.version, (unsigned long long)st.size,
                (unsigned long long)json_integer_value(json_object_get(ver, "chunks")),
-               (unsigned long long)u.sent_chunks, (unsigned long long)u.sent_bytes,
-               (double)(bh_mono_ns() - t0) / 1e9);
+               (unsigned long long)st.sent_chunks, (unsigned long long)st.sent_bytes, st.seconds);
         if (c->json)
             bh_out_json(ver);
     } else if (e.msg[0]) {
         fprintf(stderr, "bootherd: import %s: %s\n", path, e.msg);
     }
-    json_decref(up);
     json_decref(ver);
-    bh_idset_clear(&u.missing);
-    bh_buf_free(&enc);
-    bh_manifest_free(&m);
     close(fd);
     return rc ? 1 : 0;
 }

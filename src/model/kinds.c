@@ -411,6 +411,13 @@ static const struct bh_field image_fields[] = {
      .flags = BH_FF_FILTER,
      .defval = "\"\"",
      .doc = "filesystem of a partition image"},
+    {.name = "postsync",
+     .column = "postsync",
+     .type = BH_F_STR,
+     .flags = BH_FF_TEXT,
+     .max_len = 65536,
+     .doc = "script that postsync:N runs on the client, the synced partition mounted at "
+            "$BH_ROOT (docs/images.md)"},
     LABELS_FIELD,
     TIMESTAMPS,
 };

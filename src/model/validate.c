@@ -52,11 +52,11 @@ bool bh_label_value_ok(const char *v)
     return *v == '\0' || simple_token(v, 63);
 }
 
-/* printable text: no control bytes except tab */
-static bool printable(const char *s)
+/* printable text: no control bytes except tab (and line ends in lines) */
+static bool printable(const char *s, bool lines)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+        if ((*p < 0x20 && *p != '\t' && !(lines && (*p == '\n' || *p == '\r'))) || *p == 0x7f)
             return false;
     return true;
 }
@@ -90,7 +90,7 @@ static int check_string(const struct bh_field *f, const char *s, struct bh_err *
     if (n > max)
         return bh_err_set(err, BH_EINVAL, f->name, "field '%s': longer than %zu characters",
                           f->name, max);
-    if (!printable(s))
+    if (!printable(s, f->flags & BH_FF_TEXT))
         return bh_err_set(err, BH_EINVAL, f->name, "field '%s': contains control characters",
                           f->name);
     if (f->charset &&

@@ -237,6 +237,8 @@ static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type
         json_t *data = json_pack("{s:I, s:O, s:I}", "id", (json_int_t)id, "state",
                                  json_object_get(job, "state"), "hosts",
                                  (json_int_t)json_array_size(json_object_get(job, "hosts")));
+        if (!strcmp(type, "created")) /* what was asked, shell commands too, is audited */
+            json_object_set(data, "spec", json_object_get(job, "spec"));
         rc = sq_record(q, rev, "job", key, type, NULL, data, a, strcmp(type, "progress") != 0, err);
         json_decref(data);
     }

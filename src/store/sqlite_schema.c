@@ -124,6 +124,9 @@ static const char *const migrations[] = {
     "nonce TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, expires_ms INTEGER NOT NULL, "
     "created_at TEXT NOT NULL);"
     "CREATE INDEX agent_sessions_host ON agent_sessions(host_id);",
+
+    /* 6: an image's post-sync script (postsync:N) */
+    "ALTER TABLE images ADD COLUMN postsync TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

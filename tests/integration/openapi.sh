@@ -104,6 +104,9 @@ call() {
     "POST /api/v1/jobs") api POST "$path" '{"targets":{"hosts":["oa-hosts"]},"steps":["reboot"]}' ;;
     "POST /api/v1/agent/hello") api POST "$path" "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" "" ;;
     "GET /api/v1/agent/task") api GET "$path" "" "$OA_HT" ;;
+    "POST /api/v1/agent/boot-local") # then take the one-shot, so later boot scripts carry tickets
+        api POST "$path" "" "$OA_HT"
+        curl -s "$BH_URL/boot/ipxe?mac=$FIXTURE_MAC" >/dev/null ;;
     "POST /api/v1/agent/tasks/{id}")
         api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["halt"]}'
         api GET /api/v1/agent/task "" "$OA_HT"

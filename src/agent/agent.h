@@ -1,0 +1,49 @@
+/*
+ * agent.h - what the steps of `bootherd-agent run` share: the server
+ * connection with the host token, this host and its group as hello
+ * answered, and the task being done.
+ */
+#ifndef BH_AGENT_AGENT_H
+#define BH_AGENT_AGENT_H
+
+#include "cli/cli.h"
+#include "model/steps.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bh_agent {
+    struct bh_cli api; /* url, host token (RAM only), curl handle */
+    char mac[18];
+    json_t *host;  /* from hello: name, room, group */
+    json_t *group; /* from hello: the layout and OS entries */
+    int64_t task;  /* the step being done */
+    uint64_t last_report_ms;
+    int poll_ms;
+};
+
+/* Tell the server how the current task goes (state running|done|failed). */
+int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error);
+/* Progress of a phase, at most twice a second (always at the end). */
+void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uint64_t total,
+                       uint64_t fetched);
+/* OS entry n (from 1) of the group's start.conf, or NULL. */
+const json_t *bh_agent_os(const struct bh_agent *a, int n);
+/* Image name and version ref of an OS entry's BaseImage ("win10.qcow2",
+ * "win10@stable", "win10"); 1 with why filled when it has none. */
+int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *ref, size_t rcap,
+                      char *why, size_t cap);
+/* Is this the bootherd client OS (BOOTHERD_CLIENT_OS=1)?  Only there are
+ * reboot, halt and kexec allowed. */
+bool bh_agent_in_client_os(void);
+
+/* osops.c: steps that mount the OS partition or leave the client OS.  Each
+ * returns 0, 1 with why filled, or -1 when it reported done itself (the
+ * machine is going away). */
+int bh_agent_start(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
+int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
+int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
+int bh_agent_shell(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
+
+#endif
