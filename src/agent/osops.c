@@ -210,7 +210,10 @@ static void uefi_bootnext(void)
         fprintf(stderr, "bootherd-agent: start: %s\n", why);
         return;
     }
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
         if (strncmp(line, "Boot", 4) || !strchr("0123456789ABCDEFabcdef", line[4]) ||
             !strstr(line, "HD(") || strstr(line, "MAC("))
             continue;
