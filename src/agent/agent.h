@@ -23,6 +23,8 @@ struct bh_agent {
     int poll_ms;
 };
 
+/* The machine as sysfs and procfs tell it (inventory.c). */
+json_t *bh_agent_inventory(void);
 /* Tell the server how the current task goes (state running|done|failed). */
 int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error);
 /* Progress of a phase, at most twice a second (always at the end). */

@@ -50,38 +50,10 @@ static int usage(void)
     return 2;
 }
 
-/* what the agent can tell about the machine without any tool */
-static json_t *inventory(void)
-{
-    json_t *inv = json_object();
-    static const char *const dmi[] = {"sys_vendor", "product_name", "product_serial",
-                                      "product_uuid", "bios_version"};
-    json_t *d = json_object();
-    for (size_t i = 0; i < sizeof(dmi) / sizeof(dmi[0]); i++) {
-        char p[128], v[256];
-        snprintf(p, sizeof(p), "/sys/class/dmi/id/%s", dmi[i]);
-        FILE *f = fopen(p, "r");
-        if (f && fgets(v, sizeof(v), f)) {
-            v[strcspn(v, "\n")] = '\0';
-            json_object_set_new(d, dmi[i], json_string(v));
-        }
-        if (f)
-            fclose(f);
-    }
-    json_object_set_new(inv, "dmi", d);
-    json_object_set_new(inv, "firmware",
-                        json_string(access("/sys/firmware/efi", F_OK) == 0 ? "uefi" : "bios"));
-    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-    json_object_set_new(inv, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-    json_object_set_new(inv, "memory", json_integer((json_int_t)pages * psz));
-    json_object_set_new(inv, "agent", json_string(BH_VERSION));
-    return inv;
-}
-
 static int hello(struct bh_agent *a, const char *ticket)
 {
-    json_t *body =
-        json_pack("{s:s, s:s, s:o}", "mac", a->mac, "ticket", ticket, "inventory", inventory());
+    json_t *body = json_pack("{s:s, s:s, s:o}", "mac", a->mac, "ticket", ticket, "inventory",
+                             bh_agent_inventory());
     int wait = 500;
     for (;;) {
         long status = 0;
