@@ -75,7 +75,7 @@ section integration
 [ -x build/bootherd ] && run_integration "$ROOT/build/bootherd" it
 
 section "lab (QEMU network boot)"
-for t in tests/lab/boot_*.sh; do
+for t in tests/lab/boot_*.sh tests/lab/deploy_*.sh; do
     [ "$(basename "$t")" = boot_common.sh ] && continue
     BOOTHERD_BIN=$ROOT/build/bootherd timeout 900 bash "$t" >"$OUT/lab-$(basename "$t" .sh).log" 2>&1
     count_tap "$OUT/lab-$(basename "$t" .sh).log" $? "lab $(basename "$t")"

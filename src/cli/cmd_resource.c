@@ -97,6 +97,20 @@ static int field_value(const struct bh_kind_desc *k, const char *arg, json_t *do
                     name, je.line, je.text, name, name);
             return 2;
         }
+    } else if ((f->flags & BH_FF_TEXT) && val[0] == '@') { /* a script from a file */
+        char *text = NULL;
+        size_t len;
+        struct bh_err e;
+        if (bh_read_file(val + 1, f->max_len ? f->max_len : 1024, &text, &len, &e)) {
+            fprintf(stderr, "bootherd: %s: %s\n", name, e.msg);
+            return 2;
+        }
+        v = json_stringn(text, len);
+        free(text);
+        if (!v) {
+            fprintf(stderr, "bootherd: %s: %s is not UTF-8 text\n", name, val + 1);
+            return 2;
+        }
     } else {
         v = json_string(val);
     }
