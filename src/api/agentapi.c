@@ -17,6 +17,7 @@
  */
 #include "api.h"
 
+#include "core/log.h"
 #include "core/mac.h"
 #include "core/str.h"
 #include "core/timeutil.h"
@@ -83,6 +84,16 @@ void bh_h_agent_hello(struct bh_req *r)
     }
     if (!rc)
         rc = bh_store_agent_login(api->store, mac, nonce, tid, hash, exp, doc, &e);
+    if (!rc && json_object_size(doc)) { /* the inventory becomes the host's hardware */
+        json_t *hw = json_pack("{s:O}", "hardware", doc), *obj = NULL;
+        struct bh_actor a = {"agent", NULL, bh_req_remote(r)};
+        struct bh_err he;
+        if (bh_store_update(api->store, bh_kind_get(BH_KIND_HOST), mac, hw, 0,
+                            BH_UPD_PARTIAL | BH_UPD_SYSTEM, &a, &obj, &he))
+            bh_log(BH_LOG_WARN, "cannot store the inventory", "mac=%s err=%s", mac, he.msg);
+        json_decref(hw);
+        json_decref(obj);
+    }
     json_decref(doc);
     json_decref(body);
     json_t *host = NULL, *group = NULL;

@@ -179,3 +179,119 @@ lab_api() {
     STATUS=$(netlab_exec "$LAB_NS" curl "${args[@]}" "$BH_URL$path")
     BODY=$(cat "$TEST_TMP/api.body")
 }
+
+# ---- the deploy labs: the real client OS and a deployable test OS ----------
+
+# lab_client_real: `bootherd client build` into the running lab server's
+# boot root (the real client OS with this tree's agent; the kernel package
+# is cached in LAB_CACHE/client), and the hosts' default profile becomes it.
+lab_client_real() {
+    mkdir -p "$LAB_CACHE/client"
+    netlab_exec "$LAB_NS" "$BH" client build --data "$BH_DATA" --cache "$LAB_CACHE/client" \
+        >"$TEST_TMP/client-build.log" 2>&1
+}
+
+# the modules a deployed test OS needs to mount its root (virtio disk, ext4)
+# with their dependencies, in bootherd.load's order
+lab_os_modules() {
+    local root=$1 kver want m
+    kver=$(ls "$root/usr/lib/modules" | head -1)
+    want=$(awk -v mods="virtio_blk ext4 virtio_pci crc32c_generic crc32c-intel" '
+        BEGIN { n = split(mods, w, " "); for (i = 1; i <= n; i++) need[w[i]] = 1 }
+        { name = $1; sub(/:$/, "", name); m = name; sub(/.*\//, "", m); sub(/\.ko.*/, "", m)
+          dep[m] = $0; path[m] = name }
+        END {
+            changed = 1
+            while (changed) {
+                changed = 0
+                for (m in need) {
+                    k = split(dep[m], d, " ")
+                    for (i = 2; i <= k; i++) { x = d[i]; sub(/.*\//, "", x); sub(/\.ko.*/, "", x)
+                        if (!(x in need)) { need[x] = 1; changed = 1 } }
+                }
+            }
+            for (m in need) if (m in path) print path[m]
+        }' "$root/usr/lib/modules/$kver/modules.dep")
+    while read -r m; do
+        grep -qxF "$m" <<<"$want" && echo "$m"
+    done <"$root/usr/lib/modules/$kver/bootherd.load"
+}
+
+# lab_test_os CLIENT_INITRD KERNEL IMG NOTE: an ext4 partition image IMG
+# holding /boot/vmlinuz, /boot/initrd.img and /etc/{hostname,bh-note}.  Its
+# init mounts root= read-only and prints "BH-DEPLOYED <hostname> <note>",
+# then powers off.  The drivers come from the client OS's initramfs.
+lab_test_os() {
+    local cinit=$1 kernel=$2 img=$3 note=$4
+    local w
+    w=$(mktemp -d "$TEST_TMP/testos.XXXXXX")
+    mkdir -p "$w/c" "$w/ir/bin" "$w/ir/proc" "$w/ir/sys" "$w/ir/dev" "$w/ir/root" "$w/fs/boot" "$w/fs/etc"
+    (cd "$w/c" && zstd -dc "$cinit" | cpio -id --quiet) || return 1
+    local kver m
+    kver=$(ls "$w/c/usr/lib/modules" | head -1)
+    cp "$w/c/usr/bin/busybox" "$w/ir/bin/busybox"
+    : >"$w/ir/load"
+    for m in $(lab_os_modules "$w/c"); do
+        mkdir -p "$w/ir/$(dirname "usr/lib/modules/$kver/$m")"
+        cp "$w/c/usr/lib/modules/$kver/$m" "$w/ir/usr/lib/modules/$kver/$m"
+        echo "/usr/lib/modules/$kver/$m" >>"$w/ir/load"
+    done
+    cat >"$w/ir/init" <<'SH'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+while read -r m; do insmod "$m" 2>/dev/null; done </load
+root=$(sed -n 's/.*root=\([^ ]*\).*/\1/p' /proc/cmdline)
+for i in $(seq 1 40); do [ -b "$root" ] && break; sleep 0.5; done
+if mount -t ext4 -o ro "$root" /root; then
+    echo "BH-DEPLOYED $(cat /root/etc/hostname) $(cat /root/etc/bh-note)"
+else
+    echo "BH-DEPLOY-BROKEN cannot mount $root; modules: $(cat /proc/modules | cut -d' ' -f1 | tr '\n' ' ')"
+fi
+poweroff -f
+SH
+    chmod 755 "$w/ir/init"
+    (cd "$w/ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$w/fs/boot/initrd.img" || return 1
+    cp "$kernel" "$w/fs/boot/vmlinuz"
+    echo template >"$w/fs/etc/hostname"
+    echo "$note" >"$w/fs/etc/bh-note"
+    mkfs.ext4 -q -F -L testos -d "$w/fs" "$img" 48M >/dev/null 2>&1 || return 1
+    rm -rf "$w"
+}
+
+# lab_set_note IMG NOTE: change one file of the test OS in place (a version 2
+# that differs from version 1 in a few blocks)
+lab_set_note() {
+    local f=$TEST_TMP/note.$$
+    echo "$2" >"$f"
+    debugfs -w -R "rm /etc/bh-note" "$1" >/dev/null 2>&1
+    debugfs -w -R "write $f /etc/bh-note" "$1" >/dev/null 2>&1
+    rm -f "$f"
+    [ "$(debugfs -R 'cat /etc/bh-note' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# lab_vm FIRMWARE NS TAP MAC LOG DISK: a VM with a virtio disk that
+# network-boots first (bios: SeaBIOS + iPXE ROM, e1000; uefi: OVMF, virtio-net)
+lab_vm() {
+    local fw=$1 ns=$2 tap=$3 mac=$4 log=$5 disk=$6
+    if [ "$fw" = bios ]; then
+        netlab_bg "$ns" qemu-system-x86_64 -machine pc -m 768 -nographic -no-reboot -boot n \
+            -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+            -device "e1000,netdev=n0,mac=$mac,romfile=/usr/lib/ipxe/qemu/pxe-e1000.rom" \
+            -drive "file=$disk,format=raw,if=virtio" \
+            -serial "file:$log" -monitor none -display none
+    else
+        local vars=$disk.vars.fd
+        [ -f "$vars" ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"
+        netlab_bg "$ns" qemu-system-x86_64 -machine q35 -m 768 -nographic -no-reboot \
+            -drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" \
+            -drive "if=pflash,format=raw,file=$vars" \
+            -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+            -device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1" \
+            -drive "file=$disk,format=raw,if=none,id=d0" -device "virtio-blk-pci,drive=d0,bootindex=2" \
+            -serial "file:$log" -monitor none -display none
+    fi
+    LAB_VM_PID=$NL_LAST_PID
+}
