@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,19 +265,36 @@ static int get(struct bh_httpsrc *s, const char *path, const char *what, struct 
     return rc;
 }
 
-/* a refusal, with the server's problem text when it sent one */
+/* a refusal, with the server's problem (RFC 9457) when it sent one */
 static int refused(long st, const struct bh_buf *b, const char *what, struct bh_err *err)
 {
     int code = st == 401 ? BH_EAUTH : st == 403 ? BH_EPERM : st == 404 ? BH_ENOTFOUND : BH_EIO;
     const char *hint = st == 401   ? " (is the token right?)"
                        : st == 403 ? " (the token may not read images)"
                                    : "";
-    int shown = 0;
-    if (b->p)
-        while ((size_t)shown < b->len && shown < 300 && b->p[shown] >= 0x20 && b->p[shown] < 0x7f)
+    json_t *p = b->p ? json_loadb(b->p, b->len, 0, NULL) : NULL;
+    const char *type = json_string_value(json_object_get(p, "type"));
+    const char *detail = json_string_value(json_object_get(p, "detail"));
+    const char *colon = type ? strrchr(type, ':') : NULL;
+    int rc;
+    if (colon && !strcmp(colon + 1, "corrupt-chunk"))
+        rc = bh_err_sett(err, BH_EIO, "corrupt-chunk", NULL,
+                         "%s: the server's copy is corrupt (HTTP %ld); nothing of it was written. "
+                         "An operator should run `bootherd image verify` on the server",
+                         what, st);
+    else if (colon)
+        rc = bh_err_set(err, code, NULL, "%s: HTTP %ld%s: %s: %s", what, st, hint, colon + 1,
+                        detail ? detail : "");
+    else {
+        int shown = 0;
+        while (b->p && (size_t)shown < b->len && shown < 300 && b->p[shown] >= 0x20 &&
+               b->p[shown] < 0x7f)
             shown++;
-    return bh_err_set(err, code, NULL, "%s: HTTP %ld%s%s%.*s", what, st, hint, shown ? ": " : "",
-                      shown, b->p ? b->p : "");
+        rc = bh_err_set(err, code, NULL, "%s: HTTP %ld%s%s%.*s", what, st, hint, shown ? ": " : "",
+                        shown, b->p ? b->p : "");
+    }
+    json_decref(p);
+    return rc;
 }
 
 int bh_httpsrc_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z,

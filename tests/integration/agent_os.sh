@@ -126,6 +126,24 @@ check "  ... it added little to the store ($added bytes of a 48 MiB partition)" 
 check "  ... and the upload carried only new chunks ($sent bytes sent)" test "$sent" -lt $((6 * 1048576)) -a "$sent" -gt 0
 check "the new version is the partition, bit-exact" bash -c "'$BH' --url '$BH_URL' --token '$BH_TOKEN' image export testos '$W/back.raw' >/dev/null 2>&1 && cmp '$W/back.raw' '$LOOP'"
 
+# ---- a corrupt chunk on the server: the sync fails, and says so ---------------------------
+cp "$W/os.img" "$W/os3.img"
+head -c 2000000 /dev/urandom >"$W/rnd"
+debugfs -w -R "write $W/rnd /rnd" "$W/os3.img" >/dev/null 2>&1
+touch "$W/mark"
+sleep 1
+check "a version with new data imported" bhc image import testos "$W/os3.img" --note rnd
+bad=$(find "$W/data/images/chunks" -type f -newer "$W/mark" | head -1)
+check "  ... its new chunks are on the server's disk" test -n "$bad"
+printf 'garbage, not the chunk' | dd of="$bad" bs=1 seek=20 conv=notrunc status=none
+job '["sync:1","start:1"]'
+eq "a sync that meets a corrupt chunk fails (and start is cancelled)" "failed cancelled" "$STATES"
+err=$(jq -r '.hosts[0].steps[0].error' <<<"$BODY")
+diag "the error: $err"
+contains "  ... naming the step, the image and the device" "sync:1: testos@latest onto $LOOP" "$err"
+contains "  ... and what is wrong" "the server's copy is corrupt" "$err"
+check "  ... and the partition does not hold the corrupt version" bash -c "! cmp -s '$W/os3.img' '$LOOP'"
+
 # ---- what a host token may do -----------------------------------------------------------
 HT=$(curl -s -X POST "$BH_URL/api/v1/agent/hello" -H 'Content-Type: application/json' \
     -d "{\"mac\":\"$MAC\",\"ticket\":\"$(ticket)\",\"inventory\":{}}" | jq -r .token)
