@@ -109,6 +109,8 @@ void bh_h_wake(struct bh_req *r);
  * {"queued": [{host, mac, address, interface, port, directed}],
  *  "skipped": [{host, mac, why}]}.  BH_EBUSY if Wake-on-LAN is off. */
 int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, struct bh_err *err);
+/* The job scheduler's tick: wakes the hosts of at:TIME jobs whose time came. */
+void bh_api_jobs_tick(struct bh_api *api);
 void bh_h_agent_hello(struct bh_req *r);
 void bh_h_agent_task(struct bh_req *r);
 void bh_h_agent_task_update(struct bh_req *r);

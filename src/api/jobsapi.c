@@ -13,6 +13,7 @@
  */
 #include "api.h"
 
+#include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "model/steps.h"
@@ -100,9 +101,13 @@ static json_t *job_spec(const json_t *body, enum bh_role role, struct bh_err *er
                    "\"parallel\" is the most hosts at once, 0 for no limit");
         return NULL;
     }
-    return json_pack("{s:O, s:O, s:s, s:b, s:I}", "targets", json_object_get(body, "targets"),
-                     "steps", steps, "when", when, "wake", json_is_true(wake), "parallel",
-                     par ? json_integer_value(par) : (json_int_t)0);
+    json_t *spec =
+        json_pack("{s:O, s:O, s:s, s:b, s:I}", "targets", json_object_get(body, "targets"), "steps",
+                  steps, "when", when, "wake", json_is_true(wake), "parallel",
+                  par ? json_integer_value(par) : (json_int_t)0);
+    if (spec && !strncmp(when, "at:", 3)) /* what the store compares with the clock */
+        json_object_set_new(spec, "start_ms", json_integer(at));
+    return spec;
 }
 
 void bh_h_job_create(struct bh_req *r)
@@ -214,4 +219,46 @@ void bh_h_job_cancel(struct bh_req *r)
 void bh_h_job_retry(struct bh_req *r)
 {
     job_action(r, bh_store_job_retry);
+}
+
+/* The scheduler's tick (the daemon calls it every few seconds): wake the
+ * waiting hosts of at:TIME jobs with wake whose time has come, once. */
+void bh_api_jobs_tick(struct bh_api *api)
+{
+    json_t *ids = NULL;
+    struct bh_err e;
+    if (!api->wol || bh_store_jobs_wake_due(api->store, bh_wall_ms(), &ids, &e)) {
+        if (api->wol)
+            bh_log(BH_LOG_WARN, "scheduler: cannot list due jobs", "err=%s", e.msg);
+        return;
+    }
+    size_t i, k;
+    json_t *id, *h;
+    json_array_foreach(ids, i, id)
+    {
+        int64_t jid = json_integer_value(id);
+        json_t *job = NULL, *hosts = json_array(), *woke = NULL, *out = NULL;
+        if (bh_store_job_get(api->store, jid, &job, &e) == 0) {
+            json_array_foreach(json_object_get(job, "hosts"), k, h)
+            {
+                json_t *host = NULL;
+                if (!strcmp(json_string_value(json_object_get(h, "state")), "queued") &&
+                    bh_store_get(api->store, bh_kind_get(BH_KIND_HOST),
+                                 json_string_value(json_object_get(h, "mac")), &host, NULL) == 0)
+                    json_array_append_new(hosts, host);
+            }
+            if (bh_api_wake_hosts(api, hosts, &woke, &e) == 0)
+                bh_log(BH_LOG_INFO, "scheduler: woke the hosts of a job", "job=%lld queued=%zu",
+                       (long long)jid, json_array_size(json_object_get(woke, "queued")));
+        }
+        struct bh_actor a = {"scheduler", NULL, NULL};
+        if (bh_store_job_woken(api->store, jid, &a, &out, &e)) /* else it would wake for ever */
+            bh_log(BH_LOG_WARN, "scheduler: cannot mark a job woken", "job=%lld err=%s",
+                   (long long)jid, e.msg);
+        json_decref(job);
+        json_decref(hosts);
+        json_decref(woke);
+        json_decref(out);
+    }
+    json_decref(ids);
 }

@@ -53,7 +53,15 @@ struct serve {
     struct bh_http *http;
     uv_loop_t *loop;
     uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t jobs_tick; /* the job scheduler */
 };
+
+#define JOBS_TICK_MS 5000
+
+static void on_jobs_tick(uv_timer_t *t)
+{
+    bh_api_jobs_tick(t->data);
+}
 
 static int apply_flags(struct bh_config *c, const struct flags *fl, struct bh_err *err)
 {
@@ -332,7 +340,11 @@ static int run(struct serve *s)
     uv_signal_start(&s->sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_stop_signal, SIGINT);
     uv_signal_start(&s->sighup, on_hup, SIGHUP);
+    uv_timer_init(s->loop, &s->jobs_tick);
+    s->jobs_tick.data = &s->api;
+    uv_timer_start(&s->jobs_tick, on_jobs_tick, JOBS_TICK_MS, JOBS_TICK_MS);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&s->jobs_tick, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);

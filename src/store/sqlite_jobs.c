@@ -373,23 +373,77 @@ int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
     return job_change(impl, id, sql, 1, "retried", a, out, err);
 }
 
+/* at:TIME jobs with wake whose time has come and whose hosts were not woken
+ * yet: their ids */
+int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    sqlite3_stmt *st = sq_prepare(
+        c,
+        "SELECT j.id FROM jobs j WHERE json_extract(j.spec, '$.wake') AND "
+        "json_extract(j.spec, '$.start_ms') <= ?1 AND json_extract(j.spec, '$.woke') IS NULL "
+        "AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'queued') "
+        "ORDER BY j.id LIMIT 100",
+        err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        *ids = json_array();
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+            json_array_append_new(*ids, json_integer(sqlite3_column_int64(st, 0)));
+        if (r != SQLITE_DONE) {
+            rc = sq_fail(c, err, "jobs due");
+            json_decref(*ids);
+            *ids = NULL;
+        }
+        sqlite3_reset(st);
+    }
+    sq_release(c);
+    return rc;
+}
+
+int sq_job_woken(void *impl, int64_t id, const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    static const char *const sql[] = {
+        "UPDATE jobs SET spec = json_set(spec, '$.woke', json('true')) WHERE id = ?1",
+    };
+    return job_change(impl, id, sql, 1, "woken", a, out, err);
+}
+
 /* ---- the agent's side ---------------------------------------------------- */
 
 int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
 {
     struct sq_conn *c = sq_reader(impl);
     /* the oldest job with an unfinished step for this host whose earlier
-     * steps are all done */
+     * steps are all done, and that may start:
+     *   at:TIME     not before start_ms;
+     *   next-boot   once the host has booted (an agent session began)
+     *               after the job was made;
+     *   parallel N  this host has begun the job already, or fewer than N
+     *               other hosts are in the middle of it */
     sqlite3_stmt *st = sq_prepare(
         c,
         "SELECT t.id, t.job_id, t.seq, t.step, t.state FROM tasks t JOIN hosts h ON "
-        "h.id = t.host_id WHERE h.mac = ?1 AND t.state IN ('queued', 'running') AND NOT EXISTS "
-        "(SELECT 1 FROM tasks p WHERE p.job_id = t.job_id AND p.host_id = t.host_id AND "
-        "p.seq < t.seq AND p.state <> 'done') ORDER BY t.job_id, t.seq LIMIT 1",
+        "h.id = t.host_id JOIN jobs j ON j.id = t.job_id WHERE h.mac = ?1 AND t.state IN "
+        "('queued', 'running') AND NOT EXISTS (SELECT 1 FROM tasks p WHERE p.job_id = t.job_id "
+        "AND p.host_id = t.host_id AND p.seq < t.seq AND p.state <> 'done') "
+        "AND coalesce(json_extract(j.spec, '$.start_ms'), 0) <= ?2 "
+        "AND (json_extract(j.spec, '$.when') <> 'next-boot' OR EXISTS (SELECT 1 FROM "
+        "agent_sessions s WHERE s.host_id = h.id AND s.created_at >= j.created_at)) "
+        "AND (coalesce(json_extract(j.spec, '$.parallel'), 0) = 0 OR t.seq > 0 OR t.state = "
+        "'running' OR (SELECT count(DISTINCT o.host_id) FROM tasks o WHERE o.job_id = t.job_id "
+        "AND o.host_id <> t.host_id AND (o.state = 'running' OR (o.state = 'done' AND "
+        "EXISTS (SELECT 1 FROM tasks w WHERE w.job_id = o.job_id AND w.host_id = o.host_id "
+        "AND w.state = 'queued')))) < "
+        "json_extract(j.spec, '$.parallel')) "
+        "ORDER BY t.job_id, t.seq LIMIT 1",
         err);
     int rc = st ? 0 : BH_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, bh_wall_ms());
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW)
             *out = json_pack("{s:I, s:I, s:I, s:s, s:s}", "task",

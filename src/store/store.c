@@ -172,6 +172,17 @@ int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct
     TIMED(BH_OP_GET, s->be->task_next(s->impl, mac, out, err));
 }
 
+int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->jobs_wake_due(s->impl, now_ms, ids, err));
+}
+
+int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                       struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->job_woken(s->impl, id, a, out, err));
+}
+
 int bh_store_task_update(struct bh_store *s, int64_t task, const char *mac, const char *state,
                          const json_t *progress, const char *error, const struct bh_actor *a,
                          json_t **out, struct bh_err *err)

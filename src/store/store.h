@@ -241,6 +241,11 @@ int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a,
                        struct bh_err *err);
 /* The host's next step to run: {task, job, seq, step, state}, or JSON null. */
 int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
+/* Jobs at:TIME with wake whose time has come and that have not woken their
+ * hosts yet (ids, at most 100); then mark one woken (event "woken"). */
+int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err);
+int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+                       struct bh_err *err);
 /* The host reports on its task: state running (with progress), done or
  * failed (with error).  BH_ECONFLICT if the task is not the host's or is
  * already finished or cancelled.  *out: the job afterwards. */

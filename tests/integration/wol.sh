@@ -215,6 +215,22 @@ contains "a host still waiting is skipped, not sent twice" "already queued" "$BO
 out=$(nbh wake 2>&1)
 eq "bootherd wake without hosts: usage, exit 2" 2 "$?"
 
+# ---- a job at:TIME with wake: the scheduler wakes its hosts when the time comes
+sleep 1.5 # the staggered sends above are through
+before=$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")
+AT=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+napi POST /api/v1/jobs "{\"targets\":{\"hosts\":[\"pc01\"]},\"steps\":[\"reboot\"],\"when\":\"at:$AT\",\"wake\":true}"
+eq "a job at:$AT with wake" 201 "$STATUS"
+JW=$(jq -r .id <<<"$BODY")
+check "  ... wakes nobody at once" test "$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")" -eq "$before"
+for _ in $(seq 1 30); do
+    [ "$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")" -gt "$before" ] && break
+    sleep 0.5
+done
+check "  ... and wakes pc01 when its time has come" test "$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")" -gt "$before"
+napi GET "/api/v1/events?since=0&limit=1000"
+eq "  ... once (one 'woken' event on the job)" 1 "$(jq "[.events[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length" <<<"$BODY")"
+
 kill -TERM "$BH_PID"
 for _ in $(seq 1 50); do kill -0 "$BH_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$BH_PID" 2>/dev/null

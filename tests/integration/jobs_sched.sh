@@ -1,0 +1,72 @@
+#!/bin/bash
+# jobs_sched.sh - when a job's steps may start, seen by agents (curl with
+# host tokens, as the agent asks): at:TIME not before that time;
+# next-boot only after the host booted again (a new agent session);
+# parallel N at most N hosts in the middle of the job at once, the others
+# waiting their turn.
+source "$(dirname "$0")/../lib/harness.sh"
+bh_start || { nok "daemon starts"; finish; exit 1; }
+check "profile with a ticket" bhc profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}"
+for i in 1 2 3; do
+    check "host pc$i" bhc host add "52:54:00:cc:00:0$i" name="pc$i" profile=agentos
+done
+# a boot: a fresh ticket from the host's iPXE script, traded for a host token
+boot() {
+    local mac=$1 t
+    t=$(curl -s "$BH_URL/boot/ipxe?mac=$mac" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1)
+    curl -s -X POST "$BH_URL/api/v1/agent/hello" -H 'Content-Type: application/json' \
+        -d "{\"mac\":\"$mac\",\"ticket\":\"$t\",\"inventory\":{}}" | jq -r .token
+}
+next() { api GET /api/v1/agent/task "" "$1"; }
+report() { api POST "/api/v1/agent/tasks/$2" "{\"state\":\"$3\"}" "$1"; }
+T1=$(boot 52:54:00:cc:00:01)
+T2=$(boot 52:54:00:cc:00:02)
+T3=$(boot 52:54:00:cc:00:03)
+
+# ---- at:TIME
+AT=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
+api POST /api/v1/jobs "{\"targets\":{\"hosts\":[\"pc1\"]},\"steps\":[\"reboot\"],\"when\":\"at:$AT\"}"
+eq "a job at:$AT is made" 201 "$STATUS"
+next "$T1"
+eq "before its time the host gets no step" 204 "$STATUS"
+sleep 4
+next "$T1"
+eq "after its time it does" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
+report "$T1" "$(jq -r .task <<<"$BODY")" done
+
+# ---- next-boot
+api POST /api/v1/jobs '{"targets":{"hosts":["pc2"]},"steps":["halt"],"when":"next-boot"}'
+eq "a next-boot job is made" 201 "$STATUS"
+next "$T2"
+eq "the agent that was up before gets no step" 204 "$STATUS"
+sleep 0.1
+T2=$(boot 52:54:00:cc:00:02)
+next "$T2"
+eq "after the host booted again it gets the step" "200 halt" "$STATUS $(jq -r .step <<<"$BODY")"
+report "$T2" "$(jq -r .task <<<"$BODY")" done
+
+# ---- parallel 1: one host at a time, its whole list, then the next
+api POST /api/v1/jobs '{"targets":{"hosts":["pc1","pc2","pc3"]},"steps":["reboot","halt"],"parallel":1}'
+J=$(jq -r .id <<<"$BODY")
+eq "a job for three hosts, one at a time" 201 "$STATUS"
+next "$T1"
+eq "pc1 gets its first step" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
+A=$(jq -r .task <<<"$BODY")
+report "$T1" "$A" running # (the agent says so at once)
+next "$T2"
+eq "pc2 waits while pc1 is running" 204 "$STATUS"
+next "$T3"
+eq "  ... and so does pc3" 204 "$STATUS"
+report "$T1" "$A" done
+next "$T3"
+eq "pc3 still waits while pc1 is between its steps" 204 "$STATUS"
+next "$T1"
+eq "pc1 goes on with its second step" "200 halt" "$STATUS $(jq -r .step <<<"$BODY")"
+report "$T1" "$(jq -r .task <<<"$BODY")" done
+next "$T3"
+eq "when pc1 is through, the next host's turn comes" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
+B=$(jq -r .task <<<"$BODY")
+api POST "/api/v1/agent/tasks/$B" '{"state":"failed","error":"test"}' "$T3"
+next "$T2"
+eq "a host that failed frees its place" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
+finish
