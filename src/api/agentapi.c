@@ -43,6 +43,51 @@ static bool agent_of(struct bh_req *r, const char **mac)
     return true;
 }
 
+/* LINBO's Autostart: a machine that boots with no step waiting does its
+ * group's DefaultAction (sync, new or start; sync when unset) on the first
+ * OS entry with Autostart = yes, after AutostartTimeout seconds.  It is an
+ * ordinary job (made by "autostart"): it shows up, has progress and can be
+ * cancelled within the timeout. */
+static void autostart(struct bh_api *api, const char *mac, const json_t *group)
+{
+    size_t i, n = 0;
+    json_t *v, *os = NULL, *next = NULL;
+    struct bh_err e;
+    json_array_foreach(json_object_get(json_object_get(group, "config"), "os"), i, v)
+    {
+        if (!os && json_is_true(json_object_get(v, "autostart"))) {
+            os = v;
+            n = i + 1;
+        }
+    }
+    if (!os || bh_store_task_next(api->store, mac, &next, &e) || !json_is_null(next)) {
+        json_decref(next);
+        return;
+    }
+    json_decref(next);
+    const char *act = json_string_value(json_object_get(os, "default_action"));
+    char s1[32], s2[32], s3[32];
+    snprintf(s1, sizeof(s1), "%s:%zu", act && !strcmp(act, "new") ? "new" : "sync", n);
+    snprintf(s2, sizeof(s2), "postsync:%zu", n);
+    snprintf(s3, sizeof(s3), "start:%zu", n);
+    json_t *steps =
+        act && !strcmp(act, "start") ? json_pack("[s]", s3) : json_pack("[s, s, s]", s1, s2, s3);
+    json_int_t delay = json_integer_value(json_object_get(os, "autostart_timeout"));
+    int64_t start = bh_wall_ms() + (delay > 0 && delay < 3600 ? delay : 0) * 1000;
+    char when[BH_TIME_STRLEN + 3] = "at:";
+    bh_time_format(start, when + 3);
+    json_t *spec =
+        json_pack("{s:{s:[s]}, s:o, s:s, s:b, s:i, s:I}", "targets", "hosts", mac, "steps", steps,
+                  "when", when, "wake", 0, "parallel", 0, "start_ms", (json_int_t)start);
+    json_t *macs = json_pack("[s]", mac), *job = NULL;
+    struct bh_actor a = {"autostart", NULL, NULL};
+    if (bh_store_job_create(api->store, spec, macs, &a, &job, &e))
+        bh_log(BH_LOG_WARN, "autostart: cannot make the job", "mac=%s err=%s", mac, e.msg);
+    json_decref(spec);
+    json_decref(macs);
+    json_decref(job);
+}
+
 void bh_h_agent_hello(struct bh_req *r)
 {
     struct bh_api *api = bh_api_ctx(r);
@@ -111,6 +156,7 @@ void bh_h_agent_hello(struct bh_req *r)
             bh_reply_err(r, &e);
         return;
     }
+    autostart(api, mac, group);
     bh_reply_json(r, 200,
                   json_pack("{s:s, s:I, s:o, s:o}", "token", token, "expires_ms", (json_int_t)exp,
                             "host", host, "group", group ? group : json_null()));
