@@ -40,6 +40,17 @@ int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *re
  * reboot, halt and kexec allowed. */
 bool bh_agent_in_client_os(void);
 
+/* Mount dev (its FSType in the start.conf, else ext4, vfat or ntfs3) at
+ * where in the client OS, elsewhere at a new /tmp/bootherd-os.* directory;
+ * dir: where it is.  Then unmount (and remove that directory). */
+int bh_agent_mount(const struct bh_agent *a, const char *dev, bool rw, const char *where, char *dir,
+                   size_t dcap, char *why, size_t cap);
+int bh_agent_umount(const char *dir, char *why, size_t cap);
+/* The group's cache partition (start.conf Cache), or NULL. */
+const char *bh_agent_cache_dev(const struct bh_agent *a);
+/* initcache: the chunks of the group's images into the cache partition. */
+int bh_agent_initcache(struct bh_agent *a, char *why, size_t cap);
+
 /* osops.c: steps that mount the OS partition or leave the client OS.  Each
  * returns 0, 1 with why filled, or -1 when it reported done itself (the
  * machine is going away). */

@@ -6,6 +6,7 @@
  * plain line every few seconds; the summary line goes to stdout.
  */
 #include "deploy.h"
+#include "cache.h"
 #include "httpsrc.h"
 
 #include "core/str.h"
@@ -142,13 +143,42 @@ int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats 
         rc = bh_httpsrc_manifest(hs, q->name, q->ref, &m, err);
     if (!rc)
         rc = open_target(q->device, m.size, q->must_exist, &fd, &size, err);
+    struct bh_cache cache;
+    bool cached = false;
+    struct bh_chunk_source src = bh_httpsrc_source(hs);
+    if (!rc && q->cache_dir) {
+        struct bh_err ce;
+        if (bh_cache_open(&cache, q->cache_dir, &src, &ce) == 0) {
+            src = bh_cache_source(&cache);
+            cached = true;
+        } else {
+            fprintf(stderr, "bootherd-agent: the cache is not usable, deploying without: %s\n",
+                    ce.msg);
+        }
+    }
     if (!rc) {
-        fprintf(stderr, "deploying %s@%s (%llu bytes, %zu extents) to %s: %s\n", q->name, q->ref,
-                (unsigned long long)m.size, m.n, q->device, q->full ? "full write" : "sync");
-        struct bh_chunk_source src = bh_httpsrc_source(hs);
+        fprintf(stderr, "deploying %s@%s (%llu bytes, %zu extents) to %s: %s%s\n", q->name, q->ref,
+                (unsigned long long)m.size, m.n, q->device, q->full ? "full write" : "sync",
+                cached ? ", with the cache" : "");
         struct bh_deploy_opts o = {
             .compare = !q->full, .threads = q->threads, .progress = q->progress, .ud = q->ud};
         rc = bh_deploy(fd, size, &m, &src, &o, st, err);
+        /* a damaged cache file: drop it and go again (what is right stays) */
+        for (int again = 0;
+             cached && rc && err->type && !strcmp(err->type, "corrupt-chunk") && again < 3;
+             again++) {
+            uint8_t id[BH_SHA256_LEN];
+            if (!bh_parse_id(err->field, id))
+                break;
+            fprintf(stderr, "bootherd-agent: %s; dropped from the cache, again\n", err->msg);
+            bh_cache_drop(&cache, id);
+            o.compare = true;
+            rc = bh_deploy(fd, size, &m, &src, &o, st, err);
+        }
+    }
+    if (cached) {
+        bh_cache_sync(&cache);
+        st->cache_hits = atomic_load(&cache.hits);
     }
     if (hs)
         st->retries = bh_httpsrc_retries(hs);

@@ -56,7 +56,8 @@ struct bh_deploy_stats {
     uint64_t written;       /* bytes written from chunks (fetched or copied) */
     uint64_t zeroed;        /* bytes of zero runs cleared */
     double seconds;
-    uint64_t retries; /* requests retried (bh_agent_deploy: the server was away) */
+    uint64_t retries;    /* requests retried (bh_agent_deploy: the server was away) */
+    uint64_t cache_hits; /* chunks read from the cache partition */
 };
 
 /* Write the image of m onto fd (a block device or regular file opened
@@ -88,6 +89,9 @@ struct bh_agent_deploy_req {
     const char *server, *token, *name, *ref, *device;
     bool full;       /* new: no compare pass */
     bool must_exist; /* the device must be there (run); else a file is made */
+    /* the mounted cache partition: chunks are taken from it and kept in it
+     * (cache.h); NULL: none */
+    const char *cache_dir;
     int threads, retry_secs;
     void (*progress)(void *ud, uint64_t done, uint64_t total, uint64_t fetched);
     void *ud;

@@ -64,12 +64,11 @@ static const char *fstype_of(const struct bh_agent *a, const char *dev)
     return NULL;
 }
 
-/* mount dev (its FSType, or whichever of ext4, vfat, ntfs3 takes it) */
-static int mount_os(const struct bh_agent *a, const char *dev, bool rw, char *dir, size_t dcap,
-                    char *why, size_t cap)
+int bh_agent_mount(const struct bh_agent *a, const char *dev, bool rw, const char *where, char *dir,
+                   size_t dcap, char *why, size_t cap)
 {
     if (bh_agent_in_client_os()) {
-        bh_strlcpy(dir, "/mnt", dcap);
+        bh_strlcpy(dir, where, dcap);
         mkdir(dir, 0755);
     } else {
         bh_strlcpy(dir, "/tmp/bootherd-os.XXXXXX", dcap);
@@ -108,12 +107,12 @@ static int mount_os(const struct bh_agent *a, const char *dev, bool rw, char *di
     return 1;
 }
 
-static int umount_os(const char *dir, char *why, size_t cap)
+int bh_agent_umount(const char *dir, char *why, size_t cap)
 {
     sync();
     for (int i = 0; i < 50; i++) {
         if (umount2(dir, 0) == 0) {
-            if (strcmp(dir, "/mnt"))
+            if (!strncmp(dir, "/tmp/bootherd-", 14))
                 rmdir(dir);
             return 0;
         }
@@ -151,7 +150,7 @@ static int start_kexec(struct bh_agent *a, const json_t *os, const char *root, c
 {
     char dir[64], kernel[512], initrd[512] = "", cmdline[2048];
     const char *k = jstr(os, "kernel"), *i = jstr(os, "initrd"), *app = jstr(os, "append");
-    if (mount_os(a, root, false, dir, sizeof(dir), why, cap))
+    if (bh_agent_mount(a, root, false, "/mnt", dir, sizeof(dir), why, cap))
         return 1;
     int rc = os_path(dir, k, kernel, sizeof(kernel), why, cap, "Kernel");
     if (!rc && i)
@@ -188,7 +187,7 @@ static int start_kexec(struct bh_agent *a, const json_t *os, const char *root, c
                 snprintf(why + strlen(why), cap - strlen(why), "; without -s: %s", why1);
         }
     }
-    if (umount_os(dir, rc ? NULL : why, cap) && !rc)
+    if (bh_agent_umount(dir, rc ? NULL : why, cap) && !rc)
         return 1;
     if (rc)
         return 1;
@@ -334,7 +333,7 @@ int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, si
     if (fetch_script(a, image, &script, why, cap))
         return 1;
     char dir[64];
-    if (mount_os(a, root, true, dir, sizeof(dir), why, cap)) {
+    if (bh_agent_mount(a, root, true, "/mnt", dir, sizeof(dir), why, cap)) {
         free(script);
         return 1;
     }
@@ -378,7 +377,7 @@ int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, si
         rc = set_hostname(dir, name, why, cap);
     }
     free(script);
-    if (umount_os(dir, rc ? NULL : why, cap))
+    if (bh_agent_umount(dir, rc ? NULL : why, cap))
         return 1;
     return rc;
 }

@@ -12,9 +12,8 @@
  * N's image onto its Root partition, from the group's start.conf);
  * start:N, postsync:N, create_image:N and shell:CMD (osops.c); reboot and
  * halt (only inside the client OS, which says so with
- * BOOTHERD_CLIENT_OS=1).  initcache fails with a message that says this
- * agent cannot do it yet, so a job never waits on a step that will not
- * happen.
+ * BOOTHERD_CLIENT_OS=1); initcache, and sync/new through the cache
+ * partition (cachestep.c).
  */
 #include "agent.h"
 #include "deploy.h"
@@ -179,16 +178,28 @@ static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, siz
     struct bh_deploy_stats st;
     struct bh_err e;
     bh_err_clear(&e);
-    if (bh_agent_deploy(&q, &st, &e)) {
+    /* through the cache partition, when the group has one that mounts */
+    const char *cdev = bh_agent_cache_dev(a);
+    char cdir[64], cwhy[512];
+    bool cached =
+        cdev && !bh_agent_mount(a, cdev, true, "/cache", cdir, sizeof(cdir), cwhy, sizeof(cwhy));
+    if (cdev && !cached)
+        fprintf(stderr, "bootherd-agent: without the cache: %s\n", cwhy);
+    q.cache_dir = cached ? cdir : NULL;
+    int rc = bh_agent_deploy(&q, &st, &e);
+    if (cached)
+        bh_agent_umount(cdir, NULL, 0);
+    if (rc) {
         snprintf(why, cap, "%s:%d: %s@%s onto %s: %s", s->kind == BH_STEP_NEW ? "new" : "sync",
                  s->os, name, ref, root, e.msg);
         return 1;
     }
     fprintf(stderr,
             "bootherd-agent: %s@%s on %s: %llu extents, %llu already right, fetched %llu chunks "
-            "(%llu bytes) in %.1f s\n",
+            "(%llu bytes; %llu from the cache) in %.1f s\n",
             name, ref, root, (unsigned long long)st.extents, (unsigned long long)st.skipped,
-            (unsigned long long)st.fetched, (unsigned long long)st.fetched_bytes, st.seconds);
+            (unsigned long long)st.fetched, (unsigned long long)st.fetched_bytes,
+            (unsigned long long)st.cache_hits, st.seconds);
     return 0;
 }
 
@@ -232,6 +243,7 @@ static void run_step(struct bh_agent *a, const char *text)
     case BH_STEP_POSTSYNC: rc = bh_agent_postsync(a, &s, why, sizeof(why)); break;
     case BH_STEP_CREATE_IMAGE: rc = bh_agent_capture(a, &s, why, sizeof(why)); break;
     case BH_STEP_SHELL: rc = bh_agent_shell(a, &s, why, sizeof(why)); break;
+    case BH_STEP_INITCACHE: rc = bh_agent_initcache(a, why, sizeof(why)); break;
     case BH_STEP_REBOOT:
     case BH_STEP_HALT: rc = do_power(a, &s, why, sizeof(why)); break;
     default:

@@ -126,6 +126,40 @@ check "  ... it added little to the store ($added bytes of a 48 MiB partition)" 
 check "  ... and the upload carried only new chunks ($sent bytes sent)" test "$sent" -lt $((6 * 1048576)) -a "$sent" -gt 0
 check "the new version is the partition, bit-exact" bash -c "'$BH' --url '$BH_URL' --token '$BH_TOKEN' image export testos '$W/back.raw' >/dev/null 2>&1 && cmp '$W/back.raw' '$LOOP'"
 
+# ---- the cache partition: initcache fills it, sync reads from it -----------------------
+truncate -s 64M "$W/cache"
+CLOOP=$(losetup -f --show "$W/cache") || { nok "losetup cache"; finish; exit 1; }
+trap 'umount /tmp/bootherd-os.* 2>/dev/null; losetup -d "$LOOP" "$CLOOP" 2>/dev/null; _cleanup' EXIT
+api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$(printf '[LINBO]\nServer = 192.0.2.1\nGroup = lab\nCache = %s\n[Partition]\nDev = %s\nSize = 48M\nId = 83\nFSType = ext4\n[Partition]\nDev = %s\nSize = 64M\nId = 83\nFSType = ext4\n[OS]\nName = Test OS\nBaseImage = testos\nRoot = %s\nKernel = boot/vmlinuz\n' "$CLOOP" "$LOOP" "$CLOOP" "$LOOP")"
+eq "a group with a cache partition" 200 "$STATUS"
+job '["format:2","initcache"]'
+eq "format:2 (the cache) and initcache are done" "done done" "$STATES"
+[ "$STATES" = "done done" ] || diag "$(jq -r '.hosts[0].steps[].error' <<<"$BODY")"
+nc=$(jq -r '.hosts[0].steps[1].progress.fetched_chunks' <<<"$BODY")
+check "initcache fetched the image's chunks ($nc)" test "$nc" -gt 0
+ncache=$(debugfs -R "ls -p /bootherd/chunks" "$CLOOP" 2>/dev/null | grep -c '^/')
+check "  ... and they are on the cache partition" test "$ncache" -gt 2
+job '["initcache"]'
+eq "a second initcache fetches nothing" 0 "$(jq -r '.hosts[0].steps[0].progress.fetched_chunks' <<<"$BODY")"
+dd if=/dev/zero of="$LOOP" bs=1M count=48 conv=notrunc status=none
+: >"$W/agent.log"
+job '["sync:1"]'
+eq "a sync of a wiped partition with the cache is done" done "$STATES"
+hits=$(grep -o '[0-9]* from the cache' "$W/agent.log" | awk '{print $1}')
+check "  ... its chunks came from the cache ($hits)" test "${hits:-0}" -gt 0
+check "  ... and the partition is the image again" cmp -n "$(stat -c %s "$W/back.raw")" "$W/back.raw" "$LOOP"
+# a damaged cache file: dropped, fetched again, and the sync still right
+mkdir -p "$W/cm"
+mount "$CLOOP" "$W/cm" && f=$(find "$W/cm/bootherd/chunks" -type f -size +1k | head -1) &&
+    printf 'damage' | dd of="$f" bs=1 seek=30 conv=notrunc status=none; umount "$W/cm"
+dd if=/dev/zero of="$LOOP" bs=1M count=48 conv=notrunc status=none
+: >"$W/agent.log"
+job '["sync:1"]'
+eq "a sync that meets a damaged cache file is done" done "$STATES"
+contains "  ... it dropped the file and went again" "dropped from the cache" "$(cat "$W/agent.log")"
+check "  ... and the partition is right" cmp -n "$(stat -c %s "$W/back.raw")" "$W/back.raw" "$LOOP"
+startconf boot/vmlinuz
+
 # ---- a corrupt chunk on the server: the sync fails, and says so ---------------------------
 cp "$W/os.img" "$W/os3.img"
 head -c 2000000 /dev/urandom >"$W/rnd"

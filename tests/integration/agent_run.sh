@@ -64,7 +64,7 @@ J3=$(jq -r .id <<<"$BODY")
 agent
 api GET "/api/v1/jobs/$J3"
 eq "sync done, initcache failed, start cancelled" "done failed cancelled" "$(jq -r '[.hosts[0].steps[].state] | join(" ")' <<<"$BODY")"
-contains "the reason reaches the operator" "cannot do 'initcache' yet" "$(bhc job show "$J3")"
+contains "the reason reaches the operator" "names no cache partition" "$(bhc job show "$J3")"
 api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["reboot"]}'
 J4=$(jq -r .id <<<"$BODY")
 agent
