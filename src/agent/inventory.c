@@ -97,7 +97,9 @@ static json_t *disks(void)
         snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
         json_object_set_new(o, "name", json_string(dev));
         snprintf(p, sizeof(p), "/sys/block/%s/size", e->d_name);
-        json_object_set_new(o, "size", json_integer(atoll(line_of(p, v, sizeof(v))) * 512));
+        int64_t sectors = 0;
+        bh_parse_i64(line_of(p, v, sizeof(v)), 0, INT64_MAX / 512, &sectors);
+        json_object_set_new(o, "size", json_integer(sectors * 512));
         snprintf(p, sizeof(p), "/sys/block/%s/device/model", e->d_name);
         set_str(o, "model", line_of(p, v, sizeof(v)));
         snprintf(p, sizeof(p), "/sys/block/%s/device/serial", e->d_name);
@@ -137,7 +139,8 @@ static json_t *nics(void)
             set_str(o, "driver", slash ? slash + 1 : link);
         }
         snprintf(p, sizeof(p), "/sys/class/net/%s/speed", e->d_name);
-        long speed = atol(line_of(p, v, sizeof(v)));
+        int64_t speed = 0; /* -1 when the link is down: not parsed, left 0 */
+        bh_parse_i64(line_of(p, v, sizeof(v)), 0, 1000000000, &speed);
         if (speed > 0)
             json_object_set_new(o, "speed_mbps", json_integer(speed));
         json_array_append_new(a, o);
