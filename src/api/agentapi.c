@@ -163,11 +163,46 @@ void bh_h_agent_hello(struct bh_req *r)
     explicit_bzero(token, sizeof(token));
 }
 
+#define AGENT_QUIET_MS  15000 /* an agent polls every 2 s: silent this long, it is gone */
+#define AGENTS_SEEN_MAX 100000
+
+void bh_api_agent_seen(struct bh_api *api, const char *mac)
+{
+    if (!api->agents_seen)
+        return;
+    pthread_mutex_lock(&api->seen_mu);
+    if (json_object_size(api->agents_seen) >= AGENTS_SEEN_MAX)
+        json_object_clear(api->agents_seen);
+    json_object_set_new(api->agents_seen, mac, json_integer(bh_mono_ns() / 1000000));
+    pthread_mutex_unlock(&api->seen_mu);
+}
+
+void bh_api_job_annotate(struct bh_api *api, json_t *job)
+{
+    if (!api->agents_seen)
+        return;
+    int64_t now = (int64_t)(bh_mono_ns() / 1000000);
+    size_t i;
+    json_t *h;
+    pthread_mutex_lock(&api->seen_mu);
+    json_array_foreach(json_object_get(job, "hosts"), i, h)
+    {
+        const char *st = json_string_value(json_object_get(h, "state"));
+        const json_t *seen =
+            json_object_get(api->agents_seen, json_string_value(json_object_get(h, "mac")));
+        if (st && !strcmp(st, "queued") &&
+            (!seen || now - json_integer_value(seen) > AGENT_QUIET_MS))
+            json_object_set_new(h, "state", json_string("waiting-for-host"));
+    }
+    pthread_mutex_unlock(&api->seen_mu);
+}
+
 void bh_h_agent_task(struct bh_req *r)
 {
     const char *mac;
     if (!agent_of(r, &mac))
         return;
+    bh_api_agent_seen(bh_api_ctx(r), mac);
     struct bh_err e;
     json_t *t = NULL;
     if (bh_store_task_next(bh_api_ctx(r)->store, mac, &t, &e)) {

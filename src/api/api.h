@@ -10,6 +10,7 @@
 #include "http/ws.h"
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -26,7 +27,18 @@ struct bh_api {
     bool agent_key_ok;
     /* Wake-on-LAN sender; NULL when the boot services are off */
     struct bh_wol *wol;
+    /* MAC -> when its agent last asked for a step (ms); for the
+     * waiting-for-host state.  In memory: after a restart, agents are heard
+     * from again within seconds. */
+    pthread_mutex_t seen_mu;
+    json_t *agents_seen;
 };
+
+/* An agent asked for its next step now. */
+void bh_api_agent_seen(struct bh_api *api, const char *mac);
+/* A job as the store has it, with "waiting-for-host" for each host whose
+ * next step is queued and whose agent has not asked for steps lately. */
+void bh_api_job_annotate(struct bh_api *api, json_t *job);
 
 /* request bodies larger than the [http] max_body */
 #define BH_CHUNK_BODY_MIB    17  /* a zstd frame of a 16 MiB chunk */

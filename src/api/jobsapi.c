@@ -171,10 +171,12 @@ void bh_h_job_get(struct bh_req *r)
         return;
     struct bh_err e;
     json_t *job = NULL;
-    if (bh_store_job_get(bh_api_ctx(r)->store, id, &job, &e))
+    if (bh_store_job_get(bh_api_ctx(r)->store, id, &job, &e)) {
         bh_reply_err(r, &e);
-    else
-        bh_reply_json(r, 200, job);
+        return;
+    }
+    bh_api_job_annotate(bh_api_ctx(r), job);
+    bh_reply_json(r, 200, job);
 }
 
 void bh_h_jobs(struct bh_req *r)

@@ -293,6 +293,8 @@ static int run(struct serve *s)
     s->api.hub = hub;
     s->api.boot = boot;
     s->api.started_ms = bh_wall_ms();
+    pthread_mutex_init(&s->api.seen_mu, NULL);
+    s->api.agents_seen = json_object();
     bh_store_set_notify(store, on_commit, &s->api);
     /* as the service user, so that what it creates is the service user's;
      * a store that cannot open leaves the rest of the server running */
@@ -363,6 +365,8 @@ out:
     bh_imagesvc_close(s->api.images);
     bh_store_set_notify(store, NULL, NULL);
     bh_ws_hub_free(hub);
+    json_decref(s->api.agents_seen);
+    pthread_mutex_destroy(&s->api.seen_mu);
     bh_store_close(store);
     if (rc == 0)
         bh_log(BH_LOG_INFO, "stopped", "data=%s", s->cfg.data_dir);

@@ -76,7 +76,7 @@ expect "failed, with the reason" 200 POST "/api/v1/agent/tasks/$TK2" '{"state":"
 api GET "/api/v1/jobs/$JOB"
 eq "pc1 failed" failed "$(jq -r '.hosts[] | select(.name == "pc1") | .state' <<<"$BODY")"
 eq "its later step is cancelled" cancelled "$(jq -r '.hosts[] | select(.name == "pc1") | .steps[2].state' <<<"$BODY")"
-eq "pc2 goes on (queued)" queued "$(jq -r '.hosts[] | select(.name == "pc2") | .state' <<<"$BODY")"
+eq "pc2 goes on: its agent has not asked yet, so it waits for the host" waiting-for-host "$(jq -r '.hosts[] | select(.name == "pc2") | .state' <<<"$BODY")"
 contains "the operator sees the reason" "does not match its id" "$(bhc job show "$JOB")"
 PC2TASK=$(jq -r '.hosts[] | select(.name == "pc2") | .steps[0].task' <<<"$BODY")
 expect "a report on another host's task: 409" 409 POST "/api/v1/agent/tasks/$PC2TASK" '{"state":"done"}' "$HT"

@@ -56,8 +56,13 @@ T3=$(boot 52:54:00:cc:00:03)
 AT=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
 api POST /api/v1/jobs "{\"targets\":{\"hosts\":[\"pc1\"]},\"steps\":[\"reboot\"],\"when\":\"at:$AT\"}"
 eq "a job at:$AT is made" 201 "$STATUS"
+api GET "/api/v1/jobs/$(jq -r .id <<<"$BODY")"
+eq "a host whose agent never asked waits for the host" waiting-for-host "$(jq -r '.hosts[0].state' <<<"$BODY")"
+JAT=$(jq -r .id <<<"$BODY")
 next "$T1"
 eq "before its time the host gets no step" 204 "$STATUS"
+api GET "/api/v1/jobs/$JAT"
+eq "  ... once its agent asks, the host is queued (its agent is there)" queued "$(jq -r '.hosts[0].state' <<<"$BODY")"
 sleep 4
 next "$T1"
 eq "after its time it does" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"

@@ -68,6 +68,7 @@ eq "wake: a magic packet was queued for the host" 1 "$(jq '.wake.queued | length
 sleep 2
 lab_api GET "/api/v1/jobs/$J1"
 eq "the job waits while the machine is off" queued "$(jq -r .state <<<"$BODY")"
+eq "  ... its host: waiting-for-host" waiting-for-host "$(jq -r '.hosts[0].state' <<<"$BODY")"
 t0=$(date +%s)
 lab_vm bios lab tap0 "$MAC" "$VM_LOG" "$DISK"
 if lab_wait "$VM_LOG" "BH-DEPLOY" 600; then ok "the machine booted the deployed OS"; else
