@@ -10,6 +10,8 @@
 #include "model/steps.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,7 +23,20 @@ struct bh_agent {
     int64_t task;  /* the step being done */
     uint64_t last_report_ms;
     int poll_ms;
+    /* the WebSocket channel (channel.c) */
+    pthread_t th;
+    bool has_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool kicked; /* under mu: a nudge came */
+    _Atomic bool quit, channel_up;
 };
+
+/* Hold the channel in a thread (after hello: it needs the token). */
+int bh_agent_channel_start(struct bh_agent *a);
+void bh_agent_channel_stop(struct bh_agent *a);
+/* Wait for a nudge, or poll_ms (10 s while the channel is up). */
+void bh_agent_wait(struct bh_agent *a, int poll_ms);
 
 /* The machine as sysfs and procfs tell it (inventory.c). */
 json_t *bh_agent_inventory(void);

@@ -290,6 +290,7 @@ int bh_agent_cmd_run(int argc, char **argv)
     if (!a.api.curl)
         return 1;
     int rc = hello(&a, ticket);
+    bool channel = !rc && !once && bh_agent_channel_start(&a) == 0;
     while (!rc) {
         long status = 0;
         json_t *t = NULL;
@@ -307,11 +308,15 @@ int bh_agent_cmd_run(int argc, char **argv)
             break;
         } else if (status == 401) {
             rc = bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+        } else if (channel) {
+            bh_agent_wait(&a, a.poll_ms);
         } else {
             sleep_ms(a.poll_ms);
         }
         json_decref(t);
     }
+    if (channel)
+        bh_agent_channel_stop(&a);
     json_decref(a.group);
     json_decref(a.host);
     bh_cli_cleanup(&a.api);

@@ -110,6 +110,8 @@ static const struct bh_route routes[] = {
      "The agent's next step (host token); 204 when there is none"},
     {"POST", V1 "/agent/tasks/{id}", bh_h_agent_task_update, BH_ROLE_NONE, NULL, 0,
      "The agent reports on a step: {state, progress?, error?} (host token)"},
+    {"GET", V1 "/agent/channel", bh_h_agent_channel, BH_ROLE_NONE, NULL, BH_ROUTE_NOMETRIC,
+     "The agent's WebSocket (host token): {type: hello}, then {type: jobs} when jobs change"},
     {"POST", V1 "/agent/boot-local", bh_h_agent_boot_local, BH_ROLE_NONE, NULL, 0,
      "The host's next boot script boots its disk, once (host token; start:N without kexec)"},
     {"POST", V1 "/jobs", bh_h_job_create, BH_ROLE_OPERATOR, NULL, 0,

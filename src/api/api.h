@@ -127,6 +127,7 @@ void bh_h_agent_hello(struct bh_req *r);
 void bh_h_agent_task(struct bh_req *r);
 void bh_h_agent_task_update(struct bh_req *r);
 void bh_h_agent_boot_local(struct bh_req *r);
+void bh_h_agent_channel(struct bh_req *r);
 /* May the caller read image `image` (NULL: any chunk)?  Viewers and up
  * may; a host token may for the images its group's OS entries name (and
  * chunks, which are named by content).  Replies 403 itself when not. */

@@ -5,6 +5,10 @@
  * Watchers live on the WebSocket hub thread.  When the store commits, the
  * hub is woken; it reads the new events once and hands each watcher the
  * ones it has not seen and wants (optional kind/key filter).
+ *
+ * GET /api/v1/agent/channel is a client agent's watcher (host token): it
+ * gets {"type":"hello"} at once and {"type":"jobs"} whenever a job changed,
+ * then asks for its next step; the hub's pings are its heartbeat.
  */
 #include "api.h"
 
@@ -22,7 +26,8 @@ struct watcher {
     int64_t rev; /* last revision this watcher has been given */
     char kind[32];
     char key[128];
-    bool admin; /* only admins see token events */
+    bool admin;   /* only admins see token events */
+    char mac[18]; /* an agent's channel: nudged on job changes, no events */
 };
 
 struct fanout {
@@ -58,18 +63,25 @@ static void deliver(struct bh_ws_conn *c, void *ud)
     struct fanout *f = ud;
     size_t i;
     json_t *ev;
+    bool nudge = false;
     json_array_foreach(f->events, i, ev)
     {
         int64_t rev = json_integer_value(json_object_get(ev, "rev"));
         if (rev <= w->rev)
             continue;
-        if (wanted(w, ev)) {
+        if (w->mac[0]) {
+            const char *kind = json_string_value(json_object_get(ev, "kind"));
+            nudge = nudge || (kind && !strcmp(kind, "job"));
+        } else if (wanted(w, ev)) {
             int rc = f->text[i] ? bh_ws_send_text(c, f->text[i], strlen(f->text[i])) : BH_ENOMEM;
             if (rc)
                 return; /* closed as too slow; it resumes with since= */
         }
         w->rev = rev;
     }
+    static const char jobs[] = "{\"type\":\"jobs\"}";
+    if (nudge)
+        bh_ws_send_text(c, jobs, sizeof(jobs) - 1);
 }
 
 /* The oldest watchers asked for events that are gone: tell them to resync. */
@@ -116,6 +128,9 @@ void bh_api_events_wake(struct bh_ws_hub *hub, void *ud)
 static void w_open(struct bh_ws_conn *c)
 {
     struct watcher *w = bh_ws_conn_ud(c);
+    static const char hello[] = "{\"type\":\"hello\"}";
+    if (w->mac[0])
+        bh_ws_send_text(c, hello, sizeof(hello) - 1);
     bh_ws_hub_wake(w->api->hub); /* send the backlog since w->rev */
 }
 
@@ -204,4 +219,30 @@ void bh_h_events(struct bh_req *r)
         bh_strlcpy(w->key, key, sizeof(w->key));
     if (bh_reply_websocket(r, adopt, w))
         free(w); /* refused: adopt never runs */
+}
+
+void bh_h_agent_channel(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    const struct bh_auth *a = bh_req_auth(r);
+    if (!a->host[0]) {
+        bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                         "this endpoint is for client agents (a host token)", NULL);
+        return;
+    }
+    if (!bh_req_header(r, "Upgrade")) {
+        bh_reply_problem(r, 400, "websocket-only", "Bad request",
+                         "the agent channel is a WebSocket (Upgrade: websocket)", NULL);
+        return;
+    }
+    struct watcher *w = calloc(1, sizeof(*w));
+    if (!w) {
+        bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
+        return;
+    }
+    w->api = api;
+    w->rev = bh_store_revision(api->store);
+    bh_strlcpy(w->mac, a->host, sizeof(w->mac));
+    if (bh_reply_websocket(r, adopt, w))
+        free(w);
 }

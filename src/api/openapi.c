@@ -304,6 +304,13 @@ static json_t *operation(const struct bh_route *rt)
         wake_responses(rt, op, resp);
     } else if (image_route(rt->pattern)) {
         image_responses(rt, op, resp);
+    } else if (rt->fn == bh_h_agent_channel) {
+        json_object_set_new(resp, "101",
+                            json_pack("{s:s}", "description",
+                                      "switched to WebSocket: {type: hello}, then {type: jobs} "
+                                      "whenever a job changed"));
+        json_object_set_new(resp, "400", problem_response("not a WebSocket upgrade"));
+        json_object_set_new(resp, "403", problem_response("not a host token"));
     } else if (rt->fn == bh_h_agent_boot_local) {
         json_object_set_new(
             resp, "204", json_pack("{s:s}", "description", "the next boot script boots the disk"));

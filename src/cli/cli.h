@@ -75,6 +75,13 @@ int bh_cmd_job(struct bh_cli *c, int argc, char **argv);
 /* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
  * on_event per message until it returns non-zero.  Returns on error only
  * if `once`. */
+/* One WebSocket connection to path (Bearer c->token) until the server
+ * closes it, nothing (not even a ping) arrives for idle_ms (0: no limit),
+ * *quit becomes true or on_msg returns non-zero (then 0).  BH_EAUTH when
+ * refused (401/403), BH_EGONE for 410, else BH_EIO with why. */
+int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic bool *quit,
+                  int (*on_msg)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
+                  long long *rev, struct bh_err *err);
 int bh_ws_follow(struct bh_cli *c, const char *query, long long since,
                  int (*on_event)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
                  struct bh_err *err);

@@ -1,12 +1,17 @@
 /*
- * wsclient.c - a small WebSocket client (RFC 6455) for following events:
- * blocking socket, wslay framing, reconnect with backoff, resume by revision.
+ * wsclient.c - a small WebSocket client (RFC 6455): following events
+ * (reconnect with backoff, resume by revision) and the agent's channel.
+ * Non-blocking socket after the handshake, wslay framing; a connection
+ * that hears nothing, not even the server's pings, for idle_ms is taken
+ * for dead.
  */
 #include "cli.h"
 
 #include "core/str.h"
+#include "core/timeutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/sha.h>
 #include <poll.h>
@@ -27,6 +32,7 @@ struct wsc {
     void *ud;
     long long *rev;
     int stop;
+    uint64_t last_rx; /* ms, monotonic */
 };
 
 static int split_url(const char *url, char *host, size_t hcap, char *port, size_t pcap)
@@ -121,10 +127,15 @@ static ssize_t c_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int
     ssize_t r;
     while ((r = recv(w->fd, buf, len, 0)) < 0 && errno == EINTR)
         ;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
     if (r <= 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
+    w->last_rx = bh_mono_ns() / 1000000;
     return r;
 }
 
@@ -135,6 +146,10 @@ static ssize_t c_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len,
     ssize_t r;
     while ((r = send(w->fd, d, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
         ;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
     if (r < 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
@@ -158,49 +173,63 @@ static void c_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_r
         w->stop = 1;
 }
 
-/* Run one connection until it ends; 0 if the user stopped. */
-static int session(struct bh_cli *c, const char *query, long long *rev,
-                   int (*on_event)(void *, const char *, size_t, long long *), void *ud,
-                   struct bh_err *err)
+int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic bool *quit,
+                  int (*on_msg)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
+                  long long *rev, struct bh_err *err)
 {
-    char host[256], port[16], path[1024];
+    char host[256], port[16];
     if (split_url(c->url, host, sizeof(host), port, sizeof(port)))
-        return bh_err_set(err, BH_EINVAL, NULL, "following events needs an http:// URL");
-    if (*rev >= 0)
-        snprintf(path, sizeof(path), "/api/v1/events?since=%lld%s", *rev, query);
-    else
-        snprintf(path, sizeof(path), "/api/v1/events?%s", query[0] ? query + 1 : "");
+        return bh_err_set(err, BH_EINVAL, NULL, "a WebSocket needs an http:// URL");
     int fd = dial(host, port);
     if (fd < 0)
         return bh_err_set(err, BH_EIO, NULL, "cannot connect to %s", c->url);
     int rc = handshake(c, fd, host, path, err);
-    if (rc) {
+    if (rc || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
         close(fd);
-        return rc;
+        return rc ? rc : bh_err_set(err, BH_ESYS, NULL, "fcntl: %s", strerror(errno));
     }
-    struct wsc w = {fd, on_event, ud, rev, 0};
+    struct wsc w = {fd, on_msg, ud, rev, 0, bh_mono_ns() / 1000000};
     struct wslay_event_callbacks cb = {c_recv, c_send, c_mask, NULL, NULL, NULL, c_msg};
     wslay_event_context_ptr ctx;
     if (wslay_event_context_client_init(&ctx, &cb, &w)) {
         close(fd);
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
-    while (!w.stop && (wslay_event_want_read(ctx) || wslay_event_want_write(ctx))) {
+    const char *why = "the server closed the connection";
+    while (!w.stop && !(quit && *quit) &&
+           (wslay_event_want_read(ctx) || wslay_event_want_write(ctx))) {
         struct pollfd p = {fd,
                            (short)((wslay_event_want_read(ctx) ? POLLIN : 0) |
                                    (wslay_event_want_write(ctx) ? POLLOUT : 0)),
                            0};
-        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+        if (poll(&p, 1, 1000) < 0 && errno != EINTR)
             break;
+        if (idle_ms > 0 && bh_mono_ns() / 1000000 - w.last_rx > (uint64_t)idle_ms) {
+            why = "no heartbeat from the server";
+            break;
+        }
         if (((p.revents & (POLLIN | POLLHUP | POLLERR)) && wslay_event_recv(ctx)) ||
             ((p.revents & POLLOUT) && wslay_event_send(ctx)))
             break;
     }
     wslay_event_context_free(ctx);
     close(fd);
-    if (w.stop)
+    if (w.stop || (quit && *quit))
         return 0;
-    return bh_err_set(err, BH_EIO, NULL, "event stream closed");
+    return bh_err_set(err, BH_EIO, NULL, "%s", why);
+}
+
+/* one connection of the event stream */
+static int session(struct bh_cli *c, const char *query, long long *rev,
+                   int (*on_event)(void *, const char *, size_t, long long *), void *ud,
+                   struct bh_err *err)
+{
+    char path[1024];
+    if (*rev >= 0)
+        snprintf(path, sizeof(path), "/api/v1/events?since=%lld%s", *rev, query);
+    else
+        snprintf(path, sizeof(path), "/api/v1/events?%s", query[0] ? query + 1 : "");
+    return bh_ws_session(c, path, 3 * 30 * 1000 + 5000, NULL, on_event, ud, rev, err);
 }
 
 int bh_ws_follow(struct bh_cli *c, const char *query, long long since,

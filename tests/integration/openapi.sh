@@ -104,6 +104,12 @@ call() {
     "POST /api/v1/jobs") api POST "$path" '{"targets":{"hosts":["oa-hosts"]},"steps":["reboot"]}' ;;
     "POST /api/v1/agent/hello") api POST "$path" "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" "" ;;
     "GET /api/v1/agent/task") api GET "$path" "" "$OA_HT" ;;
+    "GET /api/v1/agent/channel") # a real WebSocket handshake: 101, then the channel
+        STATUS=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' \
+            -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+            -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H "Authorization: Bearer $OA_HT" \
+            "$BH_URL$path")
+        BODY="" ;;
     "POST /api/v1/agent/boot-local") # then take the one-shot, so later boot scripts carry tickets
         api POST "$path" "" "$OA_HT"
         curl -s "$BH_URL/boot/ipxe?mac=$FIXTURE_MAC" >/dev/null ;;
@@ -162,7 +168,7 @@ while read -r m pat; do
     why=""
     [ "$STATUS" == 405 ] && why="405 from the router"
     [ "$STATUS" == 404 ] && [[ $BODY == *"no such endpoint"* ]] && why="the router does not know it"
-    [[ $STATUS == 2* ]] || why+=" not a success"
+    [[ $STATUS == 2* || $STATUS == 101 ]] || why+=" not a success"
     [[ " $documented " == *" $STATUS "* ]] || why+=" status $STATUS is not among the documented ($documented)"
     if [ -z "$why" ]; then ok "$m $pat answered $STATUS"; else nok "$m $pat is answered as documented"; diag "$why: HTTP $STATUS ${BODY:0:300}"; fi
 done <<<"$OPS"
