@@ -295,7 +295,7 @@ void bh_h_chunk_put(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
     uint8_t id[BH_SHA256_LEN];
-    if (!svc || !may(r, NULL, BH_ROLE_OPERATOR) || !id_param(r, "id", id))
+    if (!svc || !may_write_image(r, NULL) || !id_param(r, "id", id))
         return;
     size_t len;
     const char *body = bh_req_body(r, &len);
@@ -427,9 +427,24 @@ bool bh_api_may_read_image(struct bh_req *r, const char *image)
 }
 
 /* create_image:N: the agent uploads a new version of an image its group
- * uses; operators upload any */
+ * uses, and only while it runs a create_image step; operators upload any */
 static bool may_write_image(struct bh_req *r, const char *image)
 {
+    const struct bh_auth *a = bh_req_auth(r);
+    if (a->role < BH_ROLE_OPERATOR && a->host[0]) {
+        json_t *t = NULL;
+        struct bh_err e;
+        bool capturing =
+            bh_store_task_next(bh_api_ctx(r)->store, a->host, &t, &e) == 0 &&
+            !strncmp(json_string_value(json_object_get(t, "step")) ?: "", "create_image:", 13) &&
+            !strcmp(json_string_value(json_object_get(t, "state")) ?: "", "running");
+        json_decref(t);
+        if (!capturing) {
+            bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                             "a host uploads images only while it runs a create_image step", NULL);
+            return false;
+        }
+    }
     return may(r, image, BH_ROLE_OPERATOR);
 }
 
