@@ -246,10 +246,11 @@ int bh_agent_cmd_deploy(int argc, char **argv)
     int rc = bh_agent_deploy(&q, &st, &e);
     if (!rc) {
         printf("deployed %s@%s to %s: %llu extents, %llu skipped, fetched %llu chunks (%llu "
-               "bytes), wrote %llu bytes, zeroed %llu bytes in %.2f s\n",
+               "bytes), wrote %llu bytes, zeroed %llu bytes (%llu runs) in %.2f s\n",
                name, ref, device, (unsigned long long)st.extents, (unsigned long long)st.skipped,
                (unsigned long long)st.fetched, (unsigned long long)st.fetched_bytes,
-               (unsigned long long)st.written, (unsigned long long)st.zeroed, st.seconds);
+               (unsigned long long)st.written, (unsigned long long)st.zeroed,
+               (unsigned long long)st.zero_runs, st.seconds);
         fflush(stdout);
     } else {
         fprintf(stderr, "bootherd-agent: deploy %s@%s to %s failed: %s\n", name, ref, device,

@@ -26,10 +26,12 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -53,6 +55,7 @@ struct job {
 struct run {
     int fd;
     bool blk;
+    bool zero_cheap; /* the device zeroes without writing (WRITE ZEROES, a loop's hole) */
     unsigned sector; /* the block device's logical block size */
     const struct bh_manifest *m;
     const struct bh_chunk_source *src;
@@ -71,7 +74,7 @@ struct run {
     size_t phase_end;
 
     /* atomic counters */
-    uint64_t done_bytes, fetched, fetched_bytes, written, zeroed;
+    uint64_t done_bytes, fetched, fetched_bytes, written, zeroed, zero_runs;
 };
 
 struct worker {
@@ -221,10 +224,31 @@ static int clear(struct worker *w, uint64_t off, uint64_t n, struct bh_err *err)
     return write_zeros(w, off, n, err);
 }
 
+/* Does the block device fd zero a range without writing it (its queue
+ * offers WRITE ZEROES: an SSD's deallocate, a loop device's punched hole,
+ * a virtual disk's zero clusters)?  Then a sync zeroes a zero run instead
+ * of reading it first. */
+static bool zeroes_cheaply(const struct stat *sb)
+{
+    static const char *const at[] = {"queue", "../queue"}; /* a disk, a partition */
+    for (size_t i = 0; i < 2; i++) {
+        char p[128], v[32] = "";
+        snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/%s/write_zeroes_max_bytes", major(sb->st_rdev),
+                 minor(sb->st_rdev), at[i]);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;
+        bool ok = fgets(v, sizeof(v), f) && strtoull(v, NULL, 10) > 0;
+        fclose(f);
+        return ok;
+    }
+    return false;
+}
+
 static int do_zero(struct worker *w, const struct job *j, struct bh_err *err)
 {
     struct run *r = w->r;
-    if (r->o->compare) {
+    if (r->o->compare && !r->zero_cheap) {
         bool zero;
         int rc = is_zero(w, j->off, j->n, &zero, err);
         if (rc || zero)
@@ -234,6 +258,7 @@ static int do_zero(struct worker *w, const struct job *j, struct bh_err *err)
     if (!rc) {
         mark_changed(r, j->ext);
         add(&r->zeroed, j->n);
+        add(&r->zero_runs, 1);
     }
     return rc;
 }
@@ -518,6 +543,7 @@ int bh_deploy(int fd, uint64_t dev_size, const struct bh_manifest *m,
     int ssz = 0;
     if (r.blk && ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
         r.sector = (unsigned)ssz;
+    r.zero_cheap = r.blk && zeroes_cheaply(&sb);
     size_t n1 = 0;
     int rc = plan(&r, &n1, err);
     int nth = threads_for(o);
@@ -564,6 +590,7 @@ int bh_deploy(int fd, uint64_t dev_size, const struct bh_manifest *m,
         st->fetched_bytes = r.fetched_bytes;
         st->written = r.written;
         st->zeroed = r.zeroed;
+        st->zero_runs = r.zero_runs;
         st->seconds = (double)(bh_mono_ns() - t0) / 1e9;
     }
     for (int i = 0; ws && i < nth; i++) {

@@ -55,6 +55,7 @@ struct bh_deploy_stats {
     uint64_t fetched_bytes; /* their compressed size: what came over the wire */
     uint64_t written;       /* bytes written from chunks (fetched or copied) */
     uint64_t zeroed;        /* bytes of zero runs cleared */
+    uint64_t zero_runs;     /* zero runs cleared (without a compare where that is cheap) */
     double seconds;
     uint64_t retries;    /* requests retried (bh_agent_deploy: the server was away) */
     uint64_t cache_hits; /* chunks read from the cache partition */
