@@ -55,7 +55,10 @@ static atomic_uint_fast64_t tmp_seq;
 struct zctx {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
+    struct bh_buf scratch; /* a verified chunk's content (bh_cs_put) */
 };
+
+#define SCRATCH_KEEP_MAX (4u << 20)
 
 static pthread_key_t zkey;
 static pthread_once_t zkey_once = PTHREAD_ONCE_INIT;
@@ -65,6 +68,7 @@ static void zctx_free(void *p)
     struct zctx *z = p;
     ZSTD_freeCCtx(z->c);
     ZSTD_freeDCtx(z->d);
+    bh_buf_free(&z->scratch);
     free(z);
 }
 
@@ -84,6 +88,7 @@ static struct zctx *zctx_get(void)
             free(z);
             return NULL;
         }
+        bh_buf_init(&z->scratch, BH_CDC_CHUNK_MAX);
     }
     return z;
 }
@@ -435,11 +440,18 @@ int bh_cs_put(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], const v
         added = &dummy;
     *added = false;
     if (verify) {
-        struct bh_buf scratch;
-        bh_buf_init(&scratch, BH_CDC_CHUNK_MAX);
+        /* the thread's scratch: a PUT does not allocate a chunk's worth
+         * each time; one over SCRATCH_KEEP_MAX is not kept */
+        struct zctx *t = zctx_get();
+        if (!t)
+            return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         const char *why;
-        enum frame_check fc = check_frame(z, zlen, id, &scratch, &why);
-        bh_buf_free(&scratch);
+        bh_buf_reset(&t->scratch);
+        enum frame_check fc = check_frame(z, zlen, id, &t->scratch, &why);
+        if (t->scratch.cap > SCRATCH_KEEP_MAX) {
+            bh_buf_free(&t->scratch);
+            bh_buf_init(&t->scratch, BH_CDC_CHUNK_MAX);
+        }
         if (fc == FRAME_NOMEM)
             return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         if (fc != FRAME_OK) {

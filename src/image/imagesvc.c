@@ -259,12 +259,13 @@ int bh_imagesvc_put_chunk(struct bh_imagesvc *svc, const uint8_t id[BH_SHA256_LE
     return rc ? bh_err_set(err, rc, NULL, "out of memory") : 0;
 }
 
-/* sum of the stored sizes of ids; *missing counts the absent ones */
-static int stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
-                        const struct bh_idset *skip, uint64_t *bytes, size_t *missing,
-                        char first_missing[BH_SHA256_HEX])
+/* The stored sizes of ids, in one pass: *stored of all, *added of those
+ * not in parent; *missing counts the absent ones. */
+static void stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
+                         const struct bh_idset *parent, uint64_t *stored, uint64_t *added,
+                         size_t *missing, char first_missing[BH_SHA256_HEX])
 {
-    *bytes = 0;
+    *stored = *added = 0;
     *missing = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = ids + i * BH_SHA256_LEN;
@@ -276,10 +277,10 @@ static int stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
             continue;
         }
         close(fd);
-        if (!skip || !bh_idset_has(skip, id))
-            *bytes += zs;
+        *stored += zs;
+        if (!bh_idset_has(parent, id))
+            *added += zs;
     }
-    return 0;
 }
 
 int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t *body,
@@ -315,8 +316,7 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
     size_t missing = 0;
     char first[BH_SHA256_HEX] = "";
     if (!rc) {
-        stored_sizes(svc, ids, n, NULL, &stored, &missing, first);
-        stored_sizes(svc, ids, n, &pset, &added, &missing, first);
+        stored_sizes(svc, ids, n, &pset, &stored, &added, &missing, first);
         if (missing)
             rc = bh_err_sett(err, BH_ECONFLICT, "chunks-missing", "chunks",
                              "%zu of the %zu chunks are not uploaded yet (the first: %s); "
