@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testfiles.h"
+
 #include "image/cdc.h"
 #include "image/chunkstore.h"
 #include "image/ingest.h"
@@ -53,51 +55,7 @@ static int teardown_dir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* A path inside the test directory. */
-static const char *path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    char *p = buf[i++ % 4];
-    snprintf(p, 512, "%s/%s", g_dir, name);
-    return p;
-}
-
-/* Deterministic pseudo-random bytes (xorshift64*). */
-static void fill_random(uint8_t *p, size_t n, uint64_t seed)
-{
-    uint64_t s = seed * 0x9e3779b97f4a7c15u + 1;
-    for (size_t i = 0; i < n; i++) {
-        if (i % 8 == 0) {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-        }
-        p[i] = (uint8_t)((s * 0x2545f4914f6cdd1du) >> (8 * (i % 8)));
-    }
-}
-
-static void write_file(const char *p, const uint8_t *d, size_t n)
-{
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, d, n), (ssize_t)n);
-    close(fd);
-}
-
-static uint8_t *read_whole(const char *p, size_t *n)
-{
-    int fd = open(p, O_RDONLY);
-    assert_true(fd >= 0);
-    struct stat st;
-    assert_int_equal(fstat(fd, &st), 0);
-    uint8_t *d = malloc((size_t)st.st_size + 1);
-    assert_non_null(d);
-    assert_int_equal(pread(fd, d, (size_t)st.st_size, 0), st.st_size);
-    close(fd);
-    *n = (size_t)st.st_size;
-    return d;
-}
+#define path(name) dir_path(g_dir, name)
 
 /* ---- cdc ------------------------------------------------------------------ */
 
@@ -674,7 +632,7 @@ static void test_cs_chunks(void **state)
     bh_hex_id(id, hex);
     snprintf(rel, sizeof(rel), "cs1/chunks/%.2s/%s", hex, hex);
     size_t flen;
-    uint8_t *f = read_whole(path(rel), &flen);
+    uint8_t *f = read_file(path(rel), &flen);
     f[flen / 2] ^= 0x55;
     write_file(path(rel), f, flen);
     assert_int_equal(bh_cs_read(cs, id, &out, &err), BH_EIO);
@@ -1164,7 +1122,7 @@ static void test_ingest_store_export(void **state)
         assert_int_equal(bh_export(cs, &m, ofd, sparse, NULL, NULL, &err), 0);
         close(ofd);
         size_t back_n;
-        uint8_t *back = read_whole(out, &back_n);
+        uint8_t *back = read_file(out, &back_n);
         assert_int_equal(back_n, n);
         assert_memory_equal(back, d, n);
         free(back);
@@ -1197,7 +1155,7 @@ static void test_ingest_store_export(void **state)
     assert_int_equal(bh_export(cs, &m2, ofd, true, NULL, NULL, &err), 0);
     close(ofd);
     size_t back_n;
-    uint8_t *back = read_whole(path("out3"), &back_n);
+    uint8_t *back = read_file(path("out3"), &back_n);
     assert_int_equal(back_n, n);
     assert_memory_equal(back, d, n);
     free(back);
@@ -1316,7 +1274,7 @@ static void test_ingest_big_chunks_and_progress(void **state)
     assert_int_equal(last, n);
     close(ofd);
     size_t back_n;
-    uint8_t *back = read_whole(path("out6"), &back_n);
+    uint8_t *back = read_file(path("out6"), &back_n);
     assert_int_equal(back_n, n);
     assert_memory_equal(back, d, n);
     free(back);
