@@ -22,6 +22,9 @@ struct bh_agent {
     json_t *group; /* from hello: the layout and OS entries */
     int64_t task;  /* the step being done */
     uint64_t last_report_ms;
+    char phase[24]; /* the phase progress is about, since phase_t0_ms */
+    int64_t phase_task;
+    uint64_t phase_t0_ms;
     int poll_ms;
     /* the WebSocket channel (channel.c) */
     pthread_t th;

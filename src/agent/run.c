@@ -117,6 +117,11 @@ void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uin
                        uint64_t fetched)
 {
     uint64_t now = bh_mono_ns() / 1000000;
+    if (strcmp(a->phase, phase) || a->phase_task != a->task) { /* a new phase: its clock */
+        bh_strlcpy(a->phase, phase, sizeof(a->phase));
+        a->phase_task = a->task;
+        a->phase_t0_ms = now;
+    }
     if (done < total && now - a->last_report_ms < PROGRESS_EVERY_MS)
         return;
     a->last_report_ms = now;
@@ -124,6 +129,13 @@ void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uin
                           (json_int_t)total);
     if (fetched)
         json_object_set_new(p, "fetched", json_integer((json_int_t)fetched));
+    uint64_t ms = now - a->phase_t0_ms;
+    if (ms >= 200 && done) { /* rate over the phase so far, and what is left at that rate */
+        uint64_t rate = done * 1000 / ms;
+        json_object_set_new(p, "rate", json_integer((json_int_t)rate));
+        if (rate && total >= done)
+            json_object_set_new(p, "eta_s", json_integer((json_int_t)((total - done) / rate)));
+    }
     bh_agent_report(a, "running", p, NULL);
     json_decref(p);
 }

@@ -214,14 +214,24 @@ static void draw(const json_t *job, bool tty, int *lines)
         bar[20] = '\0';
         const char *err = cur ? json_string_value(json_object_get(cur, "error")) : NULL;
         const char *phase = json_string_value(json_object_get(p, "phase"));
-        printf("  %-16s %-10s %zu/%zu %-16s [%s] %5.1f%% %s%s\n",
+        char speed[48] = ""; /* " 45.2 MB/s, 0:12 left" */
+        json_int_t rate = json_integer_value(json_object_get(p, "rate"));
+        const json_t *eta = json_object_get(p, "eta_s");
+        if (!err && rate > 0 && cur &&
+            !strcmp(json_string_value(json_object_get(cur, "state")), "running"))
+            snprintf(speed, sizeof(speed), " %.1f MB/s", (double)rate / 1e6);
+        if (speed[0] && eta)
+            snprintf(speed + strlen(speed), sizeof(speed) - strlen(speed), ", %lld:%02lld left",
+                     (long long)json_integer_value(eta) / 60,
+                     (long long)json_integer_value(eta) % 60);
+        printf("  %-16s %-16s %zu/%zu %-16s [%s] %5.1f%% %s%s%s\n",
                name ? name : json_string_value(json_object_get(h, "mac")),
                json_string_value(json_object_get(h, "state")), done, n,
                cur ? json_string_value(json_object_get(cur, "step")) : "", bar, pct,
                err     ? err
                : phase ? phase
                        : "",
-               clr);
+               speed, clr);
         (*lines)++;
     }
     fflush(stdout);

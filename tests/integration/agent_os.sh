@@ -52,6 +52,11 @@ job '["sync:1","postsync:1"]'
 eq "sync:1, postsync:1 (no script) are done" "done done" "$STATES"
 [ "$STATES" = "done done" ] || diag "$(jq -r '.hosts[0].steps[].error' <<<"$BODY")$(tail -5 "$W/agent.log")"
 eq "etc/hostname is the host's name" pc1 "$(fsfile /etc/hostname)"
+check "the sync's last progress: all of the image" jq -e '.hosts[0].steps[0].progress | .done == .total and .phase == "deploying"' <<<"$BODY"
+out=$(bhc job watch "$JOB" 2>&1)
+eq "job watch of a finished job exits 0" 0 "$?"
+contains "  ... with a line for the host and its steps" "pc1" "$out"
+contains "  ... which are done" "2/2" "$out"
 check "the partition is not left mounted" bash -c "! grep -q '^$LOOP ' /proc/mounts"
 
 # ---- postsync with the image's script ------------------------------------------------
@@ -75,6 +80,9 @@ bhc host set pc1-renamed name=pc1 >/dev/null
 api PATCH /api/v1/images/testos '{"postsync":"echo about to fail; exit 7"}'
 job '["postsync:1","start:1"]'
 eq "a failing script fails the step and stops the host" "failed cancelled" "$STATES"
+out=$(bhc job watch "$JOB" 2>&1)
+eq "job watch of a failed job exits 1" 1 "$?"
+contains "  ... and shows the reason" "status 7" "$out"
 contains "  ... with the script's status and words" "status 7): about to fail" "$(jq -r '.hosts[0].steps[0].error' <<<"$BODY")"
 check "  ... and the partition is unmounted" bash -c "! grep -q '^$LOOP ' /proc/mounts"
 api PATCH /api/v1/images/testos '{"postsync":""}'
