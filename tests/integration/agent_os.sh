@@ -37,7 +37,12 @@ eq "group lab: OS 1 is testos on $LOOP" 200 "$STATUS"
 check "agent profile" bhc profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}"
 check "host pc1 in room r101" bhc host add "$MAC" name=pc1 group=lab room=r101 profile=agentos
 ticket() { curl -s "$BH_URL/boot/ipxe?mac=$MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
-agent() { "$AGENT" run --server "$BH_URL" --ticket "$(ticket)" --mac "$MAC" --once --poll-ms 200 2>>"$W/agent.log"; }
+AGENT_RCS=""
+agent() {
+    "$AGENT" run --server "$BH_URL" --ticket "$(ticket)" --mac "$MAC" --once --poll-ms 200 2>>"$W/agent.log"
+    AGENT_RCS+=" $?"
+    cat "$W/agent.log" >>"$W/agent-all.log"
+}
 job() {
     api POST /api/v1/jobs "{\"targets\":{\"hosts\":[\"$MAC\"]},\"steps\":$1}"
     JOB=$(jq -r .id <<<"$BODY")
@@ -212,4 +217,8 @@ contains "the next boot script boots the local disk" "action local" "$s1"
 contains "  ... once: the one after boots the profile again" "action profile" "$s2"
 api POST /api/v1/agent/boot-local ""
 eq "boot-local is for agents only" 403 "$STATUS"
+eq "every agent run exited 0 (failed steps are the job's, not the agent's)" "" "$(tr ' ' '\n' <<<"$AGENT_RCS" | grep -v '^0*$' | sort -u | xargs)"
+if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/agent-all.log"; then
+    nok "no sanitizer findings in the agent"; diag "$(grep -A30 -E 'Sanitizer|runtime error' "$W/agent-all.log" | head -60)"
+fi
 finish
