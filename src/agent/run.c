@@ -232,16 +232,21 @@ static int do_power(struct bh_agent *a, const struct bh_step *s, char *why, size
     return -1; /* reported done already */
 }
 
-static void run_step(struct bh_agent *a, const char *text)
+/* Do one step; false when the server did not let it start (cancelled
+ * meanwhile, its job's parallel limit reached, or not reachable). */
+static bool run_step(struct bh_agent *a, const char *text)
 {
     struct bh_step s;
     struct bh_err e;
     char why[1024] = "";
     if (bh_step_parse(text, &s, &e)) {
         bh_agent_report(a, "failed", NULL, e.msg);
-        return;
+        return true;
     }
-    bh_agent_report(a, "running", NULL, NULL);
+    if (bh_agent_report(a, "running", NULL, NULL)) {
+        fprintf(stderr, "bootherd-agent: step '%s' may not start now; asking again later\n", text);
+        return false;
+    }
     int rc;
     const json_t *config = json_object_get(a->group, "config");
     switch (s.kind) {
@@ -263,8 +268,9 @@ static void run_step(struct bh_agent *a, const char *text)
         rc = 1;
     }
     if (rc < 0) /* reported done already; the machine is going away */
-        return;
+        return true;
     bh_agent_report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
+    return true;
 }
 
 int bh_agent_cmd_run(int argc, char **argv)
@@ -314,7 +320,12 @@ int bh_agent_cmd_run(int argc, char **argv)
         }
         if (status == 200 && json_is_object(t)) {
             a.task = json_integer_value(json_object_get(t, "task"));
-            run_step(&a, json_string_value(json_object_get(t, "step")));
+            if (!run_step(&a, json_string_value(json_object_get(t, "step")))) {
+                if (channel)
+                    bh_agent_wait(&a, a.poll_ms);
+                else
+                    sleep_ms(a.poll_ms);
+            }
         } else if (status == 204 && once) {
             json_decref(t);
             break;

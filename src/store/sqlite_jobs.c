@@ -411,6 +411,18 @@ int sq_job_woken(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
     return job_change(impl, id, sql, 1, "woken", a, out, err);
 }
 
+/* SQL: task t (a row of tasks) may start as far as its job's parallel limit
+ * goes: no limit, or t's host has begun the job already, or fewer than
+ * parallel other hosts are in the middle of it (a step running, or done
+ * with more to come). */
+#define PARALLEL_OK                                                                                \
+    "(coalesce(json_extract((SELECT spec FROM jobs WHERE id = t.job_id), '$.parallel'), 0) = 0 "   \
+    "OR t.seq > 0 OR t.state = 'running' OR (SELECT count(DISTINCT o.host_id) FROM tasks o "       \
+    "WHERE o.job_id = t.job_id AND o.host_id <> t.host_id AND (o.state = 'running' OR "            \
+    "(o.state = 'done' AND EXISTS (SELECT 1 FROM tasks w WHERE w.job_id = o.job_id AND "           \
+    "w.host_id = o.host_id AND w.state = 'queued')))) < "                                          \
+    "json_extract((SELECT spec FROM jobs WHERE id = t.job_id), '$.parallel'))"
+
 /* ---- the agent's side ---------------------------------------------------- */
 
 int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
@@ -433,12 +445,7 @@ int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
         "AND (coalesce(json_extract(j.spec, '$.when'), 'now') <> 'next-boot' OR EXISTS (SELECT 1 "
         "FROM "
         "agent_sessions s WHERE s.host_id = h.id AND s.created_at >= j.created_at)) "
-        "AND (coalesce(json_extract(j.spec, '$.parallel'), 0) = 0 OR t.seq > 0 OR t.state = "
-        "'running' OR (SELECT count(DISTINCT o.host_id) FROM tasks o WHERE o.job_id = t.job_id "
-        "AND o.host_id <> t.host_id AND (o.state = 'running' OR (o.state = 'done' AND "
-        "EXISTS (SELECT 1 FROM tasks w WHERE w.job_id = o.job_id AND w.host_id = o.host_id "
-        "AND w.state = 'queued')))) < "
-        "json_extract(j.spec, '$.parallel')) "
+        "AND " PARALLEL_OK " "
         "ORDER BY t.job_id, t.seq LIMIT 1",
         err);
     int rc = st ? 0 : BH_EIO;
@@ -479,11 +486,12 @@ int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
      * done | failed; a cancelled task stays cancelled */
     sqlite3_stmt *st = sq_prepare(
         c,
-        "UPDATE tasks SET state = ?3, progress = coalesce(?4, progress), error = ?5, "
+        "UPDATE tasks AS t SET state = ?3, progress = coalesce(?4, progress), error = ?5, "
         "started_at = coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN ('done', "
         "'failed') THEN ?6 ELSE finished_at END WHERE id = ?1 AND host_id = (SELECT id FROM "
         "hosts WHERE mac = ?2) AND (state = 'queued' OR (state = 'running' AND ?3 <> "
-        "'queued')) RETURNING job_id",
+        "'queued')) AND (t.state <> 'queued' OR ?3 <> 'running' OR " PARALLEL_OK
+        ") RETURNING job_id",
         err);
     if (!st)
         rc = BH_EIO;
@@ -502,7 +510,8 @@ int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
             job = sqlite3_column_int64(st, 0);
         else if (r == SQLITE_DONE)
             rc = bh_err_set(err, BH_ECONFLICT, "task",
-                            "task %lld is not this host's, or is finished or cancelled",
+                            "task %lld is not this host's, is finished or cancelled, or its "
+                            "job's parallel limit is reached",
                             (long long)task);
         else
             rc = sq_fail(c, err, "update task");

@@ -86,7 +86,14 @@ eq "a job for three hosts, one at a time" 201 "$STATUS"
 next "$T1"
 eq "pc1 gets its first step" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
 A=$(jq -r .task <<<"$BODY")
+next "$T2"
+eq "pc2, asking in the same instant, is offered its first step too" "200 reboot" "$STATUS $(jq -r .step <<<"$BODY")"
+B0=$(jq -r .task <<<"$BODY")
 report "$T1" "$A" running # (the agent says so at once)
+eq "pc1 starts it" 200 "$STATUS"
+report "$T2" "$B0" running
+eq "pc2 may not: the start is where the limit holds (409)" 409 "$STATUS"
+contains "  ... saying why" "parallel limit" "$BODY"
 next "$T2"
 eq "pc2 waits while pc1 is running" 204 "$STATUS"
 next "$T3"
