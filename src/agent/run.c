@@ -208,10 +208,10 @@ static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, siz
     }
     fprintf(stderr,
             "bootherd-agent: %s@%s on %s: %llu extents, %llu already right, fetched %llu chunks "
-            "(%llu bytes; %llu from the cache) in %.1f s\n",
+            "(%llu bytes; %llu from the cache) in %.1f s; %llu requests retried\n",
             name, ref, root, (unsigned long long)st.extents, (unsigned long long)st.skipped,
             (unsigned long long)st.fetched, (unsigned long long)st.fetched_bytes,
-            (unsigned long long)st.cache_hits, st.seconds);
+            (unsigned long long)st.cache_hits, st.seconds, (unsigned long long)st.retries);
     return 0;
 }
 

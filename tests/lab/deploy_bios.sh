@@ -8,7 +8,10 @@
 #      OS, which prints "BH-DEPLOYED <hostname> <note>" with the name
 #      postsync gave it;
 #   2. delta: version 2 changes one file; sync:1 + start:1 on the same disk
-#      fetches about the changed chunks, not the image, and boots v2.
+#      fetches about the changed chunks, not the image, and boots v2;
+#   3. a fault: the server is killed while new:1 writes the image and
+#      started again a few seconds later; the agent waits for it, the step
+#      finishes and the machine boots.
 source "$(dirname "$0")/boot_common.sh"
 MAC=52:54:00:00:06:01
 DISK=$TEST_TMP/disk.raw
@@ -118,5 +121,34 @@ diag "the delta sync fetched $fetched bytes (changed: $changed; image: $size)"
 check "the delta fetched about the changed chunks: at most 4x them + 4 MiB" \
     test "$fetched" -le $((4 * changed + 4 * 1048576))
 check "  ... and far less than the image (under a quarter)" test "$fetched" -lt $((size / 4))
+netlab_wait_pid "$LAB_VM_PID"
+
+# ---- 3: the server dies in the middle of a step
+lab_api POST /api/v1/jobs '{"targets":{"hosts":["pc-e2e-1"]},"steps":["new:1","start:1"]}'
+J3=$(jq -r .id <<<"$BODY")
+: >"$VM_LOG"
+lab_vm bios lab tap0 "$MAC" "$VM_LOG" "$DISK"
+st=""
+for _ in $(seq 1 1500); do # up to 5 minutes for the boot
+    lab_api GET "/api/v1/jobs/$J3"
+    st=$(jq -r '.hosts[0].steps[0].state' <<<"$BODY")
+    [ "$st" = queued ] || break
+    sleep 0.2
+done
+eq "new:1 started" running "$st"
+check "the server is killed in the middle of it, and started again 4 s later" \
+    bash -c "kill -9 $BH_PID; sleep 4"
+lab_bootherd_restart lab || nok "the server starts again"
+if lab_wait "$VM_LOG" "BH-DEPLOY" 300; then ok "the machine booted the OS after the fault"; else
+    nok "the machine booted the OS after the fault"
+    diag "$(tail -c 4000 "$VM_LOG" | tr -d '\r')"
+fi
+LOG=$(tr -d '\r' <"$VM_LOG")
+contains "  ... version 2, whole (no postsync: the image's own host name)" "BH-DEPLOYED template v2" "$LOG"
+lab_api GET "/api/v1/jobs/$J3"
+eq "new:1 and start:1 are done" "done done" "$(jq -r '[.hosts[0].steps[].state] | join(" ")' <<<"$BODY")"
+seen=$(grep -aE "requests retried|report: |bootherd-agent: .*(refused|connect|reach|not ready)" <<<"$LOG" | grep -avE "; 0 requests retried" | head -3)
+check "the agent met the dead server and went on (a retried request or a failed report)" test -n "$seen"
+diag "$seen"
 netlab_wait_pid "$LAB_VM_PID"
 finish

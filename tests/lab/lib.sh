@@ -171,6 +171,23 @@ lab_bootherd() {
         '{"name":"bootherd-client","kernel":"test/vmlinuz","initrds":["test/initrd.gz"],"cmdline":"console=ttyS0 panic=-1 bh.url={{http_base}}"}'
 }
 
+# lab_bootherd_restart NS: kill -9 the lab's bootherd and start it again on
+# the same data directory and address (what lab_bootherd set up)
+lab_bootherd_restart() {
+    local ns=$1 i
+    kill -9 "$BH_PID" 2>/dev/null
+    wait "$BH_PID" 2>/dev/null
+    rm -f "$BH_DATA/http.addr"
+    netlab_bg "$ns" sh -c "exec \"$BH\" serve --data \"$BH_DATA\" --log-level debug >>\"$BH_LOG\" 2>&1"
+    BH_PID=$NL_LAST_PID
+    _PIDS+=("$BH_PID")
+    for i in $(seq 1 100); do
+        [ -s "$BH_DATA/http.addr" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # curl the API inside the lab namespace (the server listens there)
 lab_api() {
     local method=$1 path=$2 body=${3:-}
