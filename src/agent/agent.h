@@ -21,6 +21,11 @@ struct bh_agent {
     json_t *host;  /* from hello: name, room, group */
     json_t *group; /* from hello: the layout and OS entries */
     int64_t task;  /* the step being done */
+    /* the last step finished here and how: if the server lost the report
+     * (it was away), it is sent again instead of the step being redone */
+    int64_t finished_task;
+    bool finished_ok;
+    char finished_why[1024];
     uint64_t last_report_ms;
     char phase[24]; /* the phase progress is about, since phase_t0_ms */
     int64_t phase_task;

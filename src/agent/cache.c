@@ -1,13 +1,17 @@
 /*
  * cache.c - chunks kept on the client's cache partition (see cache.h).
  *
- * A kept chunk is written to a temporary name and renamed, so a power cut
- * leaves either no file or a whole one; the file system is flushed once at
- * the end of a deploy or an initcache (syncfs), not per chunk.
+ * A kept chunk is written to a temporary name and renamed; the file system
+ * is flushed once at the end of a deploy or an initcache (syncfs), not per
+ * chunk.  A file cut short by a power cut before that, or damaged later, is
+ * found when it is read: every cached frame is decoded and hashed before it
+ * is used, and a bad one is dropped and fetched from the server.
  */
 #include "cache.h"
 
 #include "core/str.h"
+#include "image/cdc.h"
+#include "image/image_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define CHUNK_FILE_MAX (17u << 20) /* a zstd frame of a 16 MiB chunk, with room */
 
@@ -104,12 +109,44 @@ static void keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const stru
         unlink(t);
 }
 
+/* Is z one zstd frame whose content hashes to id?  (A cache file may have
+ * been damaged, or cut short by a power cut before the disk had it.) */
+static bool frame_ok(const struct bh_buf *z, const uint8_t id[BH_SHA256_LEN])
+{
+    unsigned long long n = ZSTD_getFrameContentSize(z->p, z->len);
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n == 0 ||
+        n > BH_CDC_CHUNK_MAX)
+        return false;
+    ZSTD_DCtx *d = bh__zstd_dctx();
+    uint8_t *p = malloc((size_t)n);
+    bool ok = false;
+    if (d && p) {
+        size_t out = ZSTD_decompressDCtx(d, p, (size_t)n, z->p, z->len);
+        uint8_t h[BH_SHA256_LEN];
+        if (!ZSTD_isError(out) && out == n) {
+            bh_sha256(p, out, h);
+            ok = memcmp(h, id, BH_SHA256_LEN) == 0;
+        }
+    }
+    free(p);
+    return ok;
+}
+
 int bh_cache_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z, struct bh_err *err)
 {
     struct bh_cache *c = ud;
     if (load(c, id, z)) {
-        atomic_fetch_add(&c->hits, 1);
-        return 0;
+        if (frame_ok(z, id)) {
+            atomic_fetch_add(&c->hits, 1);
+            return 0;
+        }
+        char hex[BH_SHA256_HEX];
+        bh_hex_id(id, hex);
+        fprintf(stderr,
+                "bootherd-agent: cache: chunk %s is damaged; dropped from the cache, fetched "
+                "again\n",
+                hex);
+        bh_cache_drop(c, id);
     }
     int rc = c->inner.fetch(c->inner.ud, id, z, err);
     if (rc)

@@ -6,10 +6,8 @@
  *   DIR/bootherd/chunks/ab/<sha256 hex>    a chunk's zstd frame, as served
  *
  * A chunk source wraps the server's: a chunk in the cache is taken from
- * there, any other is fetched and kept.  bh_deploy checks every frame
- * against its id, so a damaged cache file is never written to a disk; the
- * deploy then fails with "corrupt-chunk", the caller drops that file
- * (bh_cache_drop) and deploys again.
+ * there when its frame checks out against its id, any other is fetched
+ * and kept; a damaged cache file is dropped and fetched again.
  */
 #ifndef BH_AGENT_CACHE_H
 #define BH_AGENT_CACHE_H

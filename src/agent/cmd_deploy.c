@@ -163,18 +163,6 @@ int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats 
         struct bh_deploy_opts o = {
             .compare = !q->full, .threads = q->threads, .progress = q->progress, .ud = q->ud};
         rc = bh_deploy(fd, size, &m, &src, &o, st, err);
-        /* a damaged cache file: drop it and go again (what is right stays) */
-        for (int again = 0;
-             cached && rc && err->type && !strcmp(err->type, "corrupt-chunk") && again < 3;
-             again++) {
-            uint8_t id[BH_SHA256_LEN];
-            if (!bh_parse_id(err->field, id))
-                break;
-            fprintf(stderr, "bootherd-agent: %s; dropped from the cache, again\n", err->msg);
-            bh_cache_drop(&cache, id);
-            o.compare = true;
-            rc = bh_deploy(fd, size, &m, &src, &o, st, err);
-        }
     }
     if (cached) {
         bh_cache_sync(&cache);

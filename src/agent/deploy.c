@@ -224,25 +224,34 @@ static int clear(struct worker *w, uint64_t off, uint64_t n, struct bh_err *err)
     return write_zeros(w, off, n, err);
 }
 
-/* Does the block device fd zero a range without writing it (its queue
- * offers WRITE ZEROES: an SSD's deallocate, a loop device's punched hole,
- * a virtual disk's zero clusters)?  Then a sync zeroes a zero run instead
- * of reading it first. */
+/* Does the block device zero a range cheaply: its queue offers WRITE
+ * ZEROES and it is a loop device (a hole or unwritten extent in the backing
+ * file) or not rotational (an SSD's or a virtual disk's zeroing is a
+ * mapping change, not a write)?  Then a sync zeroes a zero run instead of
+ * reading it first.  A spinning disk writes the zeros: there reading is no
+ * dearer, and it writes nothing when the run is zeros already. */
 static bool zeroes_cheaply(const struct stat *sb)
 {
     static const char *const at[] = {"queue", "../queue"}; /* a disk, a partition */
+    bool wz = false, rot = true;
     for (size_t i = 0; i < 2; i++) {
-        char p[128], v[32] = "";
+        char p[128], v[32] = "", q[128], r[8] = "";
         snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/%s/write_zeroes_max_bytes", major(sb->st_rdev),
+                 minor(sb->st_rdev), at[i]);
+        snprintf(q, sizeof(q), "/sys/dev/block/%u:%u/%s/rotational", major(sb->st_rdev),
                  minor(sb->st_rdev), at[i]);
         FILE *f = fopen(p, "r");
         if (!f)
             continue;
-        bool ok = fgets(v, sizeof(v), f) && strtoull(v, NULL, 10) > 0;
+        wz = fgets(v, sizeof(v), f) && strtoull(v, NULL, 10) > 0;
         fclose(f);
-        return ok;
+        if ((f = fopen(q, "r"))) {
+            rot = !fgets(r, sizeof(r), f) || r[0] != '0';
+            fclose(f);
+        }
+        break;
     }
-    return false;
+    return wz && (major(sb->st_rdev) == 7 /* loop */ || !rot);
 }
 
 static int do_zero(struct worker *w, const struct job *j, struct bh_err *err)

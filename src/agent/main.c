@@ -5,6 +5,7 @@
  */
 #include "deploy.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    signal(SIGPIPE,
+           SIG_IGN); /* a tool that exits before reading its input is an error, not a kill */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

@@ -7,6 +7,8 @@
  */
 #include "proc.h"
 
+#include "core/str.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -40,6 +42,14 @@ static char **make_env(const struct bh_exec *x, char **buf, size_t cap)
     return buf;
 }
 
+static void close_all(const int in[2], const int out[2], int nul)
+{
+    const int fds[] = {in[0], in[1], out[0], out[1], nul};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
 static void feed(int fd, const char *text)
 {
     size_t n = strlen(text), off = 0;
@@ -54,9 +64,10 @@ static void feed(int fd, const char *text)
 
 int bh_exec(const struct bh_exec *x, char *why, size_t cap)
 {
-    int in[2] = {-1, -1}, out[2];
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
     if ((x->input && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0) {
         snprintf(why, cap, "pipe: %s", strerror(errno));
+        close_all(in, out, -1);
         return 1;
     }
     char *envbuf[ENV_MAX];
@@ -65,6 +76,7 @@ int bh_exec(const struct bh_exec *x, char *why, size_t cap)
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, cap, "fork: %s", strerror(errno));
+        close_all(in, out, nul);
         return 1;
     }
     if (pid == 0) {
@@ -104,17 +116,26 @@ int bh_exec(const struct bh_exec *x, char *why, size_t cap)
     }
     buf[len] = '\0';
     close(out[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
+    if (w < 0) {
+        snprintf(why, cap, "%s: waitpid: %s", x->argv[0], strerror(errno));
+        return 1;
+    }
     while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
         buf[--len] = '\0';
-    if (x->out && x->out_cap)
+    bh_utf8_scrub(buf); /* the output goes into JSON, cut at any byte */
+    if (x->out && x->out_cap) {
         snprintf(x->out, x->out_cap, "%s", len + 1 > x->out_cap ? buf + len + 1 - x->out_cap : buf);
+        bh_utf8_scrub(x->out);
+    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     const char *tail = len > 300 ? buf + len - 300 : buf;
     snprintf(why, cap, "%s failed (%s %d)%s%s", x->argv[0], WIFEXITED(st) ? "status" : "signal",
              WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), len ? ": " : "", tail);
+    bh_utf8_scrub(why);
     return 1;
 }

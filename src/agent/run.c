@@ -98,8 +98,9 @@ int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, con
     json_t *body = json_pack("{s:s}", "state", state);
     if (progress)
         json_object_set(body, "progress", progress);
-    if (error)
-        json_object_set_new(body, "error", json_string(error));
+    json_t *ej = error ? json_string(error) : NULL; /* NULL when not UTF-8 */
+    if (error) /* never drop the error: without one, "failed" is refused */
+        json_object_set_new(body, "error", ej ? ej : json_string("(an error that is not text)"));
     long status = 0;
     json_t *out = NULL;
     struct bh_err e;
@@ -269,6 +270,9 @@ static bool run_step(struct bh_agent *a, const char *text)
     }
     if (rc < 0) /* reported done already; the machine is going away */
         return true;
+    a->finished_task = a->task;
+    a->finished_ok = rc == 0;
+    bh_strlcpy(a->finished_why, why, sizeof(a->finished_why));
     bh_agent_report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
     return true;
 }
@@ -320,7 +324,11 @@ int bh_agent_cmd_run(int argc, char **argv)
         }
         if (status == 200 && json_is_object(t)) {
             a.task = json_integer_value(json_object_get(t, "task"));
-            if (!run_step(&a, json_string_value(json_object_get(t, "step")))) {
+            if (a.task == a.finished_task) { /* done here; the report was lost */
+                bh_agent_report(&a, a.finished_ok ? "done" : "failed", NULL,
+                                a.finished_ok ? NULL : a.finished_why);
+                sleep_ms(a.poll_ms < 1000 ? a.poll_ms : 1000);
+            } else if (!run_step(&a, json_string_value(json_object_get(t, "step")))) {
                 if (channel)
                     bh_agent_wait(&a, a.poll_ms);
                 else

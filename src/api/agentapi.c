@@ -60,7 +60,8 @@ static void autostart(struct bh_api *api, const char *mac, const json_t *group)
             n = i + 1;
         }
     }
-    if (!os || bh_store_task_next(api->store, mac, &next, &e) || !json_is_null(next)) {
+    /* any step of any job waiting for this host, due or not, wins */
+    if (!os || bh_store_task_find(api->store, mac, "", true, &next, &e) || !json_is_null(next)) {
         json_decref(next);
         return;
     }

@@ -69,9 +69,11 @@ static void deliver(struct bh_ws_conn *c, void *ud)
         int64_t rev = json_integer_value(json_object_get(ev, "rev"));
         if (rev <= w->rev)
             continue;
-        if (w->mac[0]) {
+        if (w->mac[0]) { /* a job made, retried, woken, cancelled, or a host's step
+                          * ended: maybe this agent's turn; progress is not */
             const char *kind = json_string_value(json_object_get(ev, "kind"));
-            nudge = nudge || (kind && !strcmp(kind, "job"));
+            const char *type = json_string_value(json_object_get(ev, "type"));
+            nudge = nudge || (kind && !strcmp(kind, "job") && (!type || strcmp(type, "progress")));
         } else if (wanted(w, ev)) {
             int rc = f->text[i] ? bh_ws_send_text(c, f->text[i], strlen(f->text[i])) : BH_ENOMEM;
             if (rc)

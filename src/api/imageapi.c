@@ -25,6 +25,7 @@
 #include "api.h"
 
 #include "core/str.h"
+#include "model/steps.h"
 #include "image/imagesvc.h"
 
 #include <stdio.h>
@@ -275,6 +276,8 @@ void bh_h_upload_commit(struct bh_req *r)
         if (!json_is_string(t) || !tag_ok(json_string_value(t)))
             bad = "tags";
     }
+    if (!bad && bh_req_auth(r)->role < BH_ROLE_OPERATOR && json_array_size(tags))
+        bad = "tags"; /* a capture makes a version; where tags point is the operators' call */
     if (bad) {
         json_decref(body);
         bh_reply_problem(r, 400, "invalid", "Bad commit",
@@ -426,26 +429,61 @@ bool bh_api_may_read_image(struct bh_req *r, const char *image)
     return may(r, image, BH_ROLE_VIEWER);
 }
 
-/* create_image:N: the agent uploads a new version of an image its group
- * uses, and only while it runs a create_image step; operators upload any */
+/* The image OS n of the host's group names (its BaseImage without
+ * ".qcow2" or "@ref") into out; false if none. */
+static bool os_image(struct bh_req *r, const char *mac, int n, char *out, size_t cap)
+{
+    struct bh_store *st = bh_api_ctx(r)->store;
+    json_t *host = NULL, *group = NULL;
+    bool ok = false;
+    if (bh_store_get(st, bh_kind_get(BH_KIND_HOST), mac, &host, NULL) == 0 &&
+        json_string_value(json_object_get(host, "group")) &&
+        bh_store_get(st, bh_kind_get(BH_KIND_GROUP),
+                     json_string_value(json_object_get(host, "group")), &group, NULL) == 0) {
+        const char *b = json_string_value(
+            json_object_get(json_array_get(json_object_get(json_object_get(group, "config"), "os"),
+                                           (size_t)(n - 1)),
+                            "base_image"));
+        if (b) {
+            size_t len = strcspn(b, "@");
+            if (len > 6 && !strncmp(b + len - 6, ".qcow2", 6))
+                len -= 6;
+            ok = len < cap;
+            snprintf(out, cap, "%.*s", (int)len, b);
+        }
+    }
+    json_decref(host);
+    json_decref(group);
+    return ok;
+}
+
+/* create_image:N: a host token uploads a new version of OS N's image, and
+ * only while it runs that step (image NULL: a chunk, for the step's image);
+ * operators upload any */
 static bool may_write_image(struct bh_req *r, const char *image)
 {
     const struct bh_auth *a = bh_req_auth(r);
-    if (a->role < BH_ROLE_OPERATOR && a->host[0]) {
-        json_t *t = NULL;
-        struct bh_err e;
-        bool capturing =
-            bh_store_task_next(bh_api_ctx(r)->store, a->host, &t, &e) == 0 &&
-            !strncmp(json_string_value(json_object_get(t, "step")) ?: "", "create_image:", 13) &&
-            !strcmp(json_string_value(json_object_get(t, "state")) ?: "", "running");
-        json_decref(t);
-        if (!capturing) {
-            bh_reply_problem(r, 403, "forbidden", "Forbidden",
-                             "a host uploads images only while it runs a create_image step", NULL);
-            return false;
-        }
+    if (a->role >= BH_ROLE_OPERATOR)
+        return true;
+    json_t *t = NULL;
+    struct bh_err e;
+    bool ok = false;
+    char want[256] = "";
+    if (a->host[0] &&
+        bh_store_task_find(bh_api_ctx(r)->store, a->host, "create_image:", false, &t, &e) == 0 &&
+        json_is_object(t)) {
+        struct bh_step s;
+        ok = bh_step_parse(json_string_value(json_object_get(t, "step")), &s, NULL) == 0 &&
+             os_image(r, a->host, s.os, want, sizeof(want)) && (!image || !strcmp(image, want));
     }
-    return may(r, image, BH_ROLE_OPERATOR);
+    json_decref(t);
+    if (!ok)
+        bh_reply_problem(r, 403, "forbidden", "Forbidden",
+                         a->host[0] ? "a host uploads only the image of the create_image step it "
+                                      "runs, while it runs it"
+                                    : "this needs the operator role",
+                         NULL);
+    return ok;
 }
 
 /* an upload belongs to its image: a host may touch it when it may write that */

@@ -44,4 +44,8 @@ bool bh_str_charset(const char *s, const char *allowed);
 
 bool bh_str_has_prefix(const char *s, const char *prefix);
 
+/* Make s valid UTF-8 in place: each byte that does not start a valid
+ * sequence becomes '?' (what a tool printed, cut at any byte, into JSON). */
+void bh_utf8_scrub(char *s);
+
 #endif

@@ -64,6 +64,8 @@ struct bh_store_backend {
     int (*job_retry)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
                      struct bh_err *err);
     int (*task_next)(void *impl, const char *mac, json_t **out, struct bh_err *err);
+    int (*task_find)(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
+                     struct bh_err *err);
     int (*jobs_wake_due)(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
     int (*job_woken)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
                      struct bh_err *err);

@@ -668,6 +668,7 @@ const struct bh_store_backend bh__sqlite_backend = {
     .job_cancel = sq_job_cancel,
     .job_retry = sq_job_retry,
     .task_next = sq_task_next,
+    .task_find = sq_task_find,
     .jobs_wake_due = sq_jobs_wake_due,
     .job_woken = sq_job_woken,
     .task_update = sq_task_update,

@@ -373,6 +373,41 @@ int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
     return job_change(impl, id, sql, 1, "retried", a, out, err);
 }
 
+/* the host's running step (with queued: or queued one) whose text begins
+ * with prefix: {task, job, step, state} or JSON null */
+int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
+                 struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    sqlite3_stmt *st =
+        sq_prepare(c,
+                   "SELECT t.id, t.job_id, t.step, t.state FROM tasks t JOIN hosts h "
+                   "ON h.id = t.host_id WHERE h.mac = ?1 AND (t.state = 'running' "
+                   "OR (?3 AND t.state = 'queued')) AND substr(t.step, 1, "
+                   "length(?2)) = ?2 ORDER BY t.id LIMIT 1",
+                   err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, prefix, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, queued);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *out =
+                json_pack("{s:I, s:I, s:s, s:s}", "task", (json_int_t)sqlite3_column_int64(st, 0),
+                          "job", (json_int_t)sqlite3_column_int64(st, 1), "step",
+                          (const char *)sqlite3_column_text(st, 2), "state",
+                          (const char *)sqlite3_column_text(st, 3));
+        else if (r == SQLITE_DONE)
+            *out = json_null();
+        else
+            rc = sq_fail(c, err, "running task");
+        sqlite3_reset(st);
+    }
+    sq_release(c);
+    return rc;
+}
+
 /* at:TIME jobs with wake whose time has come and whose hosts were not woken
  * yet: their ids */
 int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err)

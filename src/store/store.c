@@ -172,6 +172,12 @@ int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct
     TIMED(BH_OP_GET, s->be->task_next(s->impl, mac, out, err));
 }
 
+int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, bool queued,
+                       json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->task_find(s->impl, mac, prefix, queued, out, err));
+}
+
 int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err)
 {
     TIMED(BH_OP_LIST, s->be->jobs_wake_due(s->impl, now_ms, ids, err));

@@ -241,6 +241,10 @@ int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a,
                        struct bh_err *err);
 /* The host's next step to run: {task, job, seq, step, state}, or JSON null. */
 int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
+/* The host's running step (queued: or a queued one) that begins with prefix
+ * ({task, job, step, state}), or JSON null.  Scheduling is not looked at. */
+int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, bool queued,
+                       json_t **out, struct bh_err *err);
 /* Jobs at:TIME with wake whose time has come and that have not woken their
  * hosts yet (ids, at most 100); then mark one woken (event "woken"). */
 int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err);

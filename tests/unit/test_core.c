@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -824,6 +825,36 @@ static void test_log_long_line_capped(void **state)
     assert_int_equal(out[BH_LOG_LINE_MAX - 1], '\n');
 }
 
+static void test_utf8_scrub(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain ascii", "plain ascii"},
+        {"Gr\xc3\xb6\xc3\x9f"
+         "e \xe2\x82\xac \xf0\x9f\x98\x80",
+         "Gr\xc3\xb6\xc3\x9f"
+         "e \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"cut \xc3", "cut ?"},                       /* a sequence cut at the end */
+        {"\xb6 starts mid-way", "? starts mid-way"}, /* a tail that begins inside one */
+        {"\xff\xfe", "??"},
+        {"\xc0\xaf overlong", "?? overlong"},
+        {"\xed\xa0\x80 surrogate", "??? surrogate"},
+        {"\xf4\x90\x80\x80 too big", "???? too big"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s", cases[i].in);
+        bh_utf8_scrub(buf);
+        assert_string_equal(buf, cases[i].want);
+        json_t *j = json_string(buf);
+        assert_non_null(j); /* what JSON takes */
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_log_escapes_and_levels),
         cmocka_unit_test(test_log_long_line_capped),
+        cmocka_unit_test(test_utf8_scrub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
