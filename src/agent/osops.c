@@ -5,7 +5,8 @@
  *   start:N         Linux (Kernel is a path in the OS): mount the Root
  *                   partition read-only, `kexec -l` its Kernel, Initrd and
  *                   Append ("root=Root" put first unless Append has one),
- *                   report done, `kexec -e`.  Kernel "auto" or empty
+ *                   report done, `kexec -e`; should that return, boot
+ *                   from the disk as below.  Kernel "auto" or empty
  *                   (Windows, or anything that boots by itself): ask the
  *                   server for one "boot from the local disk" (the next
  *                   iPXE script exits to the firmware), under UEFI also
@@ -145,7 +146,9 @@ static int os_path(const char *dir, const char *path, char *out, size_t cap, cha
 
 /* ---- start:N ------------------------------------------------------------ */
 
-static int start_kexec(struct bh_agent *a, const json_t *os, const char *root, char *why,
+static int start_local(struct bh_agent *a, int n, char *why, size_t cap);
+
+static int start_kexec(struct bh_agent *a, const json_t *os, int n, const char *root, char *why,
                        size_t cap)
 {
     char dir[64], kernel[512], initrd[512] = "", cmdline[2048];
@@ -195,7 +198,10 @@ static int start_kexec(struct bh_agent *a, const json_t *os, const char *root, c
     bh_agent_report(a, "done", NULL, NULL);
     char *exec[] = {"kexec", "-e", NULL};
     bh_exec(&(struct bh_exec){.argv = exec}, why, cap);
-    fprintf(stderr, "bootherd-agent: kexec -e returned: %s\n", why);
+    /* still here: the kexec failed; the disk's own boot loader may do */
+    fprintf(stderr, "bootherd-agent: kexec -e returned (%s); booting from the disk instead\n", why);
+    if (start_local(a, n, why, cap) > 0)
+        fprintf(stderr, "bootherd-agent: start: %s\n", why);
     return -1;
 }
 
@@ -265,7 +271,7 @@ int bh_agent_start(struct bh_agent *a, const struct bh_step *s, char *why, size_
         return 1;
     }
     if (k && strcasecmp(k, "auto"))
-        return start_kexec(a, os, root, why, cap);
+        return start_kexec(a, os, s->os, root, why, cap);
     return start_local(a, s->os, why, cap);
 }
 
