@@ -10,8 +10,7 @@
 #include "cache.h"
 
 #include "core/str.h"
-#include "image/cdc.h"
-#include "image/image_int.h"
+#include "image/chunkstore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #define CHUNK_FILE_MAX (17u << 20) /* a zstd frame of a 16 MiB chunk, with room */
 
@@ -109,34 +107,12 @@ static void keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const stru
         unlink(t);
 }
 
-/* Is z one zstd frame whose content hashes to id?  (A cache file may have
- * been damaged, or cut short by a power cut before the disk had it.) */
-static bool frame_ok(const struct bh_buf *z, const uint8_t id[BH_SHA256_LEN])
-{
-    unsigned long long n = ZSTD_getFrameContentSize(z->p, z->len);
-    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n == 0 ||
-        n > BH_CDC_CHUNK_MAX)
-        return false;
-    ZSTD_DCtx *d = bh__zstd_dctx();
-    uint8_t *p = malloc((size_t)n);
-    bool ok = false;
-    if (d && p) {
-        size_t out = ZSTD_decompressDCtx(d, p, (size_t)n, z->p, z->len);
-        uint8_t h[BH_SHA256_LEN];
-        if (!ZSTD_isError(out) && out == n) {
-            bh_sha256(p, out, h);
-            ok = memcmp(h, id, BH_SHA256_LEN) == 0;
-        }
-    }
-    free(p);
-    return ok;
-}
-
 int bh_cache_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z, struct bh_err *err)
 {
     struct bh_cache *c = ud;
     if (load(c, id, z)) {
-        if (frame_ok(z, id)) {
+        /* damaged, or cut short by a power cut before the disk had it? */
+        if (bh_cs_check_frame(z->p, z->len, id, NULL) == 0) {
             atomic_fetch_add(&c->hits, 1);
             return 0;
         }

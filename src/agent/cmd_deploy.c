@@ -9,6 +9,8 @@
 #include "cache.h"
 #include "httpsrc.h"
 
+#include "cli/progress.h"
+
 #include "core/str.h"
 #include "core/timeutil.h"
 
@@ -22,9 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LINE_EVERY_MS 2000
-#define BAR_EVERY_MS  500
-#define THREADS_MAX   64
+#define THREADS_MAX 64
 
 static int usage(void)
 {
@@ -44,52 +44,18 @@ static int usage(void)
     return 2;
 }
 
-struct view {
-    bool tty;
-    uint64_t t0, last; /* ms */
-};
-
-static void human(double v, char *out, size_t cap)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
+/* the deploy's progress on stderr, with the bytes fetched so far */
 static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetched)
 {
-    struct view *v = ud;
-    uint64_t now = bh_mono_ns() / 1000000;
-    bool last = done == total;
-    if (!last && now - v->last < (v->tty ? BAR_EVERY_MS : LINE_EVERY_MS))
-        return;
-    v->last = now;
-    double secs = (double)(now - v->t0) / 1000.0;
-    double pct = total ? 100.0 * (double)done / (double)total : 100.0;
-    char d[32], t[32], f[32], r[32];
-    human((double)done, d, sizeof(d));
-    human((double)total, t, sizeof(t));
-    human((double)fetched, f, sizeof(f));
-    human(secs > 0 ? (double)done / secs : 0, r, sizeof(r));
-    if (v->tty) {
-        enum { WIDTH = 24 };
-        char bar[WIDTH + 1];
-        int fill = (int)(pct / 100.0 * WIDTH);
-        for (int i = 0; i < WIDTH; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[WIDTH] = '\0';
-        fprintf(stderr, "\rdeploy [%s] %5.1f%% %s / %s  fetched %s  %s/s ", bar, pct, d, t, f, r);
-        if (last)
-            fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "deploy: %.1f%% %s of %s, fetched %s, %s/s, %.1f s\n", pct, d, t, f, r,
-                secs);
-    }
-    fflush(stderr);
+    struct bh_progress *p = ud;
+    char f[32];
+    p->total = total;
+    bh_progress_human((double)fetched, f, sizeof(f));
+    snprintf(p->note, sizeof(p->note), "fetched %s", f);
+    if (done == total)
+        bh_progress_end(p);
+    else
+        bh_progress_update(p, done);
 }
 
 /* Open the target; a missing path becomes a file.  *size: what it holds
@@ -219,8 +185,8 @@ int bh_agent_cmd_deploy(int argc, char **argv)
     struct bh_err e;
     bh_err_clear(&e);
     struct bh_deploy_stats st;
-    struct view v = {.tty = isatty(STDERR_FILENO) == 1};
-    v.t0 = v.last = bh_mono_ns() / 1000000;
+    struct bh_progress v;
+    bh_progress_start(&v, "deploy", 0);
     struct bh_agent_deploy_req q = {.server = server,
                                     .token = token,
                                     .name = name,

@@ -20,6 +20,7 @@
 #include "disk.h"
 
 #include "core/str.h"
+#include "model/startconf.h"
 #include "core/timeutil.h"
 
 #include <curl/curl.h>
@@ -161,14 +162,10 @@ int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *re
         snprintf(why, cap, "the group has no OS entry %d with a BaseImage and a Root", n);
         return 1;
     }
-    /* "win10.qcow2", "win10@stable", "win10": image win10, version latest
-     * unless pinned */
-    size_t len = strcspn(base, "@");
-    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
-        len -= 6;
-    snprintf(name, ncap, "%.*s", (int)(len < ncap ? len : ncap - 1), base);
-    bh_strlcpy(ref, base[strcspn(base, "@")] == '@' ? base + strcspn(base, "@") + 1 : "latest",
-               rcap);
+    if (!bh_startconf_image(base, name, ncap, ref, rcap)) {
+        snprintf(why, cap, "OS entry %d's BaseImage '%.64s' names no image", n, base);
+        return 1;
+    }
     return 0;
 }
 

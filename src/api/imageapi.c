@@ -25,6 +25,7 @@
 #include "api.h"
 
 #include "core/str.h"
+#include "model/startconf.h"
 #include "model/steps.h"
 #include "image/imagesvc.h"
 
@@ -379,13 +380,10 @@ static bool group_uses(const json_t *group, const char *image)
     json_t *os;
     json_array_foreach(json_object_get(json_object_get(group, "config"), "os"), i, os)
     {
-        const char *b = json_string_value(json_object_get(os, "base_image"));
-        if (!b)
-            continue;
-        size_t n = strcspn(b, "@");
-        if (n > 6 && !strncmp(b + n - 6, ".qcow2", 6))
-            n -= 6;
-        if (strlen(image) == n && !strncmp(b, image, n))
+        char name[256];
+        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
+                               sizeof(name), NULL, 0) &&
+            !strcmp(name, image))
             return true;
     }
     return false;
@@ -440,17 +438,10 @@ static bool os_image(struct bh_req *r, const char *mac, int n, char *out, size_t
         json_string_value(json_object_get(host, "group")) &&
         bh_store_get(st, bh_kind_get(BH_KIND_GROUP),
                      json_string_value(json_object_get(host, "group")), &group, NULL) == 0) {
-        const char *b = json_string_value(
-            json_object_get(json_array_get(json_object_get(json_object_get(group, "config"), "os"),
-                                           (size_t)(n - 1)),
-                            "base_image"));
-        if (b) {
-            size_t len = strcspn(b, "@");
-            if (len > 6 && !strncmp(b + len - 6, ".qcow2", 6))
-                len -= 6;
-            ok = len < cap;
-            snprintf(out, cap, "%.*s", (int)len, b);
-        }
+        const json_t *os = json_array_get(json_object_get(json_object_get(group, "config"), "os"),
+                                          (size_t)(n - 1));
+        ok = bh_startconf_image(json_string_value(json_object_get(os, "base_image")), out, cap,
+                                NULL, 0);
     }
     json_decref(host);
     json_decref(group);

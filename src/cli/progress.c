@@ -20,9 +20,10 @@ void bh_progress_start(struct bh_progress *p, const char *what, uint64_t total)
     p->done = 0;
     p->t0 = p->last = bh_mono_ns() / 1000000;
     p->tty = isatty(STDERR_FILENO) == 1;
+    p->note[0] = '\0';
 }
 
-static void human(double v, char *out, size_t cap)
+void bh_progress_human(double v, char *out, size_t cap)
 {
     static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
@@ -38,9 +39,9 @@ static void draw(struct bh_progress *p, uint64_t now, bool last)
     double secs = (double)(now - p->t0) / 1000.0;
     double rate = secs > 0 ? (double)p->done / secs : 0;
     char d[32], t[32], r[32];
-    human((double)p->done, d, sizeof(d));
-    human((double)p->total, t, sizeof(t));
-    human(rate, r, sizeof(r));
+    bh_progress_human((double)p->done, d, sizeof(d));
+    bh_progress_human((double)p->total, t, sizeof(t));
+    bh_progress_human(rate, r, sizeof(r));
     double pct = p->total ? 100.0 * (double)p->done / (double)p->total : 100.0;
     long eta = rate > 0 && p->total > p->done ? (long)((double)(p->total - p->done) / rate) : 0;
     if (p->tty) {
@@ -49,12 +50,13 @@ static void draw(struct bh_progress *p, uint64_t now, bool last)
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r%-10s [%s] %5.1f%% %s / %s  %s/s  ETA %ld:%02ld ", p->what, bar, pct, d,
-                t, r, eta / 60, eta % 60);
+        fprintf(stderr, "\r%-10s [%s] %5.1f%% %s / %s  %s/s  ETA %ld:%02ld %s", p->what, bar, pct,
+                d, t, r, eta / 60, eta % 60, p->note);
         if (last)
             fputc('\n', stderr);
     } else {
-        fprintf(stderr, "%s: %.1f%% %s of %s, %s/s, %.1f s\n", p->what, pct, d, t, r, secs);
+        fprintf(stderr, "%s: %.1f%% %s of %s, %s/s, %.1f s%s%s\n", p->what, pct, d, t, r, secs,
+                p->note[0] ? ", " : "", p->note);
     }
     fflush(stderr);
 }

@@ -432,6 +432,32 @@ int bh_cs_sync(struct bh_chunkstore *cs, struct bh_err *err)
     return 0;
 }
 
+int bh_cs_check_frame(const void *z, size_t zlen, const uint8_t id[BH_SHA256_LEN],
+                      struct bh_err *err)
+{
+    /* the thread's scratch: no chunk's worth is allocated per check; one
+     * over SCRATCH_KEEP_MAX is not kept */
+    struct zctx *t = zctx_get();
+    if (!t)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    const char *why;
+    bh_buf_reset(&t->scratch);
+    enum frame_check fc = check_frame(z, zlen, id, &t->scratch, &why);
+    if (t->scratch.cap > SCRATCH_KEEP_MAX) {
+        bh_buf_free(&t->scratch);
+        bh_buf_init(&t->scratch, BH_CDC_CHUNK_MAX);
+    }
+    if (fc == FRAME_NOMEM)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (fc != FRAME_OK) {
+        char hex[BH_SHA256_HEX];
+        bh_hex_id(id, hex);
+        return bh_err_sett(err, BH_EINVAL, fc == FRAME_MISMATCH ? "hash-mismatch" : "bad-chunk",
+                           hex, "chunk %s: %s", hex, why);
+    }
+    return 0;
+}
+
 int bh_cs_put(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], const void *z, size_t zlen,
               bool verify, bool *added, struct bh_err *err)
 {
@@ -440,26 +466,9 @@ int bh_cs_put(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN], const v
         added = &dummy;
     *added = false;
     if (verify) {
-        /* the thread's scratch: a PUT does not allocate a chunk's worth
-         * each time; one over SCRATCH_KEEP_MAX is not kept */
-        struct zctx *t = zctx_get();
-        if (!t)
-            return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-        const char *why;
-        bh_buf_reset(&t->scratch);
-        enum frame_check fc = check_frame(z, zlen, id, &t->scratch, &why);
-        if (t->scratch.cap > SCRATCH_KEEP_MAX) {
-            bh_buf_free(&t->scratch);
-            bh_buf_init(&t->scratch, BH_CDC_CHUNK_MAX);
-        }
-        if (fc == FRAME_NOMEM)
-            return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-        if (fc != FRAME_OK) {
-            char hex[BH_SHA256_HEX];
-            bh_hex_id(id, hex);
-            return bh_err_sett(err, BH_EINVAL, fc == FRAME_MISMATCH ? "hash-mismatch" : "bad-chunk",
-                               hex, "chunk %s: %s", hex, why);
-        }
+        int rc = bh_cs_check_frame(z, zlen, id, err);
+        if (rc)
+            return rc;
     }
     if (bh_cs_has(cs, id))
         return 0;

@@ -35,6 +35,11 @@ void bh_cs_close(struct bh_chunkstore *cs);
 
 /* ---- chunks ---- */
 bool bh_cs_has(struct bh_chunkstore *cs, const uint8_t id[BH_SHA256_LEN]);
+/* Is z exactly one zstd frame whose content hashes to id?  0, or BH_EINVAL
+ * (type "hash-mismatch" or "bad-chunk") saying why; BH_ENOMEM.  Decodes
+ * into a per-thread buffer: nothing is allocated per call. */
+int bh_cs_check_frame(const void *z, size_t zlen, const uint8_t id[BH_SHA256_LEN],
+                      struct bh_err *err);
 /* Store z, a zstd frame whose content is the chunk id.  verify: decompress
  * and hash first, and refuse a mismatch (BH_EINVAL, type "hash-mismatch")
  * or a frame that is not zstd or decodes to more than BH_CDC_CHUNK_MAX

@@ -893,3 +893,18 @@ char *bh_startconf_render(const json_t *conf, struct bh_err *err)
     }
     return out;
 }
+
+bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap)
+{
+    if (!base || !*base)
+        return false;
+    size_t len = strcspn(base, "@");
+    if (ref)
+        snprintf(ref, rcap, "%s", base[len] == '@' && base[len + 1] ? base + len + 1 : "latest");
+    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
+        len -= 6;
+    if (len == 0 || len >= ncap)
+        return false;
+    snprintf(name, ncap, "%.*s", (int)len, base);
+    return true;
+}

@@ -25,6 +25,7 @@
 #include "core/err.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define BH_STARTCONF_MAX (256 * 1024) /* hard cap on start.conf text */
@@ -68,5 +69,11 @@ char *bh_startconf_render(const json_t *conf, struct bh_err *err);
  * "config.os[1].default_action" and a message starting with that path.
  */
 int bh_startconf_validate(const json_t *conf, struct bh_err *err);
+
+/* The image an OS entry's BaseImage names: "win10.qcow2", "win10@stable"
+ * and "win10" all name image win10; ref is what follows '@' ("latest"
+ * when nothing does).  ref may be NULL.  False when base is empty or the
+ * name does not fit. */
+bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap);
 
 #endif

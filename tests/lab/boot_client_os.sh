@@ -113,7 +113,7 @@ check "load order: jbd2 and mbcache before ext4" \
 # ---- the lab: bootherd in full DHCP mode; build 2 runs beside it and
 # updates the profile over the API
 lab_setup
-lab_bootherd lab $'[dhcp]\ninterfaces = br0\nmode = full\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
+lab_bootherd lab "$LAB_DHCP_FULL"
 check "bootherd runs" kill -0 "$BH_PID"
 t0=$(date +%s)
 out2=$(netlab_exec "$LAB_NS" "$BH" client build --data "$BH_DATA" --cache "$CACHE" --agent "$FAKE" 2>&1)

@@ -10,6 +10,8 @@ source "$(dirname "$0")/lib.sh"
 
 LAB_NS=lab
 VM_LOG=$TEST_TMP/vm.log
+# bootherd as the segment's only DHCP server
+LAB_DHCP_FULL=$'[dhcp]\ninterfaces = br0\nmode = full\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
 
 lab_setup() {
     netlab_init || exit 1
@@ -64,3 +66,17 @@ lab_boot_checks() {
     contains "bootherd boot log shows the timeline" "boot.up" "$log"
     contains "bootherd boot log shows the script" "boot.script" "$log"
 }
+
+# the deploy labs: bootherd in full DHCP mode with the real client OS
+# (`bootherd client build`) as the hosts' profile; exits if it cannot build
+lab_deploy_setup() {
+    lab_setup
+    lab_bootherd lab "$LAB_DHCP_FULL"
+    check "bootherd runs" kill -0 "$BH_PID"
+    if lab_client_real; then ok "client OS built and installed"; else
+        nok "client OS built and installed"; diag "$(tail -20 "$TEST_TMP/client-build.log")"; finish; exit 1; fi
+}
+
+# the CLI and curl (with the admin token) inside the lab namespace
+bhcl() { netlab_exec "$LAB_NS" "$BH" --url "$BH_URL" --token "$BH_TOKEN" "$@"; }
+lab_curl() { netlab_exec "$LAB_NS" curl -s -H "Authorization: Bearer $BH_TOKEN" "$@"; }

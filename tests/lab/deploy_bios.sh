@@ -16,13 +16,7 @@ source "$(dirname "$0")/boot_common.sh"
 MAC=52:54:00:00:06:01
 DISK=$TEST_TMP/disk.raw
 IMG=$TEST_TMP/testos.img
-lab_setup
-lab_bootherd lab $'[dhcp]\ninterfaces = br0\nmode = full\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
-check "bootherd runs" kill -0 "$BH_PID"
-if lab_client_real; then ok "client OS built and installed"; else
-    nok "client OS built and installed"; diag "$(tail -20 "$TEST_TMP/client-build.log")"; finish; exit 1; fi
-bhcl() { netlab_exec "$LAB_NS" "$BH" --url "$BH_URL" --token "$BH_TOKEN" "$@"; }
-lab_curl() { netlab_exec "$LAB_NS" curl -s -H "Authorization: Bearer $BH_TOKEN" "$@"; }
+lab_deploy_setup
 
 # ---- the deployable OS, version 1; the group, the host, a blank disk
 check "test OS built (ext4: kernel, initramfs, etc/hostname)" \

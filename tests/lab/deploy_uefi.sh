@@ -8,13 +8,7 @@ source "$(dirname "$0")/boot_common.sh"
 MAC=52:54:00:00:07:01
 DISK=$TEST_TMP/disk.raw
 IMG=$TEST_TMP/testos.img
-lab_setup
-lab_bootherd lab $'[dhcp]\ninterfaces = br0\nmode = full\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
-check "bootherd runs" kill -0 "$BH_PID"
-if lab_client_real; then ok "client OS built and installed"; else
-    nok "client OS built and installed"; diag "$(tail -20 "$TEST_TMP/client-build.log")"; finish; exit 1; fi
-bhcl() { netlab_exec "$LAB_NS" "$BH" --url "$BH_URL" --token "$BH_TOKEN" "$@"; }
-lab_curl() { netlab_exec "$LAB_NS" curl -s -H "Authorization: Bearer $BH_TOKEN" "$@"; }
+lab_deploy_setup
 
 check "test OS built" lab_test_os "$BH_DATA/boot/client/initrd.img" "$BH_DATA/boot/client/vmlinuz" "$IMG" v1
 check "image testos version 1 imported" bhcl image import testos "$IMG" --note v1

@@ -709,6 +709,26 @@ static void test_alloc_failures(void **state)
     free(text);
 }
 
+static void test_base_image(void **state)
+{
+    (void)state;
+    char name[16], ref[16];
+    assert_true(bh_startconf_image("win10.qcow2", name, sizeof(name), ref, sizeof(ref)));
+    assert_string_equal(name, "win10");
+    assert_string_equal(ref, "latest");
+    assert_true(bh_startconf_image("win10@stable", name, sizeof(name), ref, sizeof(ref)));
+    assert_string_equal(name, "win10");
+    assert_string_equal(ref, "stable");
+    assert_true(bh_startconf_image("ubuntu.qcow2@3", name, sizeof(name), NULL, 0));
+    assert_string_equal(name, "ubuntu");
+    assert_true(bh_startconf_image("plain", name, sizeof(name), ref, sizeof(ref)));
+    assert_string_equal(name, "plain");
+    assert_false(bh_startconf_image("", name, sizeof(name), ref, sizeof(ref)));
+    assert_false(bh_startconf_image(NULL, name, sizeof(name), ref, sizeof(ref)));
+    assert_false(bh_startconf_image("@latest", name, sizeof(name), ref, sizeof(ref)));
+    assert_false(bh_startconf_image("a-name-longer-than-16", name, sizeof(name), NULL, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_validate_embedded_nul),
         cmocka_unit_test(test_validate_accepts),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_base_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
