@@ -3,12 +3,14 @@
 # "N passed, N failed".  Sections: lint, build, unit (cmocka), integration
 # (real daemon + curl + CLI), the same again under ASan+UBSan, and a short
 # libFuzzer run of every parser.  FUZZ_SECONDS (default 10) sets the fuzz time.
+# A check that cannot run here prints "ok - ... # SKIP why" and is counted as
+# skipped, never as passed.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT=$ROOT/tests/out
 rm -rf "$OUT"; mkdir -p "$OUT"
-PASS=0 FAIL=0
+PASS=0 FAIL=0 SKIP=0
 JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
@@ -16,13 +18,16 @@ pass() { PASS=$((PASS + 1)); echo "ok - $*"; }
 fail() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 section() { echo; echo "=== $* ==="; }
 
-# count TAP lines of a log; a script that died without failing a line fails once
+# count TAP lines of a log ("ok ... # SKIP" is a skip, not a pass); a script
+# that died without failing a line fails once
 count_tap() {
-    local log=$1 rc=$2 name=$3 p f
-    p=$(grep -c '^ok ' "$log" || true)
+    local log=$1 rc=$2 name=$3 p f s
+    p=$(grep '^ok ' "$log" | grep -vc '# SKIP' || true)
+    s=$(grep '^ok ' "$log" | grep -c '# SKIP' || true)
     f=$(grep -c '^not ok ' "$log" || true)
     grep -E '^(not )?ok ' "$log" | grep -v '^ok ' || true
-    PASS=$((PASS + p)); FAIL=$((FAIL + f))
+    grep -E '^ok .*# SKIP' "$log" || true
+    PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + s))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$name exited with status $rc"; tail -20 "$log"; fi
 }
 
@@ -115,5 +120,5 @@ fi
 
 echo
 echo "logs: $OUT"
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

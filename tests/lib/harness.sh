@@ -9,6 +9,7 @@ BH=${BOOTHERD_BIN:-$ROOT/build/bootherd}
 TEST_NAME=$(basename "$0" .sh)
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 _PIDS=()
 # every temporary file of this test lives here (made in this shell, so
 # helpers called as $(...) still clean up)
@@ -25,6 +26,8 @@ trap _cleanup EXIT
 
 ok()  { T_PASS=$((T_PASS + 1)); echo "ok - $TEST_NAME: $*"; }
 nok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $TEST_NAME: $*"; }
+# skip NAME WHY: a check that cannot run here (counted as skipped, not passed)
+skip() { T_SKIP=$((T_SKIP + 1)); echo "ok - $TEST_NAME: $1 # SKIP $2"; }
 diag() { sed 's/^/#   /' <<<"$*" | head -40; }
 
 # check NAME CMD... : passes if CMD succeeds
@@ -127,6 +130,6 @@ mktoken() {
 
 finish() {
     bh_stop
-    echo "# $TEST_NAME: $T_PASS passed, $T_FAIL failed"
+    echo "# $TEST_NAME: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
     [ "$T_FAIL" -eq 0 ]
 }
