@@ -13,7 +13,13 @@
  *                                   disk, once (start:N without kexec)
  *
  * A host token is good for these routes and for reading the images its
- * group's OS entries name (see imageapi.c); nothing else.
+ * group's OS entries name (see imageapi.c); nothing else.  It lives for its
+ * boot session: BH_AGENT_TOKEN_TTL_MS, renewed while the agent is heard
+ * from (auth.c), and ends at the host's next hello or when the host is
+ * deleted.  A step belongs to the session that started it (store.h).
+ *
+ *   POST /api/v1/hosts/{key}/ticket (admin) a boot ticket made by hand, for
+ *                                   a machine started some other way
  */
 #include "api.h"
 
@@ -28,8 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGENT_TOKEN_TTL_MS (7LL * 24 * 3600 * 1000) /* the client OS runs for days at most */
-#define INVENTORY_MAX      (256 * 1024)
+#define INVENTORY_MAX (256 * 1024)
 
 static bool agent_of(struct bh_req *r, const char **mac)
 {
@@ -117,7 +122,7 @@ void bh_h_agent_hello(struct bh_req *r)
     else
         rc = bh_ticket_check(api->agent_key, ticket, mac, bh_wall_ms(), nonce, &texp, &e);
     char tid[BH_TOKEN_ID_LEN + 1], token[BH_TOKEN_STR_MAX], hash[65];
-    int64_t exp = bh_wall_ms() + AGENT_TOKEN_TTL_MS;
+    int64_t exp = bh_wall_ms() + BH_AGENT_TOKEN_TTL_MS;
     if (!rc && bh_token_generate(tid, token, hash))
         rc = bh_err_set(&e, BH_ESYS, NULL, "no randomness for a token");
     json_t *doc = inv ? json_deep_copy(inv) : json_object();
@@ -128,8 +133,10 @@ void bh_h_agent_hello(struct bh_req *r)
                             INVENTORY_MAX);
         free(dump);
     }
-    if (!rc)
-        rc = bh_store_agent_login(api->store, mac, nonce, tid, hash, exp, doc, &e);
+    if (!rc) {
+        struct bh_agent_login l = {mac, nonce, tid, hash, exp, texp, doc};
+        rc = bh_store_agent_login(api->store, &l, &e);
+    }
     if (!rc && json_object_size(doc)) { /* the inventory becomes the host's hardware */
         json_t *hw = json_pack("{s:O}", "hardware", doc), *obj = NULL;
         struct bh_actor a = {"agent", NULL, bh_req_remote(r)};
@@ -252,12 +259,18 @@ void bh_h_agent_task_update(struct bh_req *r)
         return;
     }
     struct bh_err e;
+    bh_err_clear(&e);
     struct bh_actor a = bh_api_actor(r);
     json_t *job = NULL;
-    int rc = bh_store_task_update(bh_api_ctx(r)->store, id, mac, state,
-                                  json_is_object(prog) ? prog : NULL, json_string_value(errj), &a,
-                                  &job, &e);
+    struct bh_task_report rep = {mac, bh_req_auth(r)->token_id, state,
+                                 json_is_object(prog) ? prog : NULL, json_string_value(errj)};
+    int rc = bh_store_task_update(bh_api_ctx(r)->store, id, &rep, &a, &job, &e);
     json_decref(body);
+    if (rc && e.type && !strcmp(e.type, "claimed")) /* the host's timeline says so too */
+        bh_store_event_append(bh_api_ctx(r)->store, "host", mac, "agent.conflict",
+                              json_pack("{s:I, s:s, s:s, s:s?}", "task", (json_int_t)id, "state",
+                                        state, "why", e.msg, "client", bh_req_remote(r)),
+                              &a, false, NULL, NULL);
     if (rc)
         bh_reply_err(r, &e);
     else
@@ -281,4 +294,43 @@ void bh_h_agent_boot_local(struct bh_req *r)
     }
     bh_boot_local_once(api->boot, mac, bh_wall_ms() + BOOT_LOCAL_TTL_MS);
     bh_reply_empty(r, 204);
+}
+
+/* POST /api/v1/hosts/{key}/ticket: an admin makes a boot ticket by hand,
+ * for a machine started without the boot chain (rescue media, a client OS
+ * on a stick, a test).  Audited: it lets the holder act as the host. */
+void bh_h_host_ticket(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    if (!api->agent_key_ok) {
+        bh_reply_problem(r, 503, "unavailable", "Agents unavailable",
+                         "the server has no agent key; see its log", NULL);
+        return;
+    }
+    json_t *host = NULL;
+    struct bh_err e;
+    if (bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), bh_req_param(r, "key"), &host, &e)) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    const char *mac = json_string_value(json_object_get(host, "mac"));
+    char ticket[BH_TICKET_MAX];
+    int64_t now = bh_wall_ms();
+    struct bh_actor a = bh_api_actor(r);
+    int rc = bh_ticket_make(api->agent_key, mac, now, BH_TICKET_TTL_MS, ticket);
+    if (rc)
+        bh_err_set(&e, rc, NULL, "no randomness for a ticket");
+    else
+        rc = bh_store_event_append(api->store, "host", mac, "agent.ticket",
+                                   json_pack("{s:s, s:I}", "by", a.name, "expires_ms",
+                                             (json_int_t)(now + BH_TICKET_TTL_MS)),
+                                   &a, true, NULL, &e);
+    if (rc)
+        bh_reply_err(r, &e);
+    else
+        bh_reply_json(r, 201,
+                      json_pack("{s:s, s:s, s:I}", "mac", mac, "ticket", ticket, "expires_ms",
+                                (json_int_t)(now + BH_TICKET_TTL_MS)));
+    explicit_bzero(ticket, sizeof(ticket));
+    json_decref(host);
 }

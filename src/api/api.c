@@ -59,6 +59,9 @@ static const struct bh_route routes[] = {
      "Change run-time boot settings"},
     {"GET", V1 "/hosts/{key}/events", bh_h_host_events, BH_ROLE_VIEWER, NULL, 0,
      "The newest events of one host: its boot timeline"},
+    {"POST", V1 "/hosts/{key}/ticket", bh_h_host_ticket, BH_ROLE_ADMIN, NULL, 0,
+     "A boot ticket for the host, made by hand (audited): for a machine started without the "
+     "boot chain"},
     {"GET", "/boot/boot.ipxe", bh_h_boot_bootstrap, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,
      "iPXE bootstrap script: chains to the machine's own script"},
     {"GET", "/boot/ipxe", bh_h_boot_ipxe, BH_ROLE_NONE, NULL, BH_ROUTE_PUBLIC,

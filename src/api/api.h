@@ -40,6 +40,13 @@ void bh_api_agent_seen(struct bh_api *api, const char *mac);
  * next step is queued and whose agent has not asked for steps lately. */
 void bh_api_job_annotate(struct bh_api *api, json_t *job);
 
+/* A host token's life: its boot session, renewed while the agent is heard
+ * from.  Renewed when less than TTL - RENEW_MS is left (a write at most
+ * once per RENEW_MS per session), so an agent silent for the whole TTL (a
+ * machine that went away) loses it. */
+#define BH_AGENT_TOKEN_TTL_MS   (4LL * 3600 * 1000)
+#define BH_AGENT_TOKEN_RENEW_MS (3600LL * 1000)
+
 /* request bodies larger than the [http] max_body */
 #define BH_CHUNK_BODY_MIB    17  /* a zstd frame of a 16 MiB chunk */
 #define BH_MANIFEST_BODY_MIB 256 /* 5.5M extents: a 1.4 TB image */
@@ -128,6 +135,7 @@ void bh_h_agent_task(struct bh_req *r);
 void bh_h_agent_task_update(struct bh_req *r);
 void bh_h_agent_boot_local(struct bh_req *r);
 void bh_h_agent_channel(struct bh_req *r);
+void bh_h_host_ticket(struct bh_req *r);
 /* May the caller read image `image` (NULL: any chunk)?  Viewers and up
  * may; a host token may for the images its group's OS entries name (and
  * chunks, which are named by content).  Replies 403 itself when not. */

@@ -45,8 +45,12 @@ int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct
     if (rc == BH_ENOTFOUND) { /* a client agent's host token? */
         char mac[18], shash[65];
         int64_t exp;
+        int64_t now = bh_wall_ms();
         if (bh_store_agent_session(api->store, tid, mac, shash, &exp, NULL) == 0 &&
-            bh_ct_equal(shash, hash, 64) && exp > bh_wall_ms()) {
+            bh_ct_equal(shash, hash, 64) && exp > now) {
+            /* the agent is at work: its session goes on */
+            if (exp - now < BH_AGENT_TOKEN_TTL_MS - BH_AGENT_TOKEN_RENEW_MS)
+                bh_store_agent_renew(api->store, tid, now + BH_AGENT_TOKEN_TTL_MS, NULL);
             auth->role = BH_ROLE_NONE;
             snprintf(auth->name, sizeof(auth->name), "agent:%s", mac);
             bh_strlcpy(auth->token_id, tid, sizeof(auth->token_id));

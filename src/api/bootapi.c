@@ -73,6 +73,26 @@ static const char *qarg(struct bh_req *r, const char *name, size_t max)
     return v && *v && strlen(v) <= max && bh_str_charset(v, "-_.:") ? v : NULL;
 }
 
+static int mint_ticket(void *ud, const char *mac, char *out, size_t cap)
+{
+    struct bh_api *api = ud;
+    if (cap < BH_TICKET_MAX)
+        return BH_EINVAL;
+    return bh_ticket_make(api->agent_key, mac, bh_wall_ms(), BH_TICKET_TTL_MS, out);
+}
+
+/* the script goes out without a ticket; the host's boot log says why */
+static void ticket_refused(struct bh_boot *b, struct bh_req *r, const char *mac,
+                           const struct bh_err *e)
+{
+    json_t *host = bh_bootview_host(bh_boot_view(b), mac);
+    if (!host)
+        return; /* registered (or not) by the script below; nothing to tell yet */
+    json_decref(host);
+    bh_bootwork_event(bh_boot_work(b), mac, "boot.ticket_refused",
+                      json_pack("{s:s, s:s}", "client", bh_req_remote(r), "why", e->msg));
+}
+
 void bh_h_boot_ipxe(struct bh_req *r)
 {
     struct bh_boot *b = boot_of(r);
@@ -93,9 +113,13 @@ void bh_h_boot_ipxe(struct bh_req *r)
         *colon = '\0';
     struct bh_api *api = bh_api_ctx(r);
     char ticket[BH_TICKET_MAX] = "";
+    struct bh_err te;
+    bh_err_clear(&te);
     if (api->agent_key_ok &&
-        bh_ticket_make(api->agent_key, mac, bh_wall_ms(), BH_TICKET_TTL_MS, ticket))
+        bh_boot_ticket(b, mac, bh_req_remote(r), mint_ticket, api, ticket, &te)) {
         ticket[0] = '\0';
+        ticket_refused(b, r, mac, &te);
+    }
     struct bh_script_req q = {mac,
                               qarg(r, "arch", 16),
                               qarg(r, "platform", 16),

@@ -449,8 +449,8 @@ static bool os_image(struct bh_req *r, const char *mac, int n, char *out, size_t
 }
 
 /* create_image:N: a host token uploads a new version of OS N's image, and
- * only while it runs that step (image NULL: a chunk, for the step's image);
- * operators upload any */
+ * only while its session runs that step (image NULL: a chunk, for the
+ * step's image); operators upload any */
 static bool may_write_image(struct bh_req *r, const char *image)
 {
     const struct bh_auth *a = bh_req_auth(r);
@@ -464,14 +464,16 @@ static bool may_write_image(struct bh_req *r, const char *image)
         bh_store_task_find(bh_api_ctx(r)->store, a->host, "create_image:", false, &t, &e) == 0 &&
         json_is_object(t)) {
         struct bh_step s;
-        ok = bh_step_parse(json_string_value(json_object_get(t, "step")), &s, NULL) == 0 &&
+        const char *claim = json_string_value(json_object_get(t, "claim"));
+        ok = claim && !strcmp(claim, a->token_id) &&
+             bh_step_parse(json_string_value(json_object_get(t, "step")), &s, NULL) == 0 &&
              os_image(r, a->host, s.os, want, sizeof(want)) && (!image || !strcmp(image, want));
     }
     json_decref(t);
     if (!ok)
         bh_reply_problem(r, 403, "forbidden", "Forbidden",
-                         a->host[0] ? "a host uploads only the image of the create_image step it "
-                                      "runs, while it runs it"
+                         a->host[0] ? "a host uploads only the image of the create_image step "
+                                      "its agent session runs, while it runs it"
                                     : "this needs the operator role",
                          NULL);
     return ok;

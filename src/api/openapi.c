@@ -311,6 +311,13 @@ static json_t *operation(const struct bh_route *rt)
                                       "whenever a job changed"));
         json_object_set_new(resp, "400", problem_response("not a WebSocket upgrade"));
         json_object_set_new(resp, "403", problem_response("not a host token"));
+    } else if (rt->fn == bh_h_host_ticket) {
+        json_object_set_new(resp, "201",
+                            json_response("{mac, ticket, expires_ms}: pass the ticket to "
+                                          "bootherd-agent run --ticket",
+                                          json_pack("{s:s}", "type", "object")));
+        json_object_set_new(resp, "404", problem_response("no such host"));
+        json_object_set_new(resp, "503", problem_response("the server has no agent key"));
     } else if (rt->fn == bh_h_agent_boot_local) {
         json_object_set_new(
             resp, "204", json_pack("{s:s}", "description", "the next boot script boots the disk"));
@@ -330,7 +337,9 @@ static json_t *operation(const struct bh_route *rt)
             json_object_set_new(resp, "204", json_pack("{s:s}", "description", "no step to run"));
         if (strstr(rt->pattern, "{id}")) {
             json_object_set_new(resp, "404", problem_response("no such task"));
-            json_object_set_new(resp, "409", problem_response("not this host's, or finished"));
+            json_object_set_new(resp, "409",
+                                problem_response("not this host's, finished, or claimed by "
+                                                 "another agent session of the host"));
         }
         if (!strcmp(rt->method, "POST")) {
             json_object_set_new(op, "requestBody",

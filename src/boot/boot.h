@@ -44,6 +44,8 @@ struct bh_dhcp_subnet {
     char iface[IFNAMSIZ];
 };
 
+#define BH_TICKET_WINDOW_DEFAULT 300 /* seconds: PXE ROM to iPXE script takes well under this */
+
 struct bh_boot_config {
     /* [boot] */
     char root[PATH_MAX]; /* boot files for TFTP and HTTP; relative = in the data dir */
@@ -53,6 +55,8 @@ struct bh_boot_config {
     int64_t offline_after;    /* seconds without a sign of life before a host is offline */
     char default_profile[64]; /* boot profile for hosts without one */
     bool snponly;             /* UEFI x64: snponly.efi instead of ipxe.efi */
+    int64_t ticket_window;    /* seconds a proxy-mode DHCP exchange proves a boot (bootproof.h) */
+    bool ticket_neighbour;    /* a neighbour-table entry alone proves it too */
     /* [dhcp] */
     enum bh_dhcp_mode mode; /* for interfaces listed without a mode */
     struct bh_dhcp_iface ifaces[BH_DHCP_MAX_IFACES];

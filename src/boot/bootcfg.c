@@ -14,6 +14,7 @@ void bh_boot_config_defaults(struct bh_boot_config *c)
     bh_strlcpy(c->root, "boot", sizeof(c->root));
     c->unknown_hosts = BH_UNKNOWN_REGISTER;
     c->offline_after = 600;
+    c->ticket_window = BH_TICKET_WINDOW_DEFAULT;
     bh_strlcpy(c->default_profile, "bootherd-client", sizeof(c->default_profile));
     c->mode = BH_DHCP_PROXY;
     c->lease_time = 3600;

@@ -322,8 +322,9 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
     if (!rc)
         rc = bh_buf_adds(out, ":failed\necho bootherd: boot failed\nsleep 10\nexit\n");
     bool missing = strcmp(p.action, "local") && !p.profile;
-    json_t *data = json_pack("{s:s, s:s, s:s?, s:s?}", "action", p.action, "profile",
-                             p.profile_name, "arch", q->arch, "platform", q->platform);
+    json_t *data =
+        json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "action", p.action, "profile", p.profile_name,
+                  "arch", q->arch, "platform", q->platform, "ticket", q->ticket != NULL);
     bh_bootwork_event(bh_boot_work(b), q->mac, "boot.script", data);
     if (host)
         bh_bootwork_seen(bh_boot_work(b), q->mac, "booting");

@@ -39,7 +39,8 @@ struct bh_boot {
      * put on the right host's timeline */
     pthread_mutex_t ipmu;
     json_t *ipmap;
-    json_t *local_once; /* MAC -> until (ms): the next script boots the disk */
+    json_t *local_once;         /* MAC -> until (ms): the next script boots the disk */
+    struct bh_bootproof *proof; /* who is booting where: boot tickets */
 };
 
 struct bh_bootview *bh_boot_view(struct bh_boot *b)
@@ -143,6 +144,15 @@ bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18])
     return m != NULL;
 }
 
+/* ---- boot tickets -------------------------------------------------------- */
+
+int bh_boot_ticket(struct bh_boot *b, const char *mac, const char *remote,
+                   bh_bootproof_mint_fn mint, void *ud, char out[BH_BOOTPROOF_TICKET_MAX],
+                   struct bh_err *err)
+{
+    return bh_bootproof_ticket(b->proof, mac, remote, bh_wall_ms(), mint, ud, out, err);
+}
+
 /* ---- one-shot "boot from the local disk" (start:N of a non-Linux OS) ----- */
 
 void bh_boot_local_once(struct bh_boot *b, const char *mac, int64_t until_ms)
@@ -210,6 +220,14 @@ static void dhcp_event(void *ud, const struct bh_boot_client *c, const char *typ
     bool booting = file && *file;
     bh_bootwork_seen(b->work, c->mac_str, booting ? "booting" : NULL);
     bh_bootwork_event(b->work, c->mac_str, type, json_deep_copy(data));
+}
+
+static void dhcp_seen(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until)
+{
+    struct bh_boot *b = ud;
+    char a[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &ip, a, sizeof(a)))
+        bh_bootproof_seen(b->proof, c->mac_str, a, until * 1000, bh_wall_ms());
 }
 
 /* ---- TFTP hooks ---------------------------------------------------------- */
@@ -307,7 +325,8 @@ int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_s
     b->ipmap = json_object();
     b->local_once = json_object();
     b->view = bh_bootview_new();
-    int rc = !b->ipmap || !b->local_once || !b->view
+    struct bh_bootproof_config pc = {cfg->ticket_window * 1000, cfg->ticket_neighbour, NULL};
+    int rc = !b->ipmap || !b->local_once || !b->view || bh_bootproof_new(&pc, &b->proof)
                  ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory")
                  : 0;
     if (!rc)
@@ -326,7 +345,12 @@ int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_s
         rc = bh_tftp_start(loop, cfg, &th, &b->tftp, err);
     }
     if (!rc && cfg->nifaces) {
-        struct bh_dhcp_hooks dh = {dhcp_decide, dhcp_reservation, dhcp_event, dhcp_mode, b};
+        struct bh_dhcp_hooks dh = {.decide = dhcp_decide,
+                                   .reservation = dhcp_reservation,
+                                   .on_event = dhcp_event,
+                                   .on_seen = dhcp_seen,
+                                   .mode = dhcp_mode,
+                                   .ud = b};
         rc = bh_dhcp_start(loop, cfg, BH_DHCP_LEASE_DB, &dh, &b->dhcp, err);
     }
     if (rc) {
@@ -365,6 +389,7 @@ void bh_boot_free(struct bh_boot *b)
         close(b->root_fd);
     json_decref(b->ipmap);
     json_decref(b->local_once);
+    bh_bootproof_free(b->proof);
     pthread_mutex_destroy(&b->ipmu);
     free(b);
 }

@@ -6,6 +6,7 @@
 #define BH_BOOT_BOOTSVC_H
 
 #include "boot.h"
+#include "bootproof.h"
 #include "bootview.h"
 #include "bootwork.h"
 #include "core/buf.h"
@@ -49,6 +50,11 @@ enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i);
 int bh_boot_http_port(const struct bh_boot *b);
 /* The MAC last seen with this IPv4 address (from DHCP), into mac[18]. */
 bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18]);
+/* The boot ticket for mac's current boot, for a request from remote
+ * (bootproof.h): BH_EPERM with why when remote has not proven it. */
+int bh_boot_ticket(struct bh_boot *b, const char *mac, const char *remote,
+                   bh_bootproof_mint_fn mint, void *ud, char out[BH_BOOTPROOF_TICKET_MAX],
+                   struct bh_err *err);
 /* The next iPXE script of mac (before until_ms) boots from the local disk,
  * once: start:N of an OS the agent cannot kexec.  Held in memory: a restart
  * forgets it, and the machine boots the client OS, which starts it again. */

@@ -253,6 +253,8 @@ static void handle(struct bh_dhcp *d, struct sock *s, size_t len, const struct s
                             dst.s_addr != htonl(INADDR_BROADCAST)};
     struct bh_dhcp_out *o = &d->out;
     bh_dhcp_server_handle(d->srv, &d->msg, &in, bh_wall_ms() / 1000, o);
+    if (o->seen.s_addr && d->hooks.on_seen)
+        d->hooks.on_seen(d->hooks.ud, &o->client, o->seen, o->seen_until);
     int64_t seq = 0;
     /* changes come from full mode only, which always has a database */
     for (int i = 0; d->db && i < o->nchanges; i++) {

@@ -474,6 +474,11 @@ static void proxy(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
 {
     if (!boot_client(&o->client))
         return silent(o, "not a boot client");
+    /* the address a boot client has (ciaddr) or asks another server for
+     * (option 50 of its REQUEST, RFC 2131 4.3.2): we answer neither, but a
+     * later HTTP fetch from it is this machine booting */
+    if (m->type == BH_DHCPREQUEST || m->type == BH_DHCPINFORM)
+        o->seen = m->ciaddr.s_addr ? m->ciaddr : m->has_requested_ip ? m->requested_ip : o->seen;
     bool boot_port = in->port == BH_PXE_BOOT_PORT;
     if (boot_port ? (m->type != BH_DHCPREQUEST && m->type != BH_DHCPINFORM)
                   : m->type != BH_DHCPDISCOVER)
@@ -580,6 +585,10 @@ static void ack(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m, int si, u
     o->r.yiaddr.s_addr = htonl(ip);
     o->r.lease_time = t;
     o->r.hostname = host[0] ? r->hostname : NULL;
+    if (boot_client(&o->client)) {
+        o->seen = o->r.yiaddr;
+        o->seen_until = r->expires;
+    }
     fill_lease_opts(s, si, o);
     decide(s, o);
     set_dest(m, o);

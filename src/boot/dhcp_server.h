@@ -70,6 +70,13 @@ struct bh_dhcp_out {
     int nchanges;
     struct bh_boot_client client;
     struct bh_boot_decision boot;
+    /* The address this exchange ties to the client's MAC, for the boot
+     * chain's identity check (a later HTTP fetch from it is that machine):
+     * a lease we bound (seen_until = its end, seconds), or, in proxy mode,
+     * the address a boot client asks for or has (seen_until = 0: only
+     * observed now).  0.0.0.0 when none. */
+    struct in_addr seen;
+    int64_t seen_until;
     const char *event; /* "dhcp.offer", ... or NULL */
     const char *why;   /* why silent or NAK, for debug logs */
 };

@@ -28,6 +28,8 @@ static int usage(const struct bh_kind_desc *k)
             k->name, key, k->name, key);
     if (k->kind == BH_KIND_GROUP)
         fprintf(stderr, "       bootherd group startconf NAME [-f FILE]\n");
+    if (k->kind == BH_KIND_HOST)
+        fprintf(stderr, "       bootherd host ticket MAC|NAME   (admin: a boot ticket by hand)\n");
     fprintf(stderr, "fields:");
     for (size_t i = 0; i < k->nfields; i++)
         if (!(k->fields[i].flags & (BH_FF_RO | BH_FF_INTERNAL)))
@@ -308,6 +310,28 @@ static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc
     return rc;
 }
 
+/* `bootherd host ticket HOST`: a boot ticket for a machine started without
+ * the boot chain (pass it to `bootherd-agent run --ticket`) */
+static int host_ticket(struct bh_cli *c, const char *hostpath)
+{
+    char path[1100];
+    long status = 0;
+    json_t *out = NULL;
+    struct bh_err e;
+    snprintf(path, sizeof(path), "%s/ticket", hostpath);
+    if (bh_cli_json(c, "POST", path, NULL, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = status == 201 ? 0 : bh_cli_fail_json("ticket", status, out);
+    if (!rc && c->json)
+        bh_out_json(out);
+    else if (!rc)
+        printf("%s\n", json_string_value(json_object_get(out, "ticket")));
+    json_decref(out);
+    return rc;
+}
+
 int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
 {
     const struct bh_kind_desc *k = bh_kind_by_name(kind);
@@ -341,6 +365,8 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
         }
         return rc;
     }
+    if (k->kind == BH_KIND_HOST && !strcmp(verb, "ticket")) /* admin: a boot ticket by hand */
+        return argc == 2 ? host_ticket(c, path) : usage(k);
     if (!strcmp(verb, "rm") || !strcmp(verb, "delete")) {
         for (int i = 1; i < argc; i++) {
             bh_cli_escape(argv[i], esc, sizeof(esc));

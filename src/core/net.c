@@ -1,9 +1,13 @@
 #include "net.h"
 
+#include "mac.h"
 #include "str.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,4 +107,71 @@ int bh_net_local_addr(int fd, char out[BH_ADDR_STRLEN])
         return BH_ESYS;
     bh_net_format((struct sockaddr *)&ss, out);
     return 0;
+}
+
+/* ---- the kernel's IPv4 neighbour table ------------------------------------ */
+
+#define ATF_COM_FLAG 0x2 /* <net/if_arp.h>: the entry is complete */
+
+/* the next whitespace-separated field of [*p, end) into out; false if none
+ * or longer than cap-1 */
+static bool next_field(const char **p, const char *end, char *out, size_t cap)
+{
+    const char *q = *p;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    const char *s = q;
+    while (q < end && *q != ' ' && *q != '\t' && *q != '\n')
+        q++;
+    *p = q;
+    if (q == s || (size_t)(q - s) >= cap)
+        return false;
+    memcpy(out, s, (size_t)(q - s));
+    out[q - s] = '\0';
+    return true;
+}
+
+int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[18])
+{
+    const char *p = text, *end = text + len;
+    const char *nl = memchr(p, '\n', len); /* the header line */
+    p = nl ? nl + 1 : end;
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        char addr[48], type[16], flags[16], hw[48];
+        const char *q = p;
+        if (next_field(&q, eol, addr, sizeof(addr)) && next_field(&q, eol, type, sizeof(type)) &&
+            next_field(&q, eol, flags, sizeof(flags)) && next_field(&q, eol, hw, sizeof(hw)) &&
+            strcmp(addr, ip) == 0) {
+            /* flags: "0x" and hex digits; only the lowest one matters here */
+            size_t fl = strlen(flags);
+            const char *digit = strchr("0123456789abcdef", flags[fl - 1] | 0x20);
+            unsigned f = digit && fl > 2 && !strncmp(flags, "0x", 2)
+                             ? (unsigned)(digit - "0123456789abcdef")
+                             : 0;
+            if ((f & ATF_COM_FLAG) && bh_mac_normalize(hw, mac) == 0)
+                return 0;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return BH_ENOTFOUND;
+}
+
+int bh_net_neighbour(const char *ip, char mac[18])
+{
+    int fd = open(BH_NET_ARP_FILE, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return BH_ESYS;
+    char *buf = malloc(BH_NET_ARP_MAX);
+    size_t len = 0;
+    ssize_t n = 0;
+    while (buf && len < BH_NET_ARP_MAX &&
+           ((n = read(fd, buf + len, BH_NET_ARP_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0)
+            len += (size_t)n;
+    close(fd);
+    int rc = !buf || n < 0 ? BH_ESYS : bh_net_arp_find(buf, len, ip, mac);
+    free(buf);
+    return rc;
 }

@@ -60,6 +60,8 @@ static const struct ckey keys[] = {
     {"boot", "offline_after", C_INT, FB(offline_after), 10, 86400 * 365},
     {"boot", "default_profile", C_STR, FB(default_profile), 0, 0},
     {"boot", "snponly", C_BOOL, FB(snponly), 0, 0},
+    {"boot", "ticket_window", C_INT, FB(ticket_window), 30, 3600},
+    {"boot", "ticket_neighbour", C_BOOL, FB(ticket_neighbour), 0, 0},
     {"dhcp", "interfaces", C_IFACES, FB(ifaces), 0, 0},
     {"dhcp", "mode", C_MODE, FB(mode), 0, 0},
     {"dhcp", "lease_time", C_INT, FB(lease_time), 60, 86400 * 365},

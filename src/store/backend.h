@@ -30,7 +30,7 @@ struct bh_store_backend {
                const struct bh_actor *a, struct bh_err *err);
     int (*events)(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err);
     int (*event_append)(void *impl, const char *kind, const char *key, const char *type,
-                        const json_t *data, const struct bh_actor *a, int64_t *rev,
+                        const json_t *data, const struct bh_actor *a, bool audit, int64_t *rev,
                         struct bh_err *err);
     int (*event_append_many)(void *impl, const json_t *events, const struct bh_actor *a,
                              struct bh_err *err);
@@ -69,14 +69,12 @@ struct bh_store_backend {
     int (*jobs_wake_due)(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
     int (*job_woken)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
                      struct bh_err *err);
-    int (*task_update)(void *impl, int64_t task, const char *mac, const char *state,
-                       const json_t *progress, const char *error, const struct bh_actor *a,
-                       json_t **out, struct bh_err *err);
-    int (*agent_login)(void *impl, const char *mac, const char *nonce, const char *tid,
-                       const char *hash, int64_t expires_ms, const json_t *inventory,
-                       struct bh_err *err);
+    int (*task_update)(void *impl, int64_t task, const struct bh_task_report *rep,
+                       const struct bh_actor *a, json_t **out, struct bh_err *err);
+    int (*agent_login)(void *impl, const struct bh_agent_login *l, struct bh_err *err);
     int (*agent_session)(void *impl, const char *tid, char mac[18], char hash[65],
                          int64_t *expires_ms, struct bh_err *err);
+    int (*agent_renew)(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
 };
 
 extern const struct bh_store_backend bh__sqlite_backend;

@@ -453,7 +453,7 @@ static int sq_events(void *impl, int64_t since, int limit, json_t **events, stru
 }
 
 static int sq_event_append(void *impl, const char *kind, const char *key, const char *type,
-                           const json_t *data, const struct bh_actor *a, int64_t *rev,
+                           const json_t *data, const struct bh_actor *a, bool audit, int64_t *rev,
                            struct bh_err *err)
 {
     struct sq *q = impl;
@@ -461,7 +461,7 @@ static int sq_event_append(void *impl, const char *kind, const char *key, const 
     int rc = sq_begin(q, &r, err);
     if (rc)
         return rc;
-    if ((rc = sq_record(q, r, kind, key, type, NULL, data, a, false, err))) {
+    if ((rc = sq_record(q, r, kind, key, type, NULL, data, a, audit, err))) {
         sq_rollback(q);
         return rc;
     }
@@ -674,4 +674,5 @@ const struct bh_store_backend bh__sqlite_backend = {
     .task_update = sq_task_update,
     .agent_login = sq_agent_login,
     .agent_session = sq_agent_session,
+    .agent_renew = sq_agent_renew,
 };

@@ -114,13 +114,11 @@ int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, j
 int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
 int sq_job_woken(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
                  struct bh_err *err);
-int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
-                   const json_t *progress, const char *error, const struct bh_actor *a,
-                   json_t **out, struct bh_err *err);
+int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
+                   const struct bh_actor *a, json_t **out, struct bh_err *err);
 
-int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *tid,
-                   const char *hash, int64_t expires_ms, const json_t *inventory,
-                   struct bh_err *err);
+int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *err);
+int sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
 int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,
                      struct bh_err *err);
 

@@ -368,7 +368,8 @@ int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
     /* every step of a host from its first unfinished one runs again */
     static const char *const sql[] = {
         "UPDATE tasks SET state = 'queued', error = NULL, progress = NULL, started_at = NULL, "
-        "finished_at = NULL WHERE job_id = ?1 AND state IN ('failed', 'cancelled')",
+        "finished_at = NULL, claim = NULL WHERE job_id = ?1 AND state IN ('failed', "
+        "'cancelled')",
     };
     return job_change(impl, id, sql, 1, "retried", a, out, err);
 }
@@ -381,7 +382,7 @@ int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, j
     struct sq_conn *c = sq_reader(impl);
     sqlite3_stmt *st =
         sq_prepare(c,
-                   "SELECT t.id, t.job_id, t.step, t.state FROM tasks t JOIN hosts h "
+                   "SELECT t.id, t.job_id, t.step, t.state, t.claim FROM tasks t JOIN hosts h "
                    "ON h.id = t.host_id WHERE h.mac = ?1 AND (t.state = 'running' "
                    "OR (?3 AND t.state = 'queued')) AND substr(t.step, 1, "
                    "length(?2)) = ?2 ORDER BY t.id LIMIT 1",
@@ -393,11 +394,12 @@ int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, j
         sqlite3_bind_int(st, 3, queued);
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW)
-            *out =
-                json_pack("{s:I, s:I, s:s, s:s}", "task", (json_int_t)sqlite3_column_int64(st, 0),
-                          "job", (json_int_t)sqlite3_column_int64(st, 1), "step",
-                          (const char *)sqlite3_column_text(st, 2), "state",
-                          (const char *)sqlite3_column_text(st, 3));
+            *out = json_pack("{s:I, s:I, s:s, s:s, s:s?}", "task",
+                             (json_int_t)sqlite3_column_int64(st, 0), "job",
+                             (json_int_t)sqlite3_column_int64(st, 1), "step",
+                             (const char *)sqlite3_column_text(st, 2), "state",
+                             (const char *)sqlite3_column_text(st, 3), "claim",
+                             (const char *)sqlite3_column_text(st, 4));
         else if (r == SQLITE_DONE)
             *out = json_null();
         else
@@ -505,9 +507,47 @@ int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
     return rc;
 }
 
-int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
-                   const json_t *progress, const char *error, const struct bh_actor *a,
-                   json_t **out, struct bh_err *err)
+/* The claim rule (store.h): 0 if session may report rep->state on task,
+ * BH_ECONFLICT "claimed" if another live session holds it.  A task that is
+ * not the host's passes here and fails in the update. */
+static int check_claim(struct sq_conn *c, int64_t task, const struct bh_task_report *rep,
+                       struct bh_err *err)
+{
+    if (!rep->session)
+        return 0;
+    sqlite3_stmt *st =
+        sq_prepare(c,
+                   "SELECT t.claim, coalesce((SELECT s.expires_ms > ?3 FROM agent_sessions s "
+                   "WHERE s.tid = t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id "
+                   "WHERE t.id = ?1 AND h.mac = ?2",
+                   err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, task);
+    sqlite3_bind_text(st, 2, rep->mac, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, bh_wall_ms());
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        const char *holder = (const char *)sqlite3_column_text(st, 0);
+        bool live = sqlite3_column_int(st, 1) != 0;
+        /* a session that ended (the host booted again) leaves its task to
+         * the next one that starts it */
+        if (strcmp(holder, rep->session) != 0 && (live || strcmp(rep->state, "running") != 0)) {
+            rc = bh_err_set(err, BH_ECONFLICT, "task",
+                            "task %lld is claimed by agent session %s%s; this session (%s) "
+                            "may not report on it",
+                            (long long)task, holder, live ? "" : ", which has ended", rep->session);
+            err->type = "claimed";
+        }
+    } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = sq_fail(c, err, "task claim");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
+                   const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev, job = 0;
@@ -517,29 +557,37 @@ int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
     struct sq_conn *c = &q->writer;
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
+    rc = check_claim(c, task, rep, err);
     /* only the host's own task, and only forward: queued -> running ->
      * done | failed; a cancelled task stays cancelled */
-    sqlite3_stmt *st = sq_prepare(
-        c,
-        "UPDATE tasks AS t SET state = ?3, progress = coalesce(?4, progress), error = ?5, "
-        "started_at = coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN ('done', "
-        "'failed') THEN ?6 ELSE finished_at END WHERE id = ?1 AND host_id = (SELECT id FROM "
-        "hosts WHERE mac = ?2) AND (state = 'queued' OR (state = 'running' AND ?3 <> "
-        "'queued')) AND (t.state <> 'queued' OR ?3 <> 'running' OR " PARALLEL_OK
-        ") RETURNING job_id",
-        err);
-    if (!st)
+    sqlite3_stmt *st =
+        rc ? NULL
+           : sq_prepare(c,
+                        "UPDATE tasks AS t SET state = ?3, progress = "
+                        "coalesce(?4, progress), error = ?5, started_at = "
+                        "coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN "
+                        "('done', 'failed') THEN ?6 ELSE finished_at END, claim = "
+                        "coalesce(?7, claim) WHERE id = ?1 AND host_id = (SELECT "
+                        "id FROM hosts WHERE mac = ?2) AND (state = 'queued' OR "
+                        "(state = 'running' AND ?3 <> 'queued')) AND (t.state <> "
+                        "'queued' OR ?3 <> 'running' OR " PARALLEL_OK ") RETURNING job_id",
+                        err);
+    if (!rc && !st)
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_int64(st, 1, task);
-        sqlite3_bind_text(st, 2, mac, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, state, -1, SQLITE_TRANSIENT);
-        sq_bind_json_text(st, 4, progress);
-        if (error)
-            sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, rep->mac, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, rep->state, -1, SQLITE_TRANSIENT);
+        sq_bind_json_text(st, 4, rep->progress);
+        if (rep->error)
+            sqlite3_bind_text(st, 5, rep->error, -1, SQLITE_TRANSIENT);
         else
             sqlite3_bind_null(st, 5);
         sqlite3_bind_text(st, 6, ts, -1, SQLITE_TRANSIENT);
+        if (rep->session)
+            sqlite3_bind_text(st, 7, rep->session, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 7);
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW)
             job = sqlite3_column_int64(st, 0);
@@ -554,7 +602,7 @@ int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
         sqlite3_clear_bindings(st);
     }
     /* a failed step stops this host: its later steps are cancelled */
-    if (!rc && !strcmp(state, "failed")) {
+    if (!rc && !strcmp(rep->state, "failed")) {
         st = sq_prepare(c,
                         "UPDATE tasks SET state = 'cancelled', finished_at = ?2 WHERE job_id = "
                         "?1 AND host_id = (SELECT host_id FROM tasks WHERE id = ?3) AND seq > "
@@ -576,15 +624,29 @@ int sq_task_update(void *impl, int64_t task, const char *mac, const char *state,
         sq_rollback(q);
         return rc;
     }
-    return job_write_end(q, rev, job, strcmp(state, "running") || !progress ? state : "progress", a,
-                         out, err);
+    return job_write_end(q, rev, job,
+                         strcmp(rep->state, "running") || !rep->progress ? rep->state : "progress",
+                         a, out, err);
 }
 
 /* ---- agent sessions ------------------------------------------------------ */
 
-int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *tid,
-                   const char *hash, int64_t expires_ms, const json_t *inventory,
-                   struct bh_err *err)
+/* exec sql with ?1 = now (ms) and ?2 = mac (if it has one) */
+static int session_exec(struct sq_conn *c, const char *sql, const char *mac, struct bh_err *err)
+{
+    sqlite3_stmt *st = sq_prepare(c, sql, err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, bh_wall_ms());
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_text(st, 2, mac, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "agent sessions");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
@@ -594,27 +656,32 @@ int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *t
     struct sq_conn *c = &q->writer;
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
-    sqlite3_stmt *st = sq_prepare(c, "DELETE FROM agent_sessions WHERE expires_ms <= ?", err);
-    if (!st)
-        rc = BH_EIO;
-    else {
-        sqlite3_bind_int64(st, 1, bh_wall_ms());
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "expire agent sessions");
-        sqlite3_reset(st);
-    }
+    /* forget sessions whose token and ticket have both run out; end the
+     * host's earlier sessions: this is a new boot */
+    rc = session_exec(c,
+                      "DELETE FROM agent_sessions WHERE expires_ms <= ?1 AND "
+                      "ticket_expires_ms <= ?1",
+                      NULL, err);
+    if (!rc)
+        rc = session_exec(c,
+                          "UPDATE agent_sessions SET expires_ms = 0 WHERE expires_ms > ?1 AND "
+                          "host_id = (SELECT id FROM hosts WHERE mac = ?2)",
+                          l->mac, err);
+    sqlite3_stmt *st = NULL;
     if (!rc && !(st = sq_prepare(c,
                                  "INSERT INTO agent_sessions (tid, host_id, nonce, hash, "
-                                 "expires_ms, created_at) SELECT ?, id, ?, ?, ?, ? FROM hosts "
-                                 "WHERE mac = ?",
+                                 "expires_ms, created_at, ticket_expires_ms) SELECT ?, id, ?, ?, "
+                                 "?, ?, ? FROM hosts WHERE mac = ?",
                                  err)))
         rc = BH_EIO;
     if (!rc) {
-        sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 4, expires_ms);
+        sqlite3_bind_text(st, 1, l->tid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, l->nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, l->hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 4, l->expires_ms);
         sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 6, mac, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, l->ticket_expires_ms);
+        sqlite3_bind_text(st, 7, l->mac, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(st);
         if ((r & 0xff) == SQLITE_CONSTRAINT) /* the nonce: a ticket used twice */
             rc = bh_err_set(err, BH_EAUTH, "ticket",
@@ -622,19 +689,42 @@ int sq_agent_login(void *impl, const char *mac, const char *nonce, const char *t
         else if (r != SQLITE_DONE)
             rc = sq_fail(c, err, "agent session");
         else if (sqlite3_changes(c->db) == 0)
-            rc = bh_err_set(err, BH_ENOTFOUND, "mac", "no host with MAC %s", mac);
+            rc = bh_err_set(err, BH_ENOTFOUND, "mac", "no host with MAC %s", l->mac);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     if (!rc) {
-        struct bh_actor a = {"agent", tid, NULL};
-        rc = sq_record(q, rev, "host", mac, "agent.hello", NULL, inventory, &a, false, err);
+        struct bh_actor a = {"agent", l->tid, NULL};
+        rc = sq_record(q, rev, "host", l->mac, "agent.hello", NULL, l->inventory, &a, false, err);
     }
     if (rc) {
         sq_rollback(q);
         return rc;
     }
     return sq_commit(q, rev, err);
+}
+
+int sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err)
+{
+    struct sq *q = impl;
+    struct sq_conn *c = &q->writer;
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *st = sq_prepare(
+        c, "UPDATE agent_sessions SET expires_ms = ?1 WHERE tid = ?2 AND expires_ms > ?3", err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_int64(st, 1, expires_ms);
+        sqlite3_bind_text(st, 2, tid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, bh_wall_ms());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sq_fail(c, err, "renew agent session");
+        else if (sqlite3_changes(c->db) == 0)
+            rc = bh_err_set(err, BH_ENOTFOUND, "token", "the agent session has ended");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,

@@ -127,6 +127,12 @@ static const char *const migrations[] = {
 
     /* 6: an image's post-sync script (postsync:N) */
     "ALTER TABLE images ADD COLUMN postsync TEXT;",
+
+    /* 7: the boot chain's identity: a task is claimed by the agent session
+     * that runs it; a session's row (its ticket's nonce) is kept until the
+     * ticket has expired too, so ended sessions cannot free a used ticket */
+    "ALTER TABLE tasks ADD COLUMN claim TEXT;"
+    "ALTER TABLE agent_sessions ADD COLUMN ticket_expires_ms INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

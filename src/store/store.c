@@ -189,20 +189,21 @@ int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a,
     TIMED(BH_OP_UPDATE, s->be->job_woken(s->impl, id, a, out, err));
 }
 
-int bh_store_task_update(struct bh_store *s, int64_t task, const char *mac, const char *state,
-                         const json_t *progress, const char *error, const struct bh_actor *a,
-                         json_t **out, struct bh_err *err)
+int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,
+                         const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
-    TIMED(BH_OP_UPDATE,
-          s->be->task_update(s->impl, task, mac, state, progress, error, a, out, err));
+    TIMED(BH_OP_UPDATE, s->be->task_update(s->impl, task, rep, a, out, err));
 }
 
-int bh_store_agent_login(struct bh_store *s, const char *mac, const char *nonce, const char *tid,
-                         const char *hash, int64_t expires_ms, const json_t *inventory,
+int bh_store_agent_login(struct bh_store *s, const struct bh_agent_login *l, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->agent_login(s->impl, l, err));
+}
+
+int bh_store_agent_renew(struct bh_store *s, const char *tid, int64_t expires_ms,
                          struct bh_err *err)
 {
-    TIMED(BH_OP_AUTH,
-          s->be->agent_login(s->impl, mac, nonce, tid, hash, expires_ms, inventory, err));
+    TIMED(BH_OP_AUTH, s->be->agent_renew(s->impl, tid, expires_ms, err));
 }
 
 int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
@@ -279,10 +280,10 @@ int bh_store_events(struct bh_store *s, int64_t since, int limit, json_t **event
 }
 
 int bh_store_event_append(struct bh_store *s, const char *kind, const char *key, const char *type,
-                          const json_t *data, const struct bh_actor *a, int64_t *rev,
+                          const json_t *data, const struct bh_actor *a, bool audit, int64_t *rev,
                           struct bh_err *err)
 {
-    TIMED(BH_OP_CREATE, s->be->event_append(s->impl, kind, key, type, data, a, rev, err));
+    TIMED(BH_OP_CREATE, s->be->event_append(s->impl, kind, key, type, data, a, audit, rev, err));
 }
 
 int bh_store_event_append_many(struct bh_store *s, const json_t *events, const struct bh_actor *a,

@@ -147,9 +147,11 @@ int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char
  * since is ahead of the current revision. */
 int bh_store_events(struct bh_store *s, int64_t since, int limit, json_t **events,
                     struct bh_err *err);
-/* Append a non-CRUD event (e.g. "boot.dhcp" on a host); bumps the revision. */
+/* Append a non-CRUD event (e.g. "boot.dhcp" on a host); bumps the revision.
+ * With audit, the audit log gets the record too (something a person did,
+ * such as issuing a boot ticket by hand). */
 int bh_store_event_append(struct bh_store *s, const char *kind, const char *key, const char *type,
-                          const json_t *data, const struct bh_actor *a, int64_t *rev,
+                          const json_t *data, const struct bh_actor *a, bool audit, int64_t *rev,
                           struct bh_err *err);
 
 /* Append several events in one transaction (one fsync): events is an array
@@ -242,7 +244,8 @@ int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a,
 /* The host's next step to run: {task, job, seq, step, state}, or JSON null. */
 int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
 /* The host's running step (queued: or a queued one) that begins with prefix
- * ({task, job, step, state}), or JSON null.  Scheduling is not looked at. */
+ * ({task, job, step, state, claim}: claim is the agent session holding it,
+ * or null), or JSON null.  Scheduling is not looked at. */
 int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, bool queued,
                        json_t **out, struct bh_err *err);
 /* Jobs at:TIME with wake whose time has come and that have not woken their
@@ -250,22 +253,49 @@ int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, 
 int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err);
 int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
                        struct bh_err *err);
+/* A host's report on its task (borrowed strings). */
+struct bh_task_report {
+    const char *mac;        /* the reporting host */
+    const char *session;    /* its agent session (the host token's id); NULL: no claim rule */
+    const char *state;      /* running | done | failed */
+    const json_t *progress; /* with running; may be NULL */
+    const char *error;      /* with failed; may be NULL */
+};
 /* The host reports on its task: state running (with progress), done or
- * failed (with error).  BH_ECONFLICT if the task is not the host's or is
- * already finished or cancelled.  *out: the job afterwards. */
-int bh_store_task_update(struct bh_store *s, int64_t task, const char *mac, const char *state,
-                         const json_t *progress, const char *error, const struct bh_actor *a,
-                         json_t **out, struct bh_err *err);
+ * failed (with error).  The session that first reports a task running
+ * claims it; only that session may report on it afterwards, unless it has
+ * ended (revoked at the host's next boot, or expired) and another session
+ * reports it running again, which takes the claim over.  BH_ECONFLICT if
+ * the task is not the host's, is already finished or cancelled, or its
+ * job's parallel limit is reached; BH_ECONFLICT with err->type "claimed"
+ * (and err->msg naming the holder) if another live session holds it.
+ * *out: the job afterwards. */
+int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,
+                         const struct bh_actor *a, json_t **out, struct bh_err *err);
 
 /* ---- client agents ---------------------------------------------------------
  * A used boot ticket becomes an agent session: the host token's id and
- * hash, bound to the host.  BH_EAUTH when the ticket's nonce was used
- * already; BH_ENOTFOUND when no host has the MAC.  The inventory becomes
- * the host's "agent.hello" event. */
-int bh_store_agent_login(struct bh_store *s, const char *mac, const char *nonce, const char *tid,
-                         const char *hash, int64_t expires_ms, const json_t *inventory,
-                         struct bh_err *err);
+ * hash, bound to the host.  A new session ends the host's earlier ones (a
+ * new boot): their tokens stop working at once.  A session's row (with the
+ * ticket's nonce) is kept until both the token and the ticket have
+ * expired, so a ticket never works twice. */
+struct bh_agent_login {
+    const char *mac, *nonce, *tid, *hash; /* hash: hex SHA-256 of the host token */
+    int64_t expires_ms;                   /* the host token's end (renewable) */
+    int64_t ticket_expires_ms;            /* the ticket's end: its nonce is kept till then */
+    const json_t *inventory;              /* becomes the host's "agent.hello" event */
+};
+/* BH_EAUTH when the ticket's nonce was used already; BH_ENOTFOUND when no
+ * host has the MAC. */
+int bh_store_agent_login(struct bh_store *s, const struct bh_agent_login *l, struct bh_err *err);
+/* The session of host token id tid: its host, hash and end (0 once ended).
+ * BH_ENOTFOUND if there is none. */
 int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
                            int64_t *expires_ms, struct bh_err *err);
+/* Move a live session's end to expires_ms (the agent is still at work).
+ * Bookkeeping: no revision, event or audit record.  BH_ENOTFOUND if the
+ * session has ended or does not exist. */
+int bh_store_agent_renew(struct bh_store *s, const char *tid, int64_t expires_ms,
+                         struct bh_err *err);
 
 #endif

@@ -1,9 +1,12 @@
 #!/bin/bash
 # agent_api.sh - the client agent's side of the API, driven with curl as
-# the agent would: the boot ticket from the iPXE script, hello (once per
-# ticket), a host token that reaches only the agent endpoints and its
-# group's images, tasks taken in order with progress, failure and a report
-# on another host's task refused.
+# the agent would: a boot ticket (made by hand here: the iPXE script gives
+# one only to the machine that is booting, which loopback is not; see
+# boot_proof.sh and the QEMU labs), hello (once per ticket), a host token
+# that reaches only the agent endpoints and its group's images and ends at
+# the host's next boot, tasks taken in order with progress, failure, a
+# report on another host's task refused, and a step that belongs to the
+# agent session that started it.
 source "$(dirname "$0")/../lib/harness.sh"
 bh_start || { nok "daemon starts"; finish; exit 1; }
 MAC=52:54:00:aa:00:01
@@ -18,13 +21,22 @@ eq "group lab with an OS entry for testimg" 200 "$STATUS"
 check "host in group lab booting the agent profile" bhc host add "$MAC" name=pc1 group=lab profile=agentos
 check "another host" bhc host add "$OTHER" name=pc2 profile=agentos
 
-ticket_of() { # MAC: the ticket in that machine's iPXE script
-    curl -s "$BH_URL/boot/ipxe?mac=$1" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1
-}
+# ---- who gets a ticket --------------------------------------------------------
+SCRIPT=$(curl -s "$BH_URL/boot/ipxe?mac=$MAC")
+contains "the iPXE script asked for from a foreign address still boots the profile" "client/vmlinuz" "$SCRIPT"
+check "  ... but carries no ticket" bash -c '! grep -q "bootherd.ticket=[^ ]" <<<"$1"' _ "$SCRIPT"
+sleep 0.5 # the boot worker writes the timeline in batches
+api GET /api/v1/hosts/pc1/events
+check "  ... and the host's boot log says why" jq -e '[.events[] | select(.type == "boot.ticket_refused")][0].data.why | test("no DHCP exchange")' <<<"$BODY"
+expect "a viewer cannot make a ticket by hand" 403 POST /api/v1/hosts/pc1/ticket "" "$(mktoken v1 viewer)"
+expect "  ... nor an operator" 403 POST /api/v1/hosts/pc1/ticket "" "$(mktoken o1 operator)"
+ticket_of() { bhc host ticket "$1"; } # admin: a ticket by hand
 T1=$(ticket_of "$MAC")
-check "the iPXE script carries a ticket" test -n "$T1"
+check "an admin makes a ticket by hand" test -n "$T1"
 T2=$(ticket_of "$MAC")
-check "each script has a fresh ticket" test "$T1" != "$T2"
+check "each ticket made by hand is fresh" test "$T1" != "$T2"
+api GET "/api/v1/audit?kind=host&key=$MAC"
+check "  ... and audited with who made it" jq -e '[.items[] | select(.action == "agent.ticket")] | length == 2' <<<"$BODY"
 
 hello() { api POST /api/v1/agent/hello "{\"mac\":\"$1\",\"ticket\":\"$2\",\"inventory\":{\"dmi\":{\"product\":\"Standard PC\"},\"disks\":[{\"name\":\"sda\",\"size\":2147483648}]}}" ""; }
 hello "$OTHER" "$T1"
@@ -41,6 +53,13 @@ eq "hello returns the group's OS entries" testimg.qcow2 "$(jq -r '.group.config.
 hello "$MAC" "$T1"
 eq "the same ticket twice: 401" 401 "$STATUS"
 contains "  ... used already" "used already" "$BODY"
+eq "the host token lives for its boot session (hours), not a week" 1 \
+    "$(jq -r --argjson now "$(date +%s%3N)" '(.expires_ms - $now) / 3600000 | (. > 3.9 and . < 4.1)' <<<"$(curl -s -XPOST "$BH_URL/api/v1/agent/hello" -H 'Content-Type: application/json' -d "{\"mac\":\"$MAC\",\"ticket\":\"$(ticket_of "$MAC")\"}")" | sed 's/true/1/')"
+# that hello was a new boot: the token before it ended with it
+expect "a host token ends at the host's next boot (401)" 401 GET /api/v1/agent/task "" "$HT"
+hello "$MAC" "$T2"
+HT=$(jq -r .token <<<"$BODY")
+expect "  ... the new boot's token works" 204 GET /api/v1/agent/task "" "$HT"
 api GET /api/v1/hosts/pc1/events
 check "the inventory is on the host's timeline" jq -e '[.events[] | select(.type == "agent.hello")][0].data.disks[0].size == 2147483648' <<<"$BODY"
 
@@ -83,5 +102,20 @@ PC2TASK=$(jq -r '.hosts[] | select(.name == "pc2") | .steps[0].task' <<<"$BODY")
 expect "a report on another host's task: 409" 409 POST "/api/v1/agent/tasks/$PC2TASK" '{"state":"done"}' "$HT"
 expect "a finished task cannot be reported again: 409" 409 POST "/api/v1/agent/tasks/$TK" '{"state":"running"}' "$HT"
 expect "no more tasks for pc1 (204)" 204 GET /api/v1/agent/task "" "$HT"
+
+# ---- a step belongs to the agent session that started it --------------------
+api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["partition","halt"]}'
+api GET /api/v1/agent/task "" "$HT"
+TK3=$(jq -r .task <<<"$BODY")
+expect "session 1 starts the step" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"running"}' "$HT"
+hello "$MAC" "$(ticket_of "$MAC")"
+HT2=$(jq -r .token <<<"$BODY")
+expect "session 1's token is gone with the new boot" 401 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT"
+expect "session 2 may not report session 1's step done: 409" 409 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT2"
+contains "  ... saying who holds it" "claimed by agent session" "$BODY"
+api GET /api/v1/hosts/pc1/events
+check "  ... and the host's timeline shows the conflict" jq -e --argjson t "$TK3" '[.events[] | select(.type == "agent.conflict")][0].data.task == $t' <<<"$BODY"
+expect "session 2 starts the step again (the holder has ended): 200" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"running"}' "$HT2"
+expect "  ... and finishes it" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT2"
 check "the agent key is the server's secret (0600)" test "$(stat -c %a "$BH_DATA/agent.key")" = 600
 finish

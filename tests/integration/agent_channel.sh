@@ -12,7 +12,7 @@ PORT=${BH_URL##*:}
 MAC=52:54:00:dd:00:01
 check "profile with a ticket" bhc profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}"
 check "host pc1" bhc host add "$MAC" name=pc1 profile=agentos
-T=$(curl -s "$BH_URL/boot/ipxe?mac=$MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1)
+T=$(bhc host ticket "$MAC")
 "$AGENT" run --server "$BH_URL" --ticket "$T" --mac "$MAC" --poll-ms 60000 2>"$W/agent.log" &
 APID=$!
 _PIDS+=("$APID")
@@ -49,7 +49,7 @@ check "the agent is still running" kill -0 "$APID"
 api GET /api/v1/agent/channel
 eq "the channel needs a host token" 403 "$STATUS"
 HT=$(curl -s -X POST "$BH_URL/api/v1/agent/hello" -H 'Content-Type: application/json' \
-    -d "{\"mac\":\"$MAC\",\"ticket\":\"$(curl -s "$BH_URL/boot/ipxe?mac=$MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1)\",\"inventory\":{}}" | jq -r .token)
+    -d "{\"mac\":\"$MAC\",\"ticket\":\"$(bhc host ticket "$MAC")\",\"inventory\":{}}" | jq -r .token)
 api GET /api/v1/agent/channel "" "$HT"
 eq "  ... and a WebSocket" 400 "$STATUS"
 kill "$APID" 2>/dev/null

@@ -36,7 +36,7 @@ startconf boot/vmlinuz
 eq "group lab: OS 1 is testos on $LOOP" 200 "$STATUS"
 check "agent profile" bhc profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}"
 check "host pc1 in room r101" bhc host add "$MAC" name=pc1 group=lab room=r101 profile=agentos
-ticket() { curl -s "$BH_URL/boot/ipxe?mac=$MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
+ticket() { bhc host ticket "$MAC"; }
 AGENT_RCS=""
 agent() {
     "$AGENT" run --server "$BH_URL" --ticket "$(ticket)" --mac "$MAC" --once --poll-ms 200 2>>"$W/agent.log"
@@ -204,7 +204,7 @@ api POST /api/v1/images/other/uploads "" "$HT" -H 'Content-Type: application/vnd
 eq "a host may not upload to an image its group does not use" 403 "$STATUS"
 api POST /api/v1/images/testos/uploads "" "$HT" -H 'Content-Type: application/vnd.bootherd.manifest' --data-binary "junk"
 eq "  ... nor to its own group's image outside a create_image step" 403 "$STATUS"
-contains "  ... saying so" "only the image of the create_image step it runs" "$BODY"
+contains "  ... saying so" "only the image of the create_image step its agent session runs" "$BODY"
 api PUT /api/v1/chunks/0000000000000000000000000000000000000000000000000000000000000000 "" "$HT" -H 'Content-Type: application/zstd' --data-binary "junk"
 eq "  ... and sends no chunks then" 403 "$STATUS"
 api DELETE /api/v1/images/testos/versions/1 "" "$HT"

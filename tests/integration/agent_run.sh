@@ -32,7 +32,7 @@ api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plai
 eq "group lab: OS 1 is testimg on $LOOP" 200 "$STATUS"
 check "agent profile" bhc profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}"
 check "host pc1" bhc host add "$MAC" name=pc1 group=lab profile=agentos
-ticket() { curl -s "$BH_URL/boot/ipxe?mac=$MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
+ticket() { bhc host ticket "$MAC"; }
 agent() { "$AGENT" run --server "$BH_URL" --ticket "$(ticket)" --mac "$MAC" --once --poll-ms 200 2>"$W/agent.log"; }
 
 # ---- sync:1 -------------------------------------------------------------------
@@ -80,7 +80,7 @@ api POST /api/v1/groups '{"name":"lab2"}'
 api PUT /api/v1/groups/lab2/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$(printf '[LINBO]\nServer = 192.0.2.1\nGroup = lab2\nSystemType = bios64\n[Partition]\nDev = %sp1\nLabel = os\nSize = 40M\nId = 83\nFSType = ext4\nBootable = yes\n[Partition]\nDev = %sp2\nLabel = swap\nSize =\nId = 82\nFSType = swap\n[OS]\nName = Test OS\nBaseImage = testimg\nRoot = %sp1\n' "$LOOP2" "$LOOP2" "$LOOP2")"
 eq "group lab2: two partitions on $LOOP2" 200 "$STATUS"
 check "host pc2" bhc host add "$MAC2" name=pc2 group=lab2 profile=agentos
-ticket2() { curl -s "$BH_URL/boot/ipxe?mac=$MAC2" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
+ticket2() { bhc host ticket "$MAC2"; }
 api POST /api/v1/jobs '{"targets":{"hosts":["pc2"]},"steps":["partition"]}'
 J5=$(jq -r .id <<<"$BODY")
 "$AGENT" run --server "$BH_URL" --ticket "$(ticket2)" --mac "$MAC2" --once --poll-ms 200 2>"$W/agent2.log"

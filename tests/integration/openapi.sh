@@ -72,7 +72,7 @@ FIXTURE_MAC=$(jq -r .mac <<<"$BODY")
 # an agent of the host fixture: a profile with a ticket, a hello
 api POST /api/v1/profiles '{"name":"oa-agent","kernel":"vmlinuz","cmdline":"bootherd.ticket={{ticket}}"}'
 api PATCH /api/v1/hosts/oa-hosts '{"profile":"oa-agent"}'
-oa_ticket() { curl -s "$BH_URL/boot/ipxe?mac=$FIXTURE_MAC" | sed -n 's/.*bootherd\.ticket=\([^ ]*\).*/\1/p' | head -1; }
+oa_ticket() { bhc host ticket "$FIXTURE_MAC"; }
 api POST /api/v1/agent/hello "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" ""
 OA_HT=$(jq -r .token <<<"$BODY")
 check "fixture: an agent token" test -n "$OA_HT" -a "$OA_HT" != null
@@ -102,7 +102,9 @@ call() {
     path=${pat//\{key\}/$(key_of "$plural")}
     case "$m $pat" in
     "POST /api/v1/jobs") api POST "$path" '{"targets":{"hosts":["oa-hosts"]},"steps":["reboot"]}' ;;
-    "POST /api/v1/agent/hello") api POST "$path" "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" "" ;;
+    "POST /api/v1/agent/hello") # a new boot: the host token before it ends
+        api POST "$path" "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket)\"}" ""
+        OA_HT=$(jq -r .token <<<"$BODY") ;;
     "GET /api/v1/agent/task") api GET "$path" "" "$OA_HT" ;;
     "GET /api/v1/agent/channel") # a real WebSocket handshake: 101, then the channel
         STATUS=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' \

@@ -59,6 +59,8 @@ lab_boot_checks() {
     for t in $want_events; do
         contains "timeline has $t" "$t" "$types"
     done
+    check "the script went to the machine that booted, so it carried a boot ticket" \
+        jq -e '[.events[] | select(.type == "boot.script")][0].data.ticket == true' <<<"$BODY"
     contains "timeline: kernel fetched" "test/vmlinuz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
     contains "timeline: initrd fetched" "test/initrd.gz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
     local log

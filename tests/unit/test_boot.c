@@ -323,6 +323,112 @@ static void test_generated_files(void **state)
     vfile("undionly.kpxe", BH_ENOTFOUND);
 }
 
+/* ---- boot tickets: who is booting where ----------------------------------- */
+
+static char fake_neigh[64]; /* "ip mac" the fake neighbour table holds, or "" */
+
+static int fake_neighbour_of(const char *ip, char mac[18])
+{
+    size_t n = strlen(ip);
+    if (strncmp(fake_neigh, ip, n) != 0 || fake_neigh[n] != ' ')
+        return BH_ENOTFOUND;
+    snprintf(mac, 18, "%s", fake_neigh + n + 1);
+    return 0;
+}
+
+static int mints;
+
+static int fake_mint(void *ud, const char *mac, char *out, size_t cap)
+{
+    (void)ud;
+    snprintf(out, cap, "ticket-%s-%d", mac, ++mints);
+    return 0;
+}
+
+static void test_bootproof(void **state)
+{
+    (void)state;
+    const char *ma = "52:54:00:00:01:01", *mb = "52:54:00:00:01:02";
+    struct bh_bootproof_config c = {300000, false, fake_neighbour_of};
+    struct bh_bootproof *p;
+    char t[BH_BOOTPROOF_TICKET_MAX], t2[BH_BOOTPROOF_TICKET_MAX];
+    struct bh_err e;
+    int64_t now = 1000000;
+    fake_neigh[0] = '\0';
+    mints = 0;
+    assert_int_equal(bh_bootproof_new(&c, &p), 0);
+    /* nothing seen: no ticket, and why */
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    assert_non_null(strstr(e.msg, "no DHCP exchange"));
+    /* proxy mode: the exchange proves the address for the window */
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 1000, fake_mint, NULL, t, &e),
+                     0);
+    assert_string_equal(t, "ticket-52:54:00:00:01:01-1");
+    /* the same boot, the same ticket; a dual-stack socket's form too */
+    assert_int_equal(
+        bh_bootproof_ticket(p, ma, "::ffff:192.0.2.10", now + 2000, fake_mint, NULL, t2, &e), 0);
+    assert_string_equal(t2, t);
+    /* an exchange in its name for another address (a forger's) neither
+     * pushes out the real one nor restarts its boot */
+    bh_bootproof_seen(p, ma, "192.0.2.66", 0, now + 1500);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 1600, fake_mint, NULL, t2, &e),
+                     0);
+    assert_string_equal(t2, t);
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.66 %s", mb);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.66", now + 1600, fake_mint, NULL, t2, &e),
+                     BH_EPERM);
+    assert_non_null(strstr(e.msg, "neighbour table gives to 52:54:00:00:01:02"));
+    fake_neigh[0] = '\0';
+    /* another address, or another MAC from this one: refused */
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.67", now + 2000, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    assert_non_null(strstr(e.msg, "was for 192.0.2.66")); /* the newest it knows */
+    assert_int_equal(bh_bootproof_ticket(p, mb, "192.0.2.10", now + 2000, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    /* past the window: refused */
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 300001, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    /* a new exchange is a new boot: a new ticket */
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now + 400000);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 400001, fake_mint, NULL, t, &e),
+                     0);
+    assert_string_equal(t, "ticket-52:54:00:00:01:01-2");
+    /* the neighbour table gives the address to another MAC: refused even
+     * with DHCP proof (someone answering for the address) */
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now + 500000);
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.10 %s", mb);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 500001, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    assert_non_null(strstr(e.msg, "neighbour table"));
+    /* ... and agrees: fine */
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.10 %s", ma);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 500002, fake_mint, NULL, t, &e),
+                     0);
+    /* full mode: a lease proves the address until it ends */
+    bh_bootproof_seen(p, mb, "192.0.2.20", now + 3600000, now);
+    fake_neigh[0] = '\0';
+    assert_int_equal(
+        bh_bootproof_ticket(p, mb, "192.0.2.20", now + 3000000, fake_mint, NULL, t, &e), 0);
+    assert_int_equal(
+        bh_bootproof_ticket(p, mb, "192.0.2.20", now + 3600001, fake_mint, NULL, t, &e), BH_EPERM);
+    bh_bootproof_free(p);
+
+    /* neighbour mode: a complete entry alone is proof (another server does
+     * DHCP); without one, still refused */
+    c.neighbour = true;
+    assert_int_equal(bh_bootproof_new(&c, &p), 0);
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.30 %s", ma);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.30", now, fake_mint, NULL, t, &e), 0);
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.30", now + 10, fake_mint, NULL, t2, &e),
+                     0);
+    assert_string_equal(t2, t); /* one ticket for that boot */
+    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.31", now, fake_mint, NULL, t, &e),
+                     BH_EPERM);
+    bh_bootproof_free(p);
+}
+
 static void test_bootstrap(void **state)
 {
     (void)state;
@@ -342,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ipxe_scripts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
+        cmocka_unit_test(test_bootproof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

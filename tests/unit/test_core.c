@@ -15,6 +15,7 @@
 #include "core/ini.h"
 #include "core/log.h"
 #include "core/mac.h"
+#include "core/net.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 
@@ -825,6 +826,36 @@ static void test_log_long_line_capped(void **state)
     assert_int_equal(out[BH_LOG_LINE_MAX - 1], '\n');
 }
 
+/* the neighbour table as /proc/net/arp shows it */
+static void test_arp_find(void **state)
+{
+    (void)state;
+    static const char t[] =
+        "IP address       HW type     Flags       HW address            Mask     Device\n"
+        "192.0.2.10       0x1         0x2         52:54:00:00:01:01     *        br0\n"
+        "192.0.2.11       0x1         0x0         00:00:00:00:00:00     *        br0\n"
+        "192.0.2.12       0x1         0x6         52:54:00:00:01:0C     *        br0\n"
+        "192.0.2.1        0x1         0x2         52:54:00:00:01:99     *        eth1";
+    char mac[18];
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.10", mac), 0);
+    assert_string_equal(mac, "52:54:00:00:01:01");
+    /* incomplete (still resolving): no answer */
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.11", mac), BH_ENOTFOUND);
+    /* permanent + complete; upper case comes out canonical */
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.12", mac), 0);
+    assert_string_equal(mac, "52:54:00:00:01:0c");
+    /* the last line has no newline */
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.1", mac), 0);
+    /* a prefix of an address is not the address */
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.", mac), BH_ENOTFOUND);
+    assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.100", mac), BH_ENOTFOUND);
+    /* only the header, nothing, garbage */
+    assert_int_equal(bh_net_arp_find(t, 80, "192.0.2.10", mac), BH_ENOTFOUND);
+    assert_int_equal(bh_net_arp_find("", 0, "192.0.2.10", mac), BH_ENOTFOUND);
+    static const char junk[] = "h\n192.0.2.10 0x1 zz 52:54\n192.0.2.10\n\n\n  \n";
+    assert_int_equal(bh_net_arp_find(junk, sizeof(junk) - 1, "192.0.2.10", mac), BH_ENOTFOUND);
+}
+
 static void test_utf8_scrub(void **state)
 {
     (void)state;
@@ -858,6 +889,7 @@ static void test_utf8_scrub(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arp_find),
         cmocka_unit_test(test_parse_i64),
         cmocka_unit_test(test_parse_i64_range),
         cmocka_unit_test(test_parse_i64n),

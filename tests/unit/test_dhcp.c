@@ -714,6 +714,7 @@ static void test_full_allocate(void **state)
     assert_int_equal(x->o.changes[0].expires, x->now + 600);
     assert_string_equal(x->o.event, "dhcp.ack");
     assert_int_equal(bh_dhcp_server_active(x->s, x->now), 1);
+    assert_int_equal(x->o.seen.s_addr, 0); /* not a boot client: no boot to prove */
 
     /* the next client gets the next address; A keeps its own */
     fx_discover(x, MAC_B);
@@ -732,6 +733,17 @@ static void test_full_allocate(void **state)
     fx_run(x);
     assert_yiaddr(x, "192.0.2.101");
     assert_int_equal(x->o.boot.kind, BH_BOOT_TFTP);
+    assert_int_equal(x->o.seen.s_addr, 0); /* an offer proves nothing yet */
+    /* its ACK ties the address to it for the lease's life */
+    p_start(&x->p, BH_DHCPREQUEST, MAC_B);
+    p_str(&x->p, BH_OPT_VENDOR_CLASS, "PXEClient:Arch:00000:UNDI:002001");
+    p_addr(&x->p, BH_OPT_SERVER_ID, "192.0.2.1");
+    p_addr(&x->p, BH_OPT_REQUESTED_IP, "192.0.2.101");
+    p_end(&x->p);
+    fx_run(x);
+    assert_int_equal(x->o.outcome, BH_DHCP_O_ACK);
+    assert_int_equal(x->o.seen.s_addr, ip4("192.0.2.101"));
+    assert_int_equal(x->o.seen_until, x->now + 600);
     json_t *j = bh_dhcp_server_leases(x->s);
     assert_int_equal(json_array_size(j), 3);
     json_decref(j);
@@ -1019,13 +1031,25 @@ static void test_proxy(void **state)
     assert_int_equal(x->o.client.mode, BH_DHCP_PROXY);
     assert_int_equal(x->o.boot.kind, BH_BOOT_TFTP);
     assert_null(bh_dhcp_server_find_mac(x->s, MAC_A));
-    /* its REQUEST to the real server on 67 is none of our business */
+    assert_int_equal(x->o.seen.s_addr, 0); /* a DISCOVER names no address */
+    /* its REQUEST to the real server on 67 is not answered, but the address
+     * it asks for is noted: the boot chain's proof of who is booting there */
     p_start(&x->p, BH_DHCPREQUEST, MAC_A);
     p_str(&x->p, BH_OPT_VENDOR_CLASS, "PXEClient:Arch:00000:UNDI:002001");
     p_addr(&x->p, BH_OPT_SERVER_ID, "192.0.2.254");
+    p_addr(&x->p, BH_OPT_REQUESTED_IP, "192.0.2.88");
     p_end(&x->p);
     fx_run(x);
     assert_false(x->o.reply);
+    assert_int_equal(x->o.seen.s_addr, ip4("192.0.2.88"));
+    assert_int_equal(x->o.seen_until, 0); /* observed, not leased by us */
+    /* a plain client's REQUEST (an installed OS) is not noted */
+    p_start(&x->p, BH_DHCPREQUEST, MAC_B);
+    p_addr(&x->p, BH_OPT_SERVER_ID, "192.0.2.254");
+    p_addr(&x->p, BH_OPT_REQUESTED_IP, "192.0.2.89");
+    p_end(&x->p);
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, 0);
     /* on 4011: a PXE boot server ACK, back to the source */
     x->in.port = BH_PXE_BOOT_PORT;
     p_start(&x->p, BH_DHCPREQUEST, MAC_A);
@@ -1038,6 +1062,7 @@ static void test_proxy(void **state)
     assert_int_equal(x->o.dest, BH_DHCP_TO_SOURCE);
     assert_int_equal(x->o.r.ciaddr.s_addr, ip4("192.0.2.77"));
     assert_string_equal(x->o.event, "pxe.ack");
+    assert_int_equal(x->o.seen.s_addr, ip4("192.0.2.77")); /* the address it has */
     x->in.port = BH_DHCP_SERVER_PORT;
     /* the policy says no: silence in proxy mode */
     x->f.kind = BH_BOOT_NONE;

@@ -567,7 +567,8 @@ static void test_events_and_audit(void **state)
     /* non-CRUD events bump the revision but write no audit record */
     json_t *data = J("{'ip':'192.0.2.9'}");
     int64_t r = 0;
-    assert_int_equal(bh_store_event_append(S, "host", MAC1, "boot.dhcp", data, NULL, &r, &err), 0);
+    assert_int_equal(
+        bh_store_event_append(S, "host", MAC1, "boot.dhcp", data, NULL, false, &r, &err), 0);
     assert_int_equal(r, 4);
     e = one_event(3, "boot.dhcp", MAC1);
     assert_string_equal(sget(e, "actor"), "system");
@@ -1072,6 +1073,15 @@ static const char *step_state(const json_t *job, size_t host, size_t step)
         "state"));
 }
 
+/* a host's report on task t, as session (NULL: no claim rule) */
+static int task_upd(int64_t t, const char *mac, const char *session, const char *state,
+                    const json_t *prog, const char *error, json_t **job, struct bh_err *e)
+{
+    struct bh_actor agent = {"agent", NULL, NULL};
+    struct bh_task_report rep = {mac, session, state, prog, error};
+    return bh_store_task_update(S, t, &rep, &agent, job, e);
+}
+
 static int64_t next_task(const char *mac)
 {
     json_t *t = NULL;
@@ -1107,23 +1117,21 @@ static void test_jobs_and_tasks(void **state)
     int64_t t1 = next_task(MAC1);
     assert_true(t1 > 0);
     json_t *prog = json_pack("{s:s, s:I, s:I}", "phase", "writing", "done", 10, "total", 100);
-    assert_int_equal(bh_store_task_update(S, t1, MAC1, "running", prog, NULL, &actor, &job, &e), 0);
+    assert_int_equal(task_upd(t1, MAC1, NULL, "running", prog, NULL, &job, &e), 0);
     json_decref(prog);
     assert_string_equal(json_string_value(json_object_get(job, "state")), "running");
     json_decref(job);
     assert_int_equal(next_task(MAC1), t1); /* still the running one */
     /* host 2 may not report on host 1's task */
-    assert_int_equal(
-        bh_store_task_update(S, t1, "00:00:00:00:00:02", "done", NULL, NULL, &actor, &job, &e),
-        BH_ECONFLICT);
-    assert_int_equal(bh_store_task_update(S, t1, MAC1, "done", NULL, NULL, &actor, &job, &e), 0);
+    assert_int_equal(task_upd(t1, "00:00:00:00:00:02", NULL, "done", NULL, NULL, &job, &e),
+                     BH_ECONFLICT);
+    assert_int_equal(task_upd(t1, MAC1, NULL, "done", NULL, NULL, &job, &e), 0);
     json_decref(job);
     int64_t t2 = next_task(MAC1);
     assert_true(t2 > t1);
     /* it fails: its later step is cancelled, host 2 is untouched */
-    assert_int_equal(bh_store_task_update(S, t2, MAC1, "failed", NULL, "sync: /dev/sda2: No space",
-                                          &actor, &job, &e),
-                     0);
+    assert_int_equal(
+        task_upd(t2, MAC1, NULL, "failed", NULL, "sync: /dev/sda2: No space", &job, &e), 0);
     assert_string_equal(step_state(job, 0, 1), "failed");
     assert_string_equal(step_state(job, 0, 2), "cancelled");
     assert_string_equal(step_state(job, 1, 0), "queued");
@@ -1131,8 +1139,7 @@ static void test_jobs_and_tasks(void **state)
     json_decref(job);
     assert_int_equal(next_task(MAC1), 0);
     /* a finished task cannot be reopened */
-    assert_int_equal(bh_store_task_update(S, t1, MAC1, "running", NULL, NULL, &actor, &job, &e),
-                     BH_ECONFLICT);
+    assert_int_equal(task_upd(t1, MAC1, NULL, "running", NULL, NULL, &job, &e), BH_ECONFLICT);
     /* retry: the failed and cancelled steps run again, from the failed one */
     assert_int_equal(bh_store_job_retry(S, id, &actor, &job, &e), 0);
     json_decref(job);
@@ -1151,6 +1158,88 @@ static void test_jobs_and_tasks(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "host_count")), 2);
     json_decref(list);
     assert_int_equal(bh_store_job_get(S, 999, &job, &e), BH_ENOTFOUND);
+    json_decref(spec);
+    json_decref(macs);
+}
+
+static int login(const char *tid, const char *nonce, int64_t exp, int64_t texp)
+{
+    struct bh_err e;
+    struct bh_agent_login l = {MAC1, nonce, tid, "00", exp, texp, NULL};
+    return bh_store_agent_login(S, &l, &e);
+}
+
+static int64_t session_end(const char *tid)
+{
+    char mac[18], hash[65];
+    int64_t exp = -1;
+    struct bh_err e;
+    if (bh_store_agent_session(S, tid, mac, hash, &exp, &e))
+        return -1;
+    return exp;
+}
+
+/* sessions: a new boot ends the earlier one; a ticket's nonce outlives its
+ * session; a task claimed by one session is reported by it alone, until it
+ * ends and the next session starts the task again */
+static void test_agent_sessions_and_claims(void **state)
+{
+    (void)state;
+    struct bh_err e;
+    json_t *h, *job = NULL;
+    int64_t now = bh_wall_ms(), hour = 3600 * 1000;
+    assert_int_equal(mk(bh_kind_get(BH_KIND_HOST), "{\"mac\":\"" MAC1 "\"}", &h, &e), 0);
+    json_decref(h);
+    assert_int_equal(login("aaaaaaaaaaaa", "n1", now + hour, now + hour), 0);
+    assert_true(session_end("aaaaaaaaaaaa") > now);
+    /* the same ticket (nonce) twice */
+    assert_int_equal(login("bbbbbbbbbbbb", "n1", now + hour, now + hour), BH_EAUTH);
+
+    json_t *spec = json_pack("{s:[s,s]}", "steps", "partition", "sync:1");
+    json_t *macs = json_pack("[s]", MAC1);
+    assert_int_equal(bh_store_job_create(S, spec, macs, &actor, &job, &e), 0);
+    json_decref(job);
+    int64_t t1 = next_task(MAC1);
+    assert_int_equal(task_upd(t1, MAC1, "aaaaaaaaaaaa", "running", NULL, NULL, &job, &e), 0);
+    json_decref(job);
+    json_t *f = NULL;
+    assert_int_equal(bh_store_task_find(S, MAC1, "partition", false, &f, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(f, "claim")), "aaaaaaaaaaaa");
+    json_decref(f);
+
+    /* renewal of a live session */
+    assert_int_equal(bh_store_agent_renew(S, "aaaaaaaaaaaa", now + 2 * hour, &e), 0);
+    assert_int_equal(session_end("aaaaaaaaaaaa"), now + 2 * hour);
+
+    /* a second session of the host (a new boot) ends the first */
+    assert_int_equal(login("cccccccccccc", "n2", now + hour, now + hour), 0);
+    assert_int_equal(session_end("aaaaaaaaaaaa"), 0);
+    assert_int_equal(bh_store_agent_renew(S, "aaaaaaaaaaaa", now + 2 * hour, &e), BH_ENOTFOUND);
+    /* ... but the first ticket still cannot be used again */
+    assert_int_equal(login("dddddddddddd", "n1", now + hour, now + hour), BH_EAUTH);
+    assert_true(session_end("cccccccccccc") > now);
+
+    /* the new session may not finish the old one's task ... */
+    e.type = NULL;
+    assert_int_equal(task_upd(t1, MAC1, "cccccccccccc", "done", NULL, NULL, &job, &e),
+                     BH_ECONFLICT);
+    assert_non_null(e.type);
+    assert_string_equal(e.type, "claimed");
+    /* ... but it may start it again, and then finish it */
+    assert_int_equal(task_upd(t1, MAC1, "cccccccccccc", "running", NULL, NULL, &job, &e), 0);
+    json_decref(job);
+    assert_int_equal(task_upd(t1, MAC1, "cccccccccccc", "done", NULL, NULL, &job, &e), 0);
+    json_decref(job);
+
+    /* a live holder keeps its task: another live session of the host (made
+     * behind the store's back here: login always ends the others) is refused */
+    int64_t t2 = next_task(MAC1);
+    assert_int_equal(task_upd(t2, MAC1, "cccccccccccc", "running", NULL, NULL, &job, &e), 0);
+    json_decref(job);
+    assert_int_equal(task_upd(t2, MAC1, "eeeeeeeeeeee", "running", NULL, NULL, &job, &e),
+                     BH_ECONFLICT);
+    assert_int_equal(task_upd(t2, MAC1, "cccccccccccc", "done", NULL, NULL, &job, &e), 0);
+    json_decref(job);
     json_decref(spec);
     json_decref(macs);
 }
@@ -1181,6 +1270,7 @@ int main(void)
         T(test_token_lookup),
         T(test_concurrent_writers),
         T(test_jobs_and_tasks),
+        T(test_agent_sessions_and_claims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
