@@ -117,5 +117,8 @@ api GET /api/v1/hosts/pc1/events
 check "  ... and the host's timeline shows the conflict" jq -e --argjson t "$TK3" '[.events[] | select(.type == "agent.conflict")][0].data.task == $t' <<<"$BODY"
 expect "session 2 starts the step again (the holder has ended): 200" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"running"}' "$HT2"
 expect "  ... and finishes it" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT2"
+expect "the host token works until ..." 200 GET /api/v1/agent/task "" "$HT2"
+check "  ... the host is deleted" bhc host rm pc1
+expect "  ... and then no more (401)" 401 GET /api/v1/agent/task "" "$HT2"
 check "the agent key is the server's secret (0600)" test "$(stat -c %a "$BH_DATA/agent.key")" = 600
 finish
