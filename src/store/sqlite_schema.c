@@ -127,6 +127,21 @@ static const char *const migrations[] = {
 
     /* 6: an image's post-sync script (postsync:N) */
     "ALTER TABLE images ADD COLUMN postsync TEXT;",
+
+    /* 7: captured versions wait for a decision.  A version is 'candidate'
+     * (committed by a client agent, waiting for an operator) or 'released';
+     * every version made before this is released.  auto_promote releases
+     * an image's captures at once (NULL, as a store write that leaves the
+     * field out makes it, reads as false).  'latest' is the highest released
+     * version from now on: put it right where a hand had moved it. */
+    "ALTER TABLE images ADD COLUMN auto_promote INTEGER DEFAULT 0;"
+    "ALTER TABLE image_versions ADD COLUMN state TEXT NOT NULL DEFAULT 'released' "
+    "CHECK (state IN ('candidate', 'released'));"
+    "ALTER TABLE image_versions ADD COLUMN promoted_by TEXT;"
+    "ALTER TABLE image_versions ADD COLUMN promoted_at TEXT;"
+    "DELETE FROM image_tags WHERE tag = 'latest';"
+    "INSERT INTO image_tags (image_id, tag, version) "
+    "SELECT image_id, 'latest', max(version) FROM image_versions GROUP BY image_id;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
