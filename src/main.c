@@ -21,7 +21,7 @@ static void usage(FILE *f)
         "Client (talks to a running server):\n"
         "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
         "  bootherd group startconf NAME [-f FILE]\n"
-        "  bootherd image import|export|versions|tag|untag|rmversion|diff|verify|gc|stats\n"
+        "  bootherd image import|export|versions|promote|tag|untag|rmversion|diff|verify|gc|stats\n"
         "  bootherd job run [--room R|--group G|--host H|--selector S] [--wake] STEP...\n"
         "  bootherd job ls | show|cancel|retry|watch ID\n"
         "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"

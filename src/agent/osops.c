@@ -429,25 +429,29 @@ int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, char *why, siz
     bh_err_clear(&e);
     struct bh_push_opts o = {.name = image, .note = s->arg, .progress = push_progress, .ud = a};
     struct bh_push_stats st;
+    json_t *ver = NULL;
     int rc = bh_push_source_size(fd, &size, &e);
     if (!rc)
-        rc = bh_cli_push(&a->api, fd, size, &o, &st, NULL, &e);
+        rc = bh_cli_push(&a->api, fd, size, &o, &st, &ver, &e);
     close(fd);
     if (rc) {
         snprintf(why, cap, "create_image:%d: %s from %s: %s", s->os, image, root, e.msg);
         return 1;
     }
+    /* a candidate waits for an operator's promote (or the image auto-promotes) */
+    const char *state = json_string_value(json_object_get(ver, "state"));
     fprintf(stderr,
-            "bootherd-agent: %s version %lld from %s: %llu chunks, sent %llu (%llu bytes) in "
+            "bootherd-agent: %s version %lld (%s) from %s: %llu chunks, sent %llu (%llu bytes) in "
             "%.1f s\n",
-            image, (long long)st.version, root, (unsigned long long)st.chunks,
+            image, (long long)st.version, state ? state : "?", root, (unsigned long long)st.chunks,
             (unsigned long long)st.sent_chunks, (unsigned long long)st.sent_bytes, st.seconds);
-    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "phase", "captured", "version",
-                          (json_int_t)st.version, "done", (json_int_t)size, "total",
+    json_t *p = json_pack("{s:s, s:I, s:s?, s:I, s:I, s:I, s:I}", "phase", "captured", "version",
+                          (json_int_t)st.version, "state", state, "done", (json_int_t)size, "total",
                           (json_int_t)size, "sent_chunks", (json_int_t)st.sent_chunks, "sent_bytes",
                           (json_int_t)st.sent_bytes);
     bh_agent_report(a, "running", p, NULL);
     json_decref(p);
+    json_decref(ver);
     return 0;
 }
 

@@ -77,13 +77,20 @@ static const struct bh_route routes[] = {
     {"GET", V1 "/images/{key}/versions/{ref}", bh_h_image_version, BH_ROLE_VIEWER, NULL, 0,
      "One version (a number or a tag)"},
     {"DELETE", V1 "/images/{key}/versions/{ref}", bh_h_image_version_delete, BH_ROLE_OPERATOR,
-     NULL, 0, "Delete a version (its chunks go at the next gc)"},
+     NULL, 0, "Delete a version, or reject a candidate (its chunks go at the next gc)"},
+    {"POST", V1 "/images/{key}/versions/{ref}/promote", bh_h_image_promote, BH_ROLE_OPERATOR,
+     NULL, 0,
+     "Release a candidate (a version captured by a client agent); latest moves to the highest "
+     "released version.  A released version is answered as it is"},
     {"GET", V1 "/images/{key}/versions/{ref}/manifest", bh_h_image_manifest, BH_ROLE_NONE, NULL,
-     0, "A version's manifest (application/vnd.bootherd.manifest; docs/image-format.md)"},
+     0,
+     "A version's manifest (application/vnd.bootherd.manifest; docs/image-format.md); hosts "
+     "get released versions only"},
     {"PUT", V1 "/images/{key}/tags/{tag}", bh_h_image_tag_put, BH_ROLE_OPERATOR, NULL, 0,
-     "Point a tag at a version ({\"version\": REF}); a rollback is a tag move"},
+     "Point a tag at a released version ({\"version\": REF}); a rollback is a tag move.  "
+     "latest is 409: bootherd keeps it"},
     {"DELETE", V1 "/images/{key}/tags/{tag}", bh_h_image_tag_delete, BH_ROLE_OPERATOR, NULL, 0,
-     "Remove a tag"},
+     "Remove a tag (latest is 409: bootherd keeps it)"},
     {"GET", V1 "/images/{key}/diff", bh_h_image_diff, BH_ROLE_VIEWER, NULL, 0,
      "Chunks and bytes that differ between two versions (?a=REF&b=REF[&b_image=NAME])"},
     {"GET", V1 "/images/{key}/postsync", bh_h_image_postsync, BH_ROLE_NONE, NULL, 0,
@@ -96,7 +103,9 @@ static const struct bh_route routes[] = {
     {"DELETE", V1 "/uploads/{id}", bh_h_upload_delete, BH_ROLE_NONE, NULL, 0,
      "Abandon an upload"},
     {"POST", V1 "/uploads/{id}/commit", bh_h_upload_commit, BH_ROLE_NONE, NULL, 0,
-     "Create the version ({note?, tags?}); only when every chunk is present"},
+     "Create the version ({note?, tags?}); only when every chunk is present.  A host "
+     "token's version is a candidate (unless the image has auto_promote) and may have no "
+     "tags"},
     {"PUT", V1 "/chunks/{id}", bh_h_chunk_put, BH_ROLE_NONE, NULL,
      BH_ROUTE_BODY_MIB(BH_CHUNK_BODY_MIB), "Upload a chunk: a zstd frame whose content hashes to id"},
     {"GET", V1 "/chunks/{id}", bh_h_chunk_get, BH_ROLE_NONE, NULL, 0,

@@ -107,6 +107,7 @@ void bh_h_settings_effective(struct bh_req *r);
 void bh_h_image_versions(struct bh_req *r);
 void bh_h_image_version(struct bh_req *r);
 void bh_h_image_version_delete(struct bh_req *r);
+void bh_h_image_promote(struct bh_req *r);
 void bh_h_image_manifest(struct bh_req *r);
 void bh_h_image_tag_put(struct bh_req *r);
 void bh_h_image_tag_delete(struct bh_req *r);

@@ -3,7 +3,8 @@
  *
  *   GET    /api/v1/images/{key}/versions                  versions, oldest first
  *   GET    /api/v1/images/{key}/versions/{ref}            one (number or tag)
- *   DELETE /api/v1/images/{key}/versions/{ref}
+ *   DELETE /api/v1/images/{key}/versions/{ref}             (also: reject a candidate)
+ *   POST   /api/v1/images/{key}/versions/{ref}/promote    release a candidate
  *   GET    /api/v1/images/{key}/versions/{ref}/manifest   the manifest (binary)
  *   PUT    /api/v1/images/{key}/tags/{tag}                {"version": REF}
  *   DELETE /api/v1/images/{key}/tags/{tag}
@@ -112,16 +113,30 @@ void bh_h_image_version_delete(struct bh_req *r)
         bh_reply_empty(r, 204);
 }
 
+void bh_h_image_promote(struct bh_req *r)
+{
+    struct bh_err e;
+    struct bh_actor a = bh_api_actor(r);
+    json_t *out = NULL;
+    int rc = bh_store_version_promote(bh_api_ctx(r)->store, bh_req_param(r, "key"),
+                                      bh_req_param(r, "ref"), &a, &out, &e);
+    reply_rc(r, rc, &e, 200, out);
+}
+
+/* viewers read any version's manifest; a host (which deploys what it
+ * reads) only a released version's */
 void bh_h_image_manifest(struct bh_req *r)
 {
     struct bh_imagesvc *svc = svc_of(r);
     if (!svc || !bh_api_may_read_image(r, bh_req_param(r, "key")))
         return;
+    bool released_only = bh_req_auth(r)->role < BH_ROLE_VIEWER;
     struct bh_buf b;
     bh_buf_init(&b, (size_t)1 << 34);
     char hex[BH_SHA256_HEX], etag[BH_SHA256_HEX + 2];
     struct bh_err e;
-    if (bh_imagesvc_manifest(svc, bh_req_param(r, "key"), bh_req_param(r, "ref"), &b, hex, &e)) {
+    if (bh_imagesvc_manifest(svc, bh_req_param(r, "key"), bh_req_param(r, "ref"), released_only, &b,
+                             hex, &e)) {
         bh_buf_free(&b);
         bh_reply_err(r, &e);
         return;
@@ -265,6 +280,15 @@ void bh_h_upload_commit(struct bh_req *r)
     if (!body)
         return;
     const json_t *note = json_object_get(body, "note"), *tags = json_object_get(body, "tags");
+    bool agent = bh_req_auth(r)->role < BH_ROLE_OPERATOR; /* may_touch_upload let a host in */
+    if (agent && json_array_size(tags)) {
+        json_decref(body);
+        bh_reply_problem(r, 403, "forbidden", "Agents may not set tags",
+                         "client agents may not set tags: where a tag points is an operator's "
+                         "decision (promote the captured version, then tag it)",
+                         "tags");
+        return;
+    }
     size_t i;
     json_t *t;
     const char *bad = NULL;
@@ -277,8 +301,6 @@ void bh_h_upload_commit(struct bh_req *r)
         if (!json_is_string(t) || !tag_ok(json_string_value(t)))
             bad = "tags";
     }
-    if (!bad && bh_req_auth(r)->role < BH_ROLE_OPERATOR && json_array_size(tags))
-        bad = "tags"; /* a capture makes a version; where tags point is the operators' call */
     if (bad) {
         json_decref(body);
         bh_reply_problem(r, 400, "invalid", "Bad commit",
@@ -290,7 +312,7 @@ void bh_h_upload_commit(struct bh_req *r)
     struct bh_err e;
     struct bh_actor a = bh_api_actor(r);
     json_t *out = NULL;
-    int rc = bh_imagesvc_commit(svc, bh_req_param(r, "id"), body, &a, &out, &e);
+    int rc = bh_imagesvc_commit(svc, bh_req_param(r, "id"), body, agent, &a, &out, &e);
     json_decref(body);
     reply_rc(r, rc, &e, 201, out);
 }

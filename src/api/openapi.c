@@ -146,7 +146,8 @@ static void image_responses(const struct bh_route *rt, json_t *op, json_t *resp)
         if (chunk && !strcmp(m, "PUT"))
             json_object_set_new(resp, "201", json_pack("{s:s}", "description", "stored"));
     }
-    if (!strcmp(m, "PUT") || (!strcmp(m, "POST") && !strstr(p, "/imagestore"))) {
+    if (!strcmp(m, "PUT") ||
+        (!strcmp(m, "POST") && !strstr(p, "/imagestore") && !strstr(p, "/promote"))) {
         const char *ct = chunk ? "application/zstd"
                          : strstr(p, "/uploads") && !strstr(p, "/commit")
                              ? "application/vnd.bootherd.manifest"
@@ -162,7 +163,8 @@ static void image_responses(const struct bh_route *rt, json_t *op, json_t *resp)
                             problem_response("no such image, version, upload or chunk"));
     json_object_set_new(resp, "400", problem_response("malformed id, tag or query"));
     json_object_set_new(resp, "409",
-                        problem_response("conflict: tagged, latest, or chunks missing"));
+                        problem_response("conflict: tagged, latest (kept by bootherd), a "
+                                         "candidate, or chunks missing"));
     json_object_set_new(resp, "422", problem_response("invalid manifest, chunk or body"));
     json_object_set_new(resp, "500", problem_response("storage failure, or a corrupt chunk"));
     json_object_set_new(resp, "503", problem_response("image store unavailable, or a gc runs"));

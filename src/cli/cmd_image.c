@@ -42,16 +42,18 @@ static int usage(void)
             "                             [--tmp DIR]\n"
             "       bootherd image export NAME[@REF] FILE [--format raw|qcow2] [--compress]\n"
             "       bootherd image versions NAME\n"
+            "       bootherd image promote NAME REF      (release a captured candidate)\n"
             "       bootherd image tag NAME TAG REF      (a rollback is a tag move)\n"
             "       bootherd image untag NAME TAG\n"
-            "       bootherd image rmversion NAME@REF\n"
+            "       bootherd image rmversion NAME@REF    (also: reject a candidate)\n"
             "       bootherd image diff NAME@REF NAME@REF\n"
             "       bootherd image verify [NAME]\n"
             "       bootherd image gc [--dry-run]\n"
             "       bootherd image stats\n"
             "SOURCE: a raw image file or block device, or qcow2/vmdk/vdi; a LINBO NAME.qdiff\n"
             "imports its base NAME.qcow2 and then the overlay as the next version.\n"
-            "REF: a version number or a tag (default latest).\n");
+            "REF: a version number or a tag (default latest).  latest is the highest\n"
+            "released version; bootherd moves it, nobody sets it.\n");
     return 2;
 }
 
@@ -508,8 +510,8 @@ static int cmd_versions(struct bh_cli *c, const char *name)
     } else if (c->json) {
         bh_out_json(out);
     } else {
-        printf("%-8s %-14s %-14s %-14s %-24s %-20s %s\n", "VERSION", "SIZE", "STORED", "ADDED",
-               "CREATED", "TAGS", "NOTE");
+        printf("%-8s %-9s %-14s %-14s %-14s %-24s %-24s %-20s %s\n", "VERSION", "STATE", "SIZE",
+               "STORED", "ADDED", "CREATED", "BY", "TAGS", "NOTE");
         size_t i;
         json_t *v;
         json_array_foreach(json_object_get(out, "versions"), i, v)
@@ -523,13 +525,16 @@ static int cmd_versions(struct bh_cli *c, const char *name)
                 bh_buf_printf(&tags, "%s%s", k ? "," : "", json_string_value(t));
             }
             const char *note = json_string_value(json_object_get(v, "note"));
-            printf("%-8lld %-14lld %-14lld %-14lld %-24s %-20s %s\n",
+            const char *state = json_string_value(json_object_get(v, "state"));
+            const char *by = json_string_value(json_object_get(v, "created_by"));
+            printf("%-8lld %-9s %-14lld %-14lld %-14lld %-24s %-24s %-20s %s\n",
                    (long long)json_integer_value(json_object_get(v, "version")),
+                   state ? state : "-",
                    (long long)json_integer_value(json_object_get(v, "logical_size")),
                    (long long)json_integer_value(json_object_get(v, "stored_size")),
                    (long long)json_integer_value(json_object_get(v, "added_bytes")),
-                   json_string_value(json_object_get(v, "created_at")), tags.p ? tags.p : "",
-                   note ? note : "");
+                   json_string_value(json_object_get(v, "created_at")), by ? by : "-",
+                   tags.p ? tags.p : "", note ? note : "");
             bh_buf_free(&tags);
         }
     }
@@ -547,6 +552,19 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         return cmd_export(c, argc, argv);
     if (!strcmp(verb, "versions") && argc == 2)
         return cmd_versions(c, argv[1]);
+    if (!strcmp(verb, "promote") && (argc == 3 || (argc == 2 && strchr(argv[1], '@')))) {
+        if (argc == 3) {
+            bh_strlcpy(name, argv[1], sizeof(name));
+            bh_strlcpy(ref, argv[2], sizeof(ref));
+        } else {
+            split_ref(argv[1], name, sizeof(name), ref, sizeof(ref));
+        }
+        bh_cli_escape(name, esc, sizeof(esc));
+        char eref[128];
+        bh_cli_escape(ref, eref, sizeof(eref));
+        snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s/promote", esc, eref);
+        return bh_cli_show(c, "POST", path, NULL, "promote", 200);
+    }
     if (!strcmp(verb, "tag") && argc == 4) {
         bh_cli_escape(argv[1], esc, sizeof(esc));
         char etag[256];

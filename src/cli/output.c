@@ -20,7 +20,7 @@ static const struct columns tables[] = {
     {"rooms", {"name", "location", "subnet", "description", NULL}},
     {"groups", {"name", "default_profile", "description", NULL}},
     {"profiles", {"name", "arch", "kernel", "description", NULL}},
-    {"images", {"name", "kind", "fstype", "description", NULL}},
+    {"images", {"name", "kind", "fstype", "auto_promote", "description", NULL}},
     {"tokens", {"id", "name", "role", "expires_at", "created_by", NULL}},
     {"audit", {"id", "ts", "actor", "action", "kind", "key", NULL}},
 };

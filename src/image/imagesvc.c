@@ -283,8 +283,20 @@ static void stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
     }
 }
 
+/* Is a capture of image a candidate?  Yes unless the image auto-promotes. */
+static int capture_waits(struct bh_imagesvc *svc, const char *image, bool *candidate,
+                         struct bh_err *err)
+{
+    json_t *img = NULL;
+    int rc = bh_store_get(svc->store, bh_kind_get(BH_KIND_IMAGE), image, &img, err);
+    if (!rc)
+        *candidate = !json_is_true(json_object_get(img, "auto_promote"));
+    json_decref(img);
+    return rc;
+}
+
 int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t *body,
-                       const struct bh_actor *a, json_t **out, struct bh_err *err)
+                       bool captured, const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     json_t *up = NULL, *parent = NULL;
     int rc = bh_store_upload_get(svc->store, upload, &up, err);
@@ -297,13 +309,17 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
     bh_manifest_init(&pm);
     uint8_t *ids = NULL;
     size_t n = 0;
-    rc = load_manifest_hex(svc, mhex, &m, err);
+    bool candidate = false;
+    rc = captured ? capture_waits(svc, image, &candidate, err) : 0;
+    if (!rc)
+        rc = load_manifest_hex(svc, mhex, &m, err);
     if (!rc)
         rc = bh_manifest_chunk_set(&m, &ids, &n);
-    /* the parent: the newest version now, if any */
+    /* the parent: "latest" as the store keeps it (the highest released
+     * version), if any; a candidate is never a parent */
     struct bh_idset pset = {0};
     int64_t parent_ver = 0;
-    if (!rc && bh_store_version_get(svc->store, image, "latest", &parent, NULL) == 0) {
+    if (!rc && bh_store_version_get(svc->store, image, BH_TAG_LATEST, &parent, NULL) == 0) {
         parent_ver = json_integer_value(json_object_get(parent, "version"));
         if (load_manifest_hex(svc, json_string_value(json_object_get(parent, "manifest")), &pm,
                               NULL) == 0)
@@ -336,6 +352,7 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
             .chunks = n,
             .note = json_string_value(json_object_get(body, "note")),
             .parent = parent_ver,
+            .candidate = candidate,
             .tags = json_object_get(body, "tags"),
             .upload = upload,
         };
@@ -401,15 +418,22 @@ int bh_imagesvc_chunk_fd(struct bh_imagesvc *svc, const uint8_t id[BH_SHA256_LEN
 }
 
 int bh_imagesvc_manifest(struct bh_imagesvc *svc, const char *image, const char *ref,
-                         struct bh_buf *out, char id_hex[BH_SHA256_HEX], struct bh_err *err)
+                         bool released_only, struct bh_buf *out, char id_hex[BH_SHA256_HEX],
+                         struct bh_err *err)
 {
     json_t *v = NULL;
     int rc = bh_store_version_get(svc->store, image, ref, &v, err);
     if (rc)
         return rc;
     const char *hex = json_string_value(json_object_get(v, "manifest"));
+    const char *state = json_string_value(json_object_get(v, "state"));
     uint8_t id[BH_SHA256_LEN];
-    if (!hex || !bh_parse_id(hex, id))
+    if (released_only && (!state || strcmp(state, BH_VERSION_RELEASED)))
+        rc = bh_err_sett(err, BH_EPERM, "candidate", "version",
+                         "version %lld of '%s' is a candidate that waits for an operator's "
+                         "promote; hosts get released versions only",
+                         (long long)json_integer_value(json_object_get(v, "version")), image);
+    else if (!hex || !bh_parse_id(hex, id))
         rc = bh_err_set(err, BH_EIO, "manifest", "version without a valid manifest id");
     else
         rc = bh_cs_get_manifest_raw(svc->cs, id, out, err);

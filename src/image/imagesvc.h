@@ -50,15 +50,22 @@ int bh_imagesvc_upload_status(struct bh_imagesvc *svc, const char *upload, json_
 int bh_imagesvc_put_chunk(struct bh_imagesvc *svc, const uint8_t id[BH_SHA256_LEN], const void *z,
                           size_t zlen, bool *added, struct bh_err *err);
 /* Create the version: BH_ECONFLICT ("chunks-missing", the count in the
- * message) unless every chunk is present.  body: {note?, tags?: [...]} */
+ * message) unless every chunk is present.  body: {note?, tags?: [...]}.
+ * Its parent is the image's "latest" (the highest released version).
+ * captured: a client agent made it (create_image:N), so it is a candidate
+ * that waits for an operator's promote, unless the image has
+ * auto_promote; otherwise it is released at once. */
 int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t *body,
-                       const struct bh_actor *a, json_t **out, struct bh_err *err);
+                       bool captured, const struct bh_actor *a, json_t **out, struct bh_err *err);
 /* Open a chunk for sending (verified once per daemon run). */
 int bh_imagesvc_chunk_fd(struct bh_imagesvc *svc, const uint8_t id[BH_SHA256_LEN], int *fd,
                          uint64_t *zsize, struct bh_err *err);
-/* A version's manifest encoding (checked against its id). */
+/* A version's manifest encoding (checked against its id).  released_only
+ * (for hosts, which deploy what they read): a candidate is BH_EPERM
+ * ("candidate"). */
 int bh_imagesvc_manifest(struct bh_imagesvc *svc, const char *image, const char *ref,
-                         struct bh_buf *out, char id_hex[BH_SHA256_HEX], struct bh_err *err);
+                         bool released_only, struct bh_buf *out, char id_hex[BH_SHA256_HEX],
+                         struct bh_err *err);
 /* {chunks_a, chunks_b, shared, only_a, only_b, bytes_only_a, bytes_only_b} */
 int bh_imagesvc_diff(struct bh_imagesvc *svc, const char *image_a, const char *ref_a,
                      const char *image_b, const char *ref_b, json_t **out, struct bh_err *err);

@@ -418,6 +418,12 @@ static const struct bh_field image_fields[] = {
      .max_len = 65536,
      .doc = "script that postsync:N runs on the client, the synced partition mounted at "
             "$BH_ROOT (docs/images.md)"},
+    {.name = "auto_promote",
+     .column = "auto_promote",
+     .type = BH_F_BOOL,
+     .defval = "false",
+     .doc = "versions captured by client agents (create_image:N) are released at once instead "
+            "of waiting as candidates for an operator's promote (docs/images.md)"},
     LABELS_FIELD,
     TIMESTAMPS,
 };

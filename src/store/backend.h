@@ -43,6 +43,8 @@ struct bh_store_backend {
     int (*version_get)(void *impl, const char *image, const char *ref, json_t **out,
                        struct bh_err *err);
     int (*versions)(void *impl, const char *image, json_t **out, struct bh_err *err);
+    int (*version_promote)(void *impl, const char *image, const char *ref, const struct bh_actor *a,
+                           json_t **out, struct bh_err *err);
     int (*tag_set)(void *impl, const char *image, const char *tag, const char *ref,
                    const struct bh_actor *a, json_t **out, struct bh_err *err);
     int (*tag_delete)(void *impl, const char *image, const char *tag, const struct bh_actor *a,

@@ -655,6 +655,7 @@ const struct bh_store_backend bh__sqlite_backend = {
     .version_create = sq_version_create,
     .version_get = sq_version_get,
     .versions = sq_versions,
+    .version_promote = sq_version_promote,
     .tag_set = sq_tag_set,
     .tag_delete = sq_tag_delete,
     .version_delete = sq_version_delete,

@@ -16,13 +16,16 @@
     "v.version, v.manifest, v.logical_size, v.stored_size, v.added_bytes, v.chunks, v.parent, "    \
     "v.note, v.created_by, v.created_at, "                                                         \
     "(SELECT json_group_array(t.tag) FROM (SELECT tag FROM image_tags t WHERE "                    \
-    "t.image_id = v.image_id AND t.version = v.version ORDER BY tag) t)"
+    "t.image_id = v.image_id AND t.version = v.version ORDER BY tag) t), "                         \
+    "v.state, v.promoted_by, v.promoted_at"
 
 static json_t *version_row(sqlite3_stmt *st, const char *image)
 {
-    json_t *v = json_pack("{s:s, s:I, s:s?, s:I, s:I, s:I, s:I, s:o, s:s?, s:s?, s:s?, s:o}",
+    json_t *v = json_pack("{s:s, s:I, s:s?, s:s?, s:I, s:I, s:I, s:I, s:o, s:s?, s:s?, s:s?, "
+                          "s:o, s:s?, s:s?}",
                           "image", image, "version", (json_int_t)sqlite3_column_int64(st, 0),
-                          "manifest", (const char *)sqlite3_column_text(st, 1), "logical_size",
+                          "state", (const char *)sqlite3_column_text(st, 11), "manifest",
+                          (const char *)sqlite3_column_text(st, 1), "logical_size",
                           (json_int_t)sqlite3_column_int64(st, 2), "stored_size",
                           (json_int_t)sqlite3_column_int64(st, 3), "added_bytes",
                           (json_int_t)sqlite3_column_int64(st, 4), "chunks",
@@ -32,7 +35,9 @@ static json_t *version_row(sqlite3_stmt *st, const char *image)
                               : json_integer(sqlite3_column_int64(st, 6)),
                           "note", (const char *)sqlite3_column_text(st, 7), "created_by",
                           (const char *)sqlite3_column_text(st, 8), "created_at",
-                          (const char *)sqlite3_column_text(st, 9), "tags", sq_column_json(st, 10));
+                          (const char *)sqlite3_column_text(st, 9), "tags", sq_column_json(st, 10),
+                          "promoted_by", (const char *)sqlite3_column_text(st, 12), "promoted_at",
+                          (const char *)sqlite3_column_text(st, 13));
     return v;
 }
 
@@ -133,6 +138,48 @@ static int set_tag(struct sq_conn *c, int64_t img, const char *tag, int64_t ver,
     return rc;
 }
 
+/* The one place that decides what "latest" names: the highest-numbered
+ * released version of the image, or nothing when none is released.  Run
+ * inside every write that creates, releases or deletes a version. */
+static int latest_refresh(struct sq_conn *c, int64_t img, struct bh_err *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM image_tags WHERE image_id = ? AND tag = '" BH_TAG_LATEST "'",
+        "INSERT INTO image_tags (image_id, tag, version) SELECT ?1, '" BH_TAG_LATEST "', "
+        "max(version) FROM image_versions WHERE image_id = ?1 AND state = '" BH_VERSION_RELEASED
+        "' HAVING max(version) IS NOT NULL",
+    };
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++) {
+        sqlite3_stmt *st = sq_prepare(c, sql[i], err);
+        if (!st)
+            return BH_EIO;
+        sqlite3_bind_int64(st, 1, img);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "move latest");
+        sqlite3_reset(st);
+    }
+    return rc;
+}
+
+/* state of version ver (BH_VERSION_*), into out */
+static int version_state(struct sq_conn *c, int64_t img, int64_t ver, char *out, size_t cap,
+                         struct bh_err *err)
+{
+    sqlite3_stmt *st =
+        sq_prepare(c, "SELECT state FROM image_versions WHERE image_id = ? AND version = ?", err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, img);
+    sqlite3_bind_int64(st, 2, ver);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        bh_strlcpy(out, (const char *)sqlite3_column_text(st, 0), cap);
+    else
+        rc = sq_fail(c, err, "read version state");
+    sqlite3_reset(st);
+    return rc;
+}
+
 static int upload_delete_in(struct sq_conn *c, const char *id, struct bh_err *err)
 {
     sqlite3_stmt *st = sq_prepare(c, "DELETE FROM image_uploads WHERE id = ?", err);
@@ -159,9 +206,10 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
         !(st = sq_prepare(c,
                           "INSERT INTO image_versions (image_id, version, manifest, "
                           "logical_size, stored_size, added_bytes, chunks, parent, note, "
-                          "created_by, created_at) SELECT ?1, coalesce(max(version), 0) + 1, "
-                          "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM image_versions "
-                          "WHERE image_id = ?1 RETURNING version",
+                          "created_by, created_at, state) SELECT ?1, max(coalesce(max(v.version), "
+                          "0), (SELECT last_version FROM images WHERE id = ?1)) + 1, ?2, ?3, ?4, "
+                          "?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM image_versions v WHERE v.image_id = "
+                          "?1 RETURNING version",
                           err)))
         rc = BH_EIO;
     if (!rc) {
@@ -183,6 +231,8 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
             sqlite3_bind_null(st, 8);
         sqlite3_bind_text(st, 9, a && a->name ? a->name : "system", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 10, ts, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, v->candidate ? BH_VERSION_CANDIDATE : BH_VERSION_RELEASED, -1,
+                          SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             ver = sqlite3_column_int64(st, 0);
         else
@@ -190,8 +240,17 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
+    /* numbers are never given twice (see migration 9) */
+    if (!rc && !(st = sq_prepare(c, "UPDATE images SET last_version = ?2 WHERE id = ?1", err)))
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, img);
+        sqlite3_bind_int64(st, 2, ver);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "count versions");
+        sqlite3_reset(st);
+    }
     if (!rc)
-        rc = set_tag(c, img, "latest", ver, err);
+        rc = latest_refresh(c, img, err);
     size_t i;
     json_t *t;
     json_array_foreach(v->tags, i, t)
@@ -261,6 +320,68 @@ int sq_versions(void *impl, const char *image, json_t **out, struct bh_err *err)
     return rc;
 }
 
+int sq_version_promote(void *impl, const char *image, const char *ref, const struct bh_actor *a,
+                       json_t **out, struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev, img = 0, ver = 0;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    struct sq_conn *c = &q->writer;
+    json_t *before = NULL, *after = NULL;
+    rc = image_id(c, image, &img, err);
+    if (!rc)
+        rc = resolve(c, img, image, ref, &ver, err);
+    if (!rc)
+        rc = get_version(c, img, image, ver, &before, err);
+    const char *state = rc ? NULL : json_string_value(json_object_get(before, "state"));
+    bool candidate = state && !strcmp(state, BH_VERSION_CANDIDATE);
+    if (candidate) {
+        char ts[BH_TIME_STRLEN];
+        bh_time_format(bh_wall_ms(), ts);
+        sqlite3_stmt *st = sq_prepare(c,
+                                      "UPDATE image_versions SET state = '" BH_VERSION_RELEASED
+                                      "', promoted_by = ?, promoted_at = ? WHERE image_id = ? AND "
+                                      "version = ?",
+                                      err);
+        if (!st)
+            rc = BH_EIO;
+        if (!rc) {
+            sqlite3_bind_text(st, 1, a && a->name ? a->name : "system", -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 3, img);
+            sqlite3_bind_int64(st, 4, ver);
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "promote version");
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+        if (!rc)
+            rc = latest_refresh(c, img, err);
+        if (!rc)
+            rc = get_version(c, img, image, ver, &after, err);
+        if (!rc)
+            rc = sq_record(q, rev, "image", image, "version.promoted", before, after, a, true, err);
+    }
+    /* released already (or an error): nothing to write */
+    if (rc || !candidate) {
+        sq_rollback(q);
+        json_decref(after);
+        if (!rc && out)
+            *out = before;
+        else
+            json_decref(before);
+        return rc;
+    }
+    json_decref(before);
+    rc = sq_commit(q, rev, err);
+    if (!rc && out)
+        *out = after;
+    else
+        json_decref(after);
+    return rc;
+}
+
 /* One write transaction around fn, with an event on the image. */
 static int image_write(struct sq *q, const char *image, const char *type, const struct bh_actor *a,
                        int (*fn)(struct sq_conn *c, int64_t img, void *ud, json_t **data,
@@ -298,7 +419,15 @@ static int do_tag_set(struct sq_conn *c, int64_t img, void *ud, json_t **data, s
 {
     struct tag_args *t = ud;
     int64_t ver;
+    char state[16] = "";
     int rc = resolve(c, img, t->image, t->ref, &ver, err);
+    if (!rc)
+        rc = version_state(c, img, ver, state, sizeof(state), err);
+    if (!rc && !strcmp(state, BH_VERSION_CANDIDATE))
+        rc = bh_err_sett(err, BH_ECONFLICT, "candidate", "version",
+                         "version %lld of '%s' is a candidate: no tag may name it until an "
+                         "operator promotes it",
+                         (long long)ver, t->image);
     if (!rc)
         rc = set_tag(c, img, t->tag, ver, err);
     if (!rc)
@@ -318,9 +447,6 @@ static int do_tag_delete(struct sq_conn *c, int64_t img, void *ud, json_t **data
                          struct bh_err *err)
 {
     struct tag_args *t = ud;
-    if (!strcmp(t->tag, "latest"))
-        return bh_err_set(err, BH_ECONFLICT, "tag",
-                          "'latest' always names the newest version and cannot be removed");
     sqlite3_stmt *st = sq_prepare(
         c, "DELETE FROM image_tags WHERE image_id = ? AND tag = ? RETURNING version", err);
     if (!st)
@@ -372,20 +498,18 @@ static int do_version_delete(struct sq_conn *c, int64_t img, void *ud, json_t **
     static const char *const sql[] = {
         "DELETE FROM image_tags WHERE image_id = ?1 AND version = ?2",
         "DELETE FROM image_versions WHERE image_id = ?1 AND version = ?2",
-        "INSERT OR REPLACE INTO image_tags (image_id, tag, version) SELECT ?1, 'latest', "
-        "max(version) "
-        "FROM image_versions WHERE image_id = ?1 HAVING max(version) IS NOT NULL",
     };
     for (size_t i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++) {
         if (!(st = sq_prepare(c, sql[i], err)))
             return BH_EIO;
         sqlite3_bind_int64(st, 1, img);
-        if (i < 2)
-            sqlite3_bind_int64(st, 2, ver);
+        sqlite3_bind_int64(st, 2, ver);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "delete version");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
+    if (!rc)
+        rc = latest_refresh(c, img, err);
     if (!rc)
         *data = json_pack("{s:s, s:I}", "image", t->image, "version", (json_int_t)ver);
     return rc;

@@ -86,6 +86,8 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
 int sq_version_get(void *impl, const char *image, const char *ref, json_t **out,
                    struct bh_err *err);
 int sq_versions(void *impl, const char *image, json_t **out, struct bh_err *err);
+int sq_version_promote(void *impl, const char *image, const char *ref, const struct bh_actor *a,
+                       json_t **out, struct bh_err *err);
 int sq_tag_set(void *impl, const char *image, const char *tag, const char *ref,
                const struct bh_actor *a, json_t **out, struct bh_err *err);
 int sq_tag_delete(void *impl, const char *image, const char *tag, const struct bh_actor *a,

@@ -128,11 +128,32 @@ static const char *const migrations[] = {
     /* 6: an image's post-sync script (postsync:N) */
     "ALTER TABLE images ADD COLUMN postsync TEXT;",
 
-    /* 7: the boot chain's identity: a task is claimed by the agent session
+    /* 7: captured versions wait for a decision.  A version is 'candidate'
+     * (committed by a client agent, waiting for an operator) or 'released';
+     * every version made before this is released.  auto_promote releases
+     * an image's captures at once (NULL, as a store write that leaves the
+     * field out makes it, reads as false).  'latest' is the highest released
+     * version from now on: put it right where a hand had moved it. */
+    "ALTER TABLE images ADD COLUMN auto_promote INTEGER DEFAULT 0;"
+    "ALTER TABLE image_versions ADD COLUMN state TEXT NOT NULL DEFAULT 'released' "
+    "CHECK (state IN ('candidate', 'released'));"
+    "ALTER TABLE image_versions ADD COLUMN promoted_by TEXT;"
+    "ALTER TABLE image_versions ADD COLUMN promoted_at TEXT;"
+    "DELETE FROM image_tags WHERE tag = 'latest';"
+    "INSERT INTO image_tags (image_id, tag, version) "
+    "SELECT image_id, 'latest', max(version) FROM image_versions GROUP BY image_id;",
+
+    /* 8: the boot chain's identity: a task is claimed by the agent session
      * that runs it; a session's row (its ticket's nonce) is kept until the
      * ticket has expired too, so ended sessions cannot free a used ticket */
     "ALTER TABLE tasks ADD COLUMN claim TEXT;"
     "ALTER TABLE agent_sessions ADD COLUMN ticket_expires_ms INTEGER NOT NULL DEFAULT 0;",
+
+    /* 9: a version number is never given twice, even after the newest
+     * version was deleted: "promote 4" must mean what was reviewed as 4 */
+    "ALTER TABLE images ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE images SET last_version = (SELECT coalesce(max(version), 0) FROM "
+    "image_versions v WHERE v.image_id = images.id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

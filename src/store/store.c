@@ -6,6 +6,7 @@
 #include "core/timeutil.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct bh_store {
     const struct bh_store_backend *be;
@@ -81,10 +82,47 @@ static void account(struct bh_store *s, enum bh_store_op op, uint64_t t0, int rc
         return rc_;                                                                                \
     } while (0)
 
+/* The rules of the version contract that need no stored state, checked
+ * here once for every backend. */
+static int version_new_check(const struct bh_version_new *v, struct bh_err *err)
+{
+    if (v->candidate && json_array_size(v->tags))
+        return bh_err_set(err, BH_EINVAL, "tags",
+                          "a candidate version carries no tags until it is promoted");
+    size_t i;
+    json_t *t;
+    json_array_foreach(v->tags, i, t)
+    {
+        if (json_is_string(t) && !strcmp(json_string_value(t), BH_TAG_LATEST))
+            return bh_err_set(err, BH_EINVAL, "tags",
+                              "'latest' is kept by bootherd (the highest released version); "
+                              "it cannot be given");
+    }
+    return 0;
+}
+
+static int latest_by_hand(const char *tag, struct bh_err *err)
+{
+    if (strcmp(tag, BH_TAG_LATEST))
+        return 0;
+    return bh_err_sett(err, BH_ECONFLICT, "latest-is-kept", "tag",
+                       "'latest' always names the highest released version; bootherd moves it, "
+                       "it cannot be set or removed by hand");
+}
+
 int bh_store_version_create(struct bh_store *s, const struct bh_version_new *v,
                             const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
+    int rc = version_new_check(v, err);
+    if (rc)
+        return rc;
     TIMED(BH_OP_CREATE, s->be->version_create(s->impl, v, a, out, err));
+}
+
+int bh_store_version_promote(struct bh_store *s, const char *image, const char *ref,
+                             const struct bh_actor *a, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->version_promote(s->impl, image, ref, a, out, err));
 }
 
 int bh_store_version_get(struct bh_store *s, const char *image, const char *ref, json_t **out,
@@ -101,12 +139,18 @@ int bh_store_versions(struct bh_store *s, const char *image, json_t **out, struc
 int bh_store_tag_set(struct bh_store *s, const char *image, const char *tag, const char *ref,
                      const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
+    int rc = latest_by_hand(tag, err);
+    if (rc)
+        return rc;
     TIMED(BH_OP_UPDATE, s->be->tag_set(s->impl, image, tag, ref, a, out, err));
 }
 
 int bh_store_tag_delete(struct bh_store *s, const char *image, const char *tag,
                         const struct bh_actor *a, struct bh_err *err)
 {
+    int rc = latest_by_hand(tag, err);
+    if (rc)
+        return rc;
     TIMED(BH_OP_DELETE, s->be->tag_delete(s->impl, image, tag, a, err));
 }
 

@@ -180,33 +180,61 @@ int bh_store_token_lookup(struct bh_store *s, const char *tid, struct bh_token_i
 
 /* ---- image versions, tags and uploads --------------------------------------
  * The metadata only: chunks and manifests are files (src/image).  A version
- * is {image, version, manifest, logical_size, stored_size, added_bytes,
- * chunks, parent, note, created_by, created_at, tags}; `ref` names one by
- * number ("3") or tag ("latest", "stable"). */
+ * is {image, version, state, manifest, logical_size, stored_size,
+ * added_bytes, chunks, parent, note, created_by, created_at, promoted_by,
+ * promoted_at, tags}; `ref` names one by number ("3") or tag ("latest",
+ * "stable").
+ *
+ * state: BH_VERSION_RELEASED, or BH_VERSION_CANDIDATE for a version that
+ * waits for an operator's decision (a capture by a client agent).  A
+ * candidate carries no tag; bh_store_version_promote releases it.
+ * promoted_by/promoted_at: who released a candidate, and when (null for a
+ * version released when it was made).
+ *
+ * "latest" is kept by the store and only by it: it always names the
+ * highest-numbered released version (no tag when there is none), and
+ * moves in the same transaction as the create, promote or delete that
+ * changes which one that is.  No caller can set or remove it. */
+#define BH_VERSION_CANDIDATE "candidate"
+#define BH_VERSION_RELEASED  "released"
+#define BH_TAG_LATEST        "latest"
+
 struct bh_version_new {
     const char *image;    /* image name */
     const char *manifest; /* hex id of the manifest file */
     uint64_t logical_size, stored_size, added_bytes, chunks;
     const char *note;
     int64_t parent;     /* 0: none */
+    bool candidate;     /* a candidate, not released (then tags must be empty) */
     const json_t *tags; /* array of tag names to point here, besides "latest"; may be NULL */
     const char *upload; /* the upload this finishes (deleted with it); may be NULL */
 };
-/* Create version max+1 and move "latest" (and the given tags) to it, in one
- * transaction with its event ("version.created" on the image). */
+/* Create version max+1 (and point the given tags at it), in one
+ * transaction with its event ("version.created" on the image).  A released
+ * version becomes "latest"; a candidate leaves "latest" where it is.
+ * BH_EINVAL: tags for a candidate, or a tag named "latest". */
 int bh_store_version_create(struct bh_store *s, const struct bh_version_new *v,
                             const struct bh_actor *a, json_t **out, struct bh_err *err);
 int bh_store_version_get(struct bh_store *s, const char *image, const char *ref, json_t **out,
                          struct bh_err *err);
 /* All versions of an image, oldest first. */
 int bh_store_versions(struct bh_store *s, const char *image, json_t **out, struct bh_err *err);
-/* Point tag at version `ref` (a rollback is a tag move). */
+/* Release a candidate: its state becomes released, promoted_by the actor,
+ * "latest" the highest released version; event "version.promoted" on the
+ * image, audited with the version before and after.  A version released
+ * already is answered as it is, and nothing is written (no event). */
+int bh_store_version_promote(struct bh_store *s, const char *image, const char *ref,
+                             const struct bh_actor *a, json_t **out, struct bh_err *err);
+/* Point tag at version `ref` (a rollback is a tag move).  BH_ECONFLICT for
+ * "latest" (the store keeps it) and for a candidate (promote it first). */
 int bh_store_tag_set(struct bh_store *s, const char *image, const char *tag, const char *ref,
                      const struct bh_actor *a, json_t **out, struct bh_err *err);
+/* BH_ECONFLICT for "latest". */
 int bh_store_tag_delete(struct bh_store *s, const char *image, const char *tag,
                         const struct bh_actor *a, struct bh_err *err);
-/* Delete a version and the tags on it; "latest" moves to the newest left.
- * BH_ECONFLICT while a tag other than latest points at it. */
+/* Delete a version and the tags on it; "latest" moves to the highest
+ * released version left.  BH_ECONFLICT while a tag other than latest
+ * points at it. */
 int bh_store_version_delete(struct bh_store *s, const char *image, const char *ref,
                             const struct bh_actor *a, struct bh_err *err);
 /* An upload holds its manifest's chunks against gc until it is committed,

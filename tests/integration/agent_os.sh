@@ -4,7 +4,8 @@
 # QEMU; root only): postsync:N runs the image's script on the mounted
 # partition with the host's variables (and without one writes
 # etc/hostname); shell:CMD's output reaches the task; create_image:N pushes
-# the partition as a new version and sends only new chunks; start:N checks
+# the partition as a new version (a candidate until an operator promotes
+# it) and sends only new chunks; start:N checks
 # the Kernel and Initrd and, outside the client OS, refuses to kexec,
 # saying what it would load.  Host tokens: upload only to images the host's
 # group uses; boot-local is one-shot.
@@ -133,9 +134,17 @@ job '["create_image:1:captured on pc1"]'
 eq "create_image:1 is done" done "$STATES"
 [ "$STATES" = done ] || diag "$(jq -r '.hosts[0].steps[].error' <<<"$BODY")$(tail -5 "$W/agent.log")"
 P=$(jq -c '.hosts[0].steps[0].progress' <<<"$BODY")
-api GET /api/v1/images/testos/versions/latest
-eq "a new version appeared" "$((V_BEFORE + 1))" "$(jq -r .version <<<"$BODY")"
+V_NEW=$((V_BEFORE + 1))
+api GET "/api/v1/images/testos/versions/$V_NEW"
+eq "a new version appeared" "$V_NEW" "$(jq -r .version <<<"$BODY")"
 eq "  ... with the note" "captured on pc1" "$(jq -r .note <<<"$BODY")"
+eq "  ... a candidate, made by the agent" "candidate agent:$MAC" "$(jq -r '"\(.state) \(.created_by)"' <<<"$BODY")"
+eq "  ... as the task's progress says" candidate "$(jq -r .state <<<"$P")"
+api GET /api/v1/images/testos/versions/latest
+eq "latest is not the capture until an operator promotes it" "$V_BEFORE" "$(jq -r .version <<<"$BODY")"
+check "bootherd image promote testos $V_NEW" bhc image promote testos "$V_NEW"
+api GET /api/v1/images/testos/versions/latest
+eq "  ... then it is latest" "$V_NEW" "$(jq -r .version <<<"$BODY")"
 added=$(jq -r .added_bytes <<<"$BODY")
 sent=$(jq -r .sent_bytes <<<"$P")
 check "  ... it added little to the store ($added bytes of a 48 MiB partition)" test "$added" -lt $((6 * 1048576))

@@ -80,8 +80,8 @@ ok_run "group set" bhc group set g1 description=windows
 fails "profile rm while a group uses it" 1 "still used" bhc profile rm p1
 ok_run "image add" bhc image add win10 kind=disk description=base
 ok_run "image ls" bhc image ls
-eq "image ls: header" "NAME KIND FSTYPE DESCRIPTION" "$(header)"
-check "image ls: row" grep -qE '^win10 +disk +- +base$' <<<"$OUT"
+eq "image ls: header" "NAME KIND FSTYPE AUTO_PROMOTE DESCRIPTION" "$(header)"
+check "image ls: row" grep -qE '^win10 +disk +- +false +base$' <<<"$OUT"
 ok_run "image set" bhc image set win10 fstype=ntfs kind=partition
 ok_run "image show" bhc --json image show win10
 eq "image set applied" "partition ntfs" "$(js '"\(.kind) \(.fstype)"')"

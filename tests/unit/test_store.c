@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1244,6 +1245,177 @@ static void test_agent_sessions_and_claims(void **state)
     json_decref(macs);
 }
 
+/* ---- image versions: candidates, promote, "latest" ----------------------- */
+
+#define MF_HEX "1111111111111111111111111111111111111111111111111111111111111111"
+
+/* a new version of img (candidate or released, with tags given as JSON) */
+static int ver_new(const char *img, bool candidate, const char *tags, json_t **out,
+                   struct bh_err *err)
+{
+    json_t *t = tags ? J(tags) : NULL;
+    struct bh_version_new v = {
+        .image = img, .manifest = MF_HEX, .logical_size = 10, .candidate = candidate, .tags = t};
+    bh_err_clear(err);
+    *out = NULL;
+    int rc = bh_store_version_create(S, &v, &actor, out, err);
+    json_decref(t);
+    return rc;
+}
+
+static int64_t ver_ok(const char *img, bool candidate)
+{
+    json_t *o;
+    struct bh_err err;
+    if (ver_new(img, candidate, NULL, &o, &err))
+        fail_msg("version of %s: %s", img, err.msg);
+    int64_t n = iget(o, "version");
+    assert_string_equal(sget(o, "state"), candidate ? "candidate" : "released");
+    json_decref(o);
+    return n;
+}
+
+/* the version "latest" names, 0 when there is none */
+static int64_t latest(const char *img)
+{
+    json_t *o = NULL;
+    struct bh_err err;
+    int rc = bh_store_version_get(S, img, "latest", &o, &err);
+    if (rc == BH_ENOTFOUND)
+        return 0;
+    if (rc)
+        fail_msg("latest of %s: %s", img, err.msg);
+    int64_t n = iget(o, "version");
+    assert_string_equal(sget(o, "state"), "released");
+    json_decref(o);
+    return n;
+}
+
+static void test_version_states(void **state)
+{
+    (void)state;
+    struct bh_err e;
+    json_t *o;
+    mk0(IMAGE, "{'name':'img'}");
+    assert_int_equal(latest("img"), 0);
+    assert_int_equal(ver_ok("img", true), 1); /* only a candidate: no latest */
+    assert_int_equal(latest("img"), 0);
+    assert_int_equal(ver_ok("img", false), 2);
+    assert_int_equal(latest("img"), 2);
+    assert_int_equal(ver_ok("img", true), 3);
+    assert_int_equal(latest("img"), 2); /* a candidate does not move latest */
+
+    /* a candidate carries no tags, and nobody gives "latest" */
+    assert_int_equal(ver_new("img", true, "['stable']", &o, &e), BH_EINVAL);
+    assert_string_equal(e.field, "tags");
+    assert_int_equal(ver_new("img", false, "['latest']", &o, &e), BH_EINVAL);
+    assert_int_equal(bh_store_tag_set(S, "img", "stable", "3", &actor, &o, &e), BH_ECONFLICT);
+    assert_non_null(strstr(e.msg, "candidate"));
+    assert_int_equal(bh_store_tag_set(S, "img", "latest", "1", &actor, &o, &e), BH_ECONFLICT);
+    assert_int_equal(bh_store_tag_set(S, "img", "latest", "2", &actor, &o, &e), BH_ECONFLICT);
+    assert_int_equal(bh_store_tag_delete(S, "img", "latest", &actor, &e), BH_ECONFLICT);
+    assert_int_equal(latest("img"), 2);
+
+    /* promote: an event and an audit record naming who; latest = highest released */
+    int64_t r0 = rev();
+    size_t a0 = N_AUDIT();
+    assert_int_equal(bh_store_version_promote(S, "img", "1", &actor, &o, &e), 0);
+    assert_string_equal(sget(o, "state"), "released");
+    assert_string_equal(sget(o, "promoted_by"), "tester");
+    assert_true(json_is_string(json_object_get(o, "promoted_at")));
+    json_decref(o);
+    assert_int_equal(rev(), r0 + 1);
+    assert_int_equal(N_AUDIT(), a0 + 1);
+    json_t *ev = events_ok(r0, 10);
+    assert_string_equal(sget(json_array_get(ev, 0), "type"), "version.promoted");
+    assert_string_equal(sget(json_array_get(ev, 0), "key"), "img");
+    json_decref(ev);
+    json_t *au = audit_ok("image", "img", "tester", 0, 1);
+    assert_string_equal(sget(json_array_get(au, 0), "action"), "version.promoted");
+    json_decref(au);
+    assert_int_equal(latest("img"), 2); /* 1 < 2: latest stays */
+    assert_int_equal(bh_store_version_promote(S, "img", "3", &actor, &o, &e), 0);
+    json_decref(o);
+    assert_int_equal(latest("img"), 3);
+    /* again: answered as it is, nothing written */
+    r0 = rev();
+    assert_int_equal(bh_store_version_promote(S, "img", "3", &actor, &o, &e), 0);
+    assert_string_equal(sget(o, "state"), "released");
+    json_decref(o);
+    assert_int_equal(rev(), r0);
+    assert_int_equal(bh_store_version_promote(S, "img", "9", &actor, &o, &e), BH_ENOTFOUND);
+    assert_int_equal(bh_store_version_promote(S, "nope", "1", &actor, &o, &e), BH_ENOTFOUND);
+
+    /* a released version can be tagged; delete moves latest to the highest released left */
+    assert_int_equal(bh_store_tag_set(S, "img", "stable", "3", &actor, &o, &e), 0);
+    json_decref(o);
+    assert_int_equal(ver_ok("img", true), 4);
+    assert_int_equal(bh_store_version_delete(S, "img", "4", &actor, &e), 0);
+    assert_int_equal(latest("img"), 3);
+    assert_int_equal(bh_store_tag_delete(S, "img", "stable", &actor, &e), 0);
+    assert_int_equal(bh_store_version_delete(S, "img", "3", &actor, &e), 0);
+    assert_int_equal(latest("img"), 2);
+    assert_int_equal(ver_ok("img", true), 5); /* never a number given before (4 was deleted) */
+    assert_int_equal(latest("img"), 2);
+    assert_int_equal(bh_store_version_delete(S, "img", "2", &actor, &e), 0);
+    assert_int_equal(latest("img"), 1);
+    assert_int_equal(bh_store_version_delete(S, "img", "1", &actor, &e), 0);
+    assert_int_equal(latest("img"), 0); /* only a candidate is left */
+    json_t *vs = NULL;
+    assert_int_equal(bh_store_versions(S, "img", &vs, &e), 0);
+    assert_int_equal(json_array_size(vs), 1);
+    assert_string_equal(sget(json_array_get(vs, 0), "state"), "candidate");
+    assert_true(json_is_null(json_object_get(json_array_get(vs, 0), "promoted_by")));
+    json_decref(vs);
+}
+
+static void sql(sqlite3 *db, const char *q)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, q, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", q, msg ? msg : "?");
+}
+
+/* A database of schema 6 with a "latest" moved by hand: migration 7 makes
+ * every version released and puts latest on the highest. */
+static void test_migration_7(void **state)
+{
+    (void)state;
+    mk0(IMAGE, "{'name':'old'}");
+    for (int i = 0; i < 3; i++)
+        ver_ok("old", false);
+    int newest = bh_store_schema_version(S);
+    bh_store_close(S);
+    S = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(g_path, &db), SQLITE_OK);
+    /* back to what schema 6 had */
+    sql(db, "ALTER TABLE images DROP COLUMN auto_promote;"
+            "ALTER TABLE image_versions DROP COLUMN state;"
+            "ALTER TABLE image_versions DROP COLUMN promoted_by;"
+            "ALTER TABLE image_versions DROP COLUMN promoted_at;"
+            "UPDATE image_tags SET version = 1 WHERE tag = 'latest';"
+            /* and what later migrations added */
+            "ALTER TABLE tasks DROP COLUMN claim;"
+            "ALTER TABLE agent_sessions DROP COLUMN ticket_expires_ms;"
+            "ALTER TABLE images DROP COLUMN last_version;"
+            "PRAGMA user_version = 6;");
+    sqlite3_close(db);
+    store_open();
+    assert_int_equal(bh_store_schema_version(S), newest);
+    assert_int_equal(latest("old"), 3);
+    json_t *vs = NULL;
+    struct bh_err e;
+    assert_int_equal(bh_store_versions(S, "old", &vs, &e), 0);
+    size_t i;
+    json_t *v;
+    json_array_foreach(vs, i, v) assert_string_equal(sget(v, "state"), "released");
+    json_decref(vs);
+    json_t *img = get_ok(IMAGE, "old");
+    assert_true(json_is_false(json_object_get(img, "auto_promote")));
+    json_decref(img);
+}
+
 #define T(fn)      cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_KEEP(fn) cmocka_unit_test_setup_teardown(fn, setup_small_keep, teardown)
 
@@ -1271,6 +1443,8 @@ int main(void)
         T(test_concurrent_writers),
         T(test_jobs_and_tasks),
         T(test_agent_sessions_and_claims),
+        T(test_version_states),
+        T(test_migration_7),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
