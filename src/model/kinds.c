@@ -551,6 +551,27 @@ const struct bh_field *bh_kind_field(const struct bh_kind_desc *k, const char *n
     return NULL;
 }
 
+/* events that are not about an object of a kind (sqlite_jobs.c) */
+#define JOB_EVENTS      "job"
+#define JOB_EVENTS_ROLE BH_ROLE_VIEWER /* as GET /api/v1/jobs */
+
+const char *const bh_event_kinds[] = {"room",  "group",    "host",     "profile", "image",
+                                      "token", "settings", JOB_EVENTS, NULL};
+_Static_assert(sizeof(bh_event_kinds) / sizeof(bh_event_kinds[0]) == BH_KIND__COUNT + 2,
+               "a kind is missing from bh_event_kinds");
+
+enum bh_role bh_event_read_role(const char *kind)
+{
+    if (!kind)
+        return BH_ROLE_ADMIN;
+    if (!strcmp(kind, JOB_EVENTS))
+        return JOB_EVENTS_ROLE;
+    for (size_t i = 0; i < BH_KIND__COUNT; i++)
+        if (!strcmp(bh_kinds[i].name, kind))
+            return bh_kinds[i].read_role;
+    return BH_ROLE_ADMIN;
+}
+
 const char *bh_role_name(enum bh_role r)
 {
     switch (r) {

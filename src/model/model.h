@@ -85,6 +85,16 @@ const struct bh_kind_desc *bh_kind_by_plural(const char *plural);
 const struct bh_kind_desc *bh_kind_by_name(const char *name);
 const struct bh_field *bh_kind_field(const struct bh_kind_desc *k, const char *name);
 
+/* Every kind of event and audit record: each kind's name and "job",
+ * NULL-terminated. */
+extern const char *const bh_event_kinds[];
+/* The role a caller needs to see events and audit records of `kind` (an
+ * event's "kind"): the read role of that kind, so the event stream and the
+ * audit log hide what the kind's REST routes refuse (tokens and settings
+ * from all but admins).  Jobs need a viewer, as GET /api/v1/jobs does.  A
+ * kind not listed here needs an admin. */
+enum bh_role bh_event_read_role(const char *kind);
+
 /* Role names "viewer", "operator", "admin". */
 const char *bh_role_name(enum bh_role r);
 int bh_role_parse(const char *s, enum bh_role *out);

@@ -822,6 +822,29 @@ static void test_selector_match(void **state)
     json_decref(hosts);
 }
 
+/* events and audit records follow the read role of their kind */
+static void test_event_read_roles(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (; bh_event_kinds[n]; n++)
+        ;
+    assert_int_equal(n, BH_KIND__COUNT + 1);
+    for (size_t i = 0; i < BH_KIND__COUNT; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < n; j++)
+            listed = listed || !strcmp(bh_event_kinds[j], bh_kinds[i].name);
+        assert_true(listed);
+        assert_int_equal(bh_event_read_role(bh_kinds[i].name), bh_kinds[i].read_role);
+    }
+    assert_int_equal(bh_event_read_role("settings"), BH_ROLE_ADMIN);
+    assert_int_equal(bh_event_read_role("token"), BH_ROLE_ADMIN);
+    assert_int_equal(bh_event_read_role("host"), BH_ROLE_VIEWER);
+    assert_int_equal(bh_event_read_role("job"), BH_ROLE_VIEWER);
+    assert_int_equal(bh_event_read_role("something-new"), BH_ROLE_ADMIN); /* fails closed */
+    assert_int_equal(bh_event_read_role(NULL), BH_ROLE_ADMIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_selector_parse_errors),
         cmocka_unit_test(test_selector_resolve),
         cmocka_unit_test(test_selector_match),
+        cmocka_unit_test(test_event_read_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
