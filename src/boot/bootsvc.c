@@ -108,8 +108,9 @@ void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
                                                           : BH_UNKNOWN_REGISTER;
     if ((v = json_string_value(json_object_get(s, "default_profile"))))
         bh_strlcpy(out->default_profile, v, sizeof(out->default_profile));
-    if (json_is_integer(json_object_get(s, "offline_after")))
-        out->offline_after = json_integer_value(json_object_get(s, "offline_after"));
+    json_int_t oa = json_integer_value(json_object_get(s, "offline_after"));
+    if (oa >= BH_OFFLINE_AFTER_MIN && oa <= BH_OFFLINE_AFTER_MAX) /* else as the config says */
+        out->offline_after = oa;
     if (json_is_boolean(json_object_get(s, "snponly")))
         out->snponly = json_is_true(json_object_get(s, "snponly"));
     if ((v = json_string_value(json_object_get(s, "server_ip"))))

@@ -8,7 +8,11 @@
 #     takes the request), never a 5xx or an empty reply;
 #   - a NUL in a URL cut the name short (test.txt%00.png served test.txt): it
 #     is refused with 400 on every route, for the path and the query;
-#   - boot events keep what the client sent, made valid UTF-8.
+#   - boot events keep what the client sent, made valid UTF-8;
+#   - values that were stored and should not be get a 422 naming the field:
+#     offline_after out of 10..31536000, a subnet with host bits, broadcast,
+#     zero and multicast MACs, kernels, initrds and boot files outside the
+#     boot root (file:///etc/passwd, ../../etc/shadow).
 source "$(dirname "$0")/../lib/harness.sh"
 
 bh_start || { nok "daemon starts"; finish; exit 1; }
@@ -184,5 +188,73 @@ for who in none viewer admin; do
 done
 curl -sf "$BH_URL/health" >/dev/null
 eq "the daemon is still up after the sweeps" 0 $?
+
+# ---- values the model refuses ---------------------------------------------
+
+for v in -1 0 9 31536001 9223372036854775807; do
+    api PATCH /api/v1/settings "{\"offline_after\":$v}"
+    problem "settings offline_after=$v: 422" 422 offline_after
+done
+api PATCH /api/v1/settings '{"offline_after":10}'
+eq "settings offline_after=10 (the config file's minimum): 200" 200 "$STATUS"
+api PATCH /api/v1/settings '{"offline_after":31536000}'
+eq "settings offline_after=31536000 (a year, the maximum): 200" 200 "$STATUS"
+api GET /api/v1/openapi.json "" ""
+eq "the OpenAPI schema says the same range" "10 31536000" \
+    "$(jq -r '[.. | objects | select(has("offline_after")) | .offline_after | select(.type == "integer")][0] | "\(.minimum) \(.maximum)"' <<<"$BODY")"
+
+api POST /api/v1/rooms '{"name":"si-net","subnet":"10.0.0.1/24"}'
+problem "room subnet 10.0.0.1/24 (host bits set): 422" 422 subnet
+contains "  ... saying which network was meant" "10.0.0.0/24" "$(jq -r .detail <<<"$BODY")"
+api POST /api/v1/rooms '{"name":"si-net","subnet":"10.0.0.0/24"}'
+eq "room subnet 10.0.0.0/24: 201" 201 "$STATUS"
+api PATCH /api/v1/rooms/si-net '{"subnet":"192.168.1.129/25"}'
+problem "PATCH subnet 192.168.1.129/25: 422" 422 subnet
+
+for mac in ff:ff:ff:ff:ff:ff 00:00:00:00:00:00 01:00:5e:00:00:01 33:33:00:00:00:01; do
+    api POST /api/v1/hosts "{\"mac\":\"$mac\"}"
+    problem "host mac $mac: 422" 422 mac
+done
+api GET "/api/v1/hosts?count=true"
+eq "no such host was stored" 0 "$(jq '[.items[].mac | select(. == "ff:ff:ff:ff:ff:ff" or . == "00:00:00:00:00:00")] | length' <<<"$BODY")"
+api PUT /api/v1/hosts/$MAC '{"mac":"ff:ff:ff:ff:ff:ff","name":"si-host"}'
+problem "PUT a host to the broadcast MAC: 422" 422 mac
+"$BH" --url "$BH_URL" --token "$BH_TOKEN" host add FF-FF-FF-FF-FF-FF >"$T/cli.out" 2>&1
+rc=$?
+eq "CLI host add FF-FF-FF-FF-FF-FF: exit 1" 1 "$rc"
+contains "  ... naming the field" "[field: mac]" "$(cat "$T/cli.out")"
+cat >"$T/fleet.yaml" <<'EOF'
+hosts:
+  - mac: "00:00:00:00:00:00"
+    name: zero
+EOF
+"$BH" --url "$BH_URL" --token "$BH_TOKEN" apply -f "$T/fleet.yaml" >"$T/apply.out" 2>&1
+rc=$?
+check "apply with an all-zero MAC: refused" test "$rc" -ne 0
+contains "  ... naming the MAC" "00:00:00:00:00:00" "$(cat "$T/apply.out")"
+api GET /api/v1/hosts/zero
+eq "  ... and nothing was stored" 404 "$STATUS"
+
+for k in file:///etc/passwd ../../etc/shadow /etc/passwd client/../../x; do
+    api POST /api/v1/profiles "{\"name\":\"si-prof\",\"kernel\":\"$k\"}"
+    problem "profile kernel $k: 422" 422 kernel
+    api POST /api/v1/profiles "{\"name\":\"si-prof\",\"kernel\":\"vmlinuz\",\"initrds\":[\"initrd.img\",\"$k\"]}"
+    problem "profile initrd $k: 422" 422 initrds
+done
+api POST /api/v1/profiles '{"name":"si-prof","kernel":"client/vmlinuz","initrds":["client/initrd.img","http://192.0.2.1/extra.img"],"cmdline":"bootherd.server={{http_base}} bootherd.ticket={{ticket}}"}'
+eq "profile with boot-root paths, a URL and {{...}} in the command line: 201" 201 "$STATUS"
+api PATCH /api/v1/profiles/si-prof '{"kernel":"https://boot.example/vmlinuz"}'
+eq "profile kernel as an https:// URL: 200" 200 "$STATUS"
+api PATCH /api/v1/profiles/si-prof '{"kernel":"file:///etc/passwd"}'
+problem "PATCH kernel file:///etc/passwd: 422" 422 kernel
+
+api PATCH /api/v1/hosts/$MAC '{"boot":{"files":{"bios":"../../../etc/passwd"}}}'
+problem "host boot.files.bios ../../../etc/passwd: 422" 422 boot.files.bios
+api POST /api/v1/groups '{"name":"si-group","boot":{"files":{"efi64":"/etc/passwd"}}}'
+problem "group boot.files.efi64 /etc/passwd: 422" 422 boot.files.efi64
+api POST /api/v1/groups '{"name":"si-group","boot":{"files":{"efi64":"ipxe.efi","http":"http://192.0.2.1:8080/boot/files/ipxe.efi"}}}'
+eq "group boot files inside the root and a URL: 201" 201 "$STATUS"
+api GET /api/v1/hosts/$MAC
+eq "the refused boot files were not stored" null "$(jq -c .boot <<<"$BODY")"
 
 finish

@@ -924,6 +924,21 @@ static void test_utf8_sanitize(void **state)
     assert_int_equal(bh_utf8_seqlen("x", 0), 0);
 }
 
+static void test_mac_not_host(void **state)
+{
+    (void)state;
+    static const uint8_t zero[6],
+        bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+        mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}, v6mcast[6] = {0x33, 0x33, 0, 0, 0, 1},
+        qemu[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x56}, oui[6] = {0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc};
+    assert_non_null(bh_mac_not_host(zero));
+    assert_non_null(bh_mac_not_host(bcast));
+    assert_non_null(bh_mac_not_host(mcast));
+    assert_non_null(bh_mac_not_host(v6mcast));
+    assert_null(bh_mac_not_host(qemu)); /* locally administered unicast */
+    assert_null(bh_mac_not_host(oui));
+}
+
 /* The boot-file path check works on bytes: an overlong "%c0%ae" is two
  * bytes of a name, never '.', so it cannot climb out of the root. */
 static void test_open_beneath_overlong_dot(void **state)
@@ -988,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_log_long_line_capped),
         cmocka_unit_test(test_utf8_scrub),
         cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_mac_not_host),
         cmocka_unit_test(test_open_beneath_overlong_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
