@@ -96,6 +96,14 @@ eq "the boot.file event names the file and keeps the Range, bad byte as U+FFFD" 
     "test.txt|bytes=0-3"$'\xef\xbf\xbd' \
     "$(jq -r '[.events[] | select(.type == "boot.file")][0] | "\(.data.file)|\(.data.range)"' <<<"$BODY")"
 
+# ---- request headers quoted in problems -------------------------------------
+
+api POST /api/v1/rooms "" "$BH_TOKEN" -H $'Content-Type: text/x\xff\xfe' --data-binary '{"name":"x"}'
+problem "a Content-Type with bad bytes: 415 problem+json that parses" 415
+contains "  ... quoting it as U+FFFD" "text/x"$'\xef\xbf\xbd' "$(jq -r .detail <<<"$BODY")"
+api GET /api/v1/whoami "" $'bh_\xff'
+problem "a token with bad bytes: 401 problem+json" 401
+
 # ---- every route, invalid UTF-8 in the path and in the query --------------
 
 curl -s "$BH_URL/api/v1/openapi.json" >"$T/openapi.json"
