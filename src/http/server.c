@@ -456,7 +456,7 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
         struct conn_state *cs = conn_state_of(conn);
         if (cs) {
             cs->nul = true;
-        } else { /* no state to tell: make it a path no route has */
+        } else { /* nowhere to note it: empty names nothing (no route has "") */
             s[0] = '\0';
             n = 0;
         }
