@@ -99,8 +99,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "routes"))
+    if (!strcmp(cmd, "routes")) {
+        if (bh_cli_help_asked(argc - 2, argv + 2)) {
+            bh_usage_routes(stdout);
+            return 0;
+        }
         return bh_cmd_routes(argc - 2, argv + 2);
+    }
 
     const char *url = NULL, *token = NULL, *data = NULL;
     struct bh_cli c;
@@ -119,25 +124,35 @@ int main(int argc, char **argv)
         if (!strcmp(cmd, kinds[i]) ||
             (!strncmp(cmd, kinds[i], strlen(kinds[i])) && !strcmp(cmd + strlen(kinds[i]), "s")))
             which = i;
+    static const struct {
+        const char *name;
+        int (*fn)(struct bh_cli *, int, char **);
+        void (*usage)(FILE *);
+    } cmds[] = {
+        {"audit", bh_cmd_audit, bh_usage_audit},    {"events", bh_cmd_events, bh_usage_events},
+        {"whoami", bh_cmd_whoami, bh_usage_whoami}, {"apply", bh_cmd_apply, bh_usage_apply},
+        {"boot", bh_cmd_boot, bh_usage_boot},       {"wake", bh_cmd_wake, bh_usage_wake},
+        {"job", bh_cmd_job, bh_usage_job},
+    };
     int (*fn)(struct bh_cli *, int, char **) = NULL;
-    if (!strcmp(cmd, "audit"))
-        fn = bh_cmd_audit;
-    else if (!strcmp(cmd, "events"))
-        fn = bh_cmd_events;
-    else if (!strcmp(cmd, "whoami"))
-        fn = bh_cmd_whoami;
-    else if (!strcmp(cmd, "apply"))
-        fn = bh_cmd_apply;
-    else if (!strcmp(cmd, "boot"))
-        fn = bh_cmd_boot;
-    else if (!strcmp(cmd, "wake"))
-        fn = bh_cmd_wake;
-    else if (!strcmp(cmd, "job"))
-        fn = bh_cmd_job;
+    void (*cmd_usage)(FILE *) = NULL;
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (!strcmp(cmd, cmds[i].name)) {
+            fn = cmds[i].fn;
+            cmd_usage = cmds[i].usage;
+        }
     if (which < 0 && !fn) {
         fprintf(stderr, "bootherd: unknown command '%s'\n\n", cmd);
         usage(stderr);
         return 2;
+    }
+    /* --help anywhere after the command: its usage, and nothing else */
+    if (bh_cli_help_asked(argc - 2, argv + 2)) {
+        if (which >= 0)
+            bh_usage_resource(kinds[which], stdout);
+        else
+            cmd_usage(stdout);
+        return 0;
     }
     struct bh_err e;
     if (bh_cli_setup(&c, url, token, data, &e)) {

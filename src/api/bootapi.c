@@ -161,9 +161,14 @@ void bh_h_boot_file(struct bh_req *r)
     char mac[BH_MAC_STRLEN];
     json_t *host;
     if (known_mac(b, r, mac) && (host = bh_bootview_host(bh_boot_view(b), mac))) {
-        const char *range = bh_req_header(r, "Range");
-        json_t *data =
-            json_pack("{s:s, s:s?, s:s}", "file", path, "range", range, "client", bh_req_remote(r));
+        /* the event is JSON: what the client sent, made valid UTF-8 */
+        const char *range_h = bh_req_header(r, "Range");
+        char file[512], range[128];
+        bh_utf8_sanitize(path, file, sizeof(file));
+        if (range_h)
+            bh_utf8_sanitize(range_h, range, sizeof(range));
+        json_t *data = json_pack("{s:s, s:s?, s:s}", "file", file, "range", range_h ? range : NULL,
+                                 "client", bh_req_remote(r));
         bh_bootwork_event(bh_boot_work(b), mac, "boot.file", data);
         bh_bootwork_seen(bh_boot_work(b), mac, "booting");
         json_decref(host);

@@ -4,7 +4,9 @@
  *
  * Watchers live on the WebSocket hub thread.  When the store commits, the
  * hub is woken; it reads the new events once and hands each watcher the
- * ones it has not seen and wants (optional kind/key filter).
+ * ones it has not seen and wants (optional kind/key filter), and may see:
+ * events of a kind whose routes the caller's role may not read (tokens,
+ * settings) are left out, on the page and on the stream alike.
  *
  * GET /api/v1/agent/channel is a client agent's watcher (host token): it
  * gets {"type":"hello"} at once and {"type":"jobs"} whenever a job changed,
@@ -26,8 +28,8 @@ struct watcher {
     int64_t rev; /* last revision this watcher has been given */
     char kind[32];
     char key[128];
-    bool admin;   /* only admins see token events */
-    char mac[18]; /* an agent's channel: nudged on job changes, no events */
+    enum bh_role role; /* sees the kinds this role may read (bh_event_read_role) */
+    char mac[18];      /* an agent's channel: nudged on job changes, no events */
 };
 
 struct fanout {
@@ -48,8 +50,8 @@ static bool wanted(const struct watcher *w, const json_t *ev)
 {
     const char *kind = json_string_value(json_object_get(ev, "kind"));
     const char *key = json_string_value(json_object_get(ev, "key"));
-    if (!w->admin && kind && !strcmp(kind, "token"))
-        return false;
+    if (bh_event_read_role(kind) > w->role)
+        return false; /* what the kind's routes would refuse this caller */
     if (w->kind[0] && (!kind || strcmp(w->kind, kind) != 0))
         return false;
     if (w->key[0] && (!key || strcmp(w->key, key) != 0))
@@ -191,7 +193,7 @@ void bh_h_events(struct bh_req *r)
         int64_t next = (int64_t)n == limit ? last : (last > rev0 ? last : rev0);
         if (next < since)
             next = since;
-        struct watcher filter = {.admin = bh_req_auth(r)->role >= BH_ROLE_ADMIN};
+        struct watcher filter = {.role = bh_req_auth(r)->role};
         if (kind)
             bh_strlcpy(filter.kind, kind, sizeof(filter.kind));
         if (key)
@@ -214,7 +216,7 @@ void bh_h_events(struct bh_req *r)
     }
     w->api = api;
     w->rev = since;
-    w->admin = bh_req_auth(r)->role >= BH_ROLE_ADMIN;
+    w->role = bh_req_auth(r)->role;
     if (kind)
         bh_strlcpy(w->kind, kind, sizeof(w->kind));
     if (key)

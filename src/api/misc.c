@@ -186,8 +186,15 @@ void bh_h_audit(struct bh_req *r)
                          "before must be a positive audit id and limit 1..1000", NULL);
         return;
     }
-    if (bh_req_auth(r)->role < BH_ROLE_ADMIN)
-        q.exclude_kind = "token"; /* token records are for admins */
+    /* the records of kinds this caller may read, as for events */
+    const char *kinds[BH_KIND__COUNT + 2];
+    size_t nk = 0, all = 0;
+    for (; bh_event_kinds[all]; all++)
+        if (bh_event_read_role(bh_event_kinds[all]) <= bh_req_auth(r)->role)
+            kinds[nk++] = bh_event_kinds[all];
+    kinds[nk] = NULL;
+    if (nk < all)
+        q.only_kinds = kinds;
     json_t *items;
     struct bh_err e;
     if (bh_store_audit(bh_api_ctx(r)->store, &q, &items, &e)) {

@@ -24,7 +24,13 @@ static json_t *field_schema(const struct bh_field *f)
         json_object_set_new(s, "maxLength",
                             json_integer((json_int_t)(f->max_len ? f->max_len : 1024)));
         break;
-    case BH_F_INT: json_object_set_new(s, "type", json_string("integer")); break;
+    case BH_F_INT:
+        json_object_set_new(s, "type", json_string("integer"));
+        if (f->min < f->max) {
+            json_object_set_new(s, "minimum", json_integer((json_int_t)f->min));
+            json_object_set_new(s, "maximum", json_integer((json_int_t)f->max));
+        }
+        break;
     case BH_F_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
     case BH_F_MAC:
         json_object_set_new(s, "type", json_string("string"));

@@ -109,8 +109,9 @@ void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
                                                           : BH_UNKNOWN_REGISTER;
     if ((v = json_string_value(json_object_get(s, "default_profile"))))
         bh_strlcpy(out->default_profile, v, sizeof(out->default_profile));
-    if (json_is_integer(json_object_get(s, "offline_after")))
-        out->offline_after = json_integer_value(json_object_get(s, "offline_after"));
+    json_int_t oa = json_integer_value(json_object_get(s, "offline_after"));
+    if (oa >= BH_OFFLINE_AFTER_MIN && oa <= BH_OFFLINE_AFTER_MAX) /* else as the config says */
+        out->offline_after = oa;
     if (json_is_boolean(json_object_get(s, "snponly")))
         out->snponly = json_is_true(json_object_get(s, "snponly"));
     if ((v = json_string_value(json_object_get(s, "server_ip"))))
@@ -286,12 +287,17 @@ static void tftp_report(void *ud, const struct bh_tftp_report *r)
     client_ip(r->client, ip);
     if (!bh_boot_mac_of_ip(b, ip, mac))
         return; /* not a machine we know of: the log line is enough */
-    json_t *data = json_pack("{s:s, s:I, s:f, s:i, s:i, s:i, s:s}", "file", r->path, "bytes",
+    /* the name is what the client asked for, any bytes: the event is JSON */
+    char file[512], why[512];
+    bh_utf8_sanitize(r->path, file, sizeof(file));
+    json_t *data = json_pack("{s:s, s:I, s:f, s:i, s:i, s:i, s:s}", "file", file, "bytes",
                              (json_int_t)r->bytes, "ms", (double)r->nanos / 1e6, "retransmits",
                              (int)r->retransmits, "blksize", (int)r->blksize, "windowsize",
                              (int)r->windowsize, "client", ip);
-    if (data && !r->ok && r->error)
-        json_object_set_new(data, "error", json_string(r->error));
+    if (data && !r->ok && r->error) {
+        bh_utf8_sanitize(r->error, why, sizeof(why));
+        json_object_set_new(data, "error", json_string(why));
+    }
     bh_bootwork_event(b->work, mac, r->ok ? "tftp.sent" : "tftp.failed", data);
     bh_bootwork_seen(b->work, mac, "booting");
 }

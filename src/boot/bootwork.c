@@ -267,7 +267,9 @@ static void *work_main(void *arg)
         if (refresh) { /* the settings object may have changed offline_after */
             json_t *st = bh_bootview_settings(w->view);
             json_t *oa = json_object_get(st, "offline_after");
-            if (json_is_integer(oa) && json_integer_value(oa) > 0)
+            /* a value stored before the API checked the range is ignored */
+            if (json_is_integer(oa) && json_integer_value(oa) >= BH_OFFLINE_AFTER_MIN &&
+                json_integer_value(oa) <= BH_OFFLINE_AFTER_MAX)
                 offline_after = json_integer_value(oa) * 1000;
             else
                 offline_after = w->offline_after_ms;

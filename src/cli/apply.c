@@ -365,6 +365,11 @@ static int load_plan(struct plan *p, const char *file, json_t **root, struct bh_
     return 0;
 }
 
+void bh_usage_apply(FILE *f)
+{
+    fprintf(f, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n");
+}
+
 int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"file", required_argument, NULL, 'f'},
@@ -380,13 +385,11 @@ int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
         case 'f': file = optarg; break;
         case 'n': dry = true; break;
         case 'p': prune = true; break;
-        default:
-            fprintf(stderr, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n");
-            return 2;
+        default: bh_usage_apply(stderr); return 2;
         }
     }
     if (!file || optind != argc + 1) {
-        fprintf(stderr, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n");
+        bh_usage_apply(stderr);
         return 2;
     }
     struct plan p;

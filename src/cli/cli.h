@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct bh_cli {
     char url[256]; /* http://host:port, no trailing slash */
@@ -52,6 +53,28 @@ int bh_cli_fail_resp(const char *what, long status, const char *body);
 int bh_cli_fail_json(const char *what, long status, const json_t *problem);
 /* URL-escape into out. */
 void bh_cli_escape(const char *s, char *out, size_t cap);
+
+/* args.c: the same rules for every subcommand.  Is --help or -h among
+ * argv (before a "--")?  Then the command prints its usage to stdout and
+ * exits 0, and does nothing else. */
+bool bh_cli_help_asked(int argc, char *const *argv);
+/* Does a look like an option ("-x", "--xyz"; "-" alone does not)?  A
+ * subcommand refuses one it does not know rather than taking it as a name
+ * or value: bh_cli_bad_option says so and returns 2. */
+bool bh_cli_is_option(const char *a);
+int bh_cli_bad_option(const char *cmd, const char *a);
+
+/* Usage of each command, to stdout for --help, to stderr after a mistake. */
+void bh_usage_resource(const char *kind, FILE *f); /* host, room, ..., settings */
+void bh_usage_image(FILE *f);                      /* image's own verbs */
+void bh_usage_job(FILE *f);
+void bh_usage_wake(FILE *f);
+void bh_usage_apply(FILE *f);
+void bh_usage_audit(FILE *f);
+void bh_usage_events(FILE *f);
+void bh_usage_whoami(FILE *f);
+void bh_usage_boot(FILE *f);
+void bh_usage_routes(FILE *f);
 
 /* output.c */
 void bh_out_table(const char *kind_plural, const json_t *items);

@@ -34,26 +34,30 @@
 #define MANIFEST_CTYPE "application/vnd.bootherd.manifest"
 #define MAX_TAGS       16
 
+void bh_usage_image(FILE *f)
+{
+    fprintf(f, "usage: bootherd image import NAME SOURCE [--kind partition|disk] [--fstype FS]\n"
+               "                             [--note TEXT] [--tag TAG]... [--chunk-avg BYTES]\n"
+               "                             [--tmp DIR]\n"
+               "       bootherd image export NAME[@REF] FILE [--format raw|qcow2] [--compress]\n"
+               "       bootherd image versions NAME\n"
+               "       bootherd image promote NAME REF      (release a captured candidate)\n"
+               "       bootherd image tag NAME TAG REF      (a rollback is a tag move)\n"
+               "       bootherd image untag NAME TAG\n"
+               "       bootherd image rmversion NAME@REF    (also: reject a candidate)\n"
+               "       bootherd image diff NAME@REF NAME@REF\n"
+               "       bootherd image verify [NAME]\n"
+               "       bootherd image gc [--dry-run]\n"
+               "       bootherd image stats\n"
+               "SOURCE: a raw image file or block device, or qcow2/vmdk/vdi; a LINBO NAME.qdiff\n"
+               "imports its base NAME.qcow2 and then the overlay as the next version.\n"
+               "REF: a version number or a tag (default latest).  latest is the highest\n"
+               "released version; bootherd moves it, nobody sets it.\n");
+}
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: bootherd image import NAME SOURCE [--kind partition|disk] [--fstype FS]\n"
-            "                             [--note TEXT] [--tag TAG]... [--chunk-avg BYTES]\n"
-            "                             [--tmp DIR]\n"
-            "       bootherd image export NAME[@REF] FILE [--format raw|qcow2] [--compress]\n"
-            "       bootherd image versions NAME\n"
-            "       bootherd image promote NAME REF      (release a captured candidate)\n"
-            "       bootherd image tag NAME TAG REF      (a rollback is a tag move)\n"
-            "       bootherd image untag NAME TAG\n"
-            "       bootherd image rmversion NAME@REF    (also: reject a candidate)\n"
-            "       bootherd image diff NAME@REF NAME@REF\n"
-            "       bootherd image verify [NAME]\n"
-            "       bootherd image gc [--dry-run]\n"
-            "       bootherd image stats\n"
-            "SOURCE: a raw image file or block device, or qcow2/vmdk/vdi; a LINBO NAME.qdiff\n"
-            "imports its base NAME.qcow2 and then the overlay as the next version.\n"
-            "REF: a version number or a tag (default latest).  latest is the highest\n"
-            "released version; bootherd moves it, nobody sets it.\n");
+    bh_usage_image(stderr);
     return 2;
 }
 
@@ -260,8 +264,8 @@ static int cmd_import(struct bh_cli *c, int argc, char **argv)
             if (bh_parse_u64(argv[++i], BH_CDC_AVG_MAX, &n))
                 return usage();
             avg = (uint32_t)n;
-        } else if (a[0] == '-')
-            return usage();
+        } else if (bh_cli_is_option(a))
+            return bh_cli_bad_option("image import", a);
         else if (!name)
             name = a;
         else if (!src)
@@ -434,8 +438,8 @@ static int cmd_export(struct bh_cli *c, int argc, char **argv)
             format = argv[++i];
         else if (!strcmp(argv[i], "--compress"))
             compress = true;
-        else if (argv[i][0] == '-')
-            return usage();
+        else if (bh_cli_is_option(argv[i]))
+            return bh_cli_bad_option("image export", argv[i]);
         else if (!spec)
             spec = argv[i];
         else if (!file)
@@ -550,6 +554,13 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         return cmd_import(c, argc, argv);
     if (!strcmp(verb, "export"))
         return cmd_export(c, argc, argv);
+    /* the other verbs take names and refs only (gc its --dry-run) */
+    for (int i = 1; i < argc; i++)
+        if (bh_cli_is_option(argv[i]) && !(!strcmp(verb, "gc") && !strcmp(argv[i], "--dry-run"))) {
+            char cmd[64];
+            snprintf(cmd, sizeof(cmd), "image %.32s", verb);
+            return bh_cli_bad_option(cmd, argv[i]);
+        }
     if (!strcmp(verb, "versions") && argc == 2)
         return cmd_versions(c, argv[1]);
     if (!strcmp(verb, "promote") && (argc == 3 || (argc == 2 && strchr(argv[1], '@')))) {

@@ -14,16 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
+void bh_usage_job(FILE *f)
+{
+    fprintf(f, "usage: bootherd job run [--host H]... [--room R] [--group G] [--selector S]\n"
+               "                        [--wake] [--when now|next-boot|at:TIME] [--parallel N]\n"
+               "                        STEP...\n"
+               "       bootherd job ls [--limit N]\n"
+               "       bootherd job show|cancel|retry|watch ID\n"
+               "STEP: partition, format[:N], sync:N, new:N, create_image:N[:NOTE], start:N,\n"
+               "      postsync:N, initcache, reboot, halt, shell:CMD (admin)\n");
+}
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: bootherd job run [--host H]... [--room R] [--group G] [--selector S]\n"
-            "                        [--wake] [--when now|next-boot|at:TIME] [--parallel N]\n"
-            "                        STEP...\n"
-            "       bootherd job ls [--limit N]\n"
-            "       bootherd job show|cancel|retry|watch ID\n"
-            "STEP: partition, format[:N], sync:N, new:N, create_image:N[:NOTE], start:N,\n"
-            "      postsync:N, initcache, reboot, halt, shell:CMD (admin)\n");
+    bh_usage_job(stderr);
     return 2;
 }
 
@@ -107,8 +111,8 @@ static int cmd_run(struct bh_cli *c, int argc, char **argv)
                 rc = usage();
             json_object_set_new(body, "parallel", json_integer(n));
             i++;
-        } else if (a[0] == '-') {
-            rc = usage();
+        } else if (bh_cli_is_option(a)) {
+            rc = bh_cli_bad_option("job run", a);
         } else {
             json_array_append_new(steps, json_string(a));
         }

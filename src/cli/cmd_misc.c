@@ -51,6 +51,32 @@ static int query_from_flags(int argc, char **argv, const char *const *allowed, s
     return 0;
 }
 
+void bh_usage_audit(FILE *f)
+{
+    fprintf(f,
+            "usage: bootherd audit [--kind K] [--key K] [--actor A] [--limit N] [--before ID]\n");
+}
+
+void bh_usage_whoami(FILE *f)
+{
+    fprintf(f, "usage: bootherd whoami\n");
+}
+
+void bh_usage_events(FILE *f)
+{
+    fprintf(f, "usage: bootherd events [--since REV] [--follow] [--kind K] [--key K]\n");
+}
+
+void bh_usage_boot(FILE *f)
+{
+    fprintf(f, "usage: bootherd boot log HOST [--limit N]\n");
+}
+
+void bh_usage_routes(FILE *f)
+{
+    fprintf(f, "usage: bootherd routes   every API route and the role it needs\n");
+}
+
 int bh_cmd_audit(struct bh_cli *c, int argc, char **argv)
 {
     static const char *const allowed[] = {"kind", "key", "actor", "limit", "before", NULL};
@@ -58,8 +84,7 @@ int bh_cmd_audit(struct bh_cli *c, int argc, char **argv)
     bh_buf_init(&q, 4096);
     int rc = query_from_flags(argc, argv, allowed, &q);
     if (rc) {
-        fprintf(stderr, "usage: bootherd audit [--kind K] [--key K] [--actor A] [--limit N] "
-                        "[--before ID]\n");
+        bh_usage_audit(stderr);
         bh_buf_free(&q);
         return rc;
     }
@@ -81,7 +106,7 @@ int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv)
 {
     (void)argv;
     if (argc) {
-        fprintf(stderr, "usage: bootherd whoami\n");
+        bh_usage_whoami(stderr);
         return 2;
     }
     json_t *out;
@@ -156,11 +181,13 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
         case 'f': follow = true; break;
         case 'k': kind = optarg; break;
         case 'K': key = optarg; break;
-        default:
-            fprintf(stderr, "usage: bootherd events [--since REV] [--follow] [--kind K] "
-                            "[--key K]\n");
-            return 2;
+        default: bh_usage_events(stderr); return 2;
         }
+    }
+    if (optind != argc + 1) {
+        fprintf(stderr, "bootherd events: unexpected '%s'\n", argv[optind - 1]);
+        bh_usage_events(stderr);
+        return 2;
     }
     char q[512] = "", esc[256];
     size_t n = 0;
@@ -251,9 +278,11 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
     if (argc < 2 || strcmp(argv[0], "log") != 0 ||
         (argc == 4 && (strcmp(argv[2], "--limit") || (limit = strtoll(argv[3], NULL, 10)) <= 0)) ||
         (argc != 2 && argc != 4)) {
-        fprintf(stderr, "usage: bootherd boot log HOST [--limit N]\n");
+        bh_usage_boot(stderr);
         return 2;
     }
+    if (bh_cli_is_option(argv[1]))
+        return bh_cli_bad_option("boot log", argv[1]);
     char esc[256], path[512];
     bh_cli_escape(argv[1], esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/hosts/%s/events?limit=%lld", esc,
@@ -281,7 +310,10 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
 
 int bh_cmd_routes(int argc, char **argv)
 {
-    (void)argc;
+    if (argc) {
+        bh_usage_routes(stderr);
+        return 2;
+    }
     (void)argv;
     size_t n;
     const struct bh_route *r = bh_api_routes(&n);

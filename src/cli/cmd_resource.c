@@ -15,10 +15,25 @@
 
 #define PAGE 1000
 
-static int usage(const struct bh_kind_desc *k)
+static void settings_usage(FILE *f)
 {
+    fprintf(f, "usage: bootherd settings [show]      the run-time settings object\n"
+               "       bootherd settings effective   what the boot services use now\n"
+               "       bootherd settings set FIELD=VALUE ...   (FIELD= resets it to the "
+               "config file's value)\n");
+}
+
+void bh_usage_resource(const char *kind, FILE *f)
+{
+    const struct bh_kind_desc *k = bh_kind_by_name(kind);
+    if (!k)
+        return;
+    if (k->kind == BH_KIND_SETTINGS) {
+        settings_usage(f);
+        return;
+    }
     const char *key = k->kind == BH_KIND_HOST ? "MAC|NAME" : "NAME";
-    fprintf(stderr,
+    fprintf(f,
             "usage: bootherd %s ls [--FIELD VALUE] [-l SELECTOR] [--sort F[,-F]] [--limit N]\n"
             "       bootherd %s add %s [FIELD=VALUE ...] [--label K=V ...]\n"
             "       bootherd %s show %s\n"
@@ -27,14 +42,21 @@ static int usage(const struct bh_kind_desc *k)
             k->name, k->name, k == bh_kind_get(BH_KIND_HOST) ? "MAC" : "NAME", k->name, key,
             k->name, key, k->name, key);
     if (k->kind == BH_KIND_GROUP)
-        fprintf(stderr, "       bootherd group startconf NAME [-f FILE]\n");
+        fprintf(f, "       bootherd group startconf NAME [-f FILE]\n");
     if (k->kind == BH_KIND_HOST)
-        fprintf(stderr, "       bootherd host ticket MAC|NAME   (admin: a boot ticket by hand)\n");
-    fprintf(stderr, "fields:");
+        fprintf(f, "       bootherd host ticket MAC|NAME   (admin: a boot ticket by hand)\n");
+    if (k->kind == BH_KIND_IMAGE)
+        bh_usage_image(f);
+    fprintf(f, "fields:");
     for (size_t i = 0; i < k->nfields; i++)
         if (!(k->fields[i].flags & (BH_FF_RO | BH_FF_INTERNAL)))
-            fprintf(stderr, " %s", k->fields[i].name);
-    fprintf(stderr, "\n");
+            fprintf(f, " %s", k->fields[i].name);
+    fprintf(f, "\n");
+}
+
+static int usage(const struct bh_kind_desc *k)
+{
+    bh_usage_resource(k->name, stderr);
     return 2;
 }
 
@@ -153,6 +175,8 @@ static int build_doc(const struct bh_kind_desc *k, int argc, char **argv, int fr
             }
             rc = label_arg(doc, argv[i + 1], argv[i][2] == 'u');
             i++;
+        } else if (bh_cli_is_option(argv[i])) {
+            rc = bh_cli_bad_option(k->name, argv[i]);
         } else {
             rc = field_value(k, argv[i], doc);
         }
@@ -247,6 +271,8 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
 {
     if (argc < 1)
         return usage(bh_kind_get(BH_KIND_GROUP));
+    if (bh_cli_is_option(argv[0]))
+        return bh_cli_bad_option("group startconf", argv[0]);
     char esc[256], path[512];
     bh_cli_escape(argv[0], esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/groups/%s/start.conf", esc);
@@ -296,10 +322,7 @@ static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc
     if (argc == 1 && !strcmp(argv[0], "effective"))
         return bh_cli_show(c, "GET", "/api/v1/settings/effective", NULL, "settings", 200);
     if (strcmp(argv[0], "set") != 0 || argc < 2) {
-        fprintf(stderr, "usage: bootherd settings [show]      the run-time settings object\n"
-                        "       bootherd settings effective   what the boot services use now\n"
-                        "       bootherd settings set FIELD=VALUE ...   (FIELD= resets it to the "
-                        "config file's value)\n");
+        settings_usage(stderr);
         return 2;
     }
     json_t *doc = json_object();
@@ -352,6 +375,10 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
         return cmd_startconf(c, argc - 1, argv + 1);
     if (argc < 2)
         return usage(k);
+    /* NAME (and every NAME of rm) is a name, never an option */
+    for (int i = 1; i < argc && (i == 1 || !strcmp(verb, "rm") || !strcmp(verb, "delete")); i++)
+        if (bh_cli_is_option(argv[i]))
+            return bh_cli_bad_option(k->name, argv[i]);
     bh_cli_escape(argv[1], esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/%s/%s", k->plural, esc);
     if (!strcmp(verb, "show") || !strcmp(verb, "get")) {

@@ -10,9 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
+void bh_usage_wake(FILE *f)
+{
+    fprintf(f, "usage: bootherd wake HOST... | --room R | --group G | --selector S\n");
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bootherd wake HOST... | --room R | --group G | --selector S\n");
+    bh_usage_wake(stderr);
 }
 
 static void print_row(const char *what, const json_t *o)
@@ -47,6 +52,7 @@ int bh_cmd_wake(struct bh_cli *c, int argc, char **argv)
         }
         json_object_set_new(body, key, json_string(optarg));
     }
+    /* getopt refused unknown options; what is left are hosts */
     for (int i = optind - 1; i < argc; i++)
         json_array_append_new(hosts, json_string(argv[i]));
     if (json_array_size(hosts))

@@ -71,3 +71,16 @@ int bh_mac_normalize(const char *s, char out[BH_MAC_STRLEN])
     bh_mac_format(m, out);
     return 0;
 }
+
+const char *bh_mac_not_host(const uint8_t mac[6])
+{
+    static const uint8_t zero[6], bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    if (!memcmp(mac, zero, 6))
+        return "is all zeros, which no network card has";
+    if (!memcmp(mac, bcast, 6))
+        return "is the broadcast address, not a network card's";
+    if (mac[0] & 0x01)
+        return "is a multicast address (the group bit of the first octet is set), not a "
+               "network card's";
+    return NULL;
+}

@@ -18,5 +18,10 @@ int bh_mac_parse(const char *s, uint8_t mac[6]);
 void bh_mac_format(const uint8_t mac[6], char out[BH_MAC_STRLEN]);
 /* Parse and re-format in place into out; BH_EINVAL if s is not a MAC. */
 int bh_mac_normalize(const char *s, char out[BH_MAC_STRLEN]);
+/* Can mac be one network card's own address, the key of a host?  Not the
+ * broadcast address, not all zeros, not a group (multicast) address: IEEE
+ * 802-2014 8.2.2, the I/G bit, the least significant bit of the first
+ * octet.  Returns NULL if it can, else why not (a static string). */
+const char *bh_mac_not_host(const uint8_t mac[6]);
 
 #endif

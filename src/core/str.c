@@ -218,35 +218,86 @@ bool bh_str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* length of the valid UTF-8 sequence at p (1..4), or 0 */
-static size_t utf8_seq(const unsigned char *p)
+size_t bh_utf8_seqlen(const char *s, size_t n)
 {
-    unsigned c = p[0];
-    size_t n = c < 0x80             ? 1
-               : (c & 0xe0) == 0xc0 ? 2
-               : (c & 0xf0) == 0xe0 ? 3
-               : (c & 0xf8) == 0xf0 ? 4
-                                    : 0;
-    if (n == 0 || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4))
-        return 0; /* a continuation byte, an overlong 2-byte lead, past U+10FFFF */
-    for (size_t i = 1; i < n; i++)
+    const unsigned char *p = (const unsigned char *)s;
+    if (n == 0)
+        return 0;
+    unsigned c = p[0], cp, min;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) { /* 0xc0, 0xc1 only ever start overlongs */
+        len = 2;
+        cp = c & 0x1f;
+        min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3;
+        cp = c & 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0; /* a continuation byte, or a lead past U+10FFFF */
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-    if ((n == 3 && c == 0xe0 && p[1] < 0xa0) || (n == 3 && c == 0xed && p[1] >= 0xa0) ||
-        (n == 4 && c == 0xf0 && p[1] < 0x90) || (n == 4 && c == 0xf4 && p[1] >= 0x90))
-        return 0; /* overlong, a surrogate, past U+10FFFF */
-    return n;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, past U+10FFFF, a surrogate */
+    return len;
+}
+
+bool bh_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t l = bh_utf8_seqlen(s + i, n - i);
+        if (l == 0)
+            return false;
+        i += l;
+    }
+    return true;
 }
 
 void bh_utf8_scrub(char *s)
 {
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        if (n) {
-            p += n;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t l = bh_utf8_seqlen(s + i, n - i);
+        if (l) {
+            i += l;
         } else {
-            *p++ = '?';
+            s[i++] = '?';
         }
     }
+}
+
+#define UTF8_REPLACEMENT     "\xef\xbf\xbd" /* U+FFFD */
+#define UTF8_REPLACEMENT_LEN 3
+
+bool bh_utf8_sanitize(const char *s, char *out, size_t outsz)
+{
+    size_t n = strlen(s), o = 0, i = 0;
+    bool same = true;
+    if (outsz == 0)
+        return false;
+    while (i < n) {
+        size_t l = bh_utf8_seqlen(s + i, n - i);
+        const char *src = l ? s + i : UTF8_REPLACEMENT;
+        size_t sl = l ? l : UTF8_REPLACEMENT_LEN;
+        if (o + sl >= outsz) /* cut before a character that does not fit */
+            break;
+        memcpy(out + o, src, sl);
+        o += sl;
+        i += l ? l : 1;
+        same = same && l;
+    }
+    out[o] = '\0';
+    return same && i == n;
 }

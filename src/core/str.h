@@ -44,8 +44,22 @@ bool bh_str_charset(const char *s, const char *allowed);
 
 bool bh_str_has_prefix(const char *s, const char *prefix);
 
+/* ---- UTF-8 (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF) */
+
+/* Length (1..4) of the well-formed UTF-8 sequence at s, of the n bytes
+ * there, or 0 if none starts there. */
+size_t bh_utf8_seqlen(const char *s, size_t n);
+/* Are the n bytes at s well-formed UTF-8?  (A NUL byte is valid UTF-8;
+ * callers that refuse it check for it.) */
+bool bh_utf8_valid(const char *s, size_t n);
 /* Make s valid UTF-8 in place: each byte that does not start a valid
  * sequence becomes '?' (what a tool printed, cut at any byte, into JSON). */
 void bh_utf8_scrub(char *s);
+/* Copy s into out (outsz bytes) as valid UTF-8, for text that came from
+ * outside and goes into JSON: each byte that does not start a well-formed
+ * sequence becomes U+FFFD.  A copy that does not fit is cut before the first
+ * character that does not fit (never inside one).  out is always
+ * terminated when outsz > 0.  Returns true if out holds s unchanged. */
+bool bh_utf8_sanitize(const char *s, char *out, size_t outsz);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "model/model.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -57,7 +58,7 @@ static const struct ckey keys[] = {
     {"boot", "server_ip", C_IPV4, FB(server_ip), 0, 0},
     {"boot", "http_base", C_URL, FB(http_base), 0, 0},
     {"boot", "unknown_hosts", C_POLICY, FB(unknown_hosts), 0, 0},
-    {"boot", "offline_after", C_INT, FB(offline_after), 10, 86400 * 365},
+    {"boot", "offline_after", C_INT, FB(offline_after), BH_OFFLINE_AFTER_MIN, BH_OFFLINE_AFTER_MAX},
     {"boot", "default_profile", C_STR, FB(default_profile), 0, 0},
     {"boot", "snponly", C_BOOL, FB(snponly), 0, 0},
     {"boot", "ticket_window", C_INT, FB(ticket_window), 30, 3600},

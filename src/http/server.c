@@ -59,6 +59,7 @@ struct bh_req {
     struct bh_buf body;
     bool too_big;
     bool started;
+    bool url_nul; /* the path or query had a %00 */
     char remote[INET6_ADDRSTRLEN + 8];
     uint64_t t0;
     int status;
@@ -248,15 +249,24 @@ void bh_reply_json(struct bh_req *r, int status, json_t *j)
     finish_response(r, status, resp, "application/json");
 }
 
+/* RFC 9457 problem text is JSON, and JSON is UTF-8 (RFC 8259 8.1): the path
+ * and any detail that quotes the request are made valid first, so a problem
+ * can always be built whatever bytes came in. */
+#define PROBLEM_TEXT_MAX 1024
+
 void bh_reply_problem(struct bh_req *r, int status, const char *type, const char *title,
                       const char *detail, const char *field)
 {
-    char t[128];
+    char t[128], inst[PROBLEM_TEXT_MAX], det[PROBLEM_TEXT_MAX], fld[BH_ERR_FIELD_MAX];
     snprintf(t, sizeof(t), "urn:bootherd:problem:%s", type ? type : "error");
+    bh_utf8_sanitize(r->path ? r->path : "", inst, sizeof(inst));
+    bh_utf8_sanitize(detail ? detail : title, det, sizeof(det));
     json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", t, "title", title, "status", status,
-                          "detail", detail ? detail : title, "instance", r->path);
-    if (j && field && *field)
-        json_object_set_new(j, "field", json_string(field));
+                          "detail", det, "instance", inst);
+    if (j && field && *field) {
+        bh_utf8_sanitize(field, fld, sizeof(fld));
+        json_object_set_new(j, "field", json_string(fld));
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
@@ -406,6 +416,54 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
 
 /* ---- request lifecycle --------------------------------------------------- */
 
+/* Per connection, not per request: what the unescape callback saw while
+ * libmicrohttpd read the request line.  Requests on one connection come one
+ * after another, and the access handler reads and clears it on the first
+ * call of each request. */
+struct conn_state {
+    bool nul; /* a %00 in the path or a query key or value */
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct conn_state));
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* RFC 3986 2.1 percent-decoding of the path and of each query key and
+ * value, as libmicrohttpd does it, but a decoded NUL is noted: a C string
+ * ends there, so a handler would see less than was sent
+ * ("test.txt%00.png" would name test.txt).  Admission refuses it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    size_t n = MHD_http_unescape(s);
+    if (strlen(s) != n) {
+        struct conn_state *cs = conn_state_of(conn);
+        if (cs) {
+            cs->nul = true;
+        } else { /* nowhere to note it: empty names nothing (no route has "") */
+            s[0] = '\0';
+            n = 0;
+        }
+    }
+    return n;
+}
+
 static void fill_remote(struct bh_req *r)
 {
     const union MHD_ConnectionInfo *ci =
@@ -435,6 +493,17 @@ static enum MHD_Result queue(struct bh_req *r)
 static int admit(struct bh_req *r)
 {
     struct bh_http *h = r->h;
+    /* before routing, for every route: a name in a path is text */
+    if (r->url_nul) {
+        bh_reply_problem(r, 400, "invalid-url", "Bad request",
+                         "the URL has a NUL byte (%00) in its path or query", NULL);
+        return -1;
+    }
+    if (!bh_utf8_valid(r->path, strlen(r->path))) {
+        bh_reply_problem(r, 400, "invalid-url", "Bad request",
+                         "the URL path is not valid UTF-8 once percent-decoded", NULL);
+        return -1;
+    }
     bh_router_match(h->cfg.routes, h->cfg.nroutes, r->method, r->path, &r->m);
     r->route_idx = r->m.route ? (size_t)(r->m.route - h->cfg.routes) : h->cfg.nroutes;
     if (!r->m.route) {
@@ -495,6 +564,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->t0 = bh_mono_ns();
         bh_buf_init(&r->body, h->cfg.max_body);
         fill_remote(r);
+        struct conn_state *cs = conn_state_of(conn);
+        if (cs) {
+            r->url_nul = cs->nul;
+            cs->nul = false;
+        }
         *req_cls = r;
         if (admit(r))
             return queue(r);
@@ -571,7 +645,8 @@ int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct
         (unsigned)(cfg->threads ? cfg->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_END);
     if (!h->d) {
         bh_http_metrics_free(&h->metrics);
         free(h);

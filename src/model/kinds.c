@@ -3,10 +3,13 @@
  */
 #include "model.h"
 
+#include "core/fsutil.h"
 #include "core/mac.h"
 #include "core/str.h"
 #include "startconf.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,8 +76,23 @@ static int check_cidr(const json_t *v, struct bh_err *err)
     if (slash && ipv4_ok(s, (size_t)(slash - s)) && bits_len >= 1 && bits_len <= 2 &&
         strspn(slash + 1, "0123456789") == bits_len && (bits_len == 1 || slash[1] != '0')) {
         int bits = bits_len == 1 ? slash[1] - '0' : (slash[1] - '0') * 10 + slash[2] - '0';
-        if (bits <= 32)
-            return 0;
+        char addr[16];
+        struct in_addr a;
+        snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
+        if (bits <= 32 && inet_pton(AF_INET, addr, &a) == 1) {
+            /* RFC 4632 3.1: the prefix is the network; its host bits are zero */
+            uint32_t mask = bits ? ~(uint32_t)0 << (32 - bits) : 0;
+            uint32_t host = ntohl(a.s_addr);
+            if ((host & ~mask) == 0)
+                return 0;
+            char net[INET_ADDRSTRLEN];
+            a.s_addr = htonl(host & mask);
+            inet_ntop(AF_INET, &a, net, sizeof(net));
+            return bh_err_set(err, BH_EINVAL, NULL,
+                              "'%s' has host bits set: the network is %s/%d (or give a host its "
+                              "address in the host's ip field)",
+                              s, net, bits);
+        }
     }
     return bh_err_set(err, BH_EINVAL, NULL, "expected a subnet like 192.0.2.0/24");
 }
@@ -110,16 +128,72 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
+#define BOOT_FILE_MAX    255  /* a loader's name (DHCP option 67, the BOOTP file field) */
+#define PROFILE_FILE_MAX 1024 /* a kernel's or initrd's path or URL */
+
 /* boot path or URL: printable, no spaces or quotes (it lands in scripts) */
-static bool boot_path_ok(const char *s)
+static bool boot_path_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > 255)
+    if (n == 0 || n > max)
         return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] == 0x7f)
             return false;
     return true;
+}
+
+/*
+ * Where a boot file (a profile's kernel and initrds, a boot.files loader)
+ * comes from: a file of the boot root, named by a relative path with no
+ * "..", "." or empty part (bootherd serves it, and only from there), or a
+ * URL the firmware fetches as it is: http://, https:// or tftp://
+ * (docs/boot.md).  Anything else, "/etc/passwd", "../../etc/shadow",
+ * "file:///etc/passwd", is refused when it is written, not only when it
+ * would be served.  NULL if s is one, else why not.
+ */
+static const char *boot_file_why(const char *s, size_t max)
+{
+    static const char *const schemes[] = {"http://", "https://", "tftp://", NULL};
+    if (!boot_path_ok(s, max))
+        return "must be printable, without spaces or quotes, and not too long";
+    for (size_t i = 0; schemes[i]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (!strncasecmp(s, schemes[i], n))
+            return s[n] && s[n] != '/' ? NULL : "is a URL without a server";
+    }
+    if (s[0] == '/')
+        return "is an absolute path: name a file of the boot root by a relative path "
+               "(vmlinuz, client/vmlinuz)";
+    size_t first = strcspn(s, "/");
+    if (memchr(s, ':', first))
+        return "is a URL bootherd does not fetch: use http://, https:// or tftp://, or a path "
+               "inside the boot root";
+    if (!bh_path_ok(s, max))
+        return "leaves the boot root or has an empty part: no '..', '.' or '//' in a path";
+    return NULL;
+}
+
+static int check_boot_file(const json_t *v, struct bh_err *err)
+{
+    const char *why = boot_file_why(json_string_value(v), PROFILE_FILE_MAX);
+    if (why)
+        return bh_err_set(err, BH_EINVAL, NULL, "'%.64s' %s", json_string_value(v), why);
+    return 0;
+}
+
+static int check_boot_files(const json_t *v, struct bh_err *err)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        const char *why = boot_file_why(json_string_value(x), PROFILE_FILE_MAX);
+        if (why)
+            return bh_err_set(err, BH_EINVAL, NULL, "entry %zu, '%.64s', %s", i,
+                              json_string_value(x), why);
+    }
+    return 0;
 }
 
 /*
@@ -162,10 +236,13 @@ static int check_boot(const json_t *v, struct bh_err *err)
                 if (!in_list(fk, boot_file_keys))
                     return bh_err_set(err, BH_EINVAL, path,
                                       "boot.files keys are bios, efi32, efi64, arm64 and http");
-                if (!json_is_string(fv) || !boot_path_ok(json_string_value(fv)))
+                if (!json_is_string(fv))
                     return bh_err_set(err, BH_EINVAL, path,
-                                      "a boot file is a path or URL of 1..255 printable "
-                                      "characters without spaces or quotes");
+                                      "a boot file is a path inside the boot root or a URL");
+                const char *why = boot_file_why(json_string_value(fv), BOOT_FILE_MAX);
+                if (why)
+                    return bh_err_set(err, BH_EINVAL, path, "boot file '%.64s' %s",
+                                      json_string_value(fv), why);
             }
         } else {
             return bh_err_set(err, BH_EINVAL, path,
@@ -196,7 +273,7 @@ static int check_dhcp_modes(const json_t *v, struct bh_err *err)
 static int check_http_base(const json_t *v, struct bh_err *err)
 {
     const char *s = json_string_value(v);
-    if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || !boot_path_ok(s))
+    if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || !boot_path_ok(s, BOOT_FILE_MAX))
         return bh_err_set(err, BH_EINVAL, NULL, "expected an http:// or https:// URL");
     return 0;
 }
@@ -377,14 +454,16 @@ static const struct bh_field profile_fields[] = {
     {.name = "kernel",
      .column = "kernel",
      .type = BH_F_STR,
-     .max_len = 1024,
+     .max_len = PROFILE_FILE_MAX,
      .flags = BH_FF_REQUIRED,
-     .doc = "kernel path or URL"},
+     .check = check_boot_file,
+     .doc = "kernel: a path inside the boot root, or an http(s):// or tftp:// URL"},
     {.name = "initrds",
      .column = "initrds",
      .type = BH_F_STRLIST,
-     .max_len = 1024,
-     .doc = "initrd paths or URLs, in load order"},
+     .max_len = PROFILE_FILE_MAX,
+     .check = check_boot_files,
+     .doc = "initrds in load order: paths inside the boot root, or URLs"},
     {.name = "cmdline",
      .column = "cmdline",
      .type = BH_F_STR,
@@ -450,6 +529,8 @@ static const struct bh_field settings_fields[] = {
     {.name = "offline_after",
      .column = "offline_after",
      .type = BH_F_INT,
+     .min = BH_OFFLINE_AFTER_MIN,
+     .max = BH_OFFLINE_AFTER_MAX,
      .doc = "seconds without a sign of life before a host is offline"},
     {.name = "snponly",
      .column = "snponly",
@@ -555,6 +636,27 @@ const struct bh_field *bh_kind_field(const struct bh_kind_desc *k, const char *n
         if (strcmp(k->fields[i].name, name) == 0)
             return &k->fields[i];
     return NULL;
+}
+
+/* events that are not about an object of a kind (sqlite_jobs.c) */
+#define JOB_EVENTS      "job"
+#define JOB_EVENTS_ROLE BH_ROLE_VIEWER /* as GET /api/v1/jobs */
+
+const char *const bh_event_kinds[] = {"room",  "group",    "host",     "profile", "image",
+                                      "token", "settings", JOB_EVENTS, NULL};
+_Static_assert(sizeof(bh_event_kinds) / sizeof(bh_event_kinds[0]) == BH_KIND__COUNT + 2,
+               "a kind is missing from bh_event_kinds");
+
+enum bh_role bh_event_read_role(const char *kind)
+{
+    if (!kind)
+        return BH_ROLE_ADMIN;
+    if (!strcmp(kind, JOB_EVENTS))
+        return JOB_EVENTS_ROLE;
+    for (size_t i = 0; i < BH_KIND__COUNT; i++)
+        if (!strcmp(bh_kinds[i].name, kind))
+            return bh_kinds[i].read_role;
+    return BH_ROLE_ADMIN;
 }
 
 const char *bh_role_name(enum bh_role r)

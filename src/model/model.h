@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum bh_kind {
     BH_KIND_ROOM,
@@ -25,6 +26,12 @@ enum bh_kind {
     BH_KIND_SETTINGS, /* one object, "boot": run-time boot settings over the config file */
     BH_KIND__COUNT
 };
+
+/* A host without a sign of life for this many seconds is offline: the
+ * range the config file ([boot] offline_after) and the settings object take
+ * alike (10 s to a year; the boot worker counts it in milliseconds). */
+#define BH_OFFLINE_AFTER_MIN 10
+#define BH_OFFLINE_AFTER_MAX (86400 * 365)
 
 enum bh_role { BH_ROLE_NONE = 0, BH_ROLE_VIEWER = 1, BH_ROLE_OPERATOR = 2, BH_ROLE_ADMIN = 3 };
 
@@ -63,7 +70,8 @@ struct bh_field {
     enum bh_kind ref_kind;          /* for BH_F_REF */
     const char *defval;             /* default for enums/strings on create (JSON text) */
     int (*check)(const json_t *v, struct bh_err *err); /* extra validation */
-    const char *doc;                                   /* one line for docs and OpenAPI */
+    int64_t min, max; /* for integers when min < max: the range allowed */
+    const char *doc;  /* one line for docs and OpenAPI */
 };
 
 struct bh_kind_desc {
@@ -84,6 +92,16 @@ const struct bh_kind_desc *bh_kind_get(enum bh_kind k);
 const struct bh_kind_desc *bh_kind_by_plural(const char *plural);
 const struct bh_kind_desc *bh_kind_by_name(const char *name);
 const struct bh_field *bh_kind_field(const struct bh_kind_desc *k, const char *name);
+
+/* Every kind of event and audit record: each kind's name and "job",
+ * NULL-terminated. */
+extern const char *const bh_event_kinds[];
+/* The role a caller needs to see events and audit records of `kind` (an
+ * event's "kind"): the read role of that kind, so the event stream and the
+ * audit log hide what the kind's REST routes refuse (tokens and settings
+ * from all but admins).  Jobs need a viewer, as GET /api/v1/jobs does.  A
+ * kind not listed here needs an admin. */
+enum bh_role bh_event_read_role(const char *kind);
 
 /* Role names "viewer", "operator", "admin". */
 const char *bh_role_name(enum bh_role r);

@@ -144,41 +144,6 @@ _Static_assert(NKEYS(linbo_keys) <= SC_KEYS_MAX && NKEYS(part_keys) <= SC_KEYS_M
 
 /* ---------------------------------------------------------------- values */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0], cp, min;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-        min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* Copy at most SC_SHOW_MAX bytes of s for an error message, replacing
  * anything that is not printable ASCII or valid UTF-8 by '?', so messages
  * are always safe to put into JSON or a terminal. */
@@ -187,7 +152,7 @@ static const char *show(const char *s, char *out, size_t outsz)
     size_t n = strlen(s), o = 0, i = 0;
     while (i < n && o + 4 < outsz && i < SC_SHOW_MAX) {
         const unsigned char *p = (const unsigned char *)s + i;
-        size_t l = utf8_seq(p, n - i);
+        size_t l = bh_utf8_seqlen((const char *)p, n - i);
         if (l == 0 || (l == 1 && (p[0] < 0x20 || p[0] == 0x7f))) {
             out[o++] = '?';
             i++;
@@ -214,7 +179,7 @@ static const char *check_common(const char *s, size_t n)
         return "value longer than 2048 bytes";
     for (size_t i = 0; i < n;) {
         const unsigned char *p = (const unsigned char *)s + i;
-        size_t l = utf8_seq(p, n - i);
+        size_t l = bh_utf8_seqlen((const char *)p, n - i);
         if (l == 0)
             return "not valid UTF-8 (convert the file to UTF-8)";
         if (l == 1 && ((p[0] < 0x20 && p[0] != '\t') || p[0] == 0x7f))

@@ -151,6 +151,11 @@ int bh_model_check_value(const struct bh_field *f, const json_t *v, json_t **nor
     case BH_F_INT:
         if (!json_is_integer(v))
             return wrong_type(err, f, "an integer", v);
+        if (f->min < f->max && (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
+            return bh_err_sett(err, BH_EINVAL, "invalid-value", f->name,
+                               "field '%s': %lld is out of range (%lld to %lld)", f->name,
+                               (long long)json_integer_value(v), (long long)f->min,
+                               (long long)f->max);
         break;
     case BH_F_BOOL:
         if (!json_is_boolean(v))
@@ -158,13 +163,19 @@ int bh_model_check_value(const struct bh_field *f, const json_t *v, json_t **nor
         break;
     case BH_F_MAC: {
         char mac[BH_MAC_STRLEN];
+        uint8_t m[6];
         if (!json_is_string(v))
             return wrong_type(err, f, "a string", v);
-        if (bh_mac_normalize(json_string_value(v), mac))
+        if (bh_mac_parse(json_string_value(v), m))
             return bh_err_set(err, BH_EINVAL, f->name,
                               "field '%s': '%.64s' is not a MAC address (expected like "
                               "00:11:22:33:44:55)",
                               f->name, json_string_value(v));
+        bh_mac_format(m, mac);
+        const char *why = bh_mac_not_host(m);
+        if (why) /* a host's key names one machine */
+            return bh_err_sett(err, BH_EINVAL, "invalid-value", f->name, "field '%s': %s %s",
+                               f->name, mac, why);
         out = json_string(mac);
         break;
     }

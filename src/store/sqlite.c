@@ -559,7 +559,8 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
         c,
         "SELECT id, ts, actor, token_id, remote, action, kind, key, before, after FROM audit "
         "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR key = ?2) AND (?3 IS NULL OR actor = "
-        "?3) AND (?4 = 0 OR id < ?4) AND (?6 IS NULL OR kind != ?6) ORDER BY id DESC LIMIT ?5",
+        "?3) AND (?4 = 0 OR id < ?4) AND (?6 IS NULL OR kind IN (SELECT value FROM json_each(?6))) "
+        "ORDER BY id DESC LIMIT ?5",
         err);
     if (!st || !arr) {
         rc = arr ? BH_EIO : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
@@ -570,7 +571,20 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
     bind_text_or_null(st, 3, aq->actor);
     sqlite3_bind_int64(st, 4, aq->before_id);
     sqlite3_bind_int64(st, 5, aq->limit);
-    bind_text_or_null(st, 6, aq->exclude_kind);
+    char *only = NULL;
+    if (aq->only_kinds) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && aq->only_kinds[i]; i++)
+            json_array_append_new(a, json_string(aq->only_kinds[i]));
+        only = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        json_decref(a);
+        if (!only) {
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+            sqlite3_reset(st);
+            goto out;
+        }
+    }
+    bind_text_or_null(st, 6, only);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *r =
@@ -588,6 +602,8 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
     if (!rc && s != SQLITE_DONE)
         rc = sq_fail(c, err, "read audit");
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(only);
 out:
     sq_release(c);
     if (rc) {

@@ -170,7 +170,9 @@ struct bh_audit_query {
     const char *actor;
     int64_t before_id; /* 0 = from the newest */
     int64_t limit;
-    const char *exclude_kind; /* e.g. "token" for non-admins; may be NULL */
+    /* records of these kinds only (NULL-terminated), e.g. what a
+     * non-admin may read; NULL = every kind */
+    const char *const *only_kinds;
 };
 int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,
                    struct bh_err *err);

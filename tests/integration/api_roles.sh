@@ -207,6 +207,88 @@ check "operator sees no token audit records" jq -e '(.items | length > 0) and ([
 api GET "/api/v1/audit?kind=token" "" "$OPERATOR"
 eq "operator asking audit for kind=token gets none" 0 "$(jq '.items | length' <<<"$BODY")"
 
+# ---- events of every kind, for every role ---------------------------------
+
+# An event reaches exactly the callers whose role may read its kind through
+# the REST routes (tokens and settings: admins; rooms, groups, hosts,
+# profiles, images and jobs: viewers and up), on the JSON page and on the
+# WebSocket stream alike; the audit log follows the same rule.  A host token
+# reads no events at all.
+R0=$(curl -s "$BH_URL/ready" | jq -r .revision)
+EVMAC=02:00:00:00:ee:01
+api POST /api/v1/rooms '{"name":"ev-room"}'
+api POST /api/v1/groups '{"name":"ev-group"}'
+api POST /api/v1/profiles '{"name":"ev-prof","kernel":"vmlinuz","cmdline":"bootherd.ticket={{ticket}}"}'
+api POST /api/v1/hosts "{\"mac\":\"$EVMAC\",\"name\":\"ev-host\",\"profile\":\"ev-prof\"}"
+api POST /api/v1/images '{"name":"ev-image"}'
+mktoken ev-token viewer >/dev/null
+api PATCH /api/v1/settings '{"snponly":true}'
+eq "a settings event (PATCH /settings)" 200 "$STATUS"
+api POST /api/v1/jobs '{"targets":{"hosts":["ev-host"]},"steps":["halt"]}'
+eq "a job event (POST /jobs)" 201 "$STATUS"
+# boot events of the host (not CRUD): its iPXE script (with boot.ticket_refused:
+# loopback is not the booting machine), and the agent's hello with a ticket
+# made by hand, which also gives a host token
+curl -s "$BH_URL/boot/ipxe?mac=$EVMAC" >/dev/null
+EVT=$("$BH" --url "$BH_URL" --token "$BH_TOKEN" host ticket "$EVMAC")
+api POST /api/v1/agent/hello "{\"mac\":\"$EVMAC\",\"ticket\":\"$EVT\"}" ""
+HOSTTOK=$(jq -r '.token // empty' <<<"$BODY" 2>/dev/null)
+for i in $(seq 1 100); do # boot events are written in the background
+    api GET "/api/v1/events?since=$R0&kind=host&key=$EVMAC" "" "$BH_TOKEN"
+    jq -e '[.events[].type] | index("boot.script")' <<<"$BODY" >/dev/null && break
+    sleep 0.05
+done
+check "a host boot event (boot.script)" jq -e '[.events[].type] | index("boot.script")' <<<"$BODY"
+api POST /api/v1/rooms '{"name":"ev-last"}' # the last event: streams read up to it
+
+ALL_KINDS="group host image job profile room settings token"
+VIEWER_KINDS="group host image job profile room"
+kinds_seen() { jq -rs '[.[].kind] | unique | join(" ")'; }
+ev_follow() { # ROLE: the stream since R0 through the CLI (WebSocket), up to ev-last
+    local out=$TEST_TMP/ev-$1 i
+    "$BH" --url "$BH_URL" --token "$(tok "$1")" --json events --follow --since "$R0" >"$out" 2>"$out.err" &
+    local pid=$!
+    _PIDS+=("$pid")
+    for i in $(seq 1 100); do
+        grep -qs '"key":"ev-last"' "$out" && break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    cat "$out"
+}
+for role in viewer operator admin; do
+    want=$VIEWER_KINDS
+    [ "$role" == admin ] && want=$ALL_KINDS
+    api GET "/api/v1/events?since=$R0&limit=1000" "" "$(tok $role)"
+    eq "events page: the kinds $role may read, and only those [$role]" "$want" "$(jq -c '.events[]' <<<"$BODY" | kinds_seen)"
+    check "events page: host boot events reach $role" jq -e '[.events[] | select(.kind == "host") | .type] | index("boot.script") and index("agent.hello")' <<<"$BODY"
+    eq "event stream: the kinds $role may read, and only those [$role]" "$want" "$(ev_follow $role | kinds_seen)"
+    api GET "/api/v1/events?since=$R0&kind=settings" "" "$(tok $role)"
+    n=$(jq '.events | length' <<<"$BODY")
+    if [ "$role" == admin ]; then
+        check "admin asking for kind=settings gets them" test "$n" -gt 0
+    else
+        eq "$role asking for kind=settings gets none" 0 "$n"
+    fi
+done
+api GET "/api/v1/audit?kind=settings" "" "$OPERATOR"
+eq "operator asking audit for kind=settings gets none" 0 "$(jq '.items | length' <<<"$BODY")"
+api GET "/api/v1/audit?kind=settings" "" "$BH_TOKEN"
+check "admin sees settings audit records" jq -e '.items | length > 0' <<<"$BODY"
+api GET "/api/v1/audit?limit=1000" "" "$OPERATOR"
+check "operator sees the audit records of jobs and rooms" jq -e '[.items[].kind] | index("job") and index("room")' <<<"$BODY"
+if [ -n "$HOSTTOK" ]; then
+    api GET "/api/v1/events?since=$R0" "" "$HOSTTOK"
+    eq "events page: a host token is refused" 403 "$STATUS"
+    st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $HOSTTOK" \
+        -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+        -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$BH_URL/api/v1/events?since=$R0")
+    eq "event stream: a host token is refused" 403 "$st"
+else
+    skip "events: a host token is refused" "no host token from /agent/hello: $BODY"
+fi
+
 # ---- secrets at rest ------------------------------------------------------
 
 eq "admin.token is mode 0600" 600 "$(stat -c %a "$BH_DATA/admin.token")"

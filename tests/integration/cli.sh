@@ -148,6 +148,35 @@ VIEWER=$(mktoken cli-viewer viewer)
 fails "a viewer cannot add" 1 "HTTP 403" "$BH" --url "$BH_URL" --token "$VIEWER" room add nope
 fails "a missing start.conf file" 2 "nope.conf" bhc group startconf g1 -f "$T/nope.conf"
 
+# ---- --help is help, and an unknown option is no name -----------------------
+
+tokens_now() { curl -s -H "Authorization: Bearer $BH_TOKEN" "$BH_URL/api/v1/tokens?count=true" | jq -r .total; }
+ntok=$(tokens_now)
+ok_run "token add --help: exit 0" bhc token add --help
+contains "token add --help prints the usage" "usage: bootherd token" "$OUT"
+eq "token add --help creates no token" "$ntok" "$(tokens_now)"
+api GET /api/v1/tokens/--help
+eq "no token named --help" 404 "$STATUS"
+ok_run "token add -h: exit 0" bhc token add -h
+eq "token add -h creates no token" "$ntok" "$(tokens_now)"
+fails "token add --bogus: refused as an option, exit 2" 2 "unknown option '--bogus'" bhc token add --bogus role=viewer
+eq "token add --bogus creates no token" "$ntok" "$(tokens_now)"
+# every subcommand alike: --help prints its usage on stdout and exits 0
+for c in "room add" "host rm" "group startconf" "image tag" "image import" "job run" "job show" \
+    "settings set" "wake" "apply" "audit" "events" "whoami" "boot log"; do
+    # shellcheck disable=SC2086
+    run bhc $c --help
+    if [ "$RC" == 0 ] && [[ $OUT == *"usage: bootherd ${c%% *}"* ]]; then ok "$c --help: usage, exit 0"; else
+        nok "$c --help: usage, exit 0"; diag "exit $RC, stdout: ${OUT:0:200}, stderr: ${ERR:0:200}"; fi
+done
+ok_run "routes --help" "$BH" routes --help
+contains "routes --help prints its usage" "usage: bootherd routes" "$OUT"
+fails "host show -x: unknown option" 2 "unknown option '-x'" bhc host show -x
+fails "room rm a name and an option: refused before removing any" 2 "unknown option '--all'" bhc room rm lab1 --all
+ok_run "room lab1 is still there" bhc room show lab1
+fails "job run with an unknown option" 2 "unknown option '--now'" bhc job run --now --host pc-1 halt
+fails "boot log -x" 2 "unknown option" bhc boot log --last
+
 # ---- where the server and token come from ---------------------------------
 
 ok_run "--data DIR finds the server and the admin token" "$BH" --data "$BH_DATA" whoami --json

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/ini.h"
 #include "core/log.h"
 #include "core/mac.h"
@@ -19,9 +20,12 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -886,6 +890,117 @@ static void test_utf8_scrub(void **state)
     }
 }
 
+/* what a request can carry, sanitized for JSON: each bad byte one U+FFFD */
+#define FFFD "\xef\xbf\xbd"
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *want;
+        bool same;
+    } cases[] = {
+        {"/api/v1/hosts/pc01", "/api/v1/hosts/pc01", true},
+        {"Gr\xc3\xb6\xc3\x9f"
+         "e \xe2\x82\xac \xf0\x9f\x98\x80",
+         "Gr\xc3\xb6\xc3\x9f"
+         "e \xe2\x82\xac \xf0\x9f\x98\x80",
+         true},
+        {"/hosts/\xff", "/hosts/" FFFD, false},
+        {"a=\xff\xfe", "a=" FFFD FFFD, false},
+        {"\xc0\xae\xc0\xae/x", FFFD FFFD FFFD FFFD "/x", false},   /* overlong '.', never '.' */
+        {"\xed\xa0\x80", FFFD FFFD FFFD, false},                   /* a UTF-16 surrogate */
+        {"\x80", FFFD, false},                                     /* a lone continuation */
+        {"cut \xe2\x82", "cut " FFFD FFFD, false},                 /* a sequence cut short */
+        {"\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD, false},          /* past U+10FFFF */
+        {"\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD, false}, /* 5-byte forms */
+        {"", "", true},
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        char out[64];
+        bool same = bh_utf8_sanitize(cases[i].in, out, sizeof(out));
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(same, cases[i].same);
+        assert_true(bh_utf8_valid(out, strlen(out)));
+        assert_int_equal(bh_utf8_valid(cases[i].in, strlen(cases[i].in)), cases[i].same);
+        json_t *j = json_string(out);
+        assert_non_null(j); /* jansson takes it */
+        json_decref(j);
+    }
+    /* cut to fit, never inside a character: 5 bytes of room, a 4-byte
+     * emoji after one ASCII byte fits, the next character does not */
+    char small[6];
+    assert_false(bh_utf8_sanitize("a\xf0\x9f\x98\x80"
+                                  "b",
+                                  small, sizeof(small)));
+    assert_string_equal(small, "a\xf0\x9f\x98\x80");
+    assert_false(bh_utf8_sanitize("ab\xf0\x9f\x98\x80", small, sizeof(small)));
+    assert_string_equal(small, "ab");
+    assert_false(bh_utf8_sanitize("abcd\xff", small, sizeof(small)));
+    assert_string_equal(small, "abcd"); /* the U+FFFD does not fit either */
+    assert_true(bh_utf8_sanitize("abcde", small, sizeof(small)));
+    assert_false(bh_utf8_sanitize("abcdef", small, sizeof(small)));
+    assert_string_equal(small, "abcde");
+    /* every single byte and every pair: the output is valid and JSON takes it */
+    for (unsigned a = 1; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            char in[3] = {(char)a, (char)b, 0}, out[16];
+            bh_utf8_sanitize(in, out, sizeof(out));
+            assert_true(bh_utf8_valid(out, strlen(out)));
+        }
+    }
+    /* the length of one sequence, bounded by n */
+    assert_int_equal(bh_utf8_seqlen("\xe2\x82\xac", 3), 3);
+    assert_int_equal(bh_utf8_seqlen("\xe2\x82\xac", 2), 0);
+    assert_int_equal(bh_utf8_seqlen("\xc0\xae", 2), 0);
+    assert_int_equal(bh_utf8_seqlen("x", 0), 0);
+}
+
+static void test_mac_not_host(void **state)
+{
+    (void)state;
+    static const uint8_t zero[6],
+        bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+        mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}, v6mcast[6] = {0x33, 0x33, 0, 0, 0, 1},
+        qemu[6] = {0x52, 0x54, 0, 0x12, 0x34, 0x56}, oui[6] = {0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc};
+    assert_non_null(bh_mac_not_host(zero));
+    assert_non_null(bh_mac_not_host(bcast));
+    assert_non_null(bh_mac_not_host(mcast));
+    assert_non_null(bh_mac_not_host(v6mcast));
+    assert_null(bh_mac_not_host(qemu)); /* locally administered unicast */
+    assert_null(bh_mac_not_host(oui));
+}
+
+/* The boot-file path check works on bytes: an overlong "%c0%ae" is two
+ * bytes of a name, never '.', so it cannot climb out of the root. */
+static void test_open_beneath_overlong_dot(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bh-beneath-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/root", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/root", dir);
+    int root = open(path, O_RDONLY | O_DIRECTORY);
+    assert_true(root >= 0);
+    errno = 0;
+    assert_true(bh_open_beneath(root, "\xc0\xae\xc0\xae/secret", O_RDONLY) < 0);
+    assert_int_equal(errno, ENOENT); /* a name in the root that is not there */
+    assert_true(bh_open_beneath(root, "\xe0\x80\xae\xe0\x80\xae/secret", O_RDONLY) < 0);
+    assert_int_equal(errno, ENOENT);
+    assert_true(bh_open_beneath(root, "../secret", O_RDONLY) < 0);
+    assert_int_equal(errno, EINVAL); /* a real ".." is refused outright */
+    close(root);
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/root", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -919,6 +1034,9 @@ int main(void)
         cmocka_unit_test(test_log_escapes_and_levels),
         cmocka_unit_test(test_log_long_line_capped),
         cmocka_unit_test(test_utf8_scrub),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_mac_not_host),
+        cmocka_unit_test(test_open_beneath_overlong_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -822,6 +822,131 @@ static void test_selector_match(void **state)
     json_decref(hosts);
 }
 
+/* ---- issue 9: values that were accepted and should not be ----------------- */
+
+#define SETTINGS (&bh_kinds[BH_KIND_SETTINGS])
+
+static void test_host_mac_is_one_card(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00",
+                                      "FFFFFFFFFFFF",      "01:00:5e:00:00:01",
+                                      "33:33:00:00:00:01", "03:00:00:00:00:00"};
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "{'mac': '%s'}", bad[i]);
+        invalid(HOST, text, BH_V_CREATE, "invalid-value", "mac");
+        invalid(HOST, text, BH_V_REPLACE, "invalid-value", "mac"); /* PATCH: merged, then this */
+    }
+    /* locally administered unicast (QEMU's 52:54:00, 02:...) is a card's */
+    json_t *o = valid(HOST, "{'mac': '52:54:00:00:00:0a'}", BH_V_CREATE);
+    json_decref(o);
+    o = valid(HOST, "{'mac': '02:00:00:00:00:01'}", BH_V_CREATE);
+    json_decref(o);
+}
+
+static void test_offline_after_range(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"-1", "0", "9", "31536001", "9223372036854775807"};
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "{'offline_after': %s}", bad[i]);
+        invalid(SETTINGS, text, BH_V_REPLACE, "invalid-value", "offline_after");
+    }
+    json_t *o = valid(SETTINGS, "{'offline_after': 10}", BH_V_REPLACE);
+    json_decref(o);
+    o = valid(SETTINGS, "{'offline_after': 31536000}", BH_V_REPLACE);
+    json_decref(o);
+    const struct bh_field *f = bh_kind_field(SETTINGS, "offline_after");
+    assert_int_equal(f->min, BH_OFFLINE_AFTER_MIN);
+    assert_int_equal(f->max, BH_OFFLINE_AFTER_MAX);
+}
+
+static void test_subnet_is_a_network(void **state)
+{
+    (void)state;
+    struct bh_err err;
+    json_t *out;
+    assert_int_equal(
+        validate(ROOM, "{'name': 'r', 'subnet': '10.0.0.1/24'}", BH_V_CREATE, &out, &err),
+        BH_EINVAL);
+    assert_string_equal(err.field, "subnet");
+    assert_non_null(strstr(err.msg, "10.0.0.0/24")); /* says which network was meant */
+    invalid(ROOM, "{'name': 'r', 'subnet': '192.168.1.129/25'}", BH_V_CREATE, NULL, "subnet");
+    invalid(ROOM, "{'name': 'r', 'subnet': '10.0.0.0/0'}", BH_V_CREATE, NULL, "subnet");
+    static const char *const good[] = {"10.0.0.0/24", "192.168.1.128/25", "0.0.0.0/0",
+                                       "10.1.2.3/32", "172.16.0.0/12"};
+    for (size_t i = 0; i < N_ELEMS(good); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "{'name': 'r', 'subnet': '%s'}", good[i]);
+        json_decref(valid(ROOM, text, BH_V_CREATE));
+    }
+}
+
+static void test_boot_files_stay_in_the_root(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "file:///etc/passwd", "../../etc/shadow", "/etc/passwd", "client/../../x", "a//b",
+        "./vmlinuz",          "ftp://h/k",        "c:\\\\k",     "http://",        "http:///x",
+        "vmlinuz quiet",
+    };
+    static const char *const good[] = {
+        "vmlinuz",
+        "client/vmlinuz",
+        "http://192.0.2.1/k",
+        "https://h.example/k?x=1",
+        "tftp://192.0.2.1/k",
+        "linbo64",
+        "a..b/c",
+    };
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "{'name': 'p', 'kernel': '%s'}", bad[i]);
+        invalid(PROFILE, text, BH_V_CREATE, NULL, "kernel");
+        snprintf(text, sizeof(text), "{'name': 'p', 'kernel': 'k', 'initrds': ['i', '%s']}",
+                 bad[i]);
+        invalid(PROFILE, text, BH_V_CREATE, NULL, "initrds");
+        snprintf(text, sizeof(text),
+                 "{'mac': '52:54:00:00:00:01', 'boot': {'files': {'bios': '%s'}}}", bad[i]);
+        invalid(HOST, text, BH_V_CREATE, NULL, "boot.files.bios");
+        snprintf(text, sizeof(text), "{'name': 'g', 'boot': {'files': {'efi64': '%s'}}}", bad[i]);
+        invalid(GROUP, text, BH_V_CREATE, NULL, "boot.files.efi64");
+    }
+    for (size_t i = 0; i < N_ELEMS(good); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "{'name': 'p', 'kernel': '%s', 'initrds': ['%s']}", good[i],
+                 good[i]);
+        json_decref(valid(PROFILE, text, BH_V_CREATE));
+        snprintf(text, sizeof(text), "{'name': 'g', 'boot': {'files': {'http': '%s'}}}", good[i]);
+        json_decref(valid(GROUP, text, BH_V_CREATE));
+    }
+}
+
+/* events and audit records follow the read role of their kind */
+static void test_event_read_roles(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (; bh_event_kinds[n]; n++)
+        ;
+    assert_int_equal(n, BH_KIND__COUNT + 1);
+    for (size_t i = 0; i < BH_KIND__COUNT; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < n; j++)
+            listed = listed || !strcmp(bh_event_kinds[j], bh_kinds[i].name);
+        assert_true(listed);
+        assert_int_equal(bh_event_read_role(bh_kinds[i].name), bh_kinds[i].read_role);
+    }
+    assert_int_equal(bh_event_read_role("settings"), BH_ROLE_ADMIN);
+    assert_int_equal(bh_event_read_role("token"), BH_ROLE_ADMIN);
+    assert_int_equal(bh_event_read_role("host"), BH_ROLE_VIEWER);
+    assert_int_equal(bh_event_read_role("job"), BH_ROLE_VIEWER);
+    assert_int_equal(bh_event_read_role("something-new"), BH_ROLE_ADMIN); /* fails closed */
+    assert_int_equal(bh_event_read_role(NULL), BH_ROLE_ADMIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,6 +970,11 @@ int main(void)
         cmocka_unit_test(test_selector_parse_errors),
         cmocka_unit_test(test_selector_resolve),
         cmocka_unit_test(test_selector_match),
+        cmocka_unit_test(test_host_mac_is_one_card),
+        cmocka_unit_test(test_offline_after_range),
+        cmocka_unit_test(test_subnet_is_a_network),
+        cmocka_unit_test(test_boot_files_stay_in_the_root),
+        cmocka_unit_test(test_event_read_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
