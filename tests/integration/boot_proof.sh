@@ -36,30 +36,9 @@ netlab_bg dhcp dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=et
     --dhcp-leasefile="$T/dnsmasq.leases" --pid-file= --log-facility="$T/dnsmasq.log"
 DNSMASQ_PID=$NL_LAST_PID
 
-BH_DATA=$T/data
-BH_LOG=$T/bootherd.log
-"$BH" init --data "$BH_DATA" >/dev/null || { nok "init"; finish; exit 1; }
-cat >"$BH_DATA/bootherd.conf" <<'EOF'
-[http]
-listen = 192.0.2.1:8080
-[dhcp]
-interfaces = br0
-mode = proxy
-commit_ms = 2
-[subnet]
-network = 192.0.2.0/24
-range = 192.0.2.50-192.0.2.60
-router = 192.0.2.1
-lease_time = 600
-EOF
-netlab_bg srv sh -c "exec \"$BH\" serve --data \"$BH_DATA\" >>\"$BH_LOG\" 2>&1"
-BH_PID=$NL_LAST_PID
-_PIDS+=("$BH_PID")
-for _ in $(seq 1 100); do [ -s "$BH_DATA/http.addr" ] && break; sleep 0.1; done
-[ -s "$BH_DATA/http.addr" ] || { nok "serve starts"; diag "$(tail -20 "$BH_LOG")"; finish; exit 1; }
+CONF=$'[http]\nlisten = 192.0.2.1:8080\n[dhcp]\ninterfaces = br0\nmode = proxy\ncommit_ms = 2\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
+netlab_bootherd srv "$CONF" >"$T/start.log" || { nok "serve starts"; diag "$(cat "$T/start.log")"; finish; exit 1; }
 ok "bootherd serves proxy DHCP beside dnsmasq"
-BH_URL="http://$(cat "$BH_DATA/http.addr")"
-BH_TOKEN=$(cat "$BH_DATA/admin.token")
 bhn() { netlab_exec srv "$BH" --url "$BH_URL" --token "$BH_TOKEN" "$@"; }
 bhn profile add agentos kernel=client/vmlinuz "cmdline=bootherd.ticket={{ticket}}" >/dev/null
 for m in "$M1" "$M2" "$M3"; do bhn host add "$m" profile=agentos >/dev/null; done

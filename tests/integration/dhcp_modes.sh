@@ -25,33 +25,13 @@ netlab_veth_to_bridge srv c1
 netlab_ns c2 # nmap wants an addressed interface
 netlab_veth_to_bridge srv c2 192.0.2.70/24
 
-BH_DATA=$T/data
-BH_LOG=$T/bootherd.log
-"$BH" init --data "$BH_DATA" >/dev/null || { nok "init"; finish; exit 1; }
-"$BH" assets install --data "$BH_DATA" >"$T/assets.log" 2>&1 || { nok "assets install"; diag "$(cat "$T/assets.log")"; }
-cat >"$BH_DATA/bootherd.conf" <<'EOF'
-[http]
-listen = 192.0.2.1:8080
-[dhcp]
-interfaces = br0
-mode = proxy
-commit_ms = 2
-[subnet]
-network = 192.0.2.0/24
-range = 192.0.2.50-192.0.2.60
-router = 192.0.2.1
-lease_time = 600
-EOF
-netlab_bg srv sh -c "exec \"$BH\" serve --data \"$BH_DATA\" --log-level debug >>\"$BH_LOG\" 2>&1"
-BH_PID=$NL_LAST_PID
-_PIDS+=("$BH_PID")
-for _ in $(seq 1 100); do [ -s "$BH_DATA/http.addr" ] && break; sleep 0.1; done
-if ! [ -s "$BH_DATA/http.addr" ]; then
-    nok "serve starts with [dhcp]"; diag "$(tail -20 "$BH_LOG")"; finish; exit 1
+CONF=$'[http]\nlisten = 192.0.2.1:8080\n[dhcp]\ninterfaces = br0\nmode = proxy\ncommit_ms = 2\n[subnet]\nnetwork = 192.0.2.0/24\nrange = 192.0.2.50-192.0.2.60\nrouter = 192.0.2.1\nlease_time = 600'
+"$BH" init --data "$T/data" >/dev/null || { nok "init"; finish; exit 1; }
+"$BH" assets install --data "$T/data" >"$T/assets.log" 2>&1 || { nok "assets install"; diag "$(cat "$T/assets.log")"; }
+if ! netlab_bootherd srv "$CONF" --log-level debug >"$T/start.log"; then
+    nok "serve starts with [dhcp]"; diag "$(cat "$T/start.log")"; finish; exit 1
 fi
 ok "serve starts with [dhcp] (proxy)"
-BH_URL="http://$(cat "$BH_DATA/http.addr")"
-BH_TOKEN=$(cat "$BH_DATA/admin.token")
 
 # the API listens inside the namespace
 napi() { # METHOD PATH [BODY]

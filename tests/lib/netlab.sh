@@ -15,6 +15,7 @@
 #   netlab_shape NS DEV "delay 250us rate 1gbit [loss 5%]"
 #   netlab_exec NAME CMD...          # run in namespace NAME
 #   netlab_bg NAME CMD...            # same, in the background; PID in NL_LAST_PID
+#   netlab_bootherd NAME CONF [ARGS] # init and serve bootherd in NAME (with harness.sh)
 set -u
 NL_NAMESPACES=()
 NL_BG_PIDS=()
@@ -104,4 +105,33 @@ netlab_bg() {
     ip netns exec "$n" "$@" &
     NL_LAST_PID=$!
     NL_BG_PIDS+=("$NL_LAST_PID")
+}
+
+# netlab_bootherd NS CONF [SERVE_ARGS...]: `bootherd init` a data directory
+# in TEST_TMP (unless the test did already), write CONF as its bootherd.conf (it names the listen address
+# inside NS) and serve it in NS.  Sets BH_DATA BH_LOG BH_PID BH_URL BH_TOKEN
+# for the harness helpers.  1 if it did not come up (the log's tail is on
+# stdout).
+netlab_bootherd() {
+    local ns=$1 conf=$2 i
+    shift 2
+    BH_DATA=$TEST_TMP/data
+    BH_LOG=$TEST_TMP/bootherd.log
+    [ -f "$BH_DATA/bootherd.db" ] || "$BH" init --data "$BH_DATA" >/dev/null || return 1
+    printf '%s\n' "$conf" >"$BH_DATA/bootherd.conf"
+    export BH_NS_LOG=$BH_LOG
+    # $0 is bootherd, "$@" the data directory and SERVE_ARGS
+    netlab_bg "$ns" bash -c 'exec "$0" serve --data "$@" >>"$BH_NS_LOG" 2>&1' "$BH" "$BH_DATA" "$@"
+    BH_PID=$NL_LAST_PID
+    _PIDS+=("$BH_PID")
+    for i in $(seq 1 100); do
+        [ -s "$BH_DATA/http.addr" ] && break
+        sleep 0.1
+    done
+    if ! [ -s "$BH_DATA/http.addr" ]; then
+        tail -20 "$BH_LOG"
+        return 1
+    fi
+    BH_URL="http://$(cat "$BH_DATA/http.addr")"
+    BH_TOKEN=$(cat "$BH_DATA/admin.token")
 }
