@@ -265,12 +265,14 @@ void bh_h_agent_task_update(struct bh_req *r)
     struct bh_task_report rep = {mac, bh_req_auth(r)->token_id, state,
                                  json_is_object(prog) ? prog : NULL, json_string_value(errj)};
     int rc = bh_store_task_update(bh_api_ctx(r)->store, id, &rep, &a, &job, &e);
-    json_decref(body);
-    if (rc && e.type && !strcmp(e.type, "claimed")) /* the host's timeline says so too */
-        bh_store_event_append(bh_api_ctx(r)->store, "host", mac, "agent.conflict",
-                              json_pack("{s:I, s:s, s:s, s:s?}", "task", (json_int_t)id, "state",
-                                        state, "why", e.msg, "client", bh_req_remote(r)),
-                              &a, false, NULL, NULL);
+    if (rc && e.type && !strcmp(e.type, "claimed")) { /* the host's timeline says so too */
+        json_t *data = json_pack("{s:I, s:s, s:s, s:s?}", "task", (json_int_t)id, "state", state,
+                                 "why", e.msg, "client", bh_req_remote(r));
+        bh_store_event_append(bh_api_ctx(r)->store, "host", mac, "agent.conflict", data, &a, false,
+                              NULL, NULL);
+        json_decref(data);
+    }
+    json_decref(body); /* state lives in it */
     if (rc)
         bh_reply_err(r, &e);
     else
@@ -318,13 +320,14 @@ void bh_h_host_ticket(struct bh_req *r)
     int64_t now = bh_wall_ms();
     struct bh_actor a = bh_api_actor(r);
     int rc = bh_ticket_make(api->agent_key, mac, now, BH_TICKET_TTL_MS, ticket);
+    json_t *data =
+        json_pack("{s:s, s:I}", "by", a.name, "expires_ms", (json_int_t)(now + BH_TICKET_TTL_MS));
     if (rc)
         bh_err_set(&e, rc, NULL, "no randomness for a ticket");
     else
-        rc = bh_store_event_append(api->store, "host", mac, "agent.ticket",
-                                   json_pack("{s:s, s:I}", "by", a.name, "expires_ms",
-                                             (json_int_t)(now + BH_TICKET_TTL_MS)),
-                                   &a, true, NULL, &e);
+        rc = bh_store_event_append(api->store, "host", mac, "agent.ticket", data, &a, true, NULL,
+                                   &e);
+    json_decref(data);
     if (rc)
         bh_reply_err(r, &e);
     else
