@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #define CONFIG_MAX (1u << 20)
+#define MAX_CONNS  1000000 /* per limit; the open-files limit is the real bound */
 
 enum ctype {
     C_STR,    /* text */
@@ -50,6 +51,20 @@ static const struct ckey keys[] = {
     {"http", "threads", C_INT, F(http_threads), 1, 256},
     {"http", "max_body", C_SIZE, F(http_max_body), 1024, 1LL << 34},
     {"http", "timeout", C_INT, F(http_timeout), 1, 3600},
+    {"http", "api_connections", C_INT, F(http_conns[0]), 1, MAX_CONNS},
+    {"http", "boot_connections", C_INT, F(http_conns[1]), 1, MAX_CONNS},
+    {"http", "ws_connections", C_INT, F(http_conns[2]), 1, MAX_CONNS},
+    {"http", "api_per_address", C_INT, F(http_per_address[0]), 0, MAX_CONNS},
+    {"http", "boot_per_address", C_INT, F(http_per_address[1]), 0, MAX_CONNS},
+    {"http", "ws_per_address", C_INT, F(http_per_address[2]), 0, MAX_CONNS},
+    {"http", "pending", C_INT, F(http_pending), 1, MAX_CONNS},
+    {"http", "pending_per_address", C_INT, F(http_pending_per_address), 1, MAX_CONNS},
+    {"http", "header_timeout", C_INT, F(http_header_timeout), 1, 3600},
+    {"http", "body_timeout", C_INT, F(http_body_timeout), 1, 86400},
+    {"http", "body_min_rate", C_SIZE, F(http_body_min_rate), 1, 1LL << 30},
+    /* the agent takes a channel silent for 75 s for dead: ping more often */
+    {"http", "ws_ping", C_INT, F(http_ws_ping), 1, 60},
+    {"http", "ws_idle_close", C_INT, F(http_ws_idle_close), 2, 86400},
     {"log", "level", C_LEVEL, F(log_level), 0, 0},
     {"store", "readers", C_INT, F(store_readers), 1, 64},
     {"store", "busy_timeout_ms", C_INT, F(busy_timeout_ms), 0, 600000},
@@ -89,6 +104,22 @@ void bh_config_defaults(struct bh_config *c)
     c->http_threads = 4;
     c->http_max_body = 1u << 20;
     c->http_timeout = 60;
+    /* Room for a few hundred machines booting, deploying and holding their
+     * agent channel at once (about 5,000 descriptors in all); docs/admin-guide.md
+     * says why each number. */
+    c->http_conns[0] = 1024; /* api */
+    c->http_conns[1] = 1024; /* boot */
+    c->http_conns[2] = 2048; /* ws: an agent channel per booted host, plus watchers */
+    c->http_per_address[0] = 64;
+    c->http_per_address[1] = 32;
+    c->http_per_address[2] = 32;
+    c->http_pending = 1024;
+    c->http_pending_per_address = 32;
+    c->http_header_timeout = 10;
+    c->http_body_timeout = 20; /* with body_min_rate, Apache mod_reqtimeout's defaults */
+    c->http_body_min_rate = 500;
+    c->http_ws_ping = 30;       /* BH_WS_PING_SECONDS */
+    c->http_ws_idle_close = 90; /* BH_WS_IDLE_CLOSE_SECONDS */
     c->log_level = BH_LOG_INFO;
     c->store_readers = 8;
     c->busy_timeout_ms = 5000;
@@ -408,6 +439,10 @@ int bh_config_parse(struct bh_config *c, const char *text, size_t len, const cha
     int rc = bh_ini_parse(text, len, ps.fname, 0, &cb, &ps, err);
     if (!rc)
         rc = close_subnet(&ps, err);
+    if (!rc && tmp->http_ws_idle_close <= tmp->http_ws_ping)
+        rc = bh_err_set(err, BH_EINVAL, "ws_idle_close",
+                        "%s: [http] ws_idle_close (%lld s) must be longer than ws_ping (%lld s)",
+                        ps.fname, (long long)tmp->http_ws_idle_close, (long long)tmp->http_ws_ping);
     if (!rc) {
         /* interfaces listed without a mode take [dhcp] mode */
         for (int i = 0; i < tmp->boot.nifaces; i++)

@@ -3,6 +3,10 @@
  *
  *   [server]  data = DIR          user = bootherd
  *   [http]    listen = 127.0.0.1:8080   threads = 4   max_body = 1M   timeout = 60
+ *             api_connections = 1024  boot_connections = 1024  ws_connections = 2048
+ *             api_per_address = 64  boot_per_address = 32  ws_per_address = 32
+ *             pending = 1024  pending_per_address = 32  header_timeout = 10
+ *             body_timeout = 20  body_min_rate = 500  ws_ping = 30  ws_idle_close = 90
  *   [log]     level = info
  *   [store]   readers = 8   busy_timeout_ms = 5000   events_keep = 100000
  *   [boot]    root, server_ip, http_base, unknown_hosts, offline_after, default_profile, snponly
@@ -32,6 +36,13 @@ struct bh_config {
     int64_t http_threads;
     uint64_t http_max_body;
     int64_t http_timeout;
+    /* connection limits (the front door, src/http/front.h) */
+    int64_t http_conns[3];       /* api, boot, ws: open connections */
+    int64_t http_per_address[3]; /* api, boot, ws: per client address; 0 = no limit */
+    int64_t http_pending, http_pending_per_address;
+    int64_t http_header_timeout, http_body_timeout;
+    uint64_t http_body_min_rate; /* bytes per second */
+    int64_t http_ws_ping, http_ws_idle_close;
     int log_level;
     int64_t store_readers;
     int64_t busy_timeout_ms;

@@ -120,6 +120,16 @@ static void changed_keys(const struct bh_config *a, const struct bh_config *b, c
         {"http.threads", a->http_threads != b->http_threads},
         {"http.max_body", a->http_max_body != b->http_max_body},
         {"http.timeout", a->http_timeout != b->http_timeout},
+        {"http.*_connections", memcmp(a->http_conns, b->http_conns, sizeof(a->http_conns)) != 0},
+        {"http.*_per_address",
+         memcmp(a->http_per_address, b->http_per_address, sizeof(a->http_per_address)) != 0},
+        {"http.pending", a->http_pending != b->http_pending},
+        {"http.pending_per_address", a->http_pending_per_address != b->http_pending_per_address},
+        {"http.header_timeout", a->http_header_timeout != b->http_header_timeout},
+        {"http.body_timeout", a->http_body_timeout != b->http_body_timeout},
+        {"http.body_min_rate", a->http_body_min_rate != b->http_body_min_rate},
+        {"http.ws_ping", a->http_ws_ping != b->http_ws_ping},
+        {"http.ws_idle_close", a->http_ws_idle_close != b->http_ws_idle_close},
         {"store.readers", a->store_readers != b->store_readers},
         {"store.busy_timeout_ms", a->busy_timeout_ms != b->busy_timeout_ms},
         {"store.events_keep", a->events_keep != b->events_keep},
@@ -198,13 +208,41 @@ static int port_of(const char *addr)
     return (int)port;
 }
 
-static void raise_nofile(void)
+/* Descriptors the HTTP limits can take at once, and some for the rest
+ * (database, image files, TFTP transfers, the pools' own). */
+#define FDS_BESIDES_HTTP 512
+
+static rlim_t fds_needed(const struct bh_config *c)
+{
+    rlim_t n = FDS_BESIDES_HTTP + (rlim_t)c->http_pending;
+    for (int i = 0; i < 3; i++)
+        n += (rlim_t)c->http_conns[i];
+    return n;
+}
+
+/* Every connection is a descriptor: take the hard limit (as root, raise
+ * it to what the limits need), before privileges are dropped; say so if
+ * the limits can still run out of descriptors. */
+static void raise_nofile(const struct bh_config *c)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rlim_t need = fds_needed(c);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_max < need && geteuid() == 0) {
+        struct rlimit up = {need, need};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
+        bh_log(BH_LOG_WARN, "the open-files limit is below what [http] limits allow",
+               "limit=%llu need=%llu hint=%s", (unsigned long long)rl.rlim_cur,
+               (unsigned long long)need,
+               "raise LimitNOFILE= (systemd) or ulimit -n, or lower the [http] connection limits");
 }
 
 static int parse_flags(struct serve *s, int argc, char **argv)
@@ -262,7 +300,7 @@ static int run(struct serve *s)
                "run: bootherd init --data DIR");
         return 1;
     }
-    raise_nofile();
+    raise_nofile(&s->cfg);
     signal(SIGPIPE, SIG_IGN);
     /* Bind and open the database while still privileged: SQLite opens its
      * files by absolute path, which the service user may not be able to
@@ -271,13 +309,14 @@ static int run(struct serve *s)
                                  s->cfg.events_keep};
     struct bh_priv priv;
     struct bh_boot *boot = NULL;
+    struct bh_ws_config wsc = {(unsigned)s->cfg.http_ws_ping, (unsigned)s->cfg.http_ws_idle_close};
     /* DHCP and TFTP bind privileged ports: they start before root is left */
     const char *dbs[] = {BH_DB_FILE, s->cfg.boot.nifaces ? BH_DHCP_LEASE_DB : NULL, NULL};
     if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", dbs, &e) ||
         bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
         bh_store_open(&sc, &store, &e) || bh_net_local_addr(listen_fd, addr) ||
         bh_boot_start(s->loop, &s->cfg.boot, store, port_of(addr), &boot, &e) ||
-        bh_priv_drop(&priv, &e) || bh_ws_hub_start(bh_api_events_wake, &s->api, &hub, &e)) {
+        bh_priv_drop(&priv, &e) || bh_ws_hub_start(&wsc, bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         if (listen_fd >= 0)
             close(listen_fd);
@@ -315,11 +354,22 @@ static int run(struct serve *s)
         .threads = (unsigned)s->cfg.http_threads,
         .max_body = (size_t)s->cfg.http_max_body,
         .conn_timeout = (unsigned)s->cfg.http_timeout,
+        .body_timeout = (unsigned)s->cfg.http_body_timeout,
+        .body_min_rate = (unsigned)s->cfg.http_body_min_rate,
         .routes = bh_api_routes(&nroutes),
         .authenticate = bh_api_authenticate,
         .ud = &s->api,
     };
     hc.nroutes = nroutes;
+    _Static_assert(BH_CONN_API == 0 && BH_CONN_BOOT == 1 && BH_CONN_WS == 2,
+                   "bh_config's http arrays are indexed api, boot, ws");
+    for (int c = 0; c < BH_CONN__COUNT; c++) {
+        hc.limits.budget[c] = (unsigned)s->cfg.http_conns[c];
+        hc.limits.per_address[c] = (unsigned)s->cfg.http_per_address[c];
+    }
+    hc.limits.pending = (unsigned)s->cfg.http_pending;
+    hc.limits.pending_per_address = (unsigned)s->cfg.http_pending_per_address;
+    hc.limits.header_timeout = (unsigned)s->cfg.http_header_timeout;
     int rc = 1;
     if (bh_http_start(&hc, &s->http, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);

@@ -66,9 +66,44 @@ static void route_labels(const struct bh_http_metrics *m, size_t i, const char *
     }
 }
 
+static int conn_render(const struct bh_front_stats *st, struct bh_buf *o)
+{
+    int rc = bh_buf_adds(o, "# HELP bootherd_http_connections Open HTTP connections by pool.\n"
+                            "# TYPE bootherd_http_connections gauge\n");
+    for (int c = 0; c < BH_CONN__COUNT && !rc; c++)
+        rc = bh_buf_printf(o, "bootherd_http_connections{pool=\"%s\"} %llu\n",
+                           bh_conn_class_name((enum bh_conn_class)c),
+                           (unsigned long long)atomic_load(&st->open[c]));
+    if (!rc)
+        rc = bh_buf_printf(o,
+                           "# HELP bootherd_http_connections_pending Connections whose request "
+                           "head has not arrived.\n# TYPE bootherd_http_connections_pending "
+                           "gauge\nbootherd_http_connections_pending %llu\n",
+                           (unsigned long long)atomic_load(&st->pending));
+    if (!rc)
+        rc = bh_buf_adds(o, "# HELP bootherd_http_connections_accepted_total Connections handed "
+                            "to a pool.\n# TYPE bootherd_http_connections_accepted_total "
+                            "counter\n");
+    for (int c = 0; c < BH_CONN__COUNT && !rc; c++)
+        rc = bh_buf_printf(o, "bootherd_http_connections_accepted_total{pool=\"%s\"} %llu\n",
+                           bh_conn_class_name((enum bh_conn_class)c),
+                           (unsigned long long)atomic_load(&st->accepted[c]));
+    if (!rc)
+        rc = bh_buf_adds(o, "# HELP bootherd_http_connections_refused_total Connections refused "
+                            "or cut by the front door, by reason.\n"
+                            "# TYPE bootherd_http_connections_refused_total counter\n");
+    for (int r = 0; r < BH_FRONT__NREASONS && !rc; r++)
+        rc = bh_buf_printf(o, "bootherd_http_connections_refused_total{reason=\"%s\"} %llu\n",
+                           bh_front_reason_name((enum bh_front_reason)r),
+                           (unsigned long long)atomic_load(&st->refused[r]));
+    return rc;
+}
+
 int bh_http_metrics_render(const struct bh_http_metrics *m, struct bh_buf *o)
 {
-    int rc = bh_buf_adds(o, "# HELP bootherd_http_requests_total HTTP requests by route and "
+    int rc = m->conn ? conn_render(m->conn, o) : 0;
+    if (!rc)
+        rc = bh_buf_adds(o, "# HELP bootherd_http_requests_total HTTP requests by route and "
                             "status.\n# TYPE bootherd_http_requests_total counter\n");
     for (size_t i = 0; i < m->nroutes && !rc; i++) {
         const char *method, *route;

@@ -1,6 +1,7 @@
 /*
- * metrics.h - request counters and latency histograms per route, and the
- * Prometheus text rendering helpers shared by every /metrics contributor.
+ * metrics.h - request counters and latency histograms per route, the front
+ * door's connection counts, and the Prometheus text rendering helpers
+ * shared by every /metrics contributor.
  */
 #ifndef BH_HTTP_METRICS_H
 #define BH_HTTP_METRICS_H
@@ -25,6 +26,7 @@ struct bh_http_metrics {
     size_t nroutes; /* entries: one per route plus one for "unmatched" */
     struct bh_route_metrics *per;
     const struct bh_route *routes;
+    const struct bh_front_stats *conn; /* the front door's counts, if any */
 };
 
 int bh_http_metrics_init(struct bh_http_metrics *m, const struct bh_route *routes, size_t n);

@@ -1,10 +1,16 @@
 /*
- * server.c - libmicrohttpd glue: request lifecycle, bodies, replies.
+ * server.c - libmicrohttpd glue: request lifecycle, bodies, replies, and
+ * the three pools behind the front door (front.c).
  *
  * A request goes through the access handler several times: first with no
  * body (route, auth and size checks happen here, so a bad request is refused
  * before its body is read), then once per body chunk, then once more to
  * dispatch.  The reply a handler builds is queued on that last call.
+ *
+ * libmicrohttpd's idle timeout restarts at every byte, so it cannot bound
+ * a slow client.  The front door can: while a body arrives, and between a
+ * reply and the next request on a kept-alive connection, the connection
+ * carries a deadline that the front enforces with shutdown(2).
  */
 #include "server.h"
 
@@ -16,6 +22,7 @@
 #include "router.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
@@ -31,9 +38,19 @@
  * query strings with many parameters (the default 32 KiB is not) */
 #define CONN_POOL_BYTES (256 * 1024)
 #define WS_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
+#define WS_POOL_THREADS 2 /* handshakes only: the hub serves what follows */
+#define NS_PER_SEC      1000000000ull
+
+/* One libmicrohttpd daemon without a listening socket, fed by the front. */
+struct pool {
+    struct bh_http *h;
+    enum bh_conn_class cls;
+    struct MHD_Daemon *d;
+};
 
 struct bh_http {
-    struct MHD_Daemon *d;
+    struct pool pools[BH_CONN__COUNT];
+    struct bh_front *front;
     struct bh_http_config cfg;
     struct bh_http_metrics metrics;
 };
@@ -50,6 +67,8 @@ struct upgrade {
 
 struct bh_req {
     struct bh_http *h;
+    struct pool *pool;
+    struct bh_front_conn *fc; /* the front's record of the connection */
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
@@ -67,6 +86,9 @@ struct bh_req {
     struct pending_header hdrs[MAX_PENDING_HEADERS];
     size_t nhdrs;
     struct upgrade upg;
+    uint64_t body_bytes; /* received so far, kept or not */
+    bool upgraded;
+    bool close; /* close the connection after this reply */
 };
 
 /* ---- request accessors --------------------------------------------------- */
@@ -183,6 +205,11 @@ void bh_reply_header(struct bh_req *r, const char *name, const char *value)
     r->nhdrs++;
 }
 
+static bool is_boot_path(const char *path)
+{
+    return !strncmp(path, "/boot", 5) && (path[5] == '\0' || path[5] == '/');
+}
+
 static void finish_response(struct bh_req *r, int status, struct MHD_Response *resp,
                             const char *ctype)
 {
@@ -202,6 +229,12 @@ static void finish_response(struct bh_req *r, int status, struct MHD_Response *r
     }
     if (!cache_set && status != 101)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* the boot and WebSocket pools keep a connection only for their own
+     * kind of request; the next one goes through the front door again */
+    enum bh_conn_class cls = r->pool->cls;
+    if (r->close || (cls == BH_CONN_BOOT && !is_boot_path(r->path)) ||
+        (cls == BH_CONN_WS && status != 101))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = status;
 }
@@ -395,6 +428,13 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
                          "missing or malformed Sec-WebSocket-Key", NULL);
         return -1;
     }
+    if (r->pool->cls != BH_CONN_WS) { /* it would escape the WebSocket budget */
+        r->close = true;
+        bh_reply_problem(r, 400, "bad-handshake", "Bad request",
+                         "send a WebSocket handshake as the first request of a new connection",
+                         NULL);
+        return -1;
+    }
     char concat[64];
     unsigned char digest[SHA_DIGEST_LENGTH];
     char accept[32];
@@ -411,31 +451,22 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
     finish_response(r, 101, resp, NULL);
+    r->upgraded = true; /* the hub's ping rule takes over from deadlines */
+    bh_front_conn_deadline(r->fc, 0, BH_FRONT_IDLE_TIMEOUT);
     return 0;
 }
 
 /* ---- request lifecycle --------------------------------------------------- */
 
-/* Per connection, not per request: what the unescape callback saw while
+/* Per connection, not per request (libmicrohttpd's socket context): the
+ * front's record of it, and what the unescape callback saw while
  * libmicrohttpd read the request line.  Requests on one connection come one
- * after another, and the access handler reads and clears it on the first
+ * after another, and the access handler reads and clears `nul` on the first
  * call of each request. */
 struct conn_state {
-    bool nul; /* a %00 in the path or a query key or value */
+    struct bh_front_conn *fc; /* may be NULL */
+    bool nul;                 /* a %00 in the path or a query key or value */
 };
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    (void)cls;
-    (void)conn;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(struct conn_state));
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
-        *socket_context = NULL;
-    }
-}
 
 static struct conn_state *conn_state_of(struct MHD_Connection *conn)
 {
@@ -546,34 +577,67 @@ static int admit(struct bh_req *r)
     return 0;
 }
 
+/* The body's deadline: body_timeout from the head, plus a second for every
+ * body_min_rate bytes that came (the rule of Apache's mod_reqtimeout): a
+ * body that keeps up the rate is never cut, one that trickles is. */
+static uint64_t body_deadline(const struct bh_req *r)
+{
+    const struct bh_http_config *c = &r->h->cfg;
+    uint64_t rate = c->body_min_rate ? c->body_min_rate : 1;
+    return r->t0 + (uint64_t)c->body_timeout * NS_PER_SEC + r->body_bytes / rate * NS_PER_SEC +
+           r->body_bytes % rate * NS_PER_SEC / rate;
+}
+
+/* A chunk of body came: false if it came too late (the caller cuts). */
+static bool body_chunk(struct bh_req *r, size_t n)
+{
+    if (bh_mono_ns() > body_deadline(r)) {
+        bh_front_count(r->h->front, BH_FRONT_BODY_TIMEOUT);
+        bh_log(BH_LOG_DEBUG, "request body too slow; cut", "path=%s remote=%s bytes=%llu", r->path,
+               r->remote, (unsigned long long)r->body_bytes);
+        return false;
+    }
+    r->body_bytes += n;
+    bh_front_conn_deadline(r->fc, body_deadline(r), BH_FRONT_BODY_TIMEOUT);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
     (void)version;
-    struct bh_http *h = cls;
+    struct pool *pl = cls;
+    struct bh_http *h = pl->h;
     struct bh_req *r = *req_cls;
     if (!r) {
         r = calloc(1, sizeof(*r));
         if (!r)
             return MHD_NO;
         r->h = h;
+        r->pool = pl;
         r->conn = conn;
         r->method = method;
         r->path = url;
         r->t0 = bh_mono_ns();
-        bh_buf_init(&r->body, h->cfg.max_body);
-        fill_remote(r);
         struct conn_state *cs = conn_state_of(conn);
         if (cs) {
+            r->fc = cs->fc;
             r->url_nul = cs->nul;
             cs->nul = false;
         }
+        bh_front_conn_deadline(r->fc, body_deadline(r), BH_FRONT_BODY_TIMEOUT);
+        bh_buf_init(&r->body, h->cfg.max_body);
+        fill_remote(r);
         *req_cls = r;
         if (admit(r))
             return queue(r);
         return MHD_YES;
     }
+    if (*upload_data_size && !body_chunk(r, *upload_data_size))
+        return MHD_NO;
+    if (!*upload_data_size) /* the body is in: the handler may take its time */
+        bh_front_conn_deadline(r->fc, 0, BH_FRONT_BODY_TIMEOUT);
     if (r->resp) { /* refused early; drop whatever body follows */
         *upload_data_size = 0;
         return MHD_YES;
@@ -599,10 +663,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     (void)conn;
     (void)toe;
-    struct bh_http *h = cls;
+    struct pool *pl = cls;
+    struct bh_http *h = pl->h;
     struct bh_req *r = *req_cls;
     if (!r)
         return;
+    /* kept alive: the next request's head must be in within header_timeout,
+     * as the first one's was at the front door */
+    if (!r->upgraded)
+        bh_front_conn_deadline(r->fc,
+                               bh_mono_ns() + (uint64_t)h->cfg.limits.header_timeout * NS_PER_SEC,
+                               BH_FRONT_IDLE_TIMEOUT);
     uint64_t dt = bh_mono_ns() - r->t0;
     bool timed = !r->m.route || !(r->m.route->flags & BH_ROUTE_NOMETRIC);
     bh_http_metrics_observe(&h->metrics, r->route_idx, r->resp ? r->status : 0, dt, timed);
@@ -627,6 +698,74 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     bh_log(BH_LOG_WARN, "http server", "detail=%s", msg);
 }
 
+/* The pools' view of the front's records: STARTED comes before the first
+ * request, CLOSED before libmicrohttpd closes the socket. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct pool *pl = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_state *cs = calloc(1, sizeof(*cs));
+        if (cs && ci)
+            cs->fc = bh_front_conn_started(pl->h->front, ci->connect_fd);
+        *socket_context = cs;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct conn_state *cs = *socket_context;
+        bh_front_conn_closed(pl->h->front, cs ? cs->fc : NULL);
+        free(cs);
+        *socket_context = NULL;
+    }
+}
+
+/* The front's hand-over: the pool closes fd if it cannot take it. */
+static int handoff(void *ud, enum bh_conn_class cls, int fd, const struct sockaddr *sa,
+                   socklen_t salen)
+{
+    struct bh_http *h = ud;
+    if (MHD_add_connection(h->pools[cls].d, fd, sa, salen) == MHD_YES)
+        return 0;
+    bh_log(BH_LOG_WARN, "http pool refused a connection", "class=%s err=%s",
+           bh_conn_class_name(cls), strerror(errno));
+    return BH_ESYS;
+}
+
+static int start_pool(struct bh_http *h, enum bh_conn_class cls)
+{
+    struct pool *pl = &h->pools[cls];
+    const struct bh_http_config *c = &h->cfg;
+    pl->h = h;
+    pl->cls = cls;
+    unsigned threads = c->threads ? c->threads : 4;
+    if (cls == BH_CONN_WS)
+        threads = threads < WS_POOL_THREADS ? threads : WS_POOL_THREADS;
+    /* The front keeps the budget; libmicrohttpd's own limit (split among
+     * its threads) is set well above it, so it never drops a connection
+     * the front counted in. */
+    unsigned budget = c->limits.budget[cls];
+    unsigned limit = budget * 2 + 16 * threads;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    if (cls == BH_CONN_WS)
+        flags |= MHD_ALLOW_UPGRADE;
+    pl->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, pl, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(c->conn_timeout ? c->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, pl, MHD_OPTION_NOTIFY_CONNECTION, on_connection, pl,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, pl, MHD_OPTION_END);
+    return pl->d ? 0 : BH_ESYS;
+}
+
+static void stop_pools(struct bh_http *h)
+{
+    for (int c = 0; c < BH_CONN__COUNT; c++)
+        if (h->pools[c].d)
+            MHD_stop_daemon(h->pools[c].d);
+}
+
 int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err)
 {
     struct bh_http *h = calloc(1, sizeof(*h));
@@ -637,21 +776,21 @@ int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct
         free(h);
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(cfg->threads ? cfg->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(cfg->conn_timeout ? cfg->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_END);
-    if (!h->d) {
+    int rc = 0;
+    for (int c = 0; c < BH_CONN__COUNT && !rc; c++)
+        if (start_pool(h, (enum bh_conn_class)c))
+            rc = bh_err_set(err, BH_ESYS, NULL, "cannot start the HTTP server (%s pool)",
+                            bh_conn_class_name((enum bh_conn_class)c));
+    struct bh_front_config fc = {cfg->listen_fd, cfg->limits, handoff, h};
+    if (!rc)
+        rc = bh_front_start(&fc, &h->front, err);
+    if (rc) {
+        stop_pools(h);
         bh_http_metrics_free(&h->metrics);
         free(h);
-        return bh_err_set(err, BH_ESYS, NULL, "cannot start the HTTP server");
+        return rc;
     }
+    h->metrics.conn = bh_front_get_stats(h->front);
     *out = h;
     return 0;
 }
@@ -660,7 +799,9 @@ void bh_http_stop(struct bh_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->d);
+    bh_front_stop(h->front); /* no new connections */
+    stop_pools(h);           /* each closed connection tells the front */
+    bh_front_free(h->front);
     bh_http_metrics_free(&h->metrics);
     free(h);
 }

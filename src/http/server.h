@@ -10,6 +10,7 @@
 #define BH_HTTP_SERVER_H
 
 #include "core/err.h"
+#include "front.h"
 #include "model/model.h"
 
 #include <jansson.h>
@@ -49,9 +50,16 @@ struct bh_auth {
 
 struct bh_http_config {
     int listen_fd;         /* a bound, listening TCP socket (owned by the server) */
-    unsigned threads;      /* worker threads */
+    unsigned threads;      /* worker threads of the API pool, and of the boot pool */
     size_t max_body;       /* bytes; larger bodies get 413 */
-    unsigned conn_timeout; /* seconds of idle before a connection is closed */
+    unsigned conn_timeout; /* seconds without a byte before a connection is closed */
+    /* the front door's budgets and shares per pool, pending caps, header timeout */
+    struct bh_front_limits limits;
+    /* A request body must be complete within body_timeout seconds, plus one
+     * second per body_min_rate bytes received (bytes per second); slower,
+     * the connection is cut. */
+    unsigned body_timeout;
+    unsigned body_min_rate;
     const struct bh_route *routes;
     size_t nroutes;
     /* Authenticate from the Authorization header (bh_req_header).  Return 0
@@ -60,6 +68,11 @@ struct bh_http_config {
     void *ud;
 };
 
+/* Start the front door and three libmicrohttpd daemons (pools) behind it:
+ * API, boot (/boot/...) and WebSocket handshakes, each with its own
+ * connection budget, all serving the same routes.  A kept-alive connection
+ * stays in its pool; the boot and WebSocket pools close it after answering
+ * a request that is not theirs, and only the WebSocket pool upgrades. */
 int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err);
 /* Stop accepting, finish requests in flight, join the workers. */
 void bh_http_stop(struct bh_http *h);

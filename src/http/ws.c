@@ -18,8 +18,6 @@
 #include <uv.h>
 #include <wslay/wslay.h>
 
-#define IDLE_CLOSE_SECONDS (3 * BH_WS_PING_SECONDS)
-
 struct bh_ws_conn {
     struct bh_ws_hub *hub;
     struct bh_ws_conn *next, *prev;
@@ -41,6 +39,7 @@ struct bh_ws_hub {
     uv_loop_t loop;
     uv_async_t wake, adopt, stop;
     uv_timer_t ping;
+    uint64_t idle_close_ns;
     pthread_mutex_t mu;
     struct bh_ws_conn *pending; /* adopted, not yet on the loop (under mu) */
     struct bh_ws_conn *conns;   /* on the loop (hub thread only) */
@@ -328,7 +327,7 @@ static void on_ping(uv_timer_t *t)
     uint64_t now = bh_mono_ns();
     for (struct bh_ws_conn *c = hub->conns, *next; c; c = next) {
         next = c->next;
-        if (now - c->last_rx_ns > (uint64_t)IDLE_CLOSE_SECONDS * 1000000000ull) {
+        if (now - c->last_rx_ns > hub->idle_close_ns) {
             conn_drop(c); /* no pong, no data: the peer is gone */
             continue;
         }
@@ -365,12 +364,18 @@ static void *hub_main(void *arg)
     return NULL;
 }
 
-int bh_ws_hub_start(void (*wake_fn)(struct bh_ws_hub *hub, void *ud), void *ud,
+int bh_ws_hub_start(const struct bh_ws_config *cfg,
+                    void (*wake_fn)(struct bh_ws_hub *hub, void *ud), void *ud,
                     struct bh_ws_hub **out, struct bh_err *err)
 {
     struct bh_ws_hub *hub = calloc(1, sizeof(*hub));
     if (!hub)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    uint64_t ping_ms =
+        1000ull * (cfg && cfg->ping_seconds ? cfg->ping_seconds : BH_WS_PING_SECONDS);
+    hub->idle_close_ns =
+        1000000000ull *
+        (cfg && cfg->idle_close_seconds ? cfg->idle_close_seconds : BH_WS_IDLE_CLOSE_SECONDS);
     hub->on_wake = wake_fn;
     hub->ud = ud;
     pthread_mutex_init(&hub->mu, NULL);
@@ -383,7 +388,7 @@ int bh_ws_hub_start(void (*wake_fn)(struct bh_ws_hub *hub, void *ud), void *ud,
     uv_async_init(&hub->loop, &hub->stop, on_stop);
     uv_timer_init(&hub->loop, &hub->ping);
     hub->wake.data = hub->adopt.data = hub->stop.data = hub->ping.data = hub;
-    uv_timer_start(&hub->ping, on_ping, BH_WS_PING_SECONDS * 1000, BH_WS_PING_SECONDS * 1000);
+    uv_timer_start(&hub->ping, on_ping, ping_ms, ping_ms);
     if (pthread_create(&hub->thread, NULL, hub_main, hub)) {
         uv_walk(&hub->loop, close_handle, NULL);
         uv_run(&hub->loop, UV_RUN_DEFAULT);

@@ -17,7 +17,17 @@
 
 #define BH_WS_MAX_QUEUED   (8u * 1024 * 1024)
 #define BH_WS_MAX_INCOMING (64u * 1024)
-#define BH_WS_PING_SECONDS 30
+/* The heartbeat rule: the hub pings every connection every ping_seconds
+ * and closes one it has heard nothing from (no pong, no data) for
+ * idle_close_seconds.  The agent takes a channel silent for 75 s for dead,
+ * so pings come more often than that. */
+#define BH_WS_PING_SECONDS       30
+#define BH_WS_IDLE_CLOSE_SECONDS 90
+
+struct bh_ws_config {
+    unsigned ping_seconds;       /* 0 = BH_WS_PING_SECONDS */
+    unsigned idle_close_seconds; /* 0 = BH_WS_IDLE_CLOSE_SECONDS */
+};
 
 struct bh_ws_hub;
 struct bh_ws_conn;
@@ -28,7 +38,9 @@ struct bh_ws_handler {
     void (*on_close)(struct bh_ws_conn *c); /* last call; free the conn's ud here */
 };
 
-int bh_ws_hub_start(void (*on_wake)(struct bh_ws_hub *hub, void *ud), void *ud,
+/* cfg may be NULL (the defaults). */
+int bh_ws_hub_start(const struct bh_ws_config *cfg,
+                    void (*on_wake)(struct bh_ws_hub *hub, void *ud), void *ud,
                     struct bh_ws_hub **out, struct bh_err *err);
 /* Close every connection (1001 going away) and join the hub thread.  Later
  * adoptions are closed at once, so this can run before the HTTP server

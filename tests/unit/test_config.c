@@ -28,6 +28,17 @@ static void assert_config_equal(const struct bh_config *a, const struct bh_confi
     assert_int_equal(a->http_threads, b->http_threads);
     assert_true(a->http_max_body == b->http_max_body);
     assert_int_equal(a->http_timeout, b->http_timeout);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(a->http_conns[i], b->http_conns[i]);
+        assert_int_equal(a->http_per_address[i], b->http_per_address[i]);
+    }
+    assert_int_equal(a->http_pending, b->http_pending);
+    assert_int_equal(a->http_pending_per_address, b->http_pending_per_address);
+    assert_int_equal(a->http_header_timeout, b->http_header_timeout);
+    assert_int_equal(a->http_body_timeout, b->http_body_timeout);
+    assert_true(a->http_body_min_rate == b->http_body_min_rate);
+    assert_int_equal(a->http_ws_ping, b->http_ws_ping);
+    assert_int_equal(a->http_ws_idle_close, b->http_ws_idle_close);
     assert_int_equal(a->log_level, b->log_level);
     assert_int_equal(a->store_readers, b->store_readers);
     assert_int_equal(a->busy_timeout_ms, b->busy_timeout_ms);
@@ -52,6 +63,19 @@ static void test_defaults(void **state)
     assert_int_equal(c.http_threads, 4);
     assert_int_equal(c.http_max_body, 1 << 20);
     assert_int_equal(c.http_timeout, 60);
+    assert_int_equal(c.http_conns[0], 1024);
+    assert_int_equal(c.http_conns[1], 1024);
+    assert_int_equal(c.http_conns[2], 2048);
+    assert_int_equal(c.http_per_address[0], 64);
+    assert_int_equal(c.http_per_address[1], 32);
+    assert_int_equal(c.http_per_address[2], 32);
+    assert_int_equal(c.http_pending, 1024);
+    assert_int_equal(c.http_pending_per_address, 32);
+    assert_int_equal(c.http_header_timeout, 10);
+    assert_int_equal(c.http_body_timeout, 20);
+    assert_int_equal(c.http_body_min_rate, 500);
+    assert_int_equal(c.http_ws_ping, 30);
+    assert_int_equal(c.http_ws_idle_close, 90);
     assert_int_equal(c.log_level, BH_LOG_INFO);
     assert_int_equal(c.store_readers, 8);
     assert_int_equal(c.busy_timeout_ms, 5000);
@@ -78,6 +102,19 @@ static void test_every_key(void **state)
                                "threads = 16\n"
                                "max_body = 4M\n"
                                "timeout = 120\n"
+                               "api_connections = 100\n"
+                               "boot_connections = 200\n"
+                               "ws_connections = 300\n"
+                               "api_per_address = 0\n"
+                               "boot_per_address = 2\n"
+                               "ws_per_address = 3\n"
+                               "pending = 40\n"
+                               "pending_per_address = 4\n"
+                               "header_timeout = 5\n"
+                               "body_timeout = 7\n"
+                               "body_min_rate = 1K\n"
+                               "ws_ping = 10\n"
+                               "ws_idle_close = 25\n"
                                "[log]\n"
                                "level = debug\n"
                                "[store]\n"
@@ -95,6 +132,19 @@ static void test_every_key(void **state)
     assert_int_equal(c.http_threads, 16);
     assert_int_equal(c.http_max_body, 4 << 20);
     assert_int_equal(c.http_timeout, 120);
+    assert_int_equal(c.http_conns[0], 100);
+    assert_int_equal(c.http_conns[1], 200);
+    assert_int_equal(c.http_conns[2], 300);
+    assert_int_equal(c.http_per_address[0], 0);
+    assert_int_equal(c.http_per_address[1], 2);
+    assert_int_equal(c.http_per_address[2], 3);
+    assert_int_equal(c.http_pending, 40);
+    assert_int_equal(c.http_pending_per_address, 4);
+    assert_int_equal(c.http_header_timeout, 5);
+    assert_int_equal(c.http_body_timeout, 7);
+    assert_int_equal(c.http_body_min_rate, 1024);
+    assert_int_equal(c.http_ws_ping, 10);
+    assert_int_equal(c.http_ws_idle_close, 25);
     assert_int_equal(c.log_level, BH_LOG_DEBUG);
     assert_int_equal(c.store_readers, 2);
     assert_int_equal(c.busy_timeout_ms, 250);
@@ -186,6 +236,19 @@ static void test_bad_values(void **state)
         {"[http]\nthreads =", "test.conf:2", "got ''"},
         {"[http]\ntimeout = 0", "test.conf:2", "timeout must be an integer from 1 to 3600"},
         {"[http]\ntimeout = 3601", "test.conf:2", "from 1 to 3600"},
+        {"[http]\napi_connections = 0", "test.conf:2", "from 1 to 1000000"},
+        {"[http]\nboot_connections = 1000001", "test.conf:2", "from 1 to 1000000"},
+        {"[http]\nws_connections = -1", "test.conf:2", "from 1 to 1000000"},
+        {"[http]\nws_per_address = -1", "test.conf:2", "from 0 to 1000000"},
+        {"[http]\npending = 0", "test.conf:2", "pending must be an integer from 1"},
+        {"[http]\npending_per_address = 0", "test.conf:2", "from 1 to 1000000"},
+        {"[http]\nheader_timeout = 0", "test.conf:2", "from 1 to 3600"},
+        {"[http]\nbody_timeout = 86401", "test.conf:2", "from 1 to 86400"},
+        {"[http]\nbody_min_rate = 0", "test.conf:2", "body_min_rate must be a size"},
+        {"[http]\nws_ping = 61", "test.conf:2", "ws_ping must be an integer from 1 to 60"},
+        {"[http]\nws_idle_close = 1", "test.conf:2", "from 2 to 86400"},
+        {"[http]\nws_ping = 30\nws_idle_close = 30", "ws_idle_close",
+         "ws_idle_close (30 s) must be longer than ws_ping (30 s)"},
         {"[store]\nreaders = 0", "test.conf:2", "readers must be an integer from 1 to 64"},
         {"[store]\nreaders = 65", "test.conf:2", "from 1 to 64"},
         {"[store]\nbusy_timeout_ms = -1", "test.conf:2", "from 0 to 600000"},
