@@ -38,9 +38,20 @@ struct bh_agent {
     pthread_cond_t cv;
     bool kicked; /* under mu: a nudge came */
     _Atomic bool quit, channel_up;
+    /* the heartbeat (channel.c): its own thread, so that a step that says
+     * nothing for hours still keeps the host token alive */
+    pthread_t hb;
+    bool has_hb;
+    pthread_cond_t hb_cv; /* with mu: quit */
 };
 
-/* Hold the channel in a thread (after hello: it needs the token). */
+/* Every BH_AGENT_HEARTBEAT_MS the heartbeat thread asks the server for
+ * the next step (a read): the server renews a host token it hears from, and
+ * ends it after BH_AGENT_TOKEN_TTL_MS of silence (api.h). */
+#define BH_AGENT_HEARTBEAT_MS (20LL * 60 * 1000)
+
+/* Hold the channel and the heartbeat in threads (after hello: they need
+ * the token). */
 int bh_agent_channel_start(struct bh_agent *a);
 void bh_agent_channel_stop(struct bh_agent *a);
 /* Wait for a nudge, or poll_ms (10 s while the channel is up). */

@@ -134,7 +134,14 @@ void bh_h_agent_hello(struct bh_req *r)
         free(dump);
     }
     if (!rc) {
-        struct bh_agent_login l = {mac, nonce, tid, hash, exp, texp, doc};
+        struct bh_agent_login l = {.mac = mac,
+                                   .nonce = nonce,
+                                   .tid = tid,
+                                   .hash = hash,
+                                   .expires_ms = exp,
+                                   .ticket_expires_ms = texp,
+                                   .now_ms = bh_wall_ms(),
+                                   .inventory = doc};
         rc = bh_store_agent_login(api->store, &l, &e);
     }
     if (!rc && json_object_size(doc)) { /* the inventory becomes the host's hardware */

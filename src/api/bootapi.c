@@ -81,16 +81,30 @@ static int mint_ticket(void *ud, const char *mac, char *out, size_t cap)
     return bh_ticket_make(api->agent_key, mac, bh_wall_ms(), BH_TICKET_TTL_MS, out);
 }
 
-/* the script goes out without a ticket; the host's boot log says why */
-static void ticket_refused(struct bh_boot *b, struct bh_req *r, const char *mac,
-                           const struct bh_err *e)
+/* {{ticket}} of one script request */
+struct script_ticket {
+    struct bh_req *r;
+    struct bh_boot *b;
+    const char *mac;
+};
+
+/* The ticket for the machine asking, if it proves it is the one booting;
+ * otherwise none, and the host's boot log says why. */
+static int script_ticket(void *ud, char *out, size_t cap)
 {
-    json_t *host = bh_bootview_host(bh_boot_view(b), mac);
-    if (!host)
-        return; /* registered (or not) by the script below; nothing to tell yet */
+    struct script_ticket *t = ud;
+    struct bh_api *api = bh_api_ctx(t->r);
+    struct bh_err e;
+    bh_err_clear(&e);
+    if (!api->agent_key_ok || cap < BH_BOOTPROOF_TICKET_MAX)
+        return BH_EUNSUPP;
+    int rc = bh_boot_ticket(t->b, t->mac, bh_req_remote(t->r), mint_ticket, api, out, &e);
+    json_t *host = rc ? bh_bootview_host(bh_boot_view(t->b), t->mac) : NULL;
+    if (host) /* an unknown machine has no timeline yet */
+        bh_bootwork_event(bh_boot_work(t->b), t->mac, "boot.ticket_refused",
+                          json_pack("{s:s, s:s}", "client", bh_req_remote(t->r), "why", e.msg));
     json_decref(host);
-    bh_bootwork_event(bh_boot_work(b), mac, "boot.ticket_refused",
-                      json_pack("{s:s, s:s}", "client", bh_req_remote(r), "why", e->msg));
+    return rc;
 }
 
 void bh_h_boot_ipxe(struct bh_req *r)
@@ -102,7 +116,7 @@ void bh_h_boot_ipxe(struct bh_req *r)
     const char *m = bh_req_query(r, "mac");
     if (!m || bh_mac_normalize(m, mac)) {
         bh_reply_problem(r, 400, "invalid-query", "Bad request",
-                         "mac must be the machine's MAC address (iPXE: ${net0/mac})", "mac");
+                         "mac must be the machine's MAC address (iPXE: ${netX/mac})", "mac");
         return;
     }
     http_base(r, b, base, sizeof(base));
@@ -111,15 +125,8 @@ void bh_h_boot_ipxe(struct bh_req *r)
     char *colon = strrchr(server, ':');
     if (colon && !strchr(server, ']'))
         *colon = '\0';
-    struct bh_api *api = bh_api_ctx(r);
-    char ticket[BH_TICKET_MAX] = "";
-    struct bh_err te;
-    bh_err_clear(&te);
-    if (api->agent_key_ok &&
-        bh_boot_ticket(b, mac, bh_req_remote(r), mint_ticket, api, ticket, &te)) {
-        ticket[0] = '\0';
-        ticket_refused(b, r, mac, &te);
-    }
+    struct script_ticket st = {r, b, mac};
+    struct bh_script_ticket ticket = {script_ticket, &st, 0, ""};
     struct bh_script_req q = {mac,
                               qarg(r, "arch", 16),
                               qarg(r, "platform", 16),
@@ -127,7 +134,7 @@ void bh_h_boot_ipxe(struct bh_req *r)
                               qarg(r, "serial", 128),
                               base,
                               server,
-                              ticket[0] ? ticket : NULL};
+                              &ticket};
     struct bh_buf o;
     struct bh_err e;
     bh_buf_init(&o, SCRIPT_MAX);
@@ -135,6 +142,10 @@ void bh_h_boot_ipxe(struct bh_req *r)
         bh_reply_err(r, &e);
     else
         bh_reply(r, 200, "text/plain; charset=utf-8", o.p, o.len);
+    /* the machine proved it is booting again: the host tokens of its
+     * earlier boots end (a stolen one too) */
+    if (ticket.state > 0 || (!ticket.state && !bh_boot_prove(b, mac, bh_req_remote(r), NULL)))
+        bh_bootwork_booted(bh_boot_work(b), mac, bh_wall_ms());
     bh_buf_free(&o);
 }
 

@@ -55,8 +55,9 @@ struct bh_boot_config {
     int64_t offline_after;    /* seconds without a sign of life before a host is offline */
     char default_profile[64]; /* boot profile for hosts without one */
     bool snponly;             /* UEFI x64: snponly.efi instead of ipxe.efi */
-    int64_t ticket_window;    /* seconds a proxy-mode DHCP exchange proves a boot (bootproof.h) */
+    int64_t ticket_window;    /* seconds a DHCP exchange proves a boot (bootproof.h) */
     bool ticket_neighbour;    /* a neighbour-table entry alone proves it too */
+    bool ticket_relayed;      /* an exchange through a DHCP relay proves it without one */
     /* [dhcp] */
     enum bh_dhcp_mode mode; /* for interfaces listed without a mode */
     struct bh_dhcp_iface ifaces[BH_DHCP_MAX_IFACES];

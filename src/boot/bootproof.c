@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PER_MAC                                                                                    \
-    4 /* addresses remembered per machine: a forged exchange cannot push out the real one */
+#define PER_MAC 4 /* addresses remembered per machine (the newest) */
 
 struct bh_bootproof {
     struct bh_bootproof_config cfg;
     pthread_mutex_t mu;
-    /* mac -> [{"ip": s, "until": ms, "ticket": s (once made)}], newest last */
+    /* mac -> [{"ip": s, "until": ms, "relayed": b, "handed": b}], newest
+     * last; the object is in least-recently-seen order (jansson keeps
+     * insertion order), so the first keys go first when it is full */
     json_t *boots;
 };
 
@@ -50,31 +51,9 @@ static int64_t until_of(const json_t *e)
     return json_integer_value(json_object_get(e, "until"));
 }
 
-/* drop the expired entries of one machine's list */
-static void prune(json_t *list, int64_t now_ms)
+static bool flag(const json_t *e, const char *name)
 {
-    for (size_t i = json_array_size(list); i-- > 0;)
-        if (until_of(json_array_get(list, i)) <= now_ms)
-            json_array_remove(list, i);
-}
-
-/* room for one more machine: forget what expired, and everything if that
- * is not enough (bounded memory; machines prove themselves again at their
- * next DHCP exchange) */
-static void make_room(struct bh_bootproof *p, int64_t now_ms)
-{
-    if (json_object_size(p->boots) < BH_BOOTPROOF_MAX)
-        return;
-    const char *k;
-    json_t *v, *tmp;
-    json_object_foreach_safe(p->boots, tmp, k, v)
-    {
-        prune(v, now_ms);
-        if (!json_array_size(v))
-            json_object_del(p->boots, k);
-    }
-    if (json_object_size(p->boots) >= BH_BOOTPROOF_MAX)
-        json_object_clear(p->boots);
+    return json_is_true(json_object_get(e, name));
 }
 
 /* the entry of mac at ip, live at now_ms; NULL if none */
@@ -90,32 +69,42 @@ static json_t *find(struct bh_bootproof *p, const char *mac, const char *ip, int
     return NULL;
 }
 
-/* a new boot of mac at ip: replaces what was known of that address */
+/* a new boot of mac at ip: replaces what was known of that address; mac
+ * becomes the most recently seen machine */
 static json_t *put(struct bh_bootproof *p, const char *mac, const char *ip, int64_t until_ms,
-                   int64_t now_ms)
+                   bool relayed, int64_t now_ms)
 {
-    json_t *list = json_object_get(p->boots, mac);
-    if (!list) {
-        make_room(p, now_ms);
+    json_t *list = json_incref(json_object_get(p->boots, mac));
+    if (list)
+        json_object_del(p->boots, mac);
+    else
         list = json_array();
-        json_object_set_new(p->boots, mac, list);
+    while (json_object_size(p->boots) >= BH_BOOTPROOF_MAX) { /* the least recently seen go */
+        void *it = json_object_iter(p->boots);
+        json_object_del(p->boots, json_object_iter_key(it));
     }
-    prune(list, now_ms);
-    for (size_t i = json_array_size(list); i-- > 0;)
-        if (!strcmp(json_string_value(json_object_get(json_array_get(list, i), "ip")), ip))
+    json_object_set_new(p->boots, mac, list);
+    for (size_t i = json_array_size(list); i-- > 0;) {
+        json_t *e = json_array_get(list, i);
+        if (until_of(e) <= now_ms || !strcmp(json_string_value(json_object_get(e, "ip")), ip))
             json_array_remove(list, i);
+    }
     if (json_array_size(list) >= PER_MAC)
         json_array_remove(list, 0);
-    json_t *e = json_pack("{s:s, s:I}", "ip", ip, "until", until_ms);
+    json_t *e = json_pack("{s:s, s:I, s:b, s:b}", "ip", ip, "until", until_ms, "relayed", relayed,
+                          "handed", 0);
     json_array_append_new(list, e);
     return e;
 }
 
 void bh_bootproof_seen(struct bh_bootproof *p, const char *mac, const char *ip, int64_t until_ms,
-                       int64_t now_ms)
+                       bool relayed, int64_t now_ms)
 {
+    int64_t until = now_ms + p->cfg.window_ms; /* a boot fetches its script right after */
+    if (until_ms && until_ms < until)
+        until = until_ms; /* ... and not after its lease ends */
     pthread_mutex_lock(&p->mu);
-    put(p, mac, ip, until_ms ? until_ms : now_ms + p->cfg.window_ms, now_ms);
+    put(p, mac, ip, until, relayed, now_ms);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -147,37 +136,82 @@ static int refuse(struct bh_bootproof *p, const char *mac, const char *ip, int64
                       list ? "in the ticket window" : "was seen", ip);
 }
 
-int bh_bootproof_ticket(struct bh_bootproof *p, const char *mac, const char *remote, int64_t now_ms,
-                        bh_bootproof_mint_fn mint, void *ud, char out[BH_BOOTPROOF_TICKET_MAX],
-                        struct bh_err *err)
+/* Does the evidence e (mac at ip) hold, given what the neighbour table
+ * says (nknown, nmac)?  0 or BH_EPERM with why. */
+static int confirm(const struct bh_bootproof *p, const json_t *e, const char *mac, const char *ip,
+                   bool nknown, const char *nmac, struct bh_err *err)
+{
+    if (nknown && strcmp(nmac, mac) != 0) /* DHCP says mac; the wire says another answers */
+        return bh_err_set(err, BH_EPERM, "mac",
+                          "the request came from %s, which the neighbour table gives to %s", ip,
+                          nmac);
+    if (nknown)
+        return 0;
+    if (!flag(e, "relayed"))
+        return bh_err_set(err, BH_EPERM, "mac",
+                          "the neighbour table has no entry for %s: the request did not come "
+                          "from a machine on this server's boot network",
+                          ip);
+    if (!p->cfg.relayed)
+        return bh_err_set(err, BH_EPERM, "mac",
+                          "this machine's DHCP exchange came through a relay, and [boot] "
+                          "ticket_relayed is off");
+    return 0;
+}
+
+/* the live, confirmed evidence that remote is mac booting (under mu), or
+ * NULL with why; with `neighbour`, a matching entry alone makes one */
+static json_t *proven(struct bh_bootproof *p, const char *mac, const char *ip, int64_t now_ms,
+                      bool nknown, const char *nmac, struct bh_err *err)
+{
+    json_t *e = find(p, mac, ip, now_ms);
+    if (e)
+        return confirm(p, e, mac, ip, nknown, nmac, err) ? NULL : e;
+    if (p->cfg.neighbour && nknown && !strcmp(nmac, mac))
+        return put(p, mac, ip, now_ms + p->cfg.window_ms, false, now_ms);
+    refuse(p, mac, ip, now_ms, err);
+    return NULL;
+}
+
+/* prove, and with mint, hand out this boot's ticket */
+static int prove(struct bh_bootproof *p, const char *mac, const char *remote, int64_t now_ms,
+                 bh_bootproof_mint_fn mint, void *ud, char *out, struct bh_err *err)
 {
     const char *ip = ipv4_of(remote);
+    if (!strncmp(ip, "127.", 4) || !strcmp(ip, "::1"))
+        return bh_err_set(err, BH_EPERM, "mac",
+                          "the request came from this server itself (%s), not from the machine",
+                          ip);
     /* the neighbour table, outside the lock: it is a file read */
     char nmac[18] = "";
     bool nknown = p->cfg.neighbour_of(ip, nmac) == 0;
     pthread_mutex_lock(&p->mu);
-    json_t *e = find(p, mac, ip, now_ms);
-    int rc = 0;
-    if (e && nknown && strcmp(nmac, mac) != 0)
-        /* DHCP says mac, the wire says someone else answers for ip */
-        rc =
-            bh_err_set(err, BH_EPERM, "mac",
-                       "the request came from %s, which the neighbour table gives to %s", ip, nmac);
-    else if (!e && p->cfg.neighbour && nknown && !strcmp(nmac, mac))
-        /* proven by the neighbour table alone: a boot of its own, for the window */
-        e = put(p, mac, ip, now_ms + p->cfg.window_ms, now_ms);
-    else if (!e)
-        rc = refuse(p, mac, ip, now_ms, err);
-    const char *t = rc ? NULL : json_string_value(json_object_get(e, "ticket"));
-    if (!rc && t) {
-        bh_strlcpy(out, t, BH_BOOTPROOF_TICKET_MAX);
-    } else if (!rc) {
+    json_t *e = proven(p, mac, ip, now_ms, nknown, nmac, err);
+    int rc = e ? 0 : BH_EPERM;
+    if (e && mint && flag(e, "handed")) {
+        rc = bh_err_set(err, BH_EPERM, "mac",
+                        "the ticket of this boot was handed out already (boot again for a "
+                        "new one)");
+    } else if (e && mint) {
         rc = mint(ud, mac, out, BH_BOOTPROOF_TICKET_MAX);
         if (rc)
             bh_err_set(err, rc, NULL, "cannot make a ticket");
         else
-            json_object_set_new(e, "ticket", json_string(out));
+            json_object_set_new(e, "handed", json_true());
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+int bh_bootproof_check(struct bh_bootproof *p, const char *mac, const char *remote, int64_t now_ms,
+                       struct bh_err *err)
+{
+    return prove(p, mac, remote, now_ms, NULL, NULL, NULL, err);
+}
+
+int bh_bootproof_ticket(struct bh_bootproof *p, const char *mac, const char *remote, int64_t now_ms,
+                        bh_bootproof_mint_fn mint, void *ud, char out[BH_BOOTPROOF_TICKET_MAX],
+                        struct bh_err *err)
+{
+    return prove(p, mac, remote, now_ms, mint, ud, out, err);
 }

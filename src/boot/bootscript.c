@@ -91,8 +91,12 @@ static const char *var(const struct plan *p, const struct bh_script_req *q, cons
         return q->server ? q->server : "";
     if (!strcmp(name, "http_base"))
         return q->http_base ? q->http_base : "";
-    if (!strcmp(name, "ticket"))
-        return q->ticket ? q->ticket : "";
+    if (!strcmp(name, "ticket")) { /* asked for once, and only by a script that uses it */
+        struct bh_script_ticket *t = q->ticket;
+        if (t && !t->state)
+            t->state = t->get(t->ud, t->value, sizeof(t->value)) ? -1 : 1;
+        return t && t->state > 0 ? t->value : "";
+    }
     if (!strcmp(name, "profile.name"))
         return p->profile_name;
     if (!strcmp(name, "group.name"))
@@ -274,12 +278,13 @@ static int ipxe_menu(const struct plan *p, const struct bh_script_req *q, struct
 
 int bh_boot_bootstrap(const char *http_base, struct bh_buf *out)
 {
-    /* ${mac} of the interface iPXE booted from; the rest helps to register
+    /* ${netX/mac}: the interface iPXE booted from (not always net0 on a
+     * machine with several ports); the rest helps to register
      * the machine and to choose the loader */
     return bh_buf_printf(out,
                          "#!ipxe\n"
                          "# bootherd bootstrap: fetch this machine's own script\n"
-                         "chain %s/boot/ipxe?mac=${net0/mac}&arch=${buildarch}&platform=${platform}"
+                         "chain %s/boot/ipxe?mac=${netX/mac}&arch=${buildarch}&platform=${platform}"
                          "&uuid=${uuid}&serial=${serial} || goto failed\n"
                          ":failed\n"
                          "echo bootherd: cannot fetch the boot script; retrying in 10 seconds\n"
@@ -322,9 +327,9 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
     if (!rc)
         rc = bh_buf_adds(out, ":failed\necho bootherd: boot failed\nsleep 10\nexit\n");
     bool missing = strcmp(p.action, "local") && !p.profile;
-    json_t *data =
-        json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "action", p.action, "profile", p.profile_name,
-                  "arch", q->arch, "platform", q->platform, "ticket", q->ticket != NULL);
+    json_t *data = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "action", p.action, "profile",
+                             p.profile_name, "arch", q->arch, "platform", q->platform, "ticket",
+                             q->ticket && q->ticket->state > 0);
     bh_bootwork_event(bh_boot_work(b), q->mac, "boot.script", data);
     if (host)
         bh_bootwork_seen(bh_boot_work(b), q->mac, "booting");

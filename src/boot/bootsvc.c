@@ -154,6 +154,11 @@ int bh_boot_ticket(struct bh_boot *b, const char *mac, const char *remote,
     return bh_bootproof_ticket(b->proof, mac, remote, bh_wall_ms(), mint, ud, out, err);
 }
 
+int bh_boot_prove(struct bh_boot *b, const char *mac, const char *remote, struct bh_err *err)
+{
+    return bh_bootproof_check(b->proof, mac, remote, bh_wall_ms(), err);
+}
+
 /* ---- one-shot "boot from the local disk" (start:N of a non-Linux OS) ----- */
 
 void bh_boot_local_once(struct bh_boot *b, const char *mac, int64_t until_ms)
@@ -223,12 +228,13 @@ static void dhcp_event(void *ud, const struct bh_boot_client *c, const char *typ
     bh_bootwork_event(b->work, c->mac_str, type, json_deep_copy(data));
 }
 
-static void dhcp_seen(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until)
+static void dhcp_seen(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until,
+                      bool relayed)
 {
     struct bh_boot *b = ud;
     char a[INET_ADDRSTRLEN];
     if (inet_ntop(AF_INET, &ip, a, sizeof(a)))
-        bh_bootproof_seen(b->proof, c->mac_str, a, until * 1000, bh_wall_ms());
+        bh_bootproof_seen(b->proof, c->mac_str, a, until * 1000, relayed, bh_wall_ms());
 }
 
 /* ---- TFTP hooks ---------------------------------------------------------- */
@@ -331,7 +337,8 @@ int bh_boot_start(uv_loop_t *loop, const struct bh_boot_config *cfg, struct bh_s
     b->ipmap = json_object();
     b->local_once = json_object();
     b->view = bh_bootview_new();
-    struct bh_bootproof_config pc = {cfg->ticket_window * 1000, cfg->ticket_neighbour, NULL};
+    struct bh_bootproof_config pc = {cfg->ticket_window * 1000, cfg->ticket_neighbour,
+                                     cfg->ticket_relayed, NULL};
     int rc = !b->ipmap || !b->local_once || !b->view || bh_bootproof_new(&pc, &b->proof)
                  ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory")
                  : 0;

@@ -55,6 +55,8 @@ bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18]);
 int bh_boot_ticket(struct bh_boot *b, const char *mac, const char *remote,
                    bh_bootproof_mint_fn mint, void *ud, char out[BH_BOOTPROOF_TICKET_MAX],
                    struct bh_err *err);
+/* Has remote proven it is mac booting (bootproof.h)?  0, or BH_EPERM. */
+int bh_boot_prove(struct bh_boot *b, const char *mac, const char *remote, struct bh_err *err);
 /* The next iPXE script of mac (before until_ms) boots from the local disk,
  * once: start:N of an OS the agent cannot kexec.  Held in memory: a restart
  * forgets it, and the machine boots the client OS, which starts it again. */
@@ -70,15 +72,25 @@ void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh
 
 /* ---- scripts and generated files (bootscript.c) -------------------------- */
 
+/* {{ticket}} of a script, made only if the script uses it: get(ud, out,
+ * cap) fills out, or fails and the script has none.  state says what
+ * happened (0: not asked, 1: made, -1: refused). */
+struct bh_script_ticket {
+    int (*get)(void *ud, char *out, size_t cap);
+    void *ud;
+    int state;
+    char value[BH_BOOTPROOF_TICKET_MAX];
+};
+
 struct bh_script_req {
-    const char *mac;       /* aa:bb:cc:dd:ee:ff */
-    const char *arch;      /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
-    const char *platform;  /* iPXE ${platform}: pcbios, efi; may be NULL */
-    const char *uuid;      /* may be NULL */
-    const char *serial;    /* may be NULL */
-    const char *http_base; /* where this client reaches us, no trailing slash */
-    const char *server;    /* our address as the client sees it */
-    const char *ticket;    /* {{ticket}}: a one-time boot ticket for the agent; may be NULL */
+    const char *mac;                 /* aa:bb:cc:dd:ee:ff */
+    const char *arch;                /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
+    const char *platform;            /* iPXE ${platform}: pcbios, efi; may be NULL */
+    const char *uuid;                /* may be NULL */
+    const char *serial;              /* may be NULL */
+    const char *http_base;           /* where this client reaches us, no trailing slash */
+    const char *server;              /* our address as the client sees it */
+    struct bh_script_ticket *ticket; /* {{ticket}}: the agent's boot ticket; may be NULL */
 };
 
 /* The iPXE script for a machine: a menu, a direct boot or exit to disk.

@@ -26,6 +26,7 @@ struct bh_bootwork {
     json_t *events;    /* queued boot events */
     json_t *seen;      /* mac -> {"state": s|null, "ms": n} */
     json_t *register_; /* mac -> host document */
+    json_t *booted;    /* mac -> ms of its newest boot (DHCP exchange) */
     /* worker thread only */
     json_t *written;              /* mac -> {"state", "ms"} last written */
     json_t *registered;           /* mac -> ms of the last registration attempt */
@@ -94,6 +95,14 @@ void bh_bootwork_register(struct bh_bootwork *w, json_t *doc)
     pthread_mutex_unlock(&w->mu);
 }
 
+void bh_bootwork_booted(struct bh_bootwork *w, const char *mac, int64_t ms)
+{
+    pthread_mutex_lock(&w->mu);
+    json_object_set_new(w->booted, mac, json_integer(ms));
+    wake(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
 void bh_bootwork_set_offline_after(struct bh_bootwork *w, int64_t seconds)
 {
     pthread_mutex_lock(&w->mu);
@@ -133,6 +142,20 @@ static void do_register(struct bh_bootwork *w, json_t *todo)
         }
         json_decref(norm);
         json_decref(obj);
+    }
+}
+
+/* a new boot ends the host tokens of the ones before (unknown MACs have none) */
+static void do_booted(struct bh_bootwork *w, json_t *todo)
+{
+    const char *mac;
+    json_t *ms;
+    json_object_foreach(todo, mac, ms)
+    {
+        struct bh_err e;
+        if (bh_store_agent_end(w->store, mac, json_integer_value(ms), &e))
+            bh_log(BH_LOG_WARN, "cannot end the host's agent sessions", "mac=%s err=%s", mac,
+                   e.msg);
     }
 }
 
@@ -245,17 +268,18 @@ static void *work_main(void *arg)
     for (;;) {
         while (!w->stop && !w->refresh && !json_array_size(w->events) &&
                !json_object_size(w->seen) && !json_object_size(w->register_) &&
-               bh_mono_ns() < next_offline) {
+               !json_object_size(w->booted) && bh_mono_ns() < next_offline) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
         bool stop = w->stop, refresh = w->refresh;
-        json_t *events = w->events, *seen = w->seen, *reg = w->register_;
+        json_t *events = w->events, *seen = w->seen, *reg = w->register_, *booted = w->booted;
         w->events = json_array();
         w->seen = json_object();
         w->register_ = json_object();
+        w->booted = json_object();
         w->refresh = false;
         int64_t offline_after = w->offline_after_ms;
         pthread_mutex_unlock(&w->mu);
@@ -279,8 +303,10 @@ static void *work_main(void *arg)
             offline_after = w->effective_offline_ms;
         }
         do_register(w, reg);
+        do_booted(w, booted);
         do_seen(w, seen);
         do_events(w, events);
+        json_decref(booted);
         json_decref(reg);
         json_decref(seen);
         json_decref(events);
@@ -292,7 +318,7 @@ static void *work_main(void *arg)
 
         pthread_mutex_lock(&w->mu);
         if (stop && !json_array_size(w->events) && !json_object_size(w->seen) &&
-            !json_object_size(w->register_))
+            !json_object_size(w->register_) && !json_object_size(w->booted))
             break;
     }
     pthread_mutex_unlock(&w->mu);
@@ -313,13 +339,15 @@ int bh_bootwork_start(struct bh_store *s, struct bh_bootview *v, struct bh_bootw
     w->events = json_array();
     w->seen = json_object();
     w->register_ = json_object();
+    w->booted = json_object();
     w->written = json_object();
     w->registered = json_object();
-    if (!w->events || !w->seen || !w->register_ || !w->written || !w->registered ||
+    if (!w->events || !w->seen || !w->register_ || !w->booted || !w->written || !w->registered ||
         pthread_create(&w->thread, NULL, work_main, w)) {
         json_decref(w->events);
         json_decref(w->seen);
         json_decref(w->register_);
+        json_decref(w->booted);
         json_decref(w->written);
         json_decref(w->registered);
         free(w);
@@ -344,6 +372,7 @@ void bh_bootwork_stop(struct bh_bootwork *w)
     json_decref(w->events);
     json_decref(w->seen);
     json_decref(w->register_);
+    json_decref(w->booted);
     json_decref(w->written);
     json_decref(w->registered);
     pthread_mutex_destroy(&w->mu);

@@ -36,6 +36,9 @@ void bh_bootwork_seen(struct bh_bootwork *w, const char *mac, const char *state)
 /* A MAC bootherd does not know: create the host (state new) with what DHCP
  * learned (takes doc: {"mac", "arch", "uuid", ...}), once. */
 void bh_bootwork_register(struct bh_bootwork *w, json_t *doc);
+/* Machine `mac` is netbooting again (its boot client's DHCP exchange, at
+ * ms): the host tokens of its earlier boots end (bh_store_agent_end). */
+void bh_bootwork_booted(struct bh_bootwork *w, const char *mac, int64_t ms);
 /* Hosts in state booting or up with no sign of life for this many seconds
  * go offline (checked every 15 s). */
 void bh_bootwork_set_offline_after(struct bh_bootwork *w, int64_t seconds);

@@ -48,10 +48,12 @@ struct bh_dhcp_hooks {
     void (*on_event)(void *ud, const struct bh_boot_client *c, const char *type,
                      const json_t *data);
     /* Loop thread, from memory.  A boot client's MAC was tied to address
-     * ip by this request: a lease we bound until `until` (seconds since
-     * the epoch), or, until = 0, an address it has or asks another DHCP
-     * server for (proxy mode).  May be NULL. */
-    void (*on_seen)(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until);
+     * ip by this request (from port 68, or through a relay: `relayed`): a
+     * lease we bound until `until` (seconds since the epoch), or, until =
+     * 0, an address it has or asks another DHCP server for (proxy mode).
+     * May be NULL. */
+    void (*on_seen)(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until,
+                    bool relayed);
     /* Loop thread, from memory, once per request.  The mode interface
      * `iface` runs in now (`configured` is its mode in the config), so an
      * admin can switch it at run time.  With this hook every configured

@@ -249,12 +249,13 @@ static void handle(struct bh_dhcp *d, struct sock *s, size_t len, const struct s
         COUNT(d, ignored);
         return;
     }
-    struct bh_dhcp_in in = {s->ifc->name, s->ifc->addr, mode, s->port,
-                            dst.s_addr != htonl(INADDR_BROADCAST)};
+    struct bh_dhcp_in in = {
+        s->ifc->name,  s->ifc->addr,        mode, s->port, dst.s_addr != htonl(INADDR_BROADCAST),
+        src->sin_addr, ntohs(src->sin_port)};
     struct bh_dhcp_out *o = &d->out;
     bh_dhcp_server_handle(d->srv, &d->msg, &in, bh_wall_ms() / 1000, o);
     if (o->seen.s_addr && d->hooks.on_seen)
-        d->hooks.on_seen(d->hooks.ud, &o->client, o->seen, o->seen_until);
+        d->hooks.on_seen(d->hooks.ud, &o->client, o->seen, o->seen_until, o->seen_relayed);
     int64_t seq = 0;
     /* changes come from full mode only, which always has a database */
     for (int i = 0; d->db && i < o->nchanges; i++) {

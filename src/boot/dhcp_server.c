@@ -467,6 +467,25 @@ static bool boot_client(const struct bh_boot_client *c)
     return c->pxe || c->http || c->ipxe || c->rpi;
 }
 
+/* Tie address ip to a boot client's MAC (bh_dhcp_out.seen), when the
+ * packet came as a client sends it: from port 68 (RFC 2131 4.1), from
+ * 0.0.0.0 or that very address, or through a relay (giaddr, from the
+ * relay's port 67). */
+static void note_seen(const struct bh_dhcp_msg *m, const struct bh_dhcp_in *in, struct in_addr ip,
+                      int64_t until, struct bh_dhcp_out *o)
+{
+    bool relayed = m->giaddr.s_addr != 0;
+    bool direct = !relayed && in->src_port == BH_DHCP_CLIENT_PORT &&
+                  (!in->src.s_addr || in->src.s_addr == ip.s_addr);
+    bool via_relay =
+        relayed && in->src_port == BH_DHCP_SERVER_PORT && in->src.s_addr == m->giaddr.s_addr;
+    if (!ip.s_addr || !boot_client(&o->client) || (!direct && !via_relay))
+        return;
+    o->seen = ip;
+    o->seen_until = until;
+    o->seen_relayed = relayed;
+}
+
 /* ProxyDHCP (PXE 2.1): boot information for boot clients, never an
  * address; on 67 only DISCOVER is answered, on 4011 REQUEST and INFORM. */
 static void proxy(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
@@ -478,7 +497,11 @@ static void proxy(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
      * (option 50 of its REQUEST, RFC 2131 4.3.2): we answer neither, but a
      * later HTTP fetch from it is this machine booting */
     if (m->type == BH_DHCPREQUEST || m->type == BH_DHCPINFORM)
-        o->seen = m->ciaddr.s_addr ? m->ciaddr : m->has_requested_ip ? m->requested_ip : o->seen;
+        note_seen(m, in,
+                  m->ciaddr.s_addr      ? m->ciaddr
+                  : m->has_requested_ip ? m->requested_ip
+                                        : m->ciaddr,
+                  0, o);
     bool boot_port = in->port == BH_PXE_BOOT_PORT;
     if (boot_port ? (m->type != BH_DHCPREQUEST && m->type != BH_DHCPINFORM)
                   : m->type != BH_DHCPDISCOVER)
@@ -560,8 +583,8 @@ static void discover(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
 }
 
 /* ACK ip to the client for a fresh lease_time, stored before it leaves. */
-static void ack(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m, int si, uint32_t ip,
-                int64_t now, struct bh_dhcp_out *o)
+static void ack(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m, const struct bh_dhcp_in *in,
+                int si, uint32_t ip, int64_t now, struct bh_dhcp_out *o)
 {
     char host[BH_LEASE_HOSTNAME_MAX];
     uint32_t resv;
@@ -585,10 +608,7 @@ static void ack(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m, int si, u
     o->r.yiaddr.s_addr = htonl(ip);
     o->r.lease_time = t;
     o->r.hostname = host[0] ? r->hostname : NULL;
-    if (boot_client(&o->client)) {
-        o->seen = o->r.yiaddr;
-        o->seen_until = r->expires;
-    }
+    note_seen(m, in, o->r.yiaddr, r->expires, o);
     fill_lease_opts(s, si, o);
     decide(s, o);
     set_dest(m, o);
@@ -619,7 +639,7 @@ static void request(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
         uint32_t ip = ntohl(m->requested_ip.s_addr);
         if (!mi || s->v[mi].rec.ip != ip || !in_subnet(sn, ip))
             return nak(o, m, "address not offered to this client");
-        return ack(s, m, si, ip, now, o);
+        return ack(s, m, in, si, ip, now, o);
     }
 
     uint32_t ip;
@@ -636,7 +656,7 @@ static void request(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
     if (resv && resv != ip)
         return nak(o, m, "address reserved elsewhere for this client");
     if (mi && s->v[mi].rec.ip == ip && s->v[mi].rec.state != BH_LEASE_DECLINED)
-        return ack(s, m, si, ip, now, o);
+        return ack(s, m, in, si, ip, now, o);
     if (!available(s, ip, mac, now))
         return nak(o, m, "address held by another client");
     if (init_reboot && !mi && !resv)
@@ -644,7 +664,7 @@ static void request(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m,
     if (mi && init_reboot)
         return nak(o, m, "client has another address");
     if (resv == ip || (in_range(sn, ip) && !excluded(sn, in, ip)))
-        return ack(s, m, si, ip, now, o); /* a free address the client already uses */
+        return ack(s, m, in, si, ip, now, o); /* a free address the client already uses */
     return nak(o, m, "address not in the pool");
 }
 

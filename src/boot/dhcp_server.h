@@ -35,6 +35,8 @@ struct bh_dhcp_in {
     enum bh_dhcp_mode mode;    /* the interface's mode */
     uint16_t port;             /* 67, or 4011 for the PXE boot server */
     bool unicast;              /* sent to our address (renewing), not broadcast */
+    struct in_addr src;        /* the packet's source address and port */
+    uint16_t src_port;
 };
 
 /* What happened, for counters. */
@@ -74,9 +76,12 @@ struct bh_dhcp_out {
      * chain's identity check (a later HTTP fetch from it is that machine):
      * a lease we bound (seen_until = its end, seconds), or, in proxy mode,
      * the address a boot client asks for or has (seen_until = 0: only
-     * observed now).  0.0.0.0 when none. */
+     * observed now).  Only from a boot client speaking for itself (from
+     * port 68: an unprivileged program cannot send from there) or through
+     * a relay (seen_relayed).  0.0.0.0 when none. */
     struct in_addr seen;
     int64_t seen_until;
+    bool seen_relayed;
     const char *event; /* "dhcp.offer", ... or NULL */
     const char *why;   /* why silent or NAK, for debug logs */
 };

@@ -62,6 +62,7 @@ static const struct ckey keys[] = {
     {"http", "header_timeout", C_INT, F(http_header_timeout), 1, 3600},
     {"http", "body_timeout", C_INT, F(http_body_timeout), 1, 86400},
     {"http", "body_min_rate", C_SIZE, F(http_body_min_rate), 1, 1LL << 30},
+    {"http", "send_min_rate", C_SIZE, F(http_send_min_rate), 1, 1LL << 30},
     /* the agent takes a channel silent for 75 s for dead: ping more often */
     {"http", "ws_ping", C_INT, F(http_ws_ping), 1, 60},
     {"http", "ws_idle_close", C_INT, F(http_ws_idle_close), 2, 86400},
@@ -78,6 +79,7 @@ static const struct ckey keys[] = {
     {"boot", "snponly", C_BOOL, FB(snponly), 0, 0},
     {"boot", "ticket_window", C_INT, FB(ticket_window), 30, 3600},
     {"boot", "ticket_neighbour", C_BOOL, FB(ticket_neighbour), 0, 0},
+    {"boot", "ticket_relayed", C_BOOL, FB(ticket_relayed), 0, 0},
     {"dhcp", "interfaces", C_IFACES, FB(ifaces), 0, 0},
     {"dhcp", "mode", C_MODE, FB(mode), 0, 0},
     {"dhcp", "lease_time", C_INT, FB(lease_time), 60, 86400 * 365},
@@ -118,8 +120,9 @@ void bh_config_defaults(struct bh_config *c)
     c->http_header_timeout = 10;
     c->http_body_timeout = 20; /* with body_min_rate, Apache mod_reqtimeout's defaults */
     c->http_body_min_rate = 500;
-    c->http_ws_ping = 30;       /* BH_WS_PING_SECONDS */
-    c->http_ws_idle_close = 90; /* BH_WS_IDLE_CLOSE_SECONDS */
+    c->http_send_min_rate = 32768; /* a 50 MB initrd may take 26 minutes */
+    c->http_ws_ping = 30;          /* BH_WS_PING_SECONDS */
+    c->http_ws_idle_close = 90;    /* BH_WS_IDLE_CLOSE_SECONDS */
     c->log_level = BH_LOG_INFO;
     c->store_readers = 8;
     c->busy_timeout_ms = 5000;

@@ -42,6 +42,7 @@ struct bh_config {
     int64_t http_pending, http_pending_per_address;
     int64_t http_header_timeout, http_body_timeout;
     uint64_t http_body_min_rate; /* bytes per second */
+    uint64_t http_send_min_rate; /* bytes per second */
     int64_t http_ws_ping, http_ws_idle_close;
     int log_level;
     int64_t store_readers;

@@ -109,8 +109,8 @@ struct bh_front {
 };
 
 static const char *const reason_names[BH_FRONT__NREASONS] = {
-    "budget",    "address",      "evicted",      "header_timeout",
-    "malformed", "body_timeout", "idle_timeout", "error",
+    "budget",       "address",      "evicted",      "header_timeout", "malformed",
+    "body_timeout", "idle_timeout", "send_timeout", "error",
 };
 
 const char *bh_front_reason_name(enum bh_front_reason r)
@@ -285,8 +285,9 @@ static void reap(struct bh_front *f, uint64_t now)
         if (!d || now < d)
             continue;
         atomic_store(&c->deadline, 0);
-        shutdown(c->fd, SHUT_RDWR); /* the pool sees the end and closes it */
+        /* counted first: whoever sees the end can read it in the metrics */
         count(f, (enum bh_front_reason)atomic_load(&c->why));
+        shutdown(c->fd, SHUT_RDWR); /* the pool sees the end and closes it */
     }
     pthread_mutex_unlock(&f->mu);
 }

@@ -55,6 +55,7 @@ enum bh_front_reason {
     BH_FRONT_MALFORMED,      /* the head was refused by bh_head_parse */
     BH_FRONT_BODY_TIMEOUT,   /* cut: the body came too slowly */
     BH_FRONT_IDLE_TIMEOUT,   /* cut: no next request on a kept-alive connection */
+    BH_FRONT_SEND_TIMEOUT,   /* cut: the client read the answer too slowly */
     BH_FRONT_ERROR,          /* the pool could not take it (out of memory, fds) */
     BH_FRONT__NREASONS
 };

@@ -76,7 +76,6 @@ struct bh_req {
     size_t route_idx;
     struct bh_auth auth;
     struct bh_buf body;
-    bool too_big;
     bool started;
     bool url_nul; /* the path or query had a %00 */
     char remote[INET6_ADDRSTRLEN + 8];
@@ -87,6 +86,8 @@ struct bh_req {
     size_t nhdrs;
     struct upgrade upg;
     uint64_t body_bytes; /* received so far, kept or not */
+    uint64_t resp_len;   /* bytes of the answer's body */
+    uint64_t refused_ns; /* when an answer was set before the body was in */
     bool upgraded;
     bool close; /* close the connection after this reply */
 };
@@ -211,7 +212,7 @@ static bool is_boot_path(const char *path)
 }
 
 static void finish_response(struct bh_req *r, int status, struct MHD_Response *resp,
-                            const char *ctype)
+                            const char *ctype, uint64_t len)
 {
     if (r->resp) { /* a handler answered twice: keep the first answer */
         bh_log(BH_LOG_ERROR, "handler replied twice", "path=%s", r->path);
@@ -237,6 +238,7 @@ static void finish_response(struct bh_req *r, int status, struct MHD_Response *r
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = status;
+    r->resp_len = len;
 }
 
 void bh_reply(struct bh_req *r, int status, const char *ctype, const void *body, size_t len)
@@ -245,7 +247,7 @@ void bh_reply(struct bh_req *r, int status, const char *ctype, const void *body,
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return;
-    finish_response(r, status, resp, ctype);
+    finish_response(r, status, resp, ctype, len);
 }
 
 void bh_reply_fd(struct bh_req *r, int status, const char *ctype, int fd, uint64_t off,
@@ -257,7 +259,7 @@ void bh_reply_fd(struct bh_req *r, int status, const char *ctype, int fd, uint64
         bh_reply_problem(r, 500, "internal", "Internal error", "cannot send the file", NULL);
         return;
     }
-    finish_response(r, status, resp, ctype);
+    finish_response(r, status, resp, ctype, len);
 }
 
 void bh_reply_empty(struct bh_req *r, int status)
@@ -279,7 +281,7 @@ void bh_reply_json(struct bh_req *r, int status, json_t *j)
         free(s);
         return;
     }
-    finish_response(r, status, resp, "application/json");
+    finish_response(r, status, resp, "application/json", n);
 }
 
 /* RFC 9457 problem text is JSON, and JSON is UTF-8 (RFC 8259 8.1): the path
@@ -304,13 +306,13 @@ void bh_reply_problem(struct bh_req *r, int status, const char *type, const char
     json_decref(j);
     if (!s)
         return;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(s);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(s);
         return;
     }
-    finish_response(r, status, resp, "application/problem+json");
+    finish_response(r, status, resp, "application/problem+json", len);
 }
 
 int bh_http_status_for(int code)
@@ -343,6 +345,7 @@ static const char *title_for(int status)
     case 410: return "Gone";
     case 412: return "Precondition failed";
     case 413: return "Request too large";
+    case 421: return "Misdirected request";
     case 422: return "Invalid request";
     case 501: return "Not implemented";
     case 503: return "Service unavailable";
@@ -450,7 +453,7 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
-    finish_response(r, 101, resp, NULL);
+    finish_response(r, 101, resp, NULL, 0);
     r->upgraded = true; /* the hub's ping rule takes over from deadlines */
     bh_front_conn_deadline(r->fc, 0, BH_FRONT_IDLE_TIMEOUT);
     return 0;
@@ -511,12 +514,26 @@ static void fill_remote(struct bh_req *r)
                   sizeof(r->remote));
 }
 
+/* The answer must have left by body_timeout plus a second per
+ * send_min_rate bytes of it: a client that reads a kernel a few bytes a
+ * minute cannot hold a connection (libmicrohttpd's own timeout restarts
+ * with every byte). */
+static uint64_t send_deadline(const struct bh_req *r)
+{
+    const struct bh_http_config *c = &r->h->cfg;
+    uint64_t rate = c->send_min_rate ? c->send_min_rate : 1;
+    return bh_mono_ns() + (uint64_t)c->body_timeout * NS_PER_SEC + r->resp_len / rate * NS_PER_SEC +
+           r->resp_len % rate * NS_PER_SEC / rate;
+}
+
 static enum MHD_Result queue(struct bh_req *r)
 {
     if (!r->resp)
         bh_reply_problem(r, 500, "internal", "Internal error", "no response", NULL);
     if (!r->resp)
         return MHD_NO;
+    if (!r->upgraded)
+        bh_front_conn_deadline(r->fc, send_deadline(r), BH_FRONT_SEND_TIMEOUT);
     return MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
 }
 
@@ -588,9 +605,20 @@ static uint64_t body_deadline(const struct bh_req *r)
            r->body_bytes % rate * NS_PER_SEC / rate;
 }
 
-/* A chunk of body came: false if it came too late (the caller cuts). */
+#define DRAIN_NS (5 * NS_PER_SEC) /* the rest of a refused body may take this long */
+
+/* A chunk of body came: false if it came too late (the caller cuts).  The
+ * body of a request answered already (refused, or too large) is read and
+ * dropped, for DRAIN_NS at most: after that the answer goes out or the
+ * connection is cut, whatever rate the client keeps up. */
 static bool body_chunk(struct bh_req *r, size_t n)
 {
+    if (r->resp) {
+        if (!r->refused_ns)
+            r->refused_ns = bh_mono_ns();
+        bh_front_conn_deadline(r->fc, r->refused_ns + DRAIN_NS, BH_FRONT_BODY_TIMEOUT);
+        return bh_mono_ns() <= r->refused_ns + DRAIN_NS;
+    }
     if (bh_mono_ns() > body_deadline(r)) {
         bh_front_count(r->h->front, BH_FRONT_BODY_TIMEOUT);
         bh_log(BH_LOG_DEBUG, "request body too slow; cut", "path=%s remote=%s bytes=%llu", r->path,
@@ -630,31 +658,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         bh_buf_init(&r->body, h->cfg.max_body);
         fill_remote(r);
         *req_cls = r;
+        if (pl->cls == BH_CONN_BOOT && !is_boot_path(r->path)) {
+            /* the boot budget is for booting: nothing else runs on it */
+            r->close = true;
+            bh_reply_problem(r, 421, "misdirected-request", "Misdirected request",
+                             "this connection was opened for /boot; send other requests on a "
+                             "new connection",
+                             NULL);
+            return queue(r);
+        }
         if (admit(r))
             return queue(r);
         return MHD_YES;
     }
-    if (*upload_data_size && !body_chunk(r, *upload_data_size))
-        return MHD_NO;
-    if (!*upload_data_size) /* the body is in: the handler may take its time */
-        bh_front_conn_deadline(r->fc, 0, BH_FRONT_BODY_TIMEOUT);
-    if (r->resp) { /* refused early; drop whatever body follows */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     if (*upload_data_size) {
-        if (!r->too_big && bh_buf_add(&r->body, upload_data, *upload_data_size))
-            r->too_big = true;
+        if (!body_chunk(r, *upload_data_size))
+            return MHD_NO;
+        if (!r->resp && bh_buf_add(&r->body, upload_data, *upload_data_size)) {
+            /* answered now; what follows is drained (body_chunk), not kept */
+            char detail[128];
+            snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes",
+                     r->body.max);
+            r->close = true;
+            bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->too_big) {
-        char detail[128];
-        snprintf(detail, sizeof(detail), "the request body is larger than %zu bytes", r->body.max);
-        bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
-    } else {
+    bh_front_conn_deadline(r->fc, 0, BH_FRONT_BODY_TIMEOUT); /* the body is in */
+    if (!r->resp) /* else refused early, or the body was too large */
         r->m.route->fn(r);
-    }
     return queue(r);
 }
 

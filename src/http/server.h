@@ -60,6 +60,9 @@ struct bh_http_config {
      * the connection is cut. */
     unsigned body_timeout;
     unsigned body_min_rate;
+    /* An answer must have left within body_timeout seconds plus one second
+     * per send_min_rate bytes of it; a client reading slower is cut. */
+    unsigned send_min_rate;
     const struct bh_route *routes;
     size_t nroutes;
     /* Authenticate from the Authorization header (bh_req_header).  Return 0

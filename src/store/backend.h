@@ -77,6 +77,7 @@ struct bh_store_backend {
     int (*agent_session)(void *impl, const char *tid, char mac[18], char hash[65],
                          int64_t *expires_ms, struct bh_err *err);
     int (*agent_renew)(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
+    int (*agent_end)(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err);
 };
 
 extern const struct bh_store_backend bh__sqlite_backend;

@@ -692,4 +692,5 @@ const struct bh_store_backend bh__sqlite_backend = {
     .agent_login = sq_agent_login,
     .agent_session = sq_agent_session,
     .agent_renew = sq_agent_renew,
+    .agent_end = sq_agent_end,
 };

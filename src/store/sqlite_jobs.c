@@ -631,18 +631,36 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
 
 /* ---- agent sessions ------------------------------------------------------ */
 
-/* exec sql with ?1 = now (ms) and ?2 = mac (if it has one) */
-static int session_exec(struct sq_conn *c, const char *sql, const char *mac, struct bh_err *err)
+/* exec sql with ?1 = now (ms), ?2 = mac and ?3 = n (as far as it has them) */
+static int session_exec(struct sq_conn *c, const char *sql, const char *mac, int64_t n,
+                        struct bh_err *err)
 {
     sqlite3_stmt *st = sq_prepare(c, sql, err);
     if (!st)
         return BH_EIO;
+    int np = sqlite3_bind_parameter_count(st);
     sqlite3_bind_int64(st, 1, bh_wall_ms());
-    if (sqlite3_bind_parameter_count(st) >= 2)
+    if (np >= 2)
         sqlite3_bind_text(st, 2, mac, -1, SQLITE_TRANSIENT);
+    if (np >= 3)
+        sqlite3_bind_int64(st, 3, n);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "agent sessions");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* one statement on the writer, outside any transaction: bookkeeping that
+ * needs no revision (renew, end) */
+static int session_write(struct sq *q, const char *sql, const char *mac, int64_t n, int *changes,
+                         struct bh_err *err)
+{
+    struct sq_conn *c = &q->writer;
+    pthread_mutex_lock(&c->mu);
+    int rc = session_exec(c, sql, mac, n, err);
+    if (changes)
+        *changes = sqlite3_changes(c->db);
+    pthread_mutex_unlock(&c->mu);
     return rc;
 }
 
@@ -656,22 +674,36 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
     struct sq_conn *c = &q->writer;
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
-    /* forget sessions whose token and ticket have both run out; end the
-     * host's earlier sessions: this is a new boot */
-    rc = session_exec(c,
-                      "DELETE FROM agent_sessions WHERE expires_ms <= ?1 AND "
-                      "ticket_expires_ms <= ?1",
-                      NULL, err);
+    /* forget run-out tickets and sessions; end the host's earlier sessions
+     * (this is a new boot); the nonce makes a ticket work once */
+    rc = session_exec(c, "DELETE FROM agent_nonces WHERE expires_ms <= ?1", NULL, 0, err);
+    if (!rc)
+        rc = session_exec(c, "DELETE FROM agent_sessions WHERE expires_ms <= ?1", NULL, 0, err);
     if (!rc)
         rc = session_exec(c,
                           "UPDATE agent_sessions SET expires_ms = 0 WHERE expires_ms > ?1 AND "
                           "host_id = (SELECT id FROM hosts WHERE mac = ?2)",
-                          l->mac, err);
+                          l->mac, 0, err);
     sqlite3_stmt *st = NULL;
+    if (!rc &&
+        !(st = sq_prepare(c, "INSERT INTO agent_nonces (nonce, expires_ms) VALUES (?, ?)", err)))
+        rc = BH_EIO;
+    if (!rc) {
+        sqlite3_bind_text(st, 1, l->nonce, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, l->ticket_expires_ms);
+        int r = sqlite3_step(st);
+        if ((r & 0xff) == SQLITE_CONSTRAINT) /* a ticket used twice */
+            rc = bh_err_set(err, BH_EAUTH, "ticket",
+                            "this ticket was used already: boot the machine again for a new one");
+        else if (r != SQLITE_DONE)
+            rc = sq_fail(c, err, "ticket nonce");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     if (!rc && !(st = sq_prepare(c,
                                  "INSERT INTO agent_sessions (tid, host_id, nonce, hash, "
-                                 "expires_ms, created_at, ticket_expires_ms) SELECT ?, id, ?, ?, "
-                                 "?, ?, ? FROM hosts WHERE mac = ?",
+                                 "expires_ms, created_at, created_ms) SELECT ?, id, ?, ?, ?, ?, "
+                                 "? FROM hosts WHERE mac = ?",
                                  err)))
         rc = BH_EIO;
     if (!rc) {
@@ -680,13 +712,10 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
         sqlite3_bind_text(st, 3, l->hash, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 4, l->expires_ms);
         sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 6, l->ticket_expires_ms);
+        sqlite3_bind_int64(st, 6, l->now_ms);
         sqlite3_bind_text(st, 7, l->mac, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(st);
-        if ((r & 0xff) == SQLITE_CONSTRAINT) /* the nonce: a ticket used twice */
-            rc = bh_err_set(err, BH_EAUTH, "ticket",
-                            "this ticket was used already: boot the machine again for a new one");
-        else if (r != SQLITE_DONE)
+        if (r != SQLITE_DONE)
             rc = sq_fail(c, err, "agent session");
         else if (sqlite3_changes(c->db) == 0)
             rc = bh_err_set(err, BH_ENOTFOUND, "mac", "no host with MAC %s", l->mac);
@@ -706,25 +735,22 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
 
 int sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err)
 {
-    struct sq *q = impl;
-    struct sq_conn *c = &q->writer;
-    pthread_mutex_lock(&c->mu);
-    sqlite3_stmt *st = sq_prepare(
-        c, "UPDATE agent_sessions SET expires_ms = ?1 WHERE tid = ?2 AND expires_ms > ?3", err);
-    int rc = st ? 0 : BH_EIO;
-    if (st) {
-        sqlite3_bind_int64(st, 1, expires_ms);
-        sqlite3_bind_text(st, 2, tid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, bh_wall_ms());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = sq_fail(c, err, "renew agent session");
-        else if (sqlite3_changes(c->db) == 0)
-            rc = bh_err_set(err, BH_ENOTFOUND, "token", "the agent session has ended");
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    pthread_mutex_unlock(&c->mu);
+    int changes = 0;
+    int rc = session_write(impl,
+                           "UPDATE agent_sessions SET expires_ms = ?3 WHERE tid = ?2 AND "
+                           "expires_ms > ?1",
+                           tid, expires_ms, &changes, err);
+    if (!rc && !changes)
+        rc = bh_err_set(err, BH_ENOTFOUND, "token", "the agent session has ended");
     return rc;
+}
+
+int sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err)
+{
+    return session_write(impl,
+                         "UPDATE agent_sessions SET expires_ms = 0 WHERE expires_ms > ?1 AND "
+                         "created_ms < ?3 AND host_id = (SELECT id FROM hosts WHERE mac = ?2)",
+                         mac, boot_ms, NULL, err);
 }
 
 int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,

@@ -20,6 +20,9 @@ const char *sq_table(enum bh_kind k)
     return tables[k];
 }
 
+/* now, in ms since the epoch, in SQL */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
 #define OBJ_COLS "id INTEGER PRIMARY KEY, rev INTEGER NOT NULL, "
 #define TS_COLS  "created_at TEXT NOT NULL, updated_at TEXT NOT NULL"
 
@@ -143,11 +146,17 @@ static const char *const migrations[] = {
     "INSERT INTO image_tags (image_id, tag, version) "
     "SELECT image_id, 'latest', max(version) FROM image_versions GROUP BY image_id;",
 
-    /* 8: the boot chain's identity: a task is claimed by the agent session
-     * that runs it; a session's row (its ticket's nonce) is kept until the
-     * ticket has expired too, so ended sessions cannot free a used ticket */
+    /* 8: the boot chain's identity.  A task is claimed by the agent session
+     * that runs it.  Used tickets' nonces get a table of their own, kept
+     * until the ticket expires, whatever happens to the session or the host
+     * (a deleted host must not free its used tickets).  A session knows when
+     * it began (a new boot of its host ends it), and none lives longer than
+     * a boot session: the week-long tokens of before are cut to 4 hours. */
     "ALTER TABLE tasks ADD COLUMN claim TEXT;"
-    "ALTER TABLE agent_sessions ADD COLUMN ticket_expires_ms INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE agent_sessions ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE agent_nonces (nonce TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);"
+    "INSERT INTO agent_nonces SELECT nonce, " NOW_MS " + 3600000 FROM agent_sessions;"
+    "UPDATE agent_sessions SET expires_ms = min(expires_ms, " NOW_MS " + 14400000);",
 
     /* 9: a version number is never given twice, even after the newest
      * version was deleted: "promote 4" must mean what was reviewed as 4 */

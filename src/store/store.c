@@ -250,6 +250,11 @@ int bh_store_agent_renew(struct bh_store *s, const char *tid, int64_t expires_ms
     TIMED(BH_OP_AUTH, s->be->agent_renew(s->impl, tid, expires_ms, err));
 }
 
+int bh_store_agent_end(struct bh_store *s, const char *mac, int64_t boot_ms, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->agent_end(s->impl, mac, boot_ms, err));
+}
+
 int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
                            int64_t *expires_ms, struct bh_err *err)
 {

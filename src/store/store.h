@@ -306,13 +306,14 @@ int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_
 /* ---- client agents ---------------------------------------------------------
  * A used boot ticket becomes an agent session: the host token's id and
  * hash, bound to the host.  A new session ends the host's earlier ones (a
- * new boot): their tokens stop working at once.  A session's row (with the
- * ticket's nonce) is kept until both the token and the ticket have
- * expired, so a ticket never works twice. */
+ * new boot): their tokens stop working at once.  The ticket's nonce is kept
+ * until the ticket expires, whatever becomes of the session or the host,
+ * so a ticket never works twice. */
 struct bh_agent_login {
     const char *mac, *nonce, *tid, *hash; /* hash: hex SHA-256 of the host token */
     int64_t expires_ms;                   /* the host token's end (renewable) */
     int64_t ticket_expires_ms;            /* the ticket's end: its nonce is kept till then */
+    int64_t now_ms;                       /* when the session begins */
     const json_t *inventory;              /* becomes the host's "agent.hello" event */
 };
 /* BH_EAUTH when the ticket's nonce was used already; BH_ENOTFOUND when no
@@ -327,5 +328,9 @@ int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], ch
  * session has ended or does not exist. */
 int bh_store_agent_renew(struct bh_store *s, const char *tid, int64_t expires_ms,
                          struct bh_err *err);
+/* The host booted again at boot_ms (its DHCP exchange): end its sessions
+ * that began before.  Bookkeeping, as renew.  0 also when there were none;
+ * BH_ENOTFOUND never. */
+int bh_store_agent_end(struct bh_store *s, const char *mac, int64_t boot_ms, struct bh_err *err);
 
 #endif

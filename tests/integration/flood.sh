@@ -116,7 +116,7 @@ bh_stop
 
 # ---- slow clients and malformed heads ---------------------------------------
 
-printf '[http]\nheader_timeout = 2\nbody_timeout = 2\nws_ping = 1\nws_idle_close = 3\n' >"$T/slow.conf"
+printf '[http]\nheader_timeout = 2\nbody_timeout = 2\nsend_min_rate = 1M\nws_ping = 1\nws_idle_close = 3\n' >"$T/slow.conf"
 bh_start "" --config "$T/slow.conf" || { nok "daemon starts (short timeouts)"; finish; exit 1; }
 _DIRS+=("${BH_DATA%/data}")
 HP=${BH_URL#http://}
@@ -169,11 +169,67 @@ eq "the metrics count the cut head" 1 "$cut"
 check "the metrics count the cut body" test "$(metric 'bootherd_http_connections_refused_total{reason="body_timeout"}')" -ge 1
 check "the metrics count the idle kept-alive connections" test "$(metric 'bootherd_http_connections_refused_total{reason="idle_timeout"}')" -ge 2
 
+# a client that reads a boot file a few bytes at a time: cut once the answer
+# is overdue (body_timeout 2 s + 4 MiB at send_min_rate 1 MiB/s), not held
+mkdir -p "$BH_DATA/boot" && head -c 4194304 /dev/urandom >"$BH_DATA/boot/big.bin"
+read -r got eof secs < <(python3 - "$HOST" "$PORT" <<'EOF'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /boot/files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+t0, got, eof = time.time(), 0, 0
+while time.time() - t0 < 9:  # 100 bytes a second
+    b = s.recv(100)
+    if not b:
+        eof = 1
+        break
+    got += len(b)
+    time.sleep(1)
+s.settimeout(5)
+try:
+    while not eof:  # then what the kernel holds, at once
+        b = s.recv(65536)
+        if not b:
+            eof = 1
+        got += len(b)
+except OSError:
+    pass
+print(got, eof, "%.1f" % (time.time() - t0))
+EOF
+)
+check "a client reading a 4 MiB boot file 100 bytes a second is cut when the answer is overdue ($got bytes, ${secs}s)" \
+    test "$eof" = 1 -a "$got" -lt 4194304
+check "the metrics count it" test "$(metric 'bootherd_http_connections_refused_total{reason="send_timeout"}')" -ge 1
+# a body past max_body (1 MiB) is answered 413 when it ends, and drained for
+# 5 s at most, however it trickles on
+read -r st secs < <(python3 - "$HOST" "$PORT" "$BH_TOKEN" <<'EOF'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(("POST /api/v1/rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" % sys.argv[3]).encode())
+t0 = time.time()
+chunk = b"x" * 65536
+try:
+    for _ in range(24):  # 1.5 MiB at once
+        s.sendall(b"10000\r\n" + chunk + b"\r\n")
+    while time.time() - t0 < 30:  # then a byte every half second
+        s.sendall(b"1\r\nx\r\n")
+        time.sleep(0.5)
+    st = "none"
+except OSError:
+    st = "cut"
+print(st, "%.1f" % (time.time() - t0))
+EOF
+)
+eq "a too-large body trickling on is not drained for ever" cut "$st"
+check "... it is cut within the 5 s drain (${secs}s)" awk -v t="$secs" 'BEGIN { exit !(t <= 8) }'
+
 # ---- kept-alive connections stay in their pool -------------------------------
 
 printf 'GET /boot/boot.ipxe HTTP/1.1\r\nHost: x\r\n\r\nGET /boot/boot.ipxe HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n' >"$S/p1"
-eq "the boot pool keeps a connection for boot requests, answers an API call once and closes" \
-    "200 0|200 0|200 1" "$($FLOOD pipeline "$HOST" "$PORT" "$S/p1" | paste -sd'|' | sed 's/ *|/|/g; s/ *$//')"
+eq "the boot pool keeps a connection for boot requests, refuses an API call (421, not run) and closes" \
+    "200 0|200 0|421 1 urn:bootherd:problem:misdirected-request" "$($FLOOD pipeline "$HOST" "$PORT" "$S/p1" | paste -sd'|' | sed 's/ *|/|/g; s/ *$//')"
 VIEWER=$(mktoken slow-viewer viewer)
 printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer %s\r\n\r\n' "$VIEWER" >"$S/p2"
 eq "a WebSocket handshake on a kept-alive API connection: 400, and the connection closes" \

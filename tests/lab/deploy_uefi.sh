@@ -2,8 +2,9 @@
 # deploy_uefi.sh - a UEFI machine (OVMF, GPT) in QEMU, and capture: the job
 # partition, format, sync:1, postsync:1, shell (change a file), create_image:1
 # and start:1 runs on a machine that network-boots the real client OS; the
-# capture becomes a new version that carried only new chunks, holds the
-# changed file, and the machine kexecs into it.
+# capture becomes a new candidate version (latest once an operator promotes
+# it) that carried only new chunks and holds the changed file, and the
+# machine kexecs into it.
 source "$(dirname "$0")/boot_common.sh"
 MAC=52:54:00:00:07:01
 DISK=$TEST_TMP/disk.raw
@@ -67,10 +68,15 @@ contains "a GPT table" "label: gpt" "$dump"
 contains "an EFI system partition" "C12A7328-F81F-11D2-BA4B-00A0C93EC93B" "$dump"
 
 # the capture
-lab_api GET /api/v1/images/testos/versions/latest
-eq "the capture is version 2" 2 "$(jq -r .version <<<"$BODY")"
+lab_api GET /api/v1/images/testos/versions/2
+eq "the capture is version 2, a candidate" "2 candidate" "$(jq -r '"\(.version) \(.state)"' <<<"$BODY")"
 eq "  ... with the note" "captured in the lab" "$(jq -r .note <<<"$BODY")"
 eq "  ... made by the agent" "agent:$MAC" "$(jq -r .created_by <<<"$BODY")"
+lab_api GET /api/v1/images/testos/versions/latest
+eq "  ... and not latest until promoted" 1 "$(jq -r .version <<<"$BODY")"
+lab_api POST /api/v1/images/testos/versions/2/promote
+lab_api GET /api/v1/images/testos/versions/latest
+eq "promoted, it is latest" "2 released" "$(jq -r '"\(.version) \(.state)"' <<<"$BODY")"
 added=$(jq -r .added_bytes <<<"$BODY")
 logical=$(jq -r .logical_size <<<"$BODY")
 diag "the capture sent $sent bytes and added $added bytes to the store (partition: $logical bytes)"

@@ -168,7 +168,7 @@ lab_bootherd() {
     export BH_URL BH_TOKEN BH_DATA BH_PID BH_LOG
     # the test client OS is what every host boots
     lab_api POST /api/v1/profiles \
-        '{"name":"bootherd-client","kernel":"test/vmlinuz","initrds":["test/initrd.gz"],"cmdline":"console=ttyS0 panic=-1 bh.url={{http_base}}"}'
+        '{"name":"bootherd-client","kernel":"test/vmlinuz","initrds":["test/initrd.gz"],"cmdline":"console=ttyS0 panic=-1 bh.url={{http_base}} bootherd.ticket={{ticket}}"}'
 }
 
 # lab_bootherd_restart NS: kill -9 the lab's bootherd and start it again on

@@ -6,10 +6,13 @@ none), REQUESTs that address from its server (broadcast, options 50 and
 54, RFC 2131 4.3.2), waits for the ACK and prints the address.
 
   pxeclient.py --iface eth0 [--mac 52:54:00:..] [--timeout 5]
-  pxeclient.py --iface eth0 --mac M --request IP --server S   (one REQUEST, no wait)
+  pxeclient.py --iface eth0 --mac M --request IP --server S [--sport N]
+               [--dest ADDR] [--ciaddr]          (one REQUEST, no wait)
 
---request sends a single REQUEST naming IP as the client's, which is what a
-machine forging another one's exchange would send.  Exit 0 on success.
+--request sends a single REQUEST naming IP as the client's (option 50, and
+ciaddr too with --ciaddr), which is what a machine forging another one's
+exchange would send: from port 68 (root) or --sport N (any program), to the
+broadcast address or --dest.  Exit 0 on success.
 """
 import argparse
 import random
@@ -28,9 +31,9 @@ def iface_mac(iface):
         return f.read().strip()
 
 
-def packet(mac, xid, mtype, opts):
+def packet(mac, xid, mtype, opts, ciaddr=bytes(4)):
     hdr = struct.pack("!BBBBIHH4s4s4s4s", 1, 1, 6, 0, xid, 0, 0x8000,
-                      bytes(4), bytes(4), bytes(4), bytes(4))
+                      ciaddr, bytes(4), bytes(4), bytes(4))
     chaddr = bytes.fromhex(mac.replace(":", "")).ljust(16, b"\0")
     body = hdr + chaddr + bytes(64) + bytes(128) + MAGIC
     body += bytes([53, 1, mtype, 60, len(VENDOR)]) + VENDOR
@@ -58,12 +61,13 @@ def parse(data, xid):
     return yiaddr, opts
 
 
-def sock(iface):
+def sock(iface, port=68):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
-    s.bind(("0.0.0.0", 68))
+    if port == 68:  # the way a DHCP client sends; needs root, as it does
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.bind(("0.0.0.0", port))
     return s
 
 
@@ -85,14 +89,18 @@ def main():
     ap.add_argument("--timeout", type=float, default=5)
     ap.add_argument("--request")
     ap.add_argument("--server")
+    ap.add_argument("--sport", type=int, default=68)
+    ap.add_argument("--dest", default="255.255.255.255")
+    ap.add_argument("--ciaddr", action="store_true")
     a = ap.parse_args()
     mac = a.mac or iface_mac(a.iface)
     xid = random.getrandbits(32)
-    s = sock(a.iface)
-    dest = ("255.255.255.255", 67)
+    s = sock(a.iface, a.sport)
+    dest = (a.dest, 67)
     if a.request:
-        s.sendto(packet(mac, xid, 3, [(50, socket.inet_aton(a.request)),
-                                      (54, socket.inet_aton(a.server))]), dest)
+        ip = socket.inet_aton(a.request)
+        s.sendto(packet(mac, xid, 3, [(50, ip), (54, socket.inet_aton(a.server))],
+                        ip if a.ciaddr else bytes(4)), dest)
         return 0
     deadline = time.time() + a.timeout
     s.sendto(packet(mac, xid, 1, []), dest)

@@ -84,7 +84,7 @@ static int setup(void **state)
     mk(BH_KIND_PROFILE, "{'name':'bootherd-client','kernel':'client/vmlinuz',"
                         "'initrds':['client/a.gz','client/b.gz'],"
                         "'cmdline':'console=ttyS0 host={{host.name}} url={{http_base}} "
-                        "role={{host.labels.role}} grp={{ group.name }}'}");
+                        "role={{host.labels.role}} grp={{ group.name }} t={{ticket}}'}");
     struct bh_boot_config cfg;
     bh_boot_config_defaults(&cfg);
     if (bh_boot_start(uv_default_loop(), &cfg, S, 8080, &B, &e))
@@ -222,14 +222,25 @@ static void test_unknown_hosts(void **state)
     json_decref(h);
 }
 
+static int tickets_asked;
+
+static int fixed_ticket(void *ud, char *out, size_t cap)
+{
+    (void)ud;
+    tickets_asked++;
+    snprintf(out, cap, "%s", "TICKET");
+    return 0;
+}
+
 static char *script(const char *mac, const char *platform)
 {
+    struct bh_script_ticket t = {fixed_ticket, NULL, 0, ""};
     struct bh_script_req q = {.mac = mac,
                               .arch = "x86_64",
                               .platform = platform,
                               .http_base = "http://192.0.2.1:8080",
                               .server = "192.0.2.1",
-                              .ticket = "TICKET"};
+                              .ticket = &t};
     struct bh_buf o;
     struct bh_err e;
     bh_buf_init(&o, 1 << 20);
@@ -244,11 +255,13 @@ static void test_ipxe_scripts(void **state)
     mk(BH_KIND_GROUP, "{'name':'lab','config':{'os':[{'name':'Windows 10'},{'name':'Ubuntu'}]}}");
     mk(BH_KIND_HOST, "{'mac':'" MAC1 "','name':'pc1','group':'lab','labels':{'role':'kiosk'}}");
     sync_view();
+    tickets_asked = 0;
     char *s = script(MAC1, "efi");
     assert_non_null(strstr(s, "#!ipxe\n"));
     assert_non_null(strstr(s, "kernel http://192.0.2.1:8080/boot/files/client/vmlinuz?mac=" MAC1
                               " initrd=initrd0 initrd=initrd1 console=ttyS0 host=pc1 "
-                              "url=http://192.0.2.1:8080 role=kiosk grp=lab\n"));
+                              "url=http://192.0.2.1:8080 role=kiosk grp=lab t=TICKET\n"));
+    assert_int_equal(tickets_asked, 1);
     assert_non_null(strstr(s, "initrd --name initrd1 http://192.0.2.1:8080/boot/files/client/"
                               "b.gz?mac=" MAC1 "\n"));
     free(s);
@@ -261,6 +274,7 @@ static void test_ipxe_scripts(void **state)
     assert_non_null(strstr(s, "choose --default os2 --timeout 7000 target"));
     assert_non_null(strstr(s, "bootherd.action=start:2\n"));
     assert_non_null(strstr(s, ":local\n"));
+    assert_int_equal(tickets_asked, 2); /* once for the whole menu */
     free(s);
     /* local disk: sanboot under BIOS, exit under EFI */
     patch(BH_KIND_GROUP, "lab", "{'boot':{'action':'local'}}");
@@ -269,6 +283,7 @@ static void test_ipxe_scripts(void **state)
     s = script(MAC1, "pcbios");
     assert_non_null(strstr(s, "sanboot --no-describe --drive 0x80 || exit\n"));
     assert_null(strstr(s, "kernel "));
+    assert_int_equal(tickets_asked, 2); /* a script to the disk asks for no ticket */
     free(s);
     s = script(MAC1, "efi");
     assert_non_null(strstr(s, "\nexit\n"));
@@ -349,83 +364,99 @@ static void test_bootproof(void **state)
 {
     (void)state;
     const char *ma = "52:54:00:00:01:01", *mb = "52:54:00:00:01:02";
-    struct bh_bootproof_config c = {300000, false, fake_neighbour_of};
+    struct bh_bootproof_config c = {300000, false, false, fake_neighbour_of};
     struct bh_bootproof *p;
-    char t[BH_BOOTPROOF_TICKET_MAX], t2[BH_BOOTPROOF_TICKET_MAX];
+    char t[BH_BOOTPROOF_TICKET_MAX];
     struct bh_err e;
     int64_t now = 1000000;
     fake_neigh[0] = '\0';
     mints = 0;
     assert_int_equal(bh_bootproof_new(&c, &p), 0);
+#define TICKET(mac, ip, at) bh_bootproof_ticket(p, mac, ip, at, fake_mint, NULL, t, &e)
     /* nothing seen: no ticket, and why */
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now, fake_mint, NULL, t, &e),
-                     BH_EPERM);
+    assert_int_equal(TICKET(ma, "192.0.2.10", now), BH_EPERM);
     assert_non_null(strstr(e.msg, "no DHCP exchange"));
-    /* proxy mode: the exchange proves the address for the window */
-    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 1000, fake_mint, NULL, t, &e),
-                     0);
-    assert_string_equal(t, "ticket-52:54:00:00:01:01-1");
-    /* the same boot, the same ticket; a dual-stack socket's form too */
-    assert_int_equal(
-        bh_bootproof_ticket(p, ma, "::ffff:192.0.2.10", now + 2000, fake_mint, NULL, t2, &e), 0);
-    assert_string_equal(t2, t);
-    /* an exchange in its name for another address (a forger's) neither
-     * pushes out the real one nor restarts its boot */
-    bh_bootproof_seen(p, ma, "192.0.2.66", 0, now + 1500);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 1600, fake_mint, NULL, t2, &e),
-                     0);
-    assert_string_equal(t2, t);
-    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.66 %s", mb);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.66", now + 1600, fake_mint, NULL, t2, &e),
-                     BH_EPERM);
-    assert_non_null(strstr(e.msg, "neighbour table gives to 52:54:00:00:01:02"));
-    fake_neigh[0] = '\0';
-    /* another address, or another MAC from this one: refused */
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.67", now + 2000, fake_mint, NULL, t, &e),
-                     BH_EPERM);
-    assert_non_null(strstr(e.msg, "was for 192.0.2.66")); /* the newest it knows */
-    assert_int_equal(bh_bootproof_ticket(p, mb, "192.0.2.10", now + 2000, fake_mint, NULL, t, &e),
-                     BH_EPERM);
-    /* past the window: refused */
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 300001, fake_mint, NULL, t, &e),
-                     BH_EPERM);
-    /* a new exchange is a new boot: a new ticket */
-    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now + 400000);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 400001, fake_mint, NULL, t, &e),
-                     0);
-    assert_string_equal(t, "ticket-52:54:00:00:01:01-2");
-    /* the neighbour table gives the address to another MAC: refused even
-     * with DHCP proof (someone answering for the address) */
-    bh_bootproof_seen(p, ma, "192.0.2.10", 0, now + 500000);
-    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.10 %s", mb);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 500001, fake_mint, NULL, t, &e),
-                     BH_EPERM);
-    assert_non_null(strstr(e.msg, "neighbour table"));
-    /* ... and agrees: fine */
+    /* proxy mode: the exchange proves the address for the window, when the
+     * neighbour table agrees */
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, false, now);
+    assert_int_equal(TICKET(ma, "192.0.2.10", now + 1000), BH_EPERM);
+    assert_non_null(strstr(e.msg, "neighbour table has no entry")); /* routed, or this server */
     snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.10 %s", ma);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.10", now + 500002, fake_mint, NULL, t, &e),
-                     0);
-    /* full mode: a lease proves the address until it ends */
-    bh_bootproof_seen(p, mb, "192.0.2.20", now + 3600000, now);
+    assert_int_equal(TICKET(ma, "::ffff:192.0.2.10", now + 1000), 0); /* a dual-stack socket */
+    assert_string_equal(t, "ticket-52:54:00:00:01:01-1");
+    /* one boot, one ticket; the boot is still proven */
+    assert_int_equal(TICKET(ma, "192.0.2.10", now + 2000), BH_EPERM);
+    assert_non_null(strstr(e.msg, "handed out already"));
+    assert_int_equal(bh_bootproof_check(p, ma, "192.0.2.10", now + 2000, &e), 0);
+    assert_int_equal(bh_bootproof_check(p, ma, "192.0.2.11", now + 2000, &e), BH_EPERM);
+    /* loopback never */
+    bh_bootproof_seen(p, mb, "127.0.0.1", 0, false, now);
+    assert_int_equal(TICKET(mb, "127.0.0.1", now), BH_EPERM);
+    assert_non_null(strstr(e.msg, "this server itself"));
+    /* another address, or another MAC from this one: refused */
+    assert_int_equal(TICKET(ma, "192.0.2.67", now + 2000), BH_EPERM);
+    assert_non_null(strstr(e.msg, "was for 192.0.2.10"));
+    assert_int_equal(TICKET(mb, "192.0.2.10", now + 2000), BH_EPERM);
+    /* the neighbour table gives the address to another MAC: refused even
+     * with DHCP proof (a forged exchange, or someone answering for it) */
+    bh_bootproof_seen(p, mb, "192.0.2.10", 0, false, now + 3000);
+    assert_int_equal(TICKET(mb, "192.0.2.10", now + 3001), BH_EPERM);
+    assert_non_null(strstr(e.msg, "neighbour table gives to 52:54:00:00:01:01"));
+    /* past the window: refused; a new exchange is a new boot with a new ticket */
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, false, now + 400000);
+    assert_int_equal(TICKET(ma, "192.0.2.10", now + 700001), BH_EPERM);
+    bh_bootproof_seen(p, ma, "192.0.2.10", 0, false, now + 800000);
+    assert_int_equal(TICKET(ma, "192.0.2.10", now + 800001), 0);
+    assert_string_equal(t, "ticket-52:54:00:00:01:01-2");
+    /* full mode: a lease proves the address for the window, not past its end */
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.20 %s", mb);
+    bh_bootproof_seen(p, mb, "192.0.2.20", now + 60000, false, now);
+    assert_int_equal(TICKET(mb, "192.0.2.20", now + 60001), BH_EPERM);
+    bh_bootproof_seen(p, mb, "192.0.2.20", now + 3600000, false, now);
+    assert_int_equal(TICKET(mb, "192.0.2.20", now + 300001), BH_EPERM); /* the window */
+    bh_bootproof_seen(p, mb, "192.0.2.20", now + 3600000, false, now);
+    assert_int_equal(TICKET(mb, "192.0.2.20", now + 1000), 0);
+    /* through a relay: no neighbour entry, so only with `relayed` on */
     fake_neigh[0] = '\0';
-    assert_int_equal(
-        bh_bootproof_ticket(p, mb, "192.0.2.20", now + 3000000, fake_mint, NULL, t, &e), 0);
-    assert_int_equal(
-        bh_bootproof_ticket(p, mb, "192.0.2.20", now + 3600001, fake_mint, NULL, t, &e), BH_EPERM);
+    bh_bootproof_seen(p, mb, "198.51.100.7", 0, true, now);
+    assert_int_equal(TICKET(mb, "198.51.100.7", now + 1), BH_EPERM);
+    assert_non_null(strstr(e.msg, "ticket_relayed is off"));
+    bh_bootproof_free(p);
+    c.relayed = true;
+    assert_int_equal(bh_bootproof_new(&c, &p), 0);
+    bh_bootproof_seen(p, mb, "198.51.100.7", 0, true, now);
+    assert_int_equal(TICKET(mb, "198.51.100.7", now + 1), 0);
+    /* ... but a direct exchange still needs the neighbour entry */
+    bh_bootproof_seen(p, ma, "198.51.100.8", 0, false, now);
+    assert_int_equal(TICKET(ma, "198.51.100.8", now + 1), BH_EPERM);
     bh_bootproof_free(p);
 
     /* neighbour mode: a complete entry alone is proof (another server does
      * DHCP); without one, still refused */
+    c.relayed = false;
     c.neighbour = true;
     assert_int_equal(bh_bootproof_new(&c, &p), 0);
     snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.30 %s", ma);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.30", now, fake_mint, NULL, t, &e), 0);
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.30", now + 10, fake_mint, NULL, t2, &e),
-                     0);
-    assert_string_equal(t2, t); /* one ticket for that boot */
-    assert_int_equal(bh_bootproof_ticket(p, ma, "192.0.2.31", now, fake_mint, NULL, t, &e),
-                     BH_EPERM);
+    assert_int_equal(TICKET(ma, "192.0.2.30", now), 0);
+    assert_int_equal(TICKET(ma, "192.0.2.30", now + 10), BH_EPERM); /* once */
+    assert_int_equal(TICKET(ma, "192.0.2.31", now), BH_EPERM);
+    bh_bootproof_free(p);
+
+    /* a full table forgets the least recently seen machine first */
+    c.neighbour = false;
+    assert_int_equal(bh_bootproof_new(&c, &p), 0);
+    snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.40 %s", ma);
+    bh_bootproof_seen(p, ma, "192.0.2.40", 0, false, now);
+    for (int i = 0; i < BH_BOOTPROOF_MAX - 1; i++) {
+        char m[18];
+        snprintf(m, sizeof(m), "02:00:00:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff,
+                 i & 0xff);
+        bh_bootproof_seen(p, m, "192.0.2.99", 0, false, now);
+    }
+    bh_bootproof_seen(p, ma, "192.0.2.40", 0, false, now); /* seen again: the newest */
+    bh_bootproof_seen(p, "02:ff:00:00:00:01", "192.0.2.98", 0, false, now); /* one more */
+    assert_int_equal(TICKET(ma, "192.0.2.40", now + 1), 0);
+#undef TICKET
     bh_bootproof_free(p);
 }
 
@@ -435,7 +466,7 @@ static void test_bootstrap(void **state)
     struct bh_buf o;
     bh_buf_init(&o, 4096);
     assert_int_equal(bh_boot_bootstrap("http://192.0.2.1:8080", &o), 0);
-    assert_non_null(strstr(o.p, "chain http://192.0.2.1:8080/boot/ipxe?mac=${net0/mac}"));
+    assert_non_null(strstr(o.p, "chain http://192.0.2.1:8080/boot/ipxe?mac=${netX/mac}"));
     bh_buf_free(&o);
 }
 

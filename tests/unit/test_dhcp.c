@@ -640,7 +640,8 @@ static struct fx *fx_new(enum bh_dhcp_mode mode)
     struct bh_dhcp_hooks h = {.decide = fake_decide, .reservation = fake_reservation, .ud = &x->f};
     struct bh_err e;
     assert_int_equal(bh_dhcp_server_new(&x->cfg, &h, &x->s, &e), 0);
-    x->in = (struct bh_dhcp_in){"br0", {ip4("192.0.2.1")}, mode, BH_DHCP_SERVER_PORT, false};
+    x->in = (struct bh_dhcp_in){"br0", {ip4("192.0.2.1")}, mode, BH_DHCP_SERVER_PORT, false,
+                                {0},   BH_DHCP_CLIENT_PORT};
     x->now = 1700000000;
     return x;
 }
@@ -1043,6 +1044,38 @@ static void test_proxy(void **state)
     assert_false(x->o.reply);
     assert_int_equal(x->o.seen.s_addr, ip4("192.0.2.88"));
     assert_int_equal(x->o.seen_until, 0); /* observed, not leased by us */
+    assert_false(x->o.seen_relayed);
+    /* the same from another port than 68: any program on a machine can send
+     * that, so it proves nothing */
+    x->in.src_port = 40000;
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, 0);
+    x->in.src_port = BH_DHCP_CLIENT_PORT;
+    /* from an address that is neither 0.0.0.0 nor the one it names: nothing */
+    x->in.src.s_addr = ip4("192.0.2.99");
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, 0);
+    x->in.src.s_addr = ip4("192.0.2.88"); /* a client that has the address already */
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, ip4("192.0.2.88"));
+    x->in.src.s_addr = 0;
+    /* through a relay: noted as relayed, only when it comes from the relay */
+    p_start(&x->p, BH_DHCPREQUEST, MAC_A);
+    p_str(&x->p, BH_OPT_VENDOR_CLASS, "PXEClient:Arch:00000:UNDI:002001");
+    p_addr(&x->p, BH_OPT_SERVER_ID, "192.0.2.254");
+    p_addr(&x->p, BH_OPT_REQUESTED_IP, "198.51.100.7");
+    p_end(&x->p);
+    p_field(&x->p, 24, "198.51.100.1"); /* giaddr */
+    x->in.src.s_addr = ip4("198.51.100.1");
+    x->in.src_port = BH_DHCP_SERVER_PORT;
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, ip4("198.51.100.7"));
+    assert_true(x->o.seen_relayed);
+    x->in.src.s_addr = ip4("198.51.100.2"); /* not the relay it names */
+    fx_run(x);
+    assert_int_equal(x->o.seen.s_addr, 0);
+    x->in.src.s_addr = 0;
+    x->in.src_port = BH_DHCP_CLIENT_PORT;
     /* a plain client's REQUEST (an installed OS) is not noted */
     p_start(&x->p, BH_DHCPREQUEST, MAC_B);
     p_addr(&x->p, BH_OPT_SERVER_ID, "192.0.2.254");

@@ -1166,7 +1166,13 @@ static void test_jobs_and_tasks(void **state)
 static int login(const char *tid, const char *nonce, int64_t exp, int64_t texp)
 {
     struct bh_err e;
-    struct bh_agent_login l = {MAC1, nonce, tid, "00", exp, texp, NULL};
+    struct bh_agent_login l = {.mac = MAC1,
+                               .nonce = nonce,
+                               .tid = tid,
+                               .hash = "00",
+                               .expires_ms = exp,
+                               .ticket_expires_ms = texp,
+                               .now_ms = bh_wall_ms()};
     return bh_store_agent_login(S, &l, &e);
 }
 
@@ -1241,6 +1247,21 @@ static void test_agent_sessions_and_claims(void **state)
                      BH_ECONFLICT);
     assert_int_equal(task_upd(t2, MAC1, "cccccccccccc", "done", NULL, NULL, &job, &e), 0);
     json_decref(job);
+
+    /* the host boots again (its DHCP exchange): sessions begun before end,
+     * later ones live on */
+    assert_int_equal(bh_store_agent_end(S, MAC1, bh_wall_ms() + 1, &e), 0);
+    assert_int_equal(session_end("cccccccccccc"), 0);
+    assert_int_equal(login("ffffffffffff", "n3", now + hour, now + hour), 0);
+    assert_int_equal(bh_store_agent_end(S, MAC1, now - 1, &e), 0);
+    assert_true(session_end("ffffffffffff") > now);
+    assert_int_equal(bh_store_agent_end(S, "00:00:00:00:00:99", now, &e), 0); /* no such host */
+    /* a deleted host frees none of its used tickets */
+    struct bh_actor del = {"op", NULL, NULL};
+    assert_int_equal(bh_store_delete(S, bh_kind_get(BH_KIND_HOST), MAC1, 0, &del, &e), 0);
+    assert_int_equal(mk(bh_kind_get(BH_KIND_HOST), "{\"mac\":\"" MAC1 "\"}", &h, &e), 0);
+    json_decref(h);
+    assert_int_equal(login("hhhhhhhhhhhh", "n3", now + hour, now + hour), BH_EAUTH);
     json_decref(spec);
     json_decref(macs);
 }
@@ -1397,7 +1418,8 @@ static void test_migration_7(void **state)
             "UPDATE image_tags SET version = 1 WHERE tag = 'latest';"
             /* and what later migrations added */
             "ALTER TABLE tasks DROP COLUMN claim;"
-            "ALTER TABLE agent_sessions DROP COLUMN ticket_expires_ms;"
+            "ALTER TABLE agent_sessions DROP COLUMN created_ms;"
+            "DROP TABLE agent_nonces;"
             "ALTER TABLE images DROP COLUMN last_version;"
             "PRAGMA user_version = 6;");
     sqlite3_close(db);
