@@ -35,13 +35,19 @@ static int on_msg(void *ud, const char *msg, size_t n, long long *rev)
     return 0;
 }
 
+/* a client of its own for a thread: the agent's server and host token */
+static void own_client(const struct bh_agent *a, struct bh_cli *c)
+{
+    memset(c, 0, sizeof(*c));
+    bh_strlcpy(c->url, a->api.url, sizeof(c->url));
+    bh_strlcpy(c->token, a->api.token, sizeof(c->token));
+}
+
 static void *channel(void *arg)
 {
     struct bh_agent *a = arg;
     struct bh_cli c;
-    memset(&c, 0, sizeof(c));
-    bh_strlcpy(c.url, a->api.url, sizeof(c.url));
-    bh_strlcpy(c.token, a->api.token, sizeof(c.token));
+    own_client(a, &c);
     int backoff = 1;
     while (!atomic_load(&a->quit)) {
         long long rev = 0;
@@ -87,9 +93,7 @@ static void *heartbeat(void *arg)
 {
     struct bh_agent *a = arg;
     struct bh_cli c;
-    memset(&c, 0, sizeof(c));
-    bh_strlcpy(c.url, a->api.url, sizeof(c.url));
-    bh_strlcpy(c.token, a->api.token, sizeof(c.token));
+    own_client(a, &c);
     c.curl = curl_easy_init();
     for (;;) {
         struct timespec ts;
@@ -146,13 +150,7 @@ void bh_agent_wait(struct bh_agent *a, int poll_ms)
     int ms = atomic_load(&a->channel_up) ? 10 * 1000 : poll_ms; /* a slow poll still runs
                                                                  * at:TIME jobs in time */
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    deadline_in(&ts, ms);
     pthread_mutex_lock(&a->mu);
     while (!a->kicked && pthread_cond_timedwait(&a->cv, &a->mu, &ts) != ETIMEDOUT)
         ;
