@@ -94,14 +94,20 @@ static void autostart(struct bh_api *api, const char *mac, const json_t *group)
     json_decref(job);
 }
 
+/* Tickets need the agent key; without it, 503 (replied here). */
+static bool key_ready(struct bh_req *r, const struct bh_api *api)
+{
+    if (!api->agent_key_ok)
+        bh_reply_problem(r, 503, "unavailable", "Agents unavailable",
+                         "the server has no agent key; see its log", NULL);
+    return api->agent_key_ok;
+}
+
 void bh_h_agent_hello(struct bh_req *r)
 {
     struct bh_api *api = bh_api_ctx(r);
-    if (!api->agent_key_ok) {
-        bh_reply_problem(r, 503, "unavailable", "Agents unavailable",
-                         "the server has no agent key; see its log", NULL);
+    if (!key_ready(r, api))
         return;
-    }
     json_t *body = bh_req_json(r);
     if (!body)
         return;
@@ -311,11 +317,8 @@ void bh_h_agent_boot_local(struct bh_req *r)
 void bh_h_host_ticket(struct bh_req *r)
 {
     struct bh_api *api = bh_api_ctx(r);
-    if (!api->agent_key_ok) {
-        bh_reply_problem(r, 503, "unavailable", "Agents unavailable",
-                         "the server has no agent key; see its log", NULL);
+    if (!key_ready(r, api))
         return;
-    }
     json_t *host = NULL;
     struct bh_err e;
     if (bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), bh_req_param(r, "key"), &host, &e)) {
