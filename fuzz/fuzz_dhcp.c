@@ -73,10 +73,20 @@ static void run(struct bh_dhcp_server *s, const struct bh_dhcp_msg *m, enum bh_d
 {
     static struct bh_dhcp_out o;
     static uint8_t out[1472];
-    struct bh_dhcp_in in = {"br0", {htonl(0xc0000201u)}, mode, port, unicast};
+    /* the source: a client's own port (68, from 0.0.0.0 or ciaddr) or, as
+     * some of the input's bits say, a relay's or any program's */
+    struct in_addr src = unicast ? m->ciaddr : (struct in_addr){0};
+    uint16_t sport = m->xid & 1 ? BH_DHCP_SERVER_PORT : m->xid & 2 ? 40000 : BH_DHCP_CLIENT_PORT;
+    if (sport == BH_DHCP_SERVER_PORT)
+        src = m->giaddr;
+    struct bh_dhcp_in in = {"br0", {htonl(0xc0000201u)}, mode, port, unicast, src, sport};
     bh_dhcp_server_handle(s, m, &in, now, &o);
     if (o.after_commit && o.nchanges == 0)
         abort(); /* an ACK must have something to wait for */
+    if (o.seen.s_addr && sport == 40000)
+        abort(); /* what any program may send proves no boot */
+    if (o.seen.s_addr && o.seen_relayed != (m->giaddr.s_addr != 0))
+        abort();
     if (mode == BH_DHCP_PROXY && (o.nchanges || o.r.yiaddr.s_addr || o.r.lease_time))
         abort(); /* proxy mode never hands out addresses */
     if (!o.reply)
