@@ -1,5 +1,5 @@
 /*
- * console.c - the web console's files: GET / (index.html) and GET
+ * uifiles.c - the web console's files: GET / (index.html) and GET
  * /ui/{path*} from the directory [http] ui_dir, which `make` fills (web/).
  *
  * Files go out with sendfile (files.c), below a directory opened before
