@@ -163,6 +163,20 @@ static const char *const migrations[] = {
     "ALTER TABLE images ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;"
     "UPDATE images SET last_version = (SELECT coalesce(max(version), 0) FROM "
     "image_versions v WHERE v.image_id = images.id);",
+
+    /* 10: reserved for the sessions branch of issue 10 (web console
+     * sessions); the lead puts its migration here when merging */
+    "SELECT 1;",
+
+    /* 11: what the web console reads (issue 10).  A version's new_bytes:
+     * the stored bytes of its chunks that no earlier version of the image
+     * had, worked out at commit (NULL for older versions until the image
+     * store fills it in at start).  A task's updated_at: its last change,
+     * for a host's activity.  Unfinished tasks by state, so the running and
+     * waiting jobs are counted without reading every task ever run. */
+    "ALTER TABLE image_versions ADD COLUMN new_bytes INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN updated_at TEXT;"
+    "CREATE INDEX tasks_state ON tasks(state, job_id);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
