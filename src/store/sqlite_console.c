@@ -14,15 +14,32 @@
 /* A host's activity: the task that says what it does now or did last.
  * Its running step; else its next queued one (the oldest job's lowest
  * step); else its last finished one, where a failed step comes before the
- * later steps cancelled with it at the same moment.  COL is the column of
- * that task wanted, HOST the host's id in the outer query. */
-#define ACTIVITY(COL, HOST)                                                                        \
-    "(SELECT x." COL " FROM tasks x WHERE x.host_id = " HOST " ORDER BY "                          \
-    "CASE x.state WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, "                         \
-    "CASE WHEN x.state IN ('running', 'queued') THEN x.job_id END, "                               \
-    "CASE WHEN x.state IN ('running', 'queued') THEN x.seq END, "                                  \
+ * later steps cancelled with it at the same moment.  HOST is the host's id
+ * in the outer query.  Three lookups the indexes answer (tasks_state for
+ * the first two, tasks_last for the third), not a sort of the host's
+ * history. */
+#define ACTIVITY_ID(HOST)                                                                          \
+    "coalesce((SELECT x.id FROM tasks x WHERE x.state = 'running' AND x.host_id = " HOST           \
+    " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x WHERE x.state = 'queued' "      \
+    "AND x.host_id = " HOST " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x "       \
+    "WHERE x.host_id = " HOST " AND x.state IN ('done', 'failed', 'cancelled') ORDER BY "          \
     "coalesce(x.updated_at, x.finished_at) DESC, x.state <> 'failed', x.job_id DESC, x.seq "       \
-    "LIMIT 1)"
+    "LIMIT 1))"
+
+/* busy: a step running; failed: hosts whose activity is a failed step,
+ * looked for among the hosts that ever failed one (few) */
+#define BUSY_FAILED                                                                                \
+    "SELECT (SELECT count(DISTINCT t.host_id) FROM tasks t JOIN hosts h ON h.id = t.host_id "      \
+    "WHERE t.state = 'running' AND (?1 IS NULL OR h.room_id = ?1)), (SELECT count(*) FROM "        \
+    "(SELECT DISTINCT host_id FROM tasks WHERE state = 'failed') f JOIN hosts h ON h.id = "        \
+    "f.host_id WHERE (?1 IS NULL OR h.room_id = ?1) AND (SELECT y.state FROM tasks y WHERE "       \
+    "y.id = " ACTIVITY_ID("h.id") ") = 'failed')"
+
+#define HOST_ACTIVITY                                                                              \
+    "SELECT h.mac, t.id, t.job_id, t.step, t.state, t.progress, t.error, coalesce(t.updated_at, "  \
+    "t.finished_at, t.started_at, j.created_at) FROM hosts h JOIN tasks t ON t.id = " ACTIVITY_ID( \
+        "h.id") " JOIN jobs j ON j.id = t.job_id WHERE h.mac IN (SELECT value FROM "               \
+                "json_each(?1))"
 
 static const char *const host_states[] = {"new", "known", "booting", "up", "offline"};
 
@@ -131,12 +148,7 @@ int sq_summary(void *impl, const char *room, json_t **out, struct bh_err *err)
                       "GROUP BY state",
                       room_id, row_state, by, err);
     if (!rc)
-        rc = each_row(
-            c,
-            "SELECT coalesce(sum(a = 'running'), 0), coalesce(sum(a = 'failed'), 0) "
-            "FROM (SELECT " ACTIVITY("state", "h.id") " AS a FROM hosts h "
-                                                      "WHERE ?1 IS NULL OR h.room_id = ?1)",
-            room_id, row_busy, hosts, err);
+        rc = each_row(c, BUSY_FAILED, room_id, row_busy, hosts, err);
     if (!rc)
         rc = each_row(c,
                       "SELECT (SELECT count(*) FROM rooms), (SELECT count(*) FROM host_groups), "
@@ -189,14 +201,7 @@ static int bind_array(sqlite3_stmt *st, const json_t *arr, struct bh_err *err)
 int sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_err *err)
 {
     struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st =
-        sq_prepare(c,
-                   "SELECT h.mac, t.id, t.job_id, t.step, t.state, t.progress, t.error, "
-                   "coalesce(t.updated_at, t.finished_at, t.started_at, j.created_at) FROM hosts h "
-                   "JOIN tasks t ON t.id = " ACTIVITY(
-                       "id", "h.id") " JOIN jobs j ON j.id = t.job_id "
-                                     "WHERE h.mac IN (SELECT value FROM json_each(?1))",
-                   err);
+    sqlite3_stmt *st = sq_prepare(c, HOST_ACTIVITY, err);
     json_t *map = json_object();
     int rc = !st ? BH_EIO : !map ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0;
     if (!rc)

@@ -1421,9 +1421,10 @@ static void test_migration_7(void **state)
             "ALTER TABLE agent_sessions DROP COLUMN created_ms;"
             "DROP TABLE agent_nonces;"
             "ALTER TABLE images DROP COLUMN last_version;"
+            "DROP INDEX tasks_state;"
+            "DROP INDEX tasks_last;"
             "ALTER TABLE image_versions DROP COLUMN new_bytes;"
             "ALTER TABLE tasks DROP COLUMN updated_at;"
-            "DROP INDEX tasks_state;"
             "PRAGMA user_version = 6;");
     sqlite3_close(db);
     store_open();
