@@ -12,8 +12,10 @@
 #define V1 "/api/v1"
 
 /* clang-format off */
-#define CRUD(plural, kind, rd, wr)                                                                 \
-    {"GET", V1 "/" plural, bh_h_list, rd, &bh_kinds[kind], 0, "List " plural},                     \
+#define CRUD(plural, kind, rd, wr) CRUD_L(plural, kind, rd, wr, bh_h_list, "List " plural)
+/* with a list handler of its own (console.c) */
+#define CRUD_L(plural, kind, rd, wr, list, list_summary)                                           \
+    {"GET", V1 "/" plural, list, rd, &bh_kinds[kind], 0, list_summary},                            \
     {"POST", V1 "/" plural, bh_h_create, wr, &bh_kinds[kind], 0, "Create one of the " plural},     \
     {"GET", V1 "/" plural "/{key}", bh_h_get, rd, &bh_kinds[kind], 0, "Read one of the " plural},  \
     {"PUT", V1 "/" plural "/{key}", bh_h_replace, wr, &bh_kinds[kind], 0,                          \
@@ -45,15 +47,24 @@ static const struct bh_route routes[] = {
      "The browser session of the cookie, with its CSRF token"},
     {"DELETE", V1 "/session", bh_h_session_delete, BH_ROLE_VIEWER, NULL, 0,
      "Log out: end the cookie's browser session (send X-CSRF-Token)"},
+    {"GET", V1 "/summary", bh_h_summary, BH_ROLE_VIEWER, NULL, 0,
+     "The dashboard's counts: hosts by state (?room=NAME: of one room), rooms, groups, "
+     "profiles, images, jobs, the image store and the boot services"},
     CRUD("rooms", BH_KIND_ROOM, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
     CRUD("groups", BH_KIND_GROUP, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
     {"GET", V1 "/groups/{key}/start.conf", bh_h_startconf_get, BH_ROLE_VIEWER, GROUPS, 0,
      "The group's layout and OS entries as a LINBO start.conf"},
     {"PUT", V1 "/groups/{key}/start.conf", bh_h_startconf_put, BH_ROLE_OPERATOR, GROUPS, 0,
      "Set the group's layout and OS entries from a LINBO start.conf"},
-    CRUD("hosts", BH_KIND_HOST, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    CRUD_L("hosts", BH_KIND_HOST, BH_ROLE_VIEWER, BH_ROLE_OPERATOR, bh_h_hosts_list,
+           "List hosts (q=TEXT searches name, MAC and IP; include=activity adds each host's "
+           "current or last step)"),
+    {"POST", V1 "/hosts/register", bh_h_hosts_register, BH_ROLE_OPERATOR, NULL, 0,
+     "Name and file many new hosts at once: {hosts: [MAC...], pattern: \"r101-pc{01..30}\", "
+     "order: given|mac|first_seen, room, group}; all or nothing"},
     CRUD("profiles", BH_KIND_PROFILE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
-    CRUD("images", BH_KIND_IMAGE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
+    CRUD_L("images", BH_KIND_IMAGE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR, bh_h_images_list,
+           "List images (include=usage adds versions, sizes and the groups that use each)"),
     {"GET", V1 "/tokens", bh_h_list, BH_ROLE_ADMIN, TOKENS, 0, "List tokens"},
     {"POST", V1 "/tokens", bh_h_token_create, BH_ROLE_ADMIN, TOKENS, 0,
      "Create a token (its secret is in this response only)"},

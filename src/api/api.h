@@ -115,6 +115,26 @@ struct bh_api *bh_api_ctx(struct bh_req *r);
 void bh_etag(int64_t rev, char out[32]);
 int64_t bh_if_match(struct bh_req *r);
 
+/* ---- list pages (resources.c), also for the console's lists -------------- */
+
+/* A list request's query, parsed: limit, offset, sort, count, selector,
+ * filters on filterable fields and, for kinds with search fields, q. */
+struct bh_api_list;
+/* A route's own list parameter: return 1 if key is one (and was taken), 0
+ * if it is not, -1 after replying an error itself. */
+typedef int (*bh_api_list_arg_fn)(void *ud, struct bh_req *r, const char *key, const char *val);
+/* Parse the query of a list request for kind k; extra (may be NULL) sees
+ * every parameter first, extra_names (", include", for the message about
+ * an unknown parameter) names its own.  NULL after replying 400 (or 500). */
+struct bh_api_list *bh_api_list_parse(struct bh_req *r, const struct bh_kind_desc *k,
+                                      bh_api_list_arg_fn extra, void *ud, const char *extra_names);
+const struct bh_list_query *bh_api_list_query(const struct bh_api_list *l);
+void bh_api_list_free(struct bh_api_list *l);
+/* The page {items, limit, offset, next_offset when more, total with
+ * count=true}; takes items. */
+json_t *bh_api_list_page(const struct bh_api_list *l, json_t *items,
+                         const struct bh_list_result *res);
+
 /* handlers */
 void bh_h_list(struct bh_req *r);
 void bh_h_get(struct bh_req *r);
@@ -192,5 +212,18 @@ void bh_h_jobs(struct bh_req *r);
 void bh_h_job_get(struct bh_req *r);
 void bh_h_job_cancel(struct bh_req *r);
 void bh_h_job_retry(struct bh_req *r);
+/* What the web console needs (console.c) */
+void bh_h_summary(struct bh_req *r);
+void bh_h_hosts_list(struct bh_req *r);
+void bh_h_hosts_register(struct bh_req *r);
+void bh_h_images_list(struct bh_req *r);
+/* Each host of a job (as GET /jobs/{id} shows it) gets eta_s: the seconds
+ * its running step still needs at its reported rate, or null. */
+void bh_api_job_eta(json_t *job);
+/* The OpenAPI parts of the console's routes (openapi.c asks): true if rt
+ * is one of them; adds its parameters, body and answers. */
+bool bh_api_console_doc(const struct bh_route *rt, json_t *op, json_t *resp, json_t *params);
+/* The schemas those parts refer to. */
+void bh_api_console_schemas(json_t *schemas);
 
 #endif

@@ -398,17 +398,7 @@ void bh_h_imagestore_gc(struct bh_req *r)
  * "win10@stable" or "win10" all name image win10 */
 static bool group_uses(const json_t *group, const char *image)
 {
-    size_t i;
-    json_t *os;
-    json_array_foreach(json_object_get(json_object_get(group, "config"), "os"), i, os)
-    {
-        char name[256];
-        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
-                               sizeof(name), NULL, 0) &&
-            !strcmp(name, image))
-            return true;
-    }
-    return false;
+    return bh_startconf_uses_image(json_object_get(group, "config"), image);
 }
 
 /* Does this host's group use the image?  (A client agent's host token.) */

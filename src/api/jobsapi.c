@@ -176,6 +176,7 @@ void bh_h_job_get(struct bh_req *r)
         return;
     }
     bh_api_job_annotate(bh_api_ctx(r), job);
+    bh_api_job_eta(job);
     bh_reply_json(r, 200, job);
 }
 

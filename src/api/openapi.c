@@ -275,7 +275,8 @@ static json_t *operation(const struct bh_route *rt)
                                                 "in", "path", "required", 1, "schema", "type",
                                                 "string", "description",
                                                 "name (hosts: MAC or name; tokens: id or name)"));
-    bool list = k && rt->fn == bh_h_list;
+    bool list =
+        k && (rt->fn == bh_h_list || rt->fn == bh_h_hosts_list || rt->fn == bh_h_images_list);
     if (list) {
         const char *q[][2] = {{"limit", "integer"},
                               {"offset", "integer"},
@@ -299,6 +300,7 @@ static json_t *operation(const struct bh_route *rt)
                                     "items", ref(sname), "limit", "type", "integer", "offset",
                                     "type", "integer", "next_offset", "type", "integer", "total",
                                     "type", "integer")));
+        bh_api_console_doc(rt, op, resp, params); /* its q and include, if it has them */
     } else if (k && strstr(rt->pattern, "start.conf")) {
         if (!strcmp(rt->method, "GET"))
             json_object_set_new(resp, "200",
@@ -335,6 +337,8 @@ static json_t *operation(const struct bh_route *rt)
             if (strcmp(rt->method, "GET"))
                 json_object_set_new(resp, "412", problem_response("If-Match failed"));
         }
+    } else if (bh_api_console_doc(rt, op, resp, params)) {
+        /* the console's routes: consoledoc.c */
     } else if (!strncmp(rt->pattern, "/boot/", 6)) {
         /* firmware-facing: plain text or files, answered without a token */
         static const char *const ipxe_q[] = {"mac", "arch", "platform", "uuid", "serial", NULL};
@@ -479,6 +483,7 @@ static void build(void)
         capitalize(bh_kinds[i].name, sname, sizeof(sname));
         json_object_set_new(schemas, sname, kind_schema(&bh_kinds[i]));
     }
+    bh_api_console_schemas(schemas);
     json_object_set_new(schemas, "Problem",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}",
                                   "type", "object", "properties", "type", "type", "string", "title",

@@ -40,15 +40,36 @@ static void bad_query(struct bh_req *r, const char *detail, const char *field)
 
 /* ---- list ---------------------------------------------------------------- */
 
-struct list_ctx {
+struct bh_api_list {
     struct bh_req *r;
     const struct bh_kind_desc *k;
     struct bh_list_query q;
     struct bh_selector sel;
     bool replied;
+    bh_api_list_arg_fn extra; /* the route's own parameters; may be NULL */
+    void *extra_ud;
+    const char *extra_names;
 };
 
-static int parse_sort(struct list_ctx *lc, const char *v)
+static bool searchable(const struct bh_kind_desc *k)
+{
+    for (size_t i = 0; i < k->nfields; i++)
+        if (k->fields[i].flags & BH_FF_SEARCH)
+            return true;
+    return false;
+}
+
+/* ?q=: printable text of at most BH_SEARCH_MAX bytes */
+static bool search_ok(const char *v)
+{
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return false;
+    return n <= BH_SEARCH_MAX;
+}
+
+static int parse_sort(struct bh_api_list *lc, const char *v)
 {
     char item[64];
     const char *p = v;
@@ -88,10 +109,23 @@ static void sortable_list(const struct bh_kind_desc *k, unsigned flag, char *out
 
 static int list_arg(void *ud, const char *key, const char *val)
 {
-    struct list_ctx *lc = ud;
+    struct bh_api_list *lc = ud;
     char detail[400];
     int64_t n;
-    if (strcmp(key, "limit") == 0) {
+    int took = lc->extra ? lc->extra(lc->extra_ud, lc->r, key, val) : 0;
+    if (took) {
+        lc->replied = took < 0;
+        return took < 0 ? -1 : 0;
+    }
+    if (strcmp(key, "q") == 0 && searchable(lc->k)) {
+        if (!search_ok(val)) {
+            snprintf(detail, sizeof(detail),
+                     "q is printable text of at most %d bytes (a part of a name, MAC or address)",
+                     BH_SEARCH_MAX);
+            goto bad;
+        }
+        lc->q.search = val;
+    } else if (strcmp(key, "limit") == 0) {
         if (bh_parse_i64(val, 1, BH_LIST_MAX, &n)) {
             snprintf(detail, sizeof(detail), "limit must be an integer from 1 to %d", BH_LIST_MAX);
             goto bad;
@@ -136,8 +170,9 @@ static int list_arg(void *ud, const char *key, const char *val)
             sortable_list(lc->k, BH_FF_FILTER, fields, sizeof(fields));
             snprintf(detail, sizeof(detail),
                      "unknown query parameter '%.64s'; use limit, offset, sort, count, "
-                     "selector%s%s",
-                     key, fields[0] ? ", " : "", fields);
+                     "selector%s%s%s%s",
+                     key, searchable(lc->k) ? ", q" : "", lc->extra_names ? lc->extra_names : "",
+                     fields[0] ? ", " : "", fields);
             goto bad;
         }
         if (f->type == BH_F_ENUM) {
@@ -167,42 +202,68 @@ bad:
     return -1;
 }
 
-void bh_h_list(struct bh_req *r)
+struct bh_api_list *bh_api_list_parse(struct bh_req *r, const struct bh_kind_desc *k,
+                                      bh_api_list_arg_fn extra, void *ud, const char *extra_names)
 {
-    struct list_ctx *lc = calloc(1, sizeof(*lc));
+    struct bh_api_list *lc = calloc(1, sizeof(*lc));
     if (!lc) {
         bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
-        return;
+        return NULL;
     }
     lc->r = r;
-    lc->k = route_kind(r);
-    lc->q.kind = lc->k;
+    lc->k = k;
+    lc->q.kind = k;
     lc->q.limit = LIST_DEFAULT;
+    lc->extra = extra;
+    lc->extra_ud = ud;
+    lc->extra_names = extra_names;
     if (bh_req_query_each(r, list_arg, lc) || lc->replied) {
         free(lc);
-        return;
+        return NULL;
     }
     if (lc->q.nsort == 0) {
         lc->q.sort[0].field = bh_kind_field(lc->k, lc->k->default_sort);
         lc->q.nsort = 1;
     }
+    return lc;
+}
+
+const struct bh_list_query *bh_api_list_query(const struct bh_api_list *l)
+{
+    return &l->q;
+}
+
+void bh_api_list_free(struct bh_api_list *l)
+{
+    free(l);
+}
+
+json_t *bh_api_list_page(const struct bh_api_list *l, json_t *items,
+                         const struct bh_list_result *res)
+{
+    const struct bh_list_query *q = bh_api_list_query(l);
+    size_t n = json_array_size(items);
+    json_t *out = json_pack("{s:o, s:I, s:I}", "items", items, "limit", (json_int_t)q->limit,
+                            "offset", (json_int_t)q->offset);
+    if (out && res->more)
+        json_object_set_new(out, "next_offset", json_integer(q->offset + (json_int_t)n));
+    if (out && res->total >= 0)
+        json_object_set_new(out, "total", json_integer(res->total));
+    return out;
+}
+
+void bh_h_list(struct bh_req *r)
+{
+    struct bh_api_list *l = bh_api_list_parse(r, route_kind(r), NULL, NULL, NULL);
+    if (!l)
+        return;
     struct bh_list_result res;
     struct bh_err e;
-    int rc = bh_store_list(bh_api_ctx(r)->store, &lc->q, &res, &e);
-    if (rc) {
-        free(lc);
+    if (bh_store_list(bh_api_ctx(r)->store, bh_api_list_query(l), &res, &e))
         bh_reply_err(r, &e);
-        return;
-    }
-    json_t *out = json_pack("{s:o, s:I, s:I}", "items", res.items, "limit", (json_int_t)lc->q.limit,
-                            "offset", (json_int_t)lc->q.offset);
-    if (out && res.more)
-        json_object_set_new(out, "next_offset",
-                            json_integer(lc->q.offset + (json_int_t)json_array_size(res.items)));
-    if (out && res.total >= 0)
-        json_object_set_new(out, "total", json_integer(res.total));
-    free(lc);
-    bh_reply_json(r, 200, out);
+    else
+        bh_reply_json(r, 200, bh_api_list_page(l, res.items, &res));
+    bh_api_list_free(l);
 }
 
 /* ---- single objects ------------------------------------------------------ */

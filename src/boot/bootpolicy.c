@@ -62,6 +62,22 @@ static void set(struct bh_boot_decision *d, enum bh_boot_kind kind, const char *
     bh_strlcpy(d->why, why, sizeof(d->why));
 }
 
+/* What a new machine's DHCP request says of its firmware, for the console's
+ * New devices (RFC 4578 option 93; PXE 2.1 vendor class): "bios", "uefi",
+ * "rpi", or NULL when it does not say. */
+static const char *firmware_of(const struct bh_boot_client *c)
+{
+    if (c->rpi)
+        return "rpi";
+    if (c->http)
+        return "uefi"; /* UEFI HTTP boot */
+    switch (c->arch) {
+    case BH_ARCH_BIOS: return "bios";
+    case BH_ARCH_NONE: return NULL;
+    default: return "uefi"; /* EFI IA32, x64, byte code, ARM */
+    }
+}
+
 void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d)
 {
     struct bh_boot_settings st;
@@ -88,6 +104,17 @@ void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh
                 json_object_set_new(doc, "uuid", json_string(c->uuid_str));
             if (doc && c->hostname[0])
                 json_object_set_new(doc, "description", json_string(c->hostname));
+            /* what the request says of the firmware, until the agent's
+             * inventory (which has firmware too) replaces it */
+            const char *fw = firmware_of(c);
+            if (doc && (fw || c->arch != BH_ARCH_NONE)) {
+                json_t *hw = json_pack("{s:s}", "source", "dhcp");
+                if (hw && fw)
+                    json_object_set_new(hw, "firmware", json_string(fw));
+                if (hw && c->arch != BH_ARCH_NONE)
+                    json_object_set_new(hw, "client_arch", json_integer(c->arch));
+                json_object_set_new(doc, "hardware", hw);
+            }
             bh_bootwork_register(bh_boot_work(b), doc);
         }
     }

@@ -310,6 +310,14 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
         if (doc && q->arch &&
             (!strcmp(q->arch, "x86_64") || !strcmp(q->arch, "i386") || !strcmp(q->arch, "arm64")))
             json_object_set_new(doc, "arch", json_string(q->arch));
+        /* iPXE's ${platform}: the firmware, for the console's New devices */
+        const char *fw = !q->platform                     ? NULL
+                         : !strcmp(q->platform, "pcbios") ? "bios"
+                         : !strcmp(q->platform, "efi")    ? "uefi"
+                                                          : NULL;
+        if (doc && fw)
+            json_object_set_new(doc, "hardware",
+                                json_pack("{s:s, s:s}", "source", "ipxe", "firmware", fw));
         bh_bootwork_register(bh_boot_work(b), doc);
     }
     struct plan p;

@@ -407,6 +407,22 @@ void bh_boot_free(struct bh_boot *b)
     free(b);
 }
 
+void bh_boot_figures(struct bh_boot *b, struct bh_boot_figures *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (b->tftp) {
+        struct bh_tftp_stats t;
+        bh_tftp_get_stats(b->tftp, &t);
+        out->tftp = true;
+        out->tftp_transfers = t.active;
+    }
+    if (b->dhcp) {
+        struct bh_dhcp_stats d;
+        bh_dhcp_get_stats(b->dhcp, &d);
+        out->leases = d.leases_active;
+    }
+}
+
 int bh_boot_metrics(struct bh_boot *b, struct bh_buf *o)
 {
     int rc = 0;

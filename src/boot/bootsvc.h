@@ -62,6 +62,13 @@ int bh_boot_prove(struct bh_boot *b, const char *mac, const char *remote, struct
  * forgets it, and the machine boots the client OS, which starts it again. */
 void bh_boot_local_once(struct bh_boot *b, const char *mac, int64_t until_ms);
 bool bh_boot_take_local_once(struct bh_boot *b, const char *mac);
+/* What the boot services are doing now, for the console's dashboard:
+ * leases held (full mode) and TFTP transfers running. */
+struct bh_boot_figures {
+    uint64_t leases, tftp_transfers;
+    bool tftp; /* TFTP is on */
+};
+void bh_boot_figures(struct bh_boot *b, struct bh_boot_figures *out);
 /* Prometheus lines for DHCP, TFTP and the boot endpoints. */
 int bh_boot_metrics(struct bh_boot *b, struct bh_buf *out);
 

@@ -188,10 +188,14 @@ static void do_seen(struct bh_bootwork *w, json_t *todo)
             continue; /* not registered (yet): nothing to update */
         const char *cur = json_string_value(json_object_get(host, "state"));
         json_t *last = json_object_get(w->written, mac);
+        /* a machine the admin has not accepted yet stays "new" (the
+         * console's New devices) until it is registered; only its last_seen
+         * moves */
+        if (cur && !strcmp(cur, "new"))
+            state = NULL;
         bool state_change = state && (!cur || strcmp(cur, state) != 0);
         bool stale =
             !last || ms - json_integer_value(json_object_get(last, "ms")) >= SEEN_INTERVAL_MS;
-        /* a host the admin has not accepted yet stays "new" until it boots */
         if (state_change || stale) {
             write_state(w, mac, state_change ? state : NULL, ms);
             json_object_set_new(w->written, mac, json_pack("{s:I}", "ms", (json_int_t)ms));

@@ -53,6 +53,10 @@ static int count_one(void *ud, const uint8_t id[BH_SHA256_LEN], uint64_t zsize, 
     return 0;
 }
 
+static int add_manifest_ids(struct bh_imagesvc *svc, const char *hex, struct bh_idset *set,
+                            struct bh_err *err);
+static void backfill_new_bytes(struct bh_imagesvc *svc);
+
 int bh_imagesvc_open(const char *root, struct bh_store *store, struct bh_imagesvc **out,
                      struct bh_err *err)
 {
@@ -72,6 +76,7 @@ int bh_imagesvc_open(const char *root, struct bh_store *store, struct bh_imagesv
     }
     bh_log(BH_LOG_INFO, "image store", "root=%s chunks=%llu bytes=%llu", root,
            (unsigned long long)svc->chunks, (unsigned long long)svc->bytes);
+    backfill_new_bytes(svc);
     *out = svc;
     return 0;
 }
@@ -260,12 +265,14 @@ int bh_imagesvc_put_chunk(struct bh_imagesvc *svc, const uint8_t id[BH_SHA256_LE
 }
 
 /* The stored sizes of ids, in one pass: *stored of all, *added of those
- * not in parent; *missing counts the absent ones. */
+ * not in parent, *fresh of those not in earlier; *missing counts the
+ * absent ones. */
 static void stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
-                         const struct bh_idset *parent, uint64_t *stored, uint64_t *added,
-                         size_t *missing, char first_missing[BH_SHA256_HEX])
+                         const struct bh_idset *parent, const struct bh_idset *earlier,
+                         uint64_t *stored, uint64_t *added, uint64_t *fresh, size_t *missing,
+                         char first_missing[BH_SHA256_HEX])
 {
-    *stored = *added = 0;
+    *stored = *added = *fresh = 0;
     *missing = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *id = ids + i * BH_SHA256_LEN;
@@ -280,7 +287,48 @@ static void stored_sizes(struct bh_imagesvc *svc, const uint8_t *ids, size_t n,
         *stored += zs;
         if (!bh_idset_has(parent, id))
             *added += zs;
+        if (!bh_idset_has(earlier, id))
+            *fresh += zs;
     }
+}
+
+/* Add the chunk ids of manifest hex to set (zero runs have none). */
+static int add_manifest_ids(struct bh_imagesvc *svc, const char *hex, struct bh_idset *set,
+                            struct bh_err *err)
+{
+    struct bh_manifest m;
+    bh_manifest_init(&m);
+    int rc = load_manifest_hex(svc, hex, &m, err);
+    for (size_t i = 0; !rc && i < m.n; i++)
+        if (!m.ext[i].zero && bh_idset_add(set, m.ext[i].id) < 0)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    bh_manifest_free(&m);
+    return rc;
+}
+
+/* Add the chunks of image's versions above *upto to set; *upto becomes
+ * the highest version read.  For a version's new_bytes: what no earlier
+ * version has.  A manifest that cannot be read is left out (its chunks
+ * then count as new: new_bytes is a figure, never a reason to refuse). */
+static int earlier_chunks(struct bh_imagesvc *svc, const char *image, struct bh_idset *set,
+                          int64_t *upto, struct bh_err *err)
+{
+    json_t *vs = NULL;
+    int rc = bh_store_versions(svc->store, image, &vs, err);
+    size_t i;
+    json_t *v;
+    json_array_foreach(vs, i, v)
+    {
+        int64_t n = json_integer_value(json_object_get(v, "version"));
+        if (rc || n <= *upto)
+            continue;
+        *upto = n;
+        int r = add_manifest_ids(svc, json_string_value(json_object_get(v, "manifest")), set, NULL);
+        if (r == BH_ENOMEM)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    }
+    json_decref(vs);
+    return rc;
 }
 
 /* Is a capture of image a candidate?  Yes unless the image auto-promotes. */
@@ -327,12 +375,20 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
                 if (!pm.ext[i].zero)
                     bh_idset_add(&pset, pm.ext[i].id);
     }
+    /* every earlier version's chunks, for new_bytes: read before taking mu
+     * (manifests can be large), then, under it, what came meanwhile */
+    struct bh_idset eset = {0};
+    int64_t upto = 0;
+    if (!rc)
+        rc = earlier_chunks(svc, image, &eset, &upto, err);
     pthread_mutex_lock(&svc->mu);
-    uint64_t stored = 0, added = 0;
+    uint64_t stored = 0, added = 0, fresh = 0;
     size_t missing = 0;
     char first[BH_SHA256_HEX] = "";
+    if (!rc)
+        rc = earlier_chunks(svc, image, &eset, &upto, err);
     if (!rc) {
-        stored_sizes(svc, ids, n, &pset, &stored, &added, &missing, first);
+        stored_sizes(svc, ids, n, &pset, &eset, &stored, &added, &fresh, &missing, first);
         if (missing)
             rc = bh_err_sett(err, BH_ECONFLICT, "chunks-missing", "chunks",
                              "%zu of the %zu chunks are not uploaded yet (the first: %s); "
@@ -349,6 +405,7 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
             .logical_size = m.size,
             .stored_size = stored,
             .added_bytes = added,
+            .new_bytes = fresh,
             .chunks = n,
             .note = json_string_value(json_object_get(body, "note")),
             .parent = parent_ver,
@@ -360,6 +417,7 @@ int bh_imagesvc_commit(struct bh_imagesvc *svc, const char *upload, const json_t
     }
     pthread_mutex_unlock(&svc->mu);
     bh_idset_clear(&pset);
+    bh_idset_clear(&eset);
     free(ids);
     bh_manifest_free(&m);
     bh_manifest_free(&pm);
@@ -678,6 +736,78 @@ int bh_imagesvc_gc(struct bh_imagesvc *svc, bool dry_run, json_t **out, struct b
 }
 
 /* ---- statistics ---------------------------------------------------------- */
+
+/* new_bytes of one image's versions that lack it (made before bootherd
+ * kept it): its versions in order, each against the chunks of those
+ * before it.  Returns how many were filled in. */
+static size_t backfill_image(struct bh_imagesvc *svc, const char *image)
+{
+    json_t *vs = NULL;
+    struct bh_err e;
+    if (bh_store_versions(svc->store, image, &vs, &e))
+        return 0;
+    struct bh_idset seen = {0};
+    size_t filled = 0, i;
+    json_t *v;
+    json_array_foreach(vs, i, v)
+    {
+        const char *hex = json_string_value(json_object_get(v, "manifest"));
+        struct bh_idset mine = {0};
+        if (add_manifest_ids(svc, hex, &mine, NULL))
+            continue; /* unreadable: left unknown */
+        bool unknown = json_is_null(json_object_get(v, "new_bytes"));
+        uint64_t fresh = 0;
+        for (size_t k = 0; unknown && k < mine.cap; k++) {
+            static const uint8_t none[BH_SHA256_LEN];
+            const uint8_t *id = mine.slot[k];
+            int fd;
+            uint64_t zs;
+            if (!memcmp(id, none, sizeof(none)) || bh_idset_has(&seen, id))
+                continue;
+            if (bh_cs_open_chunk(svc->cs, id, &fd, &zs, NULL) == 0) {
+                close(fd);
+                fresh += zs;
+            }
+        }
+        if (unknown && bh_store_version_set_new_bytes(
+                           svc->store, image, json_integer_value(json_object_get(v, "version")),
+                           fresh, &e) == 0)
+            filled++;
+        for (size_t k = 0; k < mine.cap; k++)
+            bh_idset_add(&seen, mine.slot[k]);
+        bh_idset_clear(&mine);
+    }
+    bh_idset_clear(&seen);
+    json_decref(vs);
+    return filled;
+}
+
+/* Once, at start after an upgrade: the versions made before new_bytes was
+ * kept get it, so image usage adds up without reading manifests later. */
+static void backfill_new_bytes(struct bh_imagesvc *svc)
+{
+    json_t *todo = NULL;
+    struct bh_err e;
+    if (bh_store_versions_without_new_bytes(svc->store, &todo, &e)) {
+        bh_log(BH_LOG_WARN, "image store: cannot list versions without new_bytes", "err=%s", e.msg);
+        return;
+    }
+    size_t filled = 0, i;
+    json_t *v;
+    const char *last = "";
+    json_array_foreach(todo, i, v)
+    {
+        const char *image = json_string_value(json_object_get(v, "image"));
+        if (!image || !strcmp(image, last))
+            continue;
+        last = image;
+        filled += backfill_image(svc, image);
+    }
+    if (json_array_size(todo))
+        bh_log(BH_LOG_INFO, "image store: new bytes worked out for older versions",
+               "versions=%zu filled=%zu", json_array_size(todo), filled);
+    json_decref(todo);
+}
 
 /* Per image, from its versions: stored = what each version added to the
  * one before it (the first adds everything it has), so versions that share

@@ -873,3 +873,18 @@ bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, si
     snprintf(name, ncap, "%.*s", (int)len, base);
     return true;
 }
+
+bool bh_startconf_uses_image(const json_t *config, const char *image)
+{
+    size_t i;
+    json_t *os;
+    json_array_foreach(json_object_get(config, "os"), i, os)
+    {
+        char name[256];
+        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
+                               sizeof(name), NULL, 0) &&
+            !strcmp(name, image))
+            return true;
+    }
+    return false;
+}

@@ -75,5 +75,9 @@ int bh_startconf_validate(const json_t *conf, struct bh_err *err);
  * when nothing does).  ref may be NULL.  False when base is empty or the
  * name does not fit. */
 bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap);
+/* Does a group's config (start.conf as JSON) name image in an OS entry's
+ * BaseImage?  What a group "uses": its hosts' agents may read the image,
+ * and the console shows the group with the image. */
+bool bh_startconf_uses_image(const json_t *config, const char *image);
 
 #endif

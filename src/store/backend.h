@@ -26,6 +26,9 @@ struct bh_store_backend {
     int (*update)(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
                   void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
                   struct bh_err *err);
+    int (*update_many)(void *impl, const struct bh_kind_desc *k, const json_t *keys,
+                       bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                       json_t **out, struct bh_err *err);
     int (*del)(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
                const struct bh_actor *a, struct bh_err *err);
     int (*events)(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err);
@@ -57,6 +60,12 @@ struct bh_store_backend {
     int (*upload_delete)(void *impl, const char *id, struct bh_err *err);
     int (*image_roots)(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
                        struct bh_err *err);
+    int (*version_set_new_bytes)(void *impl, const char *image, int64_t version, uint64_t new_bytes,
+                                 struct bh_err *err);
+    int (*versions_without_new_bytes)(void *impl, json_t **out, struct bh_err *err);
+    int (*summary)(void *impl, const char *room, json_t **out, struct bh_err *err);
+    int (*hosts_activity)(void *impl, const json_t *macs, json_t **out, struct bh_err *err);
+    int (*images_usage)(void *impl, const json_t *names, json_t **out, struct bh_err *err);
     int (*job_create)(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,
                       json_t **out, struct bh_err *err);
     int (*job_get)(void *impl, int64_t id, json_t **out, struct bh_err *err);

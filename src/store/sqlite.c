@@ -250,6 +250,21 @@ static int sq_schema_version(void *impl)
     return ((struct sq *)impl)->schema_version;
 }
 
+int sq_bump(struct sq *q, int64_t *rev, struct bh_err *err)
+{
+    sqlite3_stmt *st = sq_prepare(
+        &q->writer, "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value", err);
+    if (!st)
+        return BH_EIO;
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *rev = sqlite3_column_int64(st, 0);
+    else
+        rc = sq_fail(&q->writer, err, "bump revision");
+    sqlite3_reset(st);
+    return rc;
+}
+
 int sq_begin(struct sq *q, int64_t *rev, struct bh_err *err)
 {
     pthread_mutex_lock(&q->writer.mu);
@@ -258,17 +273,10 @@ int sq_begin(struct sq *q, int64_t *rev, struct bh_err *err)
         pthread_mutex_unlock(&q->writer.mu);
         return rc;
     }
-    sqlite3_stmt *st = sq_prepare(
-        &q->writer, "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value", err);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        rc = st ? sq_fail(&q->writer, err, "bump revision") : BH_EIO;
-        if (st)
-            sqlite3_reset(st);
+    if ((rc = sq_bump(q, rev, err))) {
         sq_rollback(q);
         return rc;
     }
-    *rev = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
     return 0;
 }
 
@@ -485,17 +493,8 @@ static int sq_event_append_many(void *impl, const json_t *events, const struct b
         return rc;
     for (size_t i = 0; !rc && i < n; i++) {
         const json_t *ev = json_array_get(events, i);
-        if (i > 0) { /* every event has its own revision */
-            sqlite3_stmt *st = sq_prepare(
-                &q->writer,
-                "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value", err);
-            if (!st || sqlite3_step(st) != SQLITE_ROW)
-                rc = st ? sq_fail(&q->writer, err, "bump revision") : BH_EIO;
-            else
-                rev = sqlite3_column_int64(st, 0);
-            if (st)
-                sqlite3_reset(st);
-        }
+        if (i > 0) /* every event has its own revision */
+            rc = sq_bump(q, &rev, err);
         if (!rc)
             rc = sq_record(q, rev, json_string_value(json_object_get(ev, "kind")),
                            json_string_value(json_object_get(ev, "key")),
@@ -661,6 +660,7 @@ const struct bh_store_backend bh__sqlite_backend = {
     .list = sq_list,
     .create = sq_create,
     .update = sq_update,
+    .update_many = sq_update_many,
     .del = sq_delete,
     .events = sq_events,
     .event_append = sq_event_append,
@@ -679,6 +679,11 @@ const struct bh_store_backend bh__sqlite_backend = {
     .upload_get = sq_upload_get,
     .upload_delete = sq_upload_delete,
     .image_roots = sq_image_roots,
+    .version_set_new_bytes = sq_version_set_new_bytes,
+    .versions_without_new_bytes = sq_versions_without_new_bytes,
+    .summary = sq_summary,
+    .hosts_activity = sq_hosts_activity,
+    .images_usage = sq_images_usage,
     .job_create = sq_job_create,
     .job_get = sq_job_get,
     .jobs = sq_jobs,

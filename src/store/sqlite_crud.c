@@ -178,6 +178,7 @@ int sq_get(void *impl, const struct bh_kind_desc *k, const char *key, json_t **o
 struct binds {
     const char *v[BINDS_MAX];
     char own[BH_SEL_MAX_TERMS * 4][BH_SEL_KEY_MAX + 8]; /* json paths */
+    char like[2 * BH_SEARCH_MAX + 3];                   /* %search% with '\' escapes */
     size_t n, nown;
 };
 
@@ -259,6 +260,48 @@ static int selector_sql(struct bh_buf *b, struct binds *bs, const struct bh_sele
     return rc;
 }
 
+/* ?q=: " AND (f1 LIKE ? ESCAPE '\' OR ...)" over the kind's search fields;
+ * the text is a literal, so its '%', '_' and '\' are escaped */
+static int search_sql(struct bh_buf *b, struct binds *bs, const struct bh_list_query *qr)
+{
+    size_t n = strlen(qr->search), o = 0;
+    if (n > BH_SEARCH_MAX)
+        return BH_ETOOBIG;
+    bs->like[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (qr->search[i] == '%' || qr->search[i] == '_' || qr->search[i] == '\\')
+            bs->like[o++] = '\\';
+        bs->like[o++] = qr->search[i];
+    }
+    bs->like[o++] = '%';
+    bs->like[o] = '\0';
+    const struct bh_kind_desc *k = qr->kind;
+    int rc = 0, terms = 0;
+    for (size_t i = 0; i < k->nfields && !rc; i++) {
+        const struct bh_field *f = &k->fields[i];
+        if (!(f->flags & BH_FF_SEARCH))
+            continue;
+        /* a MAC is stored aa:bb:..; people also write it aa-bb-.. or aabb.. */
+        size_t forms = f->type == BH_F_MAC ? 3 : 1;
+        for (size_t j = 0; j < forms && !rc; j++) {
+            rc = bh_buf_adds(b, terms++ ? " OR " : " AND (");
+            if (!rc && j == 1)
+                rc = bh_buf_printf(b, "replace(t.%s, ':', '-')", f->column);
+            else if (!rc && j == 2)
+                rc = bh_buf_printf(b, "replace(t.%s, ':', '')", f->column);
+            else if (!rc)
+                rc = field_expr(b, f);
+            if (!rc)
+                rc = bh_buf_adds(b, " LIKE ? ESCAPE '\\'");
+            if (!rc)
+                rc = bind_push(bs, bs->like);
+        }
+    }
+    if (!rc)
+        rc = bh_buf_adds(b, terms ? ")" : " AND 0"); /* a kind without search fields: none */
+    return rc;
+}
+
 static int where_sql(struct bh_buf *b, struct binds *bs, const struct bh_list_query *qr)
 {
     int rc = bh_buf_adds(b, " WHERE 1");
@@ -274,6 +317,8 @@ static int where_sql(struct bh_buf *b, struct binds *bs, const struct bh_list_qu
     }
     if (!rc && qr->selector)
         rc = selector_sql(b, bs, qr->selector);
+    if (!rc && qr->search && qr->search[0])
+        rc = search_sql(b, bs, qr);
     return rc;
 }
 
@@ -580,31 +625,33 @@ static int precondition(const struct bh_kind_desc *k, const struct row *r, int64
                       (long long)if_rev, (long long)r->rev);
 }
 
-int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
-              void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
-              struct bh_err *err)
+/* Inside a write transaction at revision rev: read the object, let fn
+ * make the new state, write it and record it.  *changed is false when the
+ * write changed nothing: nothing is recorded, the caller undoes the write,
+ * and *out is the object as it was. */
+static int update_in(struct sq *q, const struct bh_kind_desc *k, const char *key,
+                     bh_store_modify_fn fn, void *ud, int64_t if_rev, unsigned flags,
+                     const struct bh_actor *a, int64_t rev, json_t **out, bool *changed,
+                     struct bh_err *err)
 {
-    struct sq *q = impl;
     struct colset cs;
     struct bh_buf sql;
     struct row r = {0};
     json_t *after = NULL, *doc = NULL;
     char ts[BH_TIME_STRLEN];
-    int64_t rev;
     bh_buf_init(&sql, SQL_MAX);
     bh_time_format(bh_wall_ms(), ts);
-    int rc = sq_begin(q, &rev, err);
-    if (rc)
-        return rc;
+    int rc;
+    *changed = false;
     if ((rc = find_for_write(q, k, key, if_rev, &r, err)) ||
         (rc = precondition(k, &r, if_rev, err)))
-        goto fail;
+        goto out;
     if (!(doc = fn(ud, r.obj, err))) {
         rc = err && err->code ? err->code : BH_EINVAL;
-        goto fail;
+        goto out;
     }
     if ((rc = prepare_cols(q, k, doc, false, flags, r.id, &cs, err)))
-        goto fail;
+        goto out;
     rc = bh_buf_printf(&sql, "UPDATE %s SET rev = ?, updated_at = ?", sq_table(k->kind));
     for (size_t i = 0; i < cs.n && !rc; i++)
         rc = bh_buf_printf(&sql, ", %s = ?", cs.f[i]->column);
@@ -612,12 +659,12 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
         rc = bh_buf_adds(&sql, " WHERE id = ?");
     if (rc) {
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-        goto fail;
+        goto out;
     }
     sqlite3_stmt *st = sq_prepare(&q->writer, sql.p, err);
     if (!st) {
         rc = BH_EIO;
-        goto fail;
+        goto out;
     }
     sqlite3_bind_int64(st, 1, rev);
     sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
@@ -625,35 +672,126 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
         bind_col(st, (int)i + 3, &cs, i);
     sqlite3_bind_int64(st, (int)cs.n + 3, r.id);
     if ((rc = step_write(q, st, "update", err)) || (rc = read_by_id(q, k, r.id, &after, err)))
-        goto fail;
-    if (same_state(r.obj, after)) {
-        /* nothing changed: no revision, no event, no audit record */
-        sq_rollback(q);
-        json_decref(after);
-        json_decref(doc);
-        bh_buf_free(&sql);
-        *out = r.obj;
-        return 0;
-    }
-    if ((rc = sq_record(q, rev, k->name, bh_model_key_of(k, after), "updated", r.obj, after, a,
-                        true, err)))
-        goto fail;
+        goto out;
+    /* nothing changed: no revision, no event, no audit record */
+    *changed = !same_state(r.obj, after);
+    if (*changed)
+        rc = sq_record(q, rev, k->name, bh_model_key_of(k, after), "updated", r.obj, after, a, true,
+                       err);
+out:
     bh_buf_free(&sql);
-    json_decref(r.obj);
     json_decref(doc);
-    if ((rc = sq_commit(q, rev, err))) {
+    if (rc) {
+        json_decref(r.obj);
         json_decref(after);
         return rc;
     }
-    *out = after;
+    if (*changed) {
+        json_decref(r.obj);
+        *out = after;
+    } else {
+        json_decref(after);
+        *out = r.obj;
+    }
     return 0;
-fail:
-    sq_rollback(q);
-    bh_buf_free(&sql);
-    json_decref(r.obj);
-    json_decref(after);
-    json_decref(doc);
-    return rc;
+}
+
+int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+              void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+              struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev;
+    bool changed;
+    json_t *obj = NULL;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    rc = update_in(q, k, key, fn, ud, if_rev, flags, a, rev, &obj, &changed, err);
+    if (rc || !changed) {
+        sq_rollback(q);
+        if (!rc)
+            *out = obj;
+        return rc;
+    }
+    if ((rc = sq_commit(q, rev, err))) {
+        json_decref(obj);
+        return rc;
+    }
+    *out = obj;
+    return 0;
+}
+
+/* err->msg begins with the key of the object it is about */
+static void err_of_key(struct bh_err *err, const char *key)
+{
+    if (!err || !strncmp(err->msg, key, strlen(key)))
+        return;
+    char m[BH_ERR_MSG_MAX];
+    snprintf(m, sizeof(m), "%.128s: %.380s", key, err->msg);
+    memcpy(err->msg, m, sizeof(m));
+}
+
+/* Every object in one transaction; each one that changes in a savepoint of
+ * its own, with its own revision, so one that does not change is undone
+ * alone and leaves no revision behind. */
+int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
+                   bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                   json_t **out, struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t first, last = 0;
+    json_t *objs = json_array();
+    if (!objs)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    int rc = sq_begin(q, &first, err);
+    if (rc) {
+        json_decref(objs);
+        return rc;
+    }
+    size_t i;
+    json_t *key;
+    json_array_foreach(keys, i, key)
+    {
+        const char *ks = json_string_value(key);
+        int64_t rev = first;
+        bool changed = false;
+        json_t *obj = NULL;
+        if (!ks) {
+            rc = bh_err_set(err, BH_EINVAL, NULL, "key %zu is not a string", i);
+            break;
+        }
+        if ((rc = sq_exec(&q->writer, "SAVEPOINT many", err)) ||
+            (last && (rc = sq_bump(q, &rev, err))))
+            break;
+        if ((rc = update_in(q, k, ks, fn, ud, 0, flags, a, rev, &obj, &changed, err))) {
+            err_of_key(err, ks);
+            break;
+        }
+        if (changed)
+            last = rev;
+        if (json_array_append_new(objs, obj))
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+        if (!rc)
+            rc = sq_exec(&q->writer, changed ? "RELEASE many" : "ROLLBACK TO many; RELEASE many",
+                         err);
+        if (rc)
+            break;
+    }
+    if (rc || !last) { /* a failure, or nothing changed */
+        sq_rollback(q);
+        if (rc)
+            json_decref(objs);
+        else
+            *out = objs;
+        return rc;
+    }
+    if ((rc = sq_commit(q, last, err))) {
+        json_decref(objs);
+        return rc;
+    }
+    *out = objs;
+    return 0;
 }
 
 /* BH_ECONFLICT if any object still refers to row id of kind k. */

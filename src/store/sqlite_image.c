@@ -17,7 +17,7 @@
     "v.note, v.created_by, v.created_at, "                                                         \
     "(SELECT json_group_array(t.tag) FROM (SELECT tag FROM image_tags t WHERE "                    \
     "t.image_id = v.image_id AND t.version = v.version ORDER BY tag) t), "                         \
-    "v.state, v.promoted_by, v.promoted_at"
+    "v.state, v.promoted_by, v.promoted_at, v.new_bytes"
 
 static json_t *version_row(sqlite3_stmt *st, const char *image)
 {
@@ -38,6 +38,13 @@ static json_t *version_row(sqlite3_stmt *st, const char *image)
                           (const char *)sqlite3_column_text(st, 9), "tags", sq_column_json(st, 10),
                           "promoted_by", (const char *)sqlite3_column_text(st, 12), "promoted_at",
                           (const char *)sqlite3_column_text(st, 13));
+    if (v && json_object_set_new(v, "new_bytes",
+                                 sqlite3_column_type(st, 14) == SQLITE_NULL
+                                     ? json_null()
+                                     : json_integer(sqlite3_column_int64(st, 14)))) {
+        json_decref(v);
+        return NULL;
+    }
     return v;
 }
 
@@ -206,10 +213,10 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
         !(st = sq_prepare(c,
                           "INSERT INTO image_versions (image_id, version, manifest, "
                           "logical_size, stored_size, added_bytes, chunks, parent, note, "
-                          "created_by, created_at, state) SELECT ?1, max(coalesce(max(v.version), "
-                          "0), (SELECT last_version FROM images WHERE id = ?1)) + 1, ?2, ?3, ?4, "
-                          "?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM image_versions v WHERE v.image_id = "
-                          "?1 RETURNING version",
+                          "created_by, created_at, state, new_bytes) SELECT ?1, "
+                          "max(coalesce(max(v.version), 0), (SELECT last_version FROM images "
+                          "WHERE id = ?1)) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "
+                          "FROM image_versions v WHERE v.image_id = ?1 RETURNING version",
                           err)))
         rc = BH_EIO;
     if (!rc) {
@@ -233,6 +240,7 @@ int sq_version_create(void *impl, const struct bh_version_new *v, const struct b
         sqlite3_bind_text(st, 10, ts, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 11, v->candidate ? BH_VERSION_CANDIDATE : BH_VERSION_RELEASED, -1,
                           SQLITE_STATIC);
+        sqlite3_bind_int64(st, 12, (sqlite3_int64)v->new_bytes);
         if (sqlite3_step(st) == SQLITE_ROW)
             ver = sqlite3_column_int64(st, 0);
         else
@@ -312,6 +320,65 @@ int sq_versions(void *impl, const char *image, json_t **out, struct bh_err *err)
             rc = sq_fail(c, err, "list versions");
         sqlite3_reset(st);
     }
+    sq_release(c);
+    if (rc)
+        json_decref(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+int sq_version_set_new_bytes(void *impl, const char *image, int64_t version, uint64_t new_bytes,
+                             struct bh_err *err)
+{
+    struct sq *q = impl;
+    struct sq_conn *c = &q->writer;
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *st = sq_prepare(c,
+                                  "UPDATE image_versions SET new_bytes = ?3 WHERE version = ?2 "
+                                  "AND image_id = (SELECT id FROM images WHERE name = ?1)",
+                                  err);
+    int rc = st ? 0 : BH_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, image, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, version);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)new_bytes);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sq_fail(c, err, "set new_bytes");
+        else if (sqlite3_changes(c->db) == 0)
+            rc = bh_err_set(err, BH_ENOTFOUND, "version", "image '%s' has no version %lld", image,
+                            (long long)version);
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int sq_versions_without_new_bytes(void *impl, json_t **out, struct bh_err *err)
+{
+    struct sq_conn *c = sq_reader(impl);
+    sqlite3_stmt *st = sq_prepare(c,
+                                  "SELECT i.name, v.version, v.manifest FROM image_versions v "
+                                  "JOIN images i ON i.id = v.image_id WHERE v.new_bytes IS NULL "
+                                  "ORDER BY i.name, v.version",
+                                  err);
+    int rc = st ? 0 : BH_EIO;
+    json_t *arr = json_array();
+    if (!arr)
+        rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (!rc) {
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:I, s:s?}", "image",
+                                            (const char *)sqlite3_column_text(st, 0), "version",
+                                            (json_int_t)sqlite3_column_int64(st, 1), "manifest",
+                                            (const char *)sqlite3_column_text(st, 2)));
+        if (r != SQLITE_DONE)
+            rc = sq_fail(c, err, "versions without new_bytes");
+    }
+    if (st)
+        sqlite3_reset(st);
     sq_release(c);
     if (rc)
         json_decref(arr);

@@ -56,6 +56,8 @@ void sq_release(struct sq_conn *c);
 int sq_begin(struct sq *q, int64_t *rev, struct bh_err *err);
 int sq_commit(struct sq *q, int64_t rev, struct bh_err *err);
 void sq_rollback(struct sq *q);
+/* Inside a write transaction: the next revision (for a second event). */
+int sq_bump(struct sq *q, int64_t *rev, struct bh_err *err);
 /* Inside a write transaction: append an event and an audit record. */
 int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, const char *type,
               const json_t *before, const json_t *after, const struct bh_actor *a, bool audit,
@@ -77,6 +79,9 @@ int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const
 int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
               void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
               struct bh_err *err);
+int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
+                   bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                   json_t **out, struct bh_err *err);
 int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
               const struct bh_actor *a, struct bh_err *err);
 
@@ -100,6 +105,15 @@ int sq_upload_get(void *impl, const char *id, json_t **out, struct bh_err *err);
 int sq_upload_delete(void *impl, const char *id, struct bh_err *err);
 int sq_image_roots(void *impl, int64_t now_ms, bool uploads, json_t **manifests,
                    struct bh_err *err);
+
+int sq_version_set_new_bytes(void *impl, const char *image, int64_t version, uint64_t new_bytes,
+                             struct bh_err *err);
+int sq_versions_without_new_bytes(void *impl, json_t **out, struct bh_err *err);
+
+/* What the web console reads (sqlite_console.c) */
+int sq_summary(void *impl, const char *room, json_t **out, struct bh_err *err);
+int sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_err *err);
+int sq_images_usage(void *impl, const json_t *names, json_t **out, struct bh_err *err);
 
 /* Jobs and tasks (sqlite_jobs.c) */
 int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,

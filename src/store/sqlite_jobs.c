@@ -357,8 +357,8 @@ int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out
                   struct bh_err *err)
 {
     static const char *const sql[] = {
-        "UPDATE tasks SET state = 'cancelled', finished_at = ?2 WHERE job_id = ?1 AND state IN "
-        "('queued', 'running')",
+        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE job_id = "
+        "?1 AND state IN ('queued', 'running')",
     };
     return job_change(impl, id, sql, 1, "cancelled", a, out, err);
 }
@@ -368,8 +368,8 @@ int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
     /* every step of a host from its first unfinished one runs again */
     static const char *const sql[] = {
         "UPDATE tasks SET state = 'queued', error = NULL, progress = NULL, started_at = NULL, "
-        "finished_at = NULL, claim = NULL WHERE job_id = ?1 AND state IN ('failed', "
-        "'cancelled')",
+        "finished_at = NULL, claim = NULL, updated_at = ?2 WHERE job_id = ?1 AND state IN "
+        "('failed', 'cancelled')",
     };
     return job_change(impl, id, sql, 1, "retried", a, out, err);
 }
@@ -567,7 +567,7 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
                         "coalesce(?4, progress), error = ?5, started_at = "
                         "coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN "
                         "('done', 'failed') THEN ?6 ELSE finished_at END, claim = "
-                        "coalesce(?7, claim) WHERE id = ?1 AND host_id = (SELECT "
+                        "coalesce(?7, claim), updated_at = ?6 WHERE id = ?1 AND host_id = (SELECT "
                         "id FROM hosts WHERE mac = ?2) AND (state = 'queued' OR "
                         "(state = 'running' AND ?3 <> 'queued')) AND (t.state <> "
                         "'queued' OR ?3 <> 'running' OR " PARALLEL_OK ") RETURNING job_id",
@@ -604,8 +604,9 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
     /* a failed step stops this host: its later steps are cancelled */
     if (!rc && !strcmp(rep->state, "failed")) {
         st = sq_prepare(c,
-                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2 WHERE job_id = "
-                        "?1 AND host_id = (SELECT host_id FROM tasks WHERE id = ?3) AND seq > "
+                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = "
+                        "?2 WHERE job_id = ?1 AND host_id = (SELECT host_id FROM tasks WHERE id = "
+                        "?3) AND seq > "
                         "(SELECT seq FROM tasks WHERE id = ?3) AND state = 'queued'",
                         err);
         if (!st)

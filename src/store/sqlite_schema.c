@@ -170,6 +170,19 @@ static const char *const migrations[] = {
     "token_tid TEXT NOT NULL REFERENCES tokens(tid) ON DELETE CASCADE, "
     "created_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
     "CREATE INDEX web_sessions_token ON web_sessions(token_tid);",
+
+    /* 11: what the web console reads (issue 10).  A version's new_bytes:
+     * the stored bytes of its chunks that no earlier version of the image
+     * had, worked out at commit (NULL for older versions until the image
+     * store fills it in at start).  A task's updated_at: its last change,
+     * for a host's activity.  Tasks by state, so running and waiting jobs,
+     * busy and failed hosts are counted without reading every task ever
+     * run; a host's tasks by their last change, so its last finished step
+     * is found without sorting its history. */
+    "ALTER TABLE image_versions ADD COLUMN new_bytes INTEGER;"
+    "ALTER TABLE tasks ADD COLUMN updated_at TEXT;"
+    "CREATE INDEX tasks_state ON tasks(state, host_id, job_id);"
+    "CREATE INDEX tasks_last ON tasks(host_id, coalesce(updated_at, finished_at));",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -339,6 +339,40 @@ int bh_store_modify(struct bh_store *s, const struct bh_kind_desc *k, const char
     TIMED(BH_OP_UPDATE, s->be->update(s->impl, k, key, fn, ud, if_rev, flags, a, out, err));
 }
 
+int bh_store_modify_many(struct bh_store *s, const struct bh_kind_desc *k, const json_t *keys,
+                         bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                         json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->update_many(s->impl, k, keys, fn, ud, flags, a, out, err));
+}
+
+int bh_store_version_set_new_bytes(struct bh_store *s, const char *image, int64_t version,
+                                   uint64_t new_bytes, struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->version_set_new_bytes(s->impl, image, version, new_bytes, err));
+}
+
+int bh_store_versions_without_new_bytes(struct bh_store *s, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->versions_without_new_bytes(s->impl, out, err));
+}
+
+int bh_store_summary(struct bh_store *s, const char *room, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->summary(s->impl, room, out, err));
+}
+
+int bh_store_hosts_activity(struct bh_store *s, const json_t *macs, json_t **out,
+                            struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->hosts_activity(s->impl, macs, out, err));
+}
+
+int bh_store_images_usage(struct bh_store *s, const json_t *names, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_LIST, s->be->images_usage(s->impl, names, out, err));
+}
+
 int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
                     int64_t if_rev, const struct bh_actor *a, struct bh_err *err)
 {

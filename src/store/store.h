@@ -44,6 +44,7 @@ struct bh_actor {
 #define BH_QUERY_MAX_FILTERS 8
 #define BH_QUERY_MAX_SORT    4
 #define BH_LIST_MAX          1000
+#define BH_SEARCH_MAX        64 /* bytes of a list search (?q=) */
 
 struct bh_list_query {
     const struct bh_kind_desc *kind;
@@ -61,6 +62,11 @@ struct bh_list_query {
     int64_t limit; /* 1..BH_LIST_MAX */
     int64_t offset;
     bool want_total;
+    /* ?q=: only objects with this text (at most BH_SEARCH_MAX bytes, no
+     * wildcards: '%' and '_' are themselves) in one of the kind's
+     * BH_FF_SEARCH fields, ignoring ASCII case; a MAC also matches written
+     * with '-' or without separators.  NULL or "": no search.  Borrowed. */
+    const char *search;
 };
 
 struct bh_list_result {
@@ -141,6 +147,18 @@ int bh_store_modify(struct bh_store *s, const struct bh_kind_desc *k, const char
                     const struct bh_actor *a, json_t **out, struct bh_err *err);
 int bh_store_delete(struct bh_store *s, const struct bh_kind_desc *k, const char *key,
                     int64_t if_rev, const struct bh_actor *a, struct bh_err *err);
+/* bh_store_modify for many objects in ONE transaction: keys is an array
+ * of key strings, fn is called for each object in that order (ud carries
+ * what it needs to tell them apart).  All or nothing: the first failure
+ * (no such object, fn refusing, a unique field taken, a missing
+ * reference) rolls every change back and comes back with its code and
+ * err->msg beginning with the key ("aa:bb:..: ...").  Each object that
+ * changes gets its own revision, event ("updated") and audit record, as a
+ * single write would; one that does not change writes nothing.  *out: the
+ * objects afterwards, in key order. */
+int bh_store_modify_many(struct bh_store *s, const struct bh_kind_desc *k, const json_t *keys,
+                         bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                         json_t **out, struct bh_err *err);
 
 /* Events with rev > since, oldest first, at most limit.  BH_EGONE if events
  * after `since` were already pruned (the watcher must resync); BH_EINVAL if
@@ -183,9 +201,12 @@ int bh_store_token_lookup(struct bh_store *s, const char *tid, struct bh_token_i
 /* ---- image versions, tags and uploads --------------------------------------
  * The metadata only: chunks and manifests are files (src/image).  A version
  * is {image, version, state, manifest, logical_size, stored_size,
- * added_bytes, chunks, parent, note, created_by, created_at, promoted_by,
- * promoted_at, tags}; `ref` names one by number ("3") or tag ("latest",
- * "stable").
+ * added_bytes, new_bytes, chunks, parent, note, created_by, created_at,
+ * promoted_by, promoted_at, tags}; `ref` names one by number ("3") or tag
+ * ("latest", "stable").  added_bytes: the stored bytes of the chunks its
+ * parent lacks; new_bytes: of those no earlier version of the image had
+ * when it was made (null for versions made before bootherd kept it, until
+ * the image store works it out at start).
  *
  * state: BH_VERSION_RELEASED, or BH_VERSION_CANDIDATE for a version that
  * waits for an operator's decision (a capture by a client agent).  A
@@ -205,6 +226,8 @@ struct bh_version_new {
     const char *image;    /* image name */
     const char *manifest; /* hex id of the manifest file */
     uint64_t logical_size, stored_size, added_bytes, chunks;
+    /* stored bytes of the chunks that no earlier version of the image has */
+    uint64_t new_bytes;
     const char *note;
     int64_t parent;     /* 0: none */
     bool candidate;     /* a candidate, not released (then tags must be empty) */
@@ -252,6 +275,15 @@ int bh_store_upload_delete(struct bh_store *s, const char *id, struct bh_err *er
  * deleted then). */
 int bh_store_image_roots(struct bh_store *s, int64_t now_ms, bool uploads, json_t **manifests,
                          struct bh_err *err);
+
+/* Record new_bytes of a version made before bootherd kept it (the image
+ * store works it out once, at start).  A derived figure: no revision,
+ * event or audit record.  BH_ENOTFOUND if there is no such version. */
+int bh_store_version_set_new_bytes(struct bh_store *s, const char *image, int64_t version,
+                                   uint64_t new_bytes, struct bh_err *err);
+/* Versions whose new_bytes is not known yet: [{image, version,
+ * manifest}], by image, then version. */
+int bh_store_versions_without_new_bytes(struct bh_store *s, json_t **out, struct bh_err *err);
 
 /* ---- jobs and tasks ---------------------------------------------------------
  * A job: {id, rev, spec, state, created_by, created_at, updated_at, hosts:
@@ -302,6 +334,35 @@ struct bh_task_report {
  * *out: the job afterwards. */
 int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,
                          const struct bh_actor *a, json_t **out, struct bh_err *err);
+
+/* ---- what the web console reads (issue 10) ------------------------------
+ * Figures made by the database in a few aggregate queries, never by
+ * listing objects. */
+
+/* The dashboard's counts, from one snapshot: {rev, hosts: {total,
+ * by_state: {new, known, booting, up, offline}, busy, failed}, rooms,
+ * groups, profiles, images, jobs: {running, waiting}, logical_bytes}.
+ * hosts counts only the hosts of room `room` when it is not NULL
+ * (BH_ENOTFOUND if there is no such room).  A host's activity (below)
+ * decides busy (running) and failed; a job is waiting while all its steps
+ * are queued and running while some are queued or running and not all
+ * queued.  logical_bytes: the logical sizes of every image version. */
+int bh_store_summary(struct bh_store *s, const char *room, json_t **out, struct bh_err *err);
+/* What each host of macs (an array of MAC strings) does now or did last,
+ * in one query: *out maps each MAC that has a task to {job, task, step,
+ * state, progress, error, updated}.  The task is the host's running step;
+ * else its next queued one (oldest job first); else its last finished one
+ * (a failed step before the steps cancelled with it). */
+int bh_store_hosts_activity(struct bh_store *s, const json_t *macs, json_t **out,
+                            struct bh_err *err);
+/* The images of names (an array of image names), in one query: *out maps
+ * each to {versions, candidates, latest, logical_bytes, stored_bytes}:
+ * logical_bytes is the size of the latest released version (else of the
+ * newest candidate), stored_bytes the sum of the versions' new_bytes
+ * (added_bytes where new_bytes is not known), 0 and null without
+ * versions. */
+int bh_store_images_usage(struct bh_store *s, const json_t *names, json_t **out,
+                          struct bh_err *err);
 
 /* ---- client agents ---------------------------------------------------------
  * A used boot ticket becomes an agent session: the host token's id and

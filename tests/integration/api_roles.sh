@@ -163,6 +163,7 @@ for role in "${ROLES[@]}"; do
     call "GET /metrics" "$role" viewer 200 GET /metrics
     call "GET /api/v1/audit" "$role" operator 200 GET /api/v1/audit
     call "GET /api/v1/events" "$role" viewer 200 GET "/api/v1/events?since=0"
+    call "GET /api/v1/summary" "$role" viewer 200 GET /api/v1/summary
     call "GET /api/v1/whoami" "$role" viewer 200 GET /api/v1/whoami
     if [ "$STATUS" == 200 ]; then
         eq "whoami names the role [$role]" "$role" "$(jq -r .role <<<"$BODY")"

@@ -170,6 +170,14 @@ call() {
             -H "X-CSRF-Token: $(jq -r .csrf <<<"$BODY")" ;;
     "GET /") api GET / "" "" ;;
     "GET /ui/{path}") api GET /ui/oa.js "" "" ;;
+    "POST /api/v1/hosts/register") # a machine that booted (state new), then named
+        curl -s "$BH_URL/boot/ipxe?mac=02:00:00:0b:00:01" >/dev/null
+        for _ in $(seq 1 100); do
+            api GET /api/v1/hosts/02:00:00:0b:00:01
+            [ "$STATUS" == 200 ] && break
+            sleep 0.02
+        done
+        api POST "$path" '{"hosts":["02:00:00:0b:00:01"],"pattern":"oa-reg{1..1}"}' ;;
     "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
     *) api "$m" "$path" ;;
     esac

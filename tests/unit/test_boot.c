@@ -219,6 +219,26 @@ static void test_unknown_hosts(void **state)
         usleep(10000);
     assert_non_null(h);
     assert_string_equal(json_string_value(json_object_get(h, "state")), "new");
+    /* with what its request said of the firmware (the console's New devices) */
+    json_t *hw = json_object_get(h, "hardware");
+    assert_string_equal(json_string_value(json_object_get(hw, "firmware")), "bios");
+    assert_string_equal(json_string_value(json_object_get(hw, "source")), "dhcp");
+    assert_int_equal(json_integer_value(json_object_get(hw, "client_arch")), BH_ARCH_BIOS);
+    json_decref(h);
+    /* signs of life move its last_seen; it stays new until it is registered */
+    sync_view();
+    bh_bootwork_seen(bh_boot_work(B), MAC2, "booting");
+    h = NULL;
+    for (int i = 0; i < 200; i++) {
+        json_decref(h);
+        h = NULL;
+        if (bh_store_get(S, bh_kind_get(BH_KIND_HOST), MAC2, &h, NULL) == 0 &&
+            json_is_string(json_object_get(h, "last_seen")))
+            break;
+        usleep(10000);
+    }
+    assert_true(json_is_string(json_object_get(h, "last_seen")));
+    assert_string_equal(json_string_value(json_object_get(h, "state")), "new");
     json_decref(h);
 }
 

@@ -1473,6 +1473,10 @@ static void test_migration_7(void **state)
             "DROP TABLE agent_nonces;"
             "ALTER TABLE images DROP COLUMN last_version;"
             "DROP TABLE web_sessions;"
+            "DROP INDEX tasks_state;"
+            "DROP INDEX tasks_last;"
+            "ALTER TABLE image_versions DROP COLUMN new_bytes;"
+            "ALTER TABLE tasks DROP COLUMN updated_at;"
             "PRAGMA user_version = 6;");
     sqlite3_close(db);
     store_open();
@@ -1488,6 +1492,341 @@ static void test_migration_7(void **state)
     json_t *img = get_ok(IMAGE, "old");
     assert_true(json_is_false(json_object_get(img, "auto_promote")));
     json_decref(img);
+}
+
+/* ---- what the web console reads (issue 10) -------------------------------- */
+
+/* the names of a list's items, joined by spaces */
+static char *names_of(json_t *items)
+{
+    static char out[1024];
+    size_t i, n = 0;
+    json_t *o;
+    out[0] = '\0';
+    json_array_foreach(items, i, o) n +=
+        (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? " " : "", sget(o, "name"));
+    return out;
+}
+
+static char *search(const char *text, const char *room)
+{
+    struct bh_list_query q = {.kind = HOST, .limit = 100, .search = text};
+    q.sort[0].field = bh_kind_field(HOST, "name");
+    q.nsort = 1;
+    if (room) {
+        q.filters[0].field = bh_kind_field(HOST, "room");
+        q.filters[0].value = room;
+        q.nfilters = 1;
+    }
+    struct bh_list_result res;
+    char *out = names_of(list_ok(&q, &res));
+    json_decref(res.items);
+    return out;
+}
+
+static void test_list_search(void **state)
+{
+    (void)state;
+    make_fleet();
+    json_decref(upd_ok(HOST, "h03", "{'ip':'192.0.2.33'}", BH_UPD_PARTIAL));
+    assert_string_equal(search("H1", NULL), "h10 h11 h12 h13 h14 h15 h16 h17 h18 h19");
+    assert_string_equal(search("H1", "r1"), "h11 h13 h15 h17 h19"); /* with a filter */
+    /* a MAC as written, with dashes, without separators, in capitals */
+    assert_string_equal(search("02:00:00:00:00:0A", NULL), "h10");
+    assert_string_equal(search("00-00-0a", NULL), "h10");
+    assert_string_equal(search("00000a", NULL), "h10");
+    assert_string_equal(search("2.33", NULL), "h03"); /* the IP */
+    assert_string_equal(search("nothing", NULL), "");
+    /* wildcards are only themselves */
+    assert_string_equal(search("%", NULL), "");
+    assert_string_equal(search("h_1", NULL), "");
+    assert_string_equal(search("\\", NULL), "");
+    assert_string_equal(search("", NULL), search(NULL, NULL)); /* no search */
+    /* a search too long for the store is refused, not cut */
+    char longq[BH_SEARCH_MAX + 2];
+    memset(longq, 'a', sizeof(longq));
+    longq[BH_SEARCH_MAX + 1] = '\0';
+    struct bh_list_query q = {.kind = HOST, .limit = 10, .search = longq};
+    q.sort[0].field = bh_kind_field(HOST, "mac");
+    q.nsort = 1;
+    struct bh_list_result res;
+    struct bh_err e;
+    assert_int_not_equal(bh_store_list(S, &q, &res, &e), 0);
+    /* total counts what the search finds */
+    q.search = "h2";
+    q.want_total = true;
+    json_decref(list_ok(&q, &res));
+    assert_int_equal(res.total, 5);
+}
+
+/* modify_many: each host gets the name ud maps its MAC to; "refuse" in
+ * the map makes fn refuse */
+static json_t *rename_fn(void *ud, const json_t *cur, struct bh_err *err)
+{
+    const char *name = json_string_value(json_object_get(ud, sget(cur, "mac")));
+    if (name && !strcmp(name, "refuse")) {
+        bh_err_set(err, BH_EINVAL, "hosts", "refused");
+        return NULL;
+    }
+    return json_pack("{s:s?, s:s}", "name", name, "state", "known");
+}
+
+static int rename_many(const char *keys, const char *map, json_t **out, struct bh_err *e)
+{
+    json_t *k = J(keys), *m = J(map);
+    bh_err_clear(e);
+    *out = NULL;
+    int rc = bh_store_modify_many(S, HOST, k, rename_fn, m, BH_UPD_PARTIAL | BH_UPD_SYSTEM, &actor,
+                                  out, e);
+    json_decref(k);
+    json_decref(m);
+    return rc;
+}
+
+static void test_modify_many(void **state)
+{
+    (void)state;
+    mk0(HOST, "{'mac':'02:00:00:00:01:01','state':'new'}");
+    mk0(HOST, "{'mac':'02:00:00:00:01:02','state':'new'}");
+    mk0(HOST, "{'mac':'02:00:00:00:01:03','name':'taken'}");
+    int64_t r0 = rev();
+    size_t audit0 = N_AUDIT();
+    json_t *out;
+    struct bh_err e;
+    /* all or nothing: a missing host, a name taken, fn refusing */
+    assert_int_equal(rename_many("['02:00:00:00:01:01','02:00:00:00:01:09']",
+                                 "{'02:00:00:00:01:01':'a1','02:00:00:00:01:09':'a9'}", &out, &e),
+                     BH_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "02:00:00:00:01:09: "));
+    assert_int_equal(rename_many("['02:00:00:00:01:01','02:00:00:00:01:02']",
+                                 "{'02:00:00:00:01:01':'a1','02:00:00:00:01:02':'taken'}", &out,
+                                 &e),
+                     BH_ECONFLICT);
+    assert_int_equal(strncmp(e.msg, "02:00:00:00:01:02: ", 19), 0);
+    assert_int_equal(rename_many("['02:00:00:00:01:01','02:00:00:00:01:02']",
+                                 "{'02:00:00:00:01:01':'a1','02:00:00:00:01:02':'refuse'}", &out,
+                                 &e),
+                     BH_EINVAL);
+    assert_string_equal(e.field, "hosts");
+    assert_int_equal(rev(), r0);
+    assert_int_equal(N_AUDIT(), audit0);
+    json_t *h = get_ok(HOST, "02:00:00:00:01:01");
+    assert_true(json_is_null(json_object_get(h, "name")));
+    assert_string_equal(sget(h, "state"), "new");
+    json_decref(h);
+    /* both: two revisions, two events and audit records, objects in key order */
+    assert_int_equal(rename_many("['02:00:00:00:01:02','02:00:00:00:01:01']",
+                                 "{'02:00:00:00:01:01':'a1','02:00:00:00:01:02':'a2'}", &out, &e),
+                     0);
+    assert_string_equal(names_of(out), "a2 a1");
+    assert_int_equal(iget(json_array_get(out, 0), "rev"), r0 + 1);
+    assert_int_equal(iget(json_array_get(out, 1), "rev"), r0 + 2);
+    json_decref(out);
+    assert_int_equal(rev(), r0 + 2);
+    assert_int_equal(N_AUDIT(), audit0 + 2);
+    json_t *ev = events_ok(r0, 10);
+    assert_int_equal(json_array_size(ev), 2);
+    assert_string_equal(sget(json_array_get(ev, 0), "type"), "updated");
+    assert_string_equal(sget(json_array_get(ev, 0), "key"), "02:00:00:00:01:02");
+    json_decref(ev);
+    /* again: nothing changes, nothing is written */
+    assert_int_equal(rename_many("['02:00:00:00:01:02','02:00:00:00:01:01']",
+                                 "{'02:00:00:00:01:01':'a1','02:00:00:00:01:02':'a2'}", &out, &e),
+                     0);
+    assert_int_equal(json_array_size(out), 2);
+    json_decref(out);
+    assert_int_equal(rev(), r0 + 2);
+    /* one of two changes: one revision, the unchanged one leaves none */
+    assert_int_equal(rename_many("['02:00:00:00:01:02','02:00:00:00:01:01']",
+                                 "{'02:00:00:00:01:01':'b1','02:00:00:00:01:02':'a2'}", &out, &e),
+                     0);
+    json_decref(out);
+    assert_int_equal(rev(), r0 + 3);
+    assert_int_equal(iget(get_ok(HOST, "b1"), "rev"), r0 + 3);
+}
+
+static json_t *summary_ok(const char *room)
+{
+    json_t *s = NULL;
+    struct bh_err e;
+    if (bh_store_summary(S, room, &s, &e))
+        fail_msg("summary: %s", e.msg);
+    return s;
+}
+
+#define SUM(s, path) json_integer_value(json_object_get(s, path))
+#define HOSTS(s, k)  json_integer_value(json_object_get(json_object_get(s, "hosts"), k))
+#define BY(s, k)                                                                                   \
+    json_integer_value(json_object_get(json_object_get(json_object_get(s, "hosts"), "by_state"), k))
+#define JOBS(s, k) json_integer_value(json_object_get(json_object_get(s, "jobs"), k))
+
+static json_t *activity_ok(const char *macs)
+{
+    json_t *m = J(macs), *a = NULL;
+    struct bh_err e;
+    if (bh_store_hosts_activity(S, m, &a, &e))
+        fail_msg("activity: %s", e.msg);
+    json_decref(m);
+    return a;
+}
+
+static const char *act(json_t *a, const char *mac, const char *k)
+{
+    json_t *v = json_object_get(json_object_get(a, mac), k);
+    return json_is_string(v) ? json_string_value(v) : json_is_null(v) ? "null" : "?";
+}
+
+static void test_console_figures(void **state)
+{
+    (void)state;
+    make_fleet(); /* 25 hosts: 13 known, 12 up; r1 has the 12 up, r2 6 */
+    json_t *s = summary_ok(NULL);
+    assert_int_equal(HOSTS(s, "total"), 25);
+    assert_int_equal(BY(s, "known"), 13);
+    assert_int_equal(BY(s, "up"), 12);
+    assert_int_equal(BY(s, "new"), 0);
+    assert_int_equal(SUM(s, "rooms"), 2);
+    assert_int_equal(SUM(s, "groups"), 0);
+    assert_int_equal(SUM(s, "rev"), rev());
+    assert_int_equal(JOBS(s, "running") + JOBS(s, "waiting"), 0);
+    json_decref(s);
+    s = summary_ok("r1");
+    assert_int_equal(HOSTS(s, "total"), 12);
+    assert_int_equal(BY(s, "up"), 12); /* odd hosts are up and in r1 */
+    assert_int_equal(BY(s, "known"), 0);
+    json_decref(s);
+    struct bh_err e;
+    assert_int_equal(bh_store_summary(S, "nope", &s, &e), BH_ENOTFOUND);
+
+    /* two jobs: one waiting, one where h00 fails, h02 runs, h04 is done */
+    json_t *spec = json_pack("{s:[s,s,s]}", "steps", "partition", "sync:1", "start:1");
+    json_t *macs =
+        json_pack("[s,s,s]", "02:00:00:00:00:00", "02:00:00:00:00:02", "02:00:00:00:00:04");
+    json_t *job = NULL;
+    assert_int_equal(bh_store_job_create(S, spec, macs, &actor, &job, &e), 0);
+    json_decref(job);
+    s = summary_ok(NULL);
+    assert_int_equal(JOBS(s, "waiting"), 1);
+    assert_int_equal(JOBS(s, "running"), 0);
+    json_decref(s);
+    json_t *a = activity_ok("['02:00:00:00:00:00','02:00:00:00:00:06']");
+    assert_string_equal(act(a, "02:00:00:00:00:00", "step"), "partition");
+    assert_string_equal(act(a, "02:00:00:00:00:00", "state"), "queued");
+    assert_null(json_object_get(a, "02:00:00:00:00:06")); /* no task: not there */
+    json_decref(a);
+
+    int64_t t = next_task("02:00:00:00:00:00");
+    assert_int_equal(task_upd(t, "02:00:00:00:00:00", NULL, "done", NULL, NULL, &job, &e), 0);
+    json_decref(job);
+    t = next_task("02:00:00:00:00:00");
+    assert_int_equal(task_upd(t, "02:00:00:00:00:00", NULL, "failed", NULL, "disk gone", &job, &e),
+                     0);
+    json_decref(job);
+    t = next_task("02:00:00:00:00:02");
+    json_t *prog =
+        json_pack("{s:s, s:I, s:I, s:I}", "phase", "writing", "done", 10, "total", 110, "rate", 20);
+    assert_int_equal(task_upd(t, "02:00:00:00:00:02", NULL, "running", prog, NULL, &job, &e), 0);
+    json_decref(job);
+    json_decref(prog);
+    for (int i = 0; i < 3; i++) {
+        t = next_task("02:00:00:00:00:04");
+        assert_int_equal(task_upd(t, "02:00:00:00:00:04", NULL, "done", NULL, NULL, &job, &e), 0);
+        json_decref(job);
+    }
+    a = activity_ok("['02:00:00:00:00:00','02:00:00:00:00:02','02:00:00:00:00:04']");
+    /* the failed step, not the one cancelled with it */
+    assert_string_equal(act(a, "02:00:00:00:00:00", "step"), "sync:1");
+    assert_string_equal(act(a, "02:00:00:00:00:00", "state"), "failed");
+    assert_string_equal(act(a, "02:00:00:00:00:00", "error"), "disk gone");
+    assert_string_equal(act(a, "02:00:00:00:00:02", "state"), "running");
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(a, "02:00:00:00:00:02"), "progress"), "total")),
+        110);
+    assert_string_equal(act(a, "02:00:00:00:00:04", "step"), "start:1"); /* the last done */
+    assert_string_equal(act(a, "02:00:00:00:00:04", "state"), "done");
+    assert_string_not_equal(act(a, "02:00:00:00:00:04", "updated"), "null");
+    json_decref(a);
+    s = summary_ok(NULL);
+    assert_int_equal(JOBS(s, "running"), 1);
+    assert_int_equal(JOBS(s, "waiting"), 0);
+    assert_int_equal(HOSTS(s, "busy"), 1);
+    assert_int_equal(HOSTS(s, "failed"), 1);
+    json_decref(s);
+    s = summary_ok("r2"); /* h00 and h04 stand in no room; h02 in r2 */
+    assert_int_equal(HOSTS(s, "busy"), 1);
+    assert_int_equal(HOSTS(s, "failed"), 0);
+    json_decref(s);
+    /* a newer job queued for h04 is what it does next */
+    json_t *one = json_pack("[s]", "02:00:00:00:00:04");
+    assert_int_equal(bh_store_job_create(S, spec, one, &actor, &job, &e), 0);
+    json_decref(job);
+    a = activity_ok("['02:00:00:00:00:04']");
+    assert_string_equal(act(a, "02:00:00:00:00:04", "state"), "queued");
+    assert_string_equal(act(a, "02:00:00:00:00:04", "step"), "partition");
+    json_decref(a);
+    json_decref(one);
+    json_decref(spec);
+    json_decref(macs);
+}
+
+static void test_images_usage(void **state)
+{
+    (void)state;
+    mk0(IMAGE, "{'name':'win'}");
+    mk0(IMAGE, "{'name':'empty'}");
+    struct bh_err e;
+    json_t *o = NULL;
+    struct bh_version_new v = {.image = "win",
+                               .manifest = MF_HEX,
+                               .logical_size = 100,
+                               .added_bytes = 60,
+                               .new_bytes = 60};
+    assert_int_equal(bh_store_version_create(S, &v, &actor, &o, &e), 0);
+    assert_int_equal(iget(o, "new_bytes"), 60);
+    json_decref(o);
+    v.logical_size = 120;
+    v.added_bytes = 30;
+    v.new_bytes = 20;
+    assert_int_equal(bh_store_version_create(S, &v, &actor, &o, &e), 0);
+    json_decref(o);
+    v.logical_size = 500;
+    v.candidate = true;
+    v.new_bytes = 5;
+    assert_int_equal(bh_store_version_create(S, &v, &actor, &o, &e), 0);
+    json_decref(o);
+    json_t *names = J("['win','empty','nope']"), *u = NULL;
+    assert_int_equal(bh_store_images_usage(S, names, &u, &e), 0);
+    json_t *w = json_object_get(u, "win"), *z = json_object_get(u, "empty");
+    assert_int_equal(iget(w, "versions"), 3);
+    assert_int_equal(iget(w, "candidates"), 1);
+    assert_int_equal(iget(w, "latest"), 2);
+    assert_int_equal(iget(w, "logical_bytes"), 120); /* latest, not the candidate */
+    assert_int_equal(iget(w, "stored_bytes"), 85);
+    assert_int_equal(iget(z, "versions"), 0);
+    assert_true(json_is_null(json_object_get(z, "latest")));
+    assert_int_equal(iget(z, "stored_bytes"), 0);
+    assert_null(json_object_get(u, "nope"));
+    json_decref(u);
+    json_decref(names);
+    /* a version from before new_bytes was kept: filled in once, later */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(g_path, &db), SQLITE_OK);
+    sql(db, "UPDATE image_versions SET new_bytes = NULL WHERE version = 1");
+    sqlite3_close(db);
+    json_t *todo = NULL;
+    assert_int_equal(bh_store_versions_without_new_bytes(S, &todo, &e), 0);
+    assert_int_equal(json_array_size(todo), 1);
+    assert_string_equal(sget(json_array_get(todo, 0), "manifest"), MF_HEX);
+    json_decref(todo);
+    assert_int_equal(bh_store_version_set_new_bytes(S, "win", 1, 61, &e), 0);
+    assert_int_equal(bh_store_version_set_new_bytes(S, "win", 9, 1, &e), BH_ENOTFOUND);
+    assert_int_equal(bh_store_versions_without_new_bytes(S, &todo, &e), 0);
+    assert_int_equal(json_array_size(todo), 0);
+    json_decref(todo);
+    assert_int_equal(bh_store_version_get(S, "win", "1", &o, &e), 0);
+    assert_int_equal(iget(o, "new_bytes"), 61);
+    json_decref(o);
 }
 
 #define T(fn)      cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1520,6 +1859,10 @@ int main(void)
         T(test_version_states),
         T(test_migration_7),
         T(test_web_sessions),
+        T(test_list_search),
+        T(test_modify_many),
+        T(test_console_figures),
+        T(test_images_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
