@@ -1,0 +1,8 @@
+// Audit.js - placeholder until the screen is written.
+import { html } from '../../lib/html.js';
+import { t } from '../../lib/i18n.js';
+import { Page } from '../../components/Bits.js';
+
+export function Audit() {
+    return html`<${Page} title=${t('nav.audit')}><p>…</p><//>`;
+}

@@ -1,0 +1,8 @@
+// Host.js - placeholder until the screen is written.
+import { html } from '../../lib/html.js';
+import { t } from '../../lib/i18n.js';
+import { Page } from '../../components/Bits.js';
+
+export function Host() {
+    return html`<${Page} title=${t('nav.hosts')}><p>…</p><//>`;
+}

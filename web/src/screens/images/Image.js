@@ -1,0 +1,8 @@
+// Image.js - placeholder until the screen is written.
+import { html } from '../../lib/html.js';
+import { t } from '../../lib/i18n.js';
+import { Page } from '../../components/Bits.js';
+
+export function Image() {
+    return html`<${Page} title=${t('nav.images')}><p>…</p><//>`;
+}

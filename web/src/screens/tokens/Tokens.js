@@ -1,0 +1,8 @@
+// Tokens.js - placeholder until the screen is written.
+import { html } from '../../lib/html.js';
+import { t } from '../../lib/i18n.js';
+import { Page } from '../../components/Bits.js';
+
+export function Tokens() {
+    return html`<${Page} title=${t('nav.tokens')}><p>…</p><//>`;
+}
