@@ -5,7 +5,8 @@
 import { useState } from 'preact/hooks';
 import { html } from '../../lib/html.js';
 import { t } from '../../lib/i18n.js';
-import { api } from '../../lib/api.js';
+import { api, enc } from '../../lib/api.js';
+import { useLoad } from '../../lib/hooks.js';
 import { href } from '../../lib/router.js';
 import { useForm, Select, Input, FormError } from '../../components/Form.js';
 import { Dialog } from '../../components/Dialog.js';
@@ -31,9 +32,14 @@ export function osOptions(group) {
 export function ActionDialog({ action, hosts, groups, onClose, onDone }) {
     const step = ACTIONS.find(([a]) => a === action)[1];
     const groupNames = [...new Set(hosts.map((h) => h.group).filter(Boolean))];
-    const group = groups.find((g) => g.name === groupNames[0]);
+    // the room grid passes the groups it read; elsewhere read the one needed
+    const fetched = useLoad(
+        () => (groups || !groupNames[0] ? null : api.get('/groups/' + enc(groupNames[0]))),
+        [groupNames[0]]
+    );
+    const group = groups ? groups.find((g) => g.name === groupNames[0]) : fetched.data;
     const opts = osOptions(group);
-    const f = useForm({ os: opts.length ? opts[0][0] : '1', wake: action !== 'wake', when: 'now', then_start: action === 'sync' || action === 'new' });
+    const f = useForm({ os: '1', wake: action !== 'wake', when: 'now', then_start: action === 'sync' || action === 'new' });
     const needsOs = NEEDS_OS.has(step);
     async function go(e) {
         e.preventDefault();
