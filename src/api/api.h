@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct bh_boot;
+struct bh_login_limit;
 
 struct bh_api {
     struct bh_store *store;
@@ -32,6 +33,15 @@ struct bh_api {
      * from again within seconds. */
     pthread_mutex_t seen_mu;
     json_t *agents_seen;
+    /* browser sessions (session.c), set before HTTP starts: [http]
+     * session_idle and session_max (0: the defaults), and failed logins
+     * per client address (NULL: not counted) */
+    int64_t session_idle_ms, session_max_ms;
+    struct bh_login_limit *login_limit;
+    /* the console's files (console.c): [http] ui_dir, opened before
+     * privileges drop; ui_ok false when it could not be opened */
+    int ui_fd;
+    bool ui_ok;
 };
 
 /* An agent asked for its next step now. */
@@ -54,8 +64,33 @@ void bh_api_job_annotate(struct bh_api *api, json_t *job);
 /* The complete route table (static). */
 const struct bh_route *bh_api_routes(size_t *n);
 
-/* libmicrohttpd auth hook: Bearer token -> role. */
+/* libmicrohttpd auth hook: Bearer token or session cookie -> role. */
 int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
+/* Check an API token string (auth.c): 0 with *auth filled (auth->host set
+ * for a client agent's host token) and, if expires_ms is not NULL, the
+ * token's end (INT64_MAX: never); else BH_EAUTH with err filled. */
+int bh_api_check_token(struct bh_api *api, const char *tok, struct bh_auth *auth,
+                       int64_t *expires_ms, struct bh_err *err);
+/* Authenticate by the browser session cookie (session.c), for a request
+ * that brought no token: 0 with *auth filled (auth->session true); BH_EAUTH
+ * without a live session; BH_EPERM with err->type "csrf" when a write lacks
+ * the session's X-CSRF-Token, or "origin" when a WebSocket handshake comes
+ * from another site's page. */
+int bh_api_session_auth(struct bh_api *api, struct bh_req *r, struct bh_auth *auth,
+                        struct bh_err *err);
+
+/* Failed console logins per client address (session.c): after
+ * BH_LOGIN_FAIL_MAX failures within BH_LOGIN_FAIL_WINDOW_MS, an address
+ * gets 429 until the window ends.  A fixed table: the oldest address makes
+ * room for a new one.  Thread-safe. */
+#define BH_LOGIN_FAIL_MAX       10
+#define BH_LOGIN_FAIL_WINDOW_MS 60000
+struct bh_login_limit *bh_login_limit_new(void);
+void bh_login_limit_free(struct bh_login_limit *l);
+/* Seconds addr must wait before its next try; 0: it may try now. */
+int64_t bh_login_limit_wait(struct bh_login_limit *l, const char *addr, int64_t now_ms);
+/* addr failed a login at now_ms. */
+void bh_login_limit_fail(struct bh_login_limit *l, const char *addr, int64_t now_ms);
 
 /* Hub wake-up: push new events to every watcher (hub thread). */
 void bh_api_events_wake(struct bh_ws_hub *hub, void *ud);
@@ -95,6 +130,11 @@ void bh_h_ready(struct bh_req *r);
 void bh_h_metrics(struct bh_req *r);
 void bh_h_index(struct bh_req *r);
 void bh_h_whoami(struct bh_req *r);
+void bh_h_session_create(struct bh_req *r);
+void bh_h_session_get(struct bh_req *r);
+void bh_h_session_delete(struct bh_req *r);
+void bh_h_console_index(struct bh_req *r);
+void bh_h_console_file(struct bh_req *r);
 void bh_h_audit(struct bh_req *r);
 void bh_h_events(struct bh_req *r);
 void bh_h_openapi(struct bh_req *r);

@@ -1,7 +1,8 @@
 /*
  * auth.c - Bearer tokens.  Only a SHA-256 of each token is stored; the
  * lookup goes by the public id embedded in the token, then the hashes are
- * compared in constant time.
+ * compared in constant time.  A request without a token may bring a
+ * browser session's cookie instead (session.c).
  */
 #include "api.h"
 
@@ -30,15 +31,11 @@ static const char *bearer(struct bh_req *r)
     return NULL;
 }
 
-int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err)
+int bh_api_check_token(struct bh_api *api, const char *tok, struct bh_auth *auth,
+                       int64_t *expires_ms, struct bh_err *err)
 {
-    struct bh_api *api = ud;
-    const char *tok = bearer(r);
     char tid[BH_TOKEN_ID_LEN + 1], hash[65];
     struct bh_token_info ti = {0};
-    if (!tok)
-        return bh_err_set(err, BH_EAUTH, NULL,
-                          "missing credentials: send 'Authorization: Bearer <token>'");
     if (bh_token_parse(tok, tid, hash))
         return bh_err_set(err, BH_EAUTH, NULL, "malformed token");
     int rc = bh_store_token_lookup(api->store, tid, &ti, err);
@@ -55,6 +52,8 @@ int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct
             snprintf(auth->name, sizeof(auth->name), "agent:%s", mac);
             bh_strlcpy(auth->token_id, tid, sizeof(auth->token_id));
             bh_strlcpy(auth->host, mac, sizeof(auth->host));
+            if (expires_ms)
+                *expires_ms = exp;
             return 0;
         }
     }
@@ -67,5 +66,20 @@ int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct
     auth->role = ti.role;
     bh_strlcpy(auth->name, ti.name, sizeof(auth->name));
     bh_strlcpy(auth->token_id, tid, sizeof(auth->token_id));
+    if (expires_ms)
+        *expires_ms = ti.expires_ms;
     return 0;
+}
+
+int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err)
+{
+    struct bh_api *api = ud;
+    const char *tok = bearer(r);
+    if (tok) /* a token wins over a cookie, and needs no CSRF token */
+        return bh_api_check_token(api, tok, auth, NULL, err);
+    if (bh_req_header(r, "Cookie"))
+        return bh_api_session_auth(api, r, auth, err);
+    return bh_err_set(err, BH_EAUTH, NULL,
+                      "missing credentials: send 'Authorization: Bearer <token>', or log in "
+                      "(POST /api/v1/session) and send the session cookie");
 }

@@ -66,6 +66,9 @@ static const struct ckey keys[] = {
     /* the agent takes a channel silent for 75 s for dead: ping more often */
     {"http", "ws_ping", C_INT, F(http_ws_ping), 1, 60},
     {"http", "ws_idle_close", C_INT, F(http_ws_idle_close), 2, 86400},
+    {"http", "session_idle", C_INT, F(http_session_idle), 1, 7 * 86400},
+    {"http", "session_max", C_INT, F(http_session_max), 1, 30 * 86400},
+    {"http", "ui_dir", C_STR, F(http_ui_dir), 0, 0},
     {"log", "level", C_LEVEL, F(log_level), 0, 0},
     {"store", "readers", C_INT, F(store_readers), 1, 64},
     {"store", "busy_timeout_ms", C_INT, F(busy_timeout_ms), 0, 600000},
@@ -123,6 +126,8 @@ void bh_config_defaults(struct bh_config *c)
     c->http_send_min_rate = 32768; /* a 50 MB initrd may take 26 minutes */
     c->http_ws_ping = 30;          /* BH_WS_PING_SECONDS */
     c->http_ws_idle_close = 90;    /* BH_WS_IDLE_CLOSE_SECONDS */
+    c->http_session_idle = 1800;   /* a console left alone for half an hour logs out */
+    c->http_session_max = 12 * 3600;
     c->log_level = BH_LOG_INFO;
     c->store_readers = 8;
     c->busy_timeout_ms = 5000;

@@ -7,6 +7,7 @@
  *             api_per_address = 64  boot_per_address = 32  ws_per_address = 32
  *             pending = 1024  pending_per_address = 32  header_timeout = 10
  *             body_timeout = 20  body_min_rate = 500  ws_ping = 30  ws_idle_close = 90
+ *             session_idle = 1800  session_max = 43200  ui_dir = DIR
  *   [log]     level = info
  *   [store]   readers = 8   busy_timeout_ms = 5000   events_keep = 100000
  *   [boot]    root, server_ip, http_base, unknown_hosts, offline_after, default_profile, snponly
@@ -44,6 +45,9 @@ struct bh_config {
     uint64_t http_body_min_rate; /* bytes per second */
     uint64_t http_send_min_rate; /* bytes per second */
     int64_t http_ws_ping, http_ws_idle_close;
+    /* browser sessions: seconds without a request, and in all */
+    int64_t http_session_idle, http_session_max;
+    char http_ui_dir[PATH_MAX]; /* the console's files; "": DIR-OF-bootherd/web */
     int log_level;
     int64_t store_readers;
     int64_t busy_timeout_ms;

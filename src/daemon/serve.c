@@ -131,6 +131,9 @@ static void changed_keys(const struct bh_config *a, const struct bh_config *b, c
         {"http.send_min_rate", a->http_send_min_rate != b->http_send_min_rate},
         {"http.ws_ping", a->http_ws_ping != b->http_ws_ping},
         {"http.ws_idle_close", a->http_ws_idle_close != b->http_ws_idle_close},
+        {"http.session_idle", a->http_session_idle != b->http_session_idle},
+        {"http.session_max", a->http_session_max != b->http_session_max},
+        {"http.ui_dir", strcmp(a->http_ui_dir, b->http_ui_dir) != 0},
         {"store.readers", a->store_readers != b->store_readers},
         {"store.busy_timeout_ms", a->busy_timeout_ms != b->busy_timeout_ms},
         {"store.events_keep", a->events_keep != b->events_keep},
@@ -246,6 +249,38 @@ static void raise_nofile(const struct bh_config *c)
                "raise LimitNOFILE= (systemd) or ulimit -n, or lower the [http] connection limits");
 }
 
+/* The console's directory, [http] ui_dir or the bootherd executable's
+ * directory's web/ (where `make` writes it), opened now: as root, before
+ * the working directory moves to the data directory.  A console that is
+ * not there leaves the API running; / then says so. */
+static void open_console(struct serve *s)
+{
+    char dir[PATH_MAX];
+    s->api.ui_fd = -1;
+    s->api.ui_ok = false;
+    if (s->cfg.http_ui_dir[0]) {
+        bh_strlcpy(dir, s->cfg.http_ui_dir, sizeof(dir));
+    } else {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        char *slash = n > 0 ? memchr(exe, '/', (size_t)n) : NULL;
+        if (!slash)
+            return;
+        exe[n] = '\0';
+        *strrchr(exe, '/') = '\0';
+        if (snprintf(dir, sizeof(dir), "%s/web", exe) >= (int)sizeof(dir))
+            return;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        bh_log(BH_LOG_INFO, "no web console", "ui_dir=%s err=%s hint=%s", dir, strerror(errno),
+               "build it with make, or set [http] ui_dir");
+        return;
+    }
+    s->api.ui_fd = fd;
+    s->api.ui_ok = true;
+}
+
 static int parse_flags(struct serve *s, int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -287,18 +322,23 @@ static int run(struct serve *s)
     struct bh_store *store = NULL;
     struct bh_ws_hub *hub = NULL;
 
+    open_console(s);
     /* Work inside the data directory with relative paths, so the daemon
      * keeps reaching its files after dropping root even when a parent
      * directory is closed to the unprivileged user. */
     if (chdir(s->cfg.data_dir) < 0) {
         bh_log(BH_LOG_ERROR, "cannot enter the data directory", "data=%s err=%s", s->cfg.data_dir,
                strerror(errno));
+        if (s->api.ui_ok)
+            close(s->api.ui_fd);
         return 1;
     }
     snprintf(path, sizeof(path), "%s", BH_DB_FILE);
     if (access(path, F_OK) != 0) {
         bh_log(BH_LOG_ERROR, "not initialized", "data=%s hint=%s", s->cfg.data_dir,
                "run: bootherd init --data DIR");
+        if (s->api.ui_ok)
+            close(s->api.ui_fd);
         return 1;
     }
     raise_nofile(&s->cfg);
@@ -327,9 +367,14 @@ static int run(struct serve *s)
             bh_boot_free(boot);
         }
         bh_store_close(store);
+        if (s->api.ui_ok)
+            close(s->api.ui_fd);
         return 1;
     }
     s->api.store = store;
+    s->api.session_idle_ms = s->cfg.http_session_idle * 1000;
+    s->api.session_max_ms = s->cfg.http_session_max * 1000;
+    s->api.login_limit = bh_login_limit_new();
     s->api.hub = hub;
     s->api.boot = boot;
     s->api.started_ms = bh_wall_ms();
@@ -419,6 +464,9 @@ out:
     bh_ws_hub_free(hub);
     json_decref(s->api.agents_seen);
     pthread_mutex_destroy(&s->api.seen_mu);
+    bh_login_limit_free(s->api.login_limit);
+    if (s->api.ui_ok)
+        close(s->api.ui_fd);
     bh_store_close(store);
     if (rc == 0)
         bh_log(BH_LOG_INFO, "stopped", "data=%s", s->cfg.data_dir);

@@ -1,9 +1,12 @@
 /*
- * files.c - static files for network boot (kernels, initrds, iPXE, GRUB):
- * validators, one byte range, and sendfile through libmicrohttpd, so a
- * whole room fetching the same initrd costs page cache, not memory.
+ * files.c - static files for network boot (kernels, initrds, iPXE, GRUB)
+ * and the console's files: validators, one byte range, and sendfile
+ * through libmicrohttpd, so a whole room fetching the same initrd costs
+ * page cache, not memory.
  */
 #include "server.h"
+
+#include "browser.h"
 
 #include "core/fsutil.h"
 #include "core/log.h"
@@ -75,18 +78,17 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
     return 1;
 }
 
-void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ctype)
+int bh_reply_file_ex(struct bh_req *r, int dirfd, const char *path, const struct bh_file_opts *o)
 {
     int fd = bh_open_beneath(dirfd, path, O_RDONLY | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         if (fd < 0 && errno != ENOENT)
-            bh_log(BH_LOG_WARN, "boot file refused", "path=%s remote=%s err=%s", path,
-                   bh_req_remote(r), strerror(errno));
+            bh_log(BH_LOG_WARN, "file refused", "what=%s path=%s remote=%s err=%s",
+                   o->what ? o->what : "file", path, bh_req_remote(r), strerror(errno));
         if (fd >= 0)
             close(fd);
-        bh_reply_problem(r, 404, "not-found", "Not found", "no such boot file", NULL);
-        return;
+        return BH_ENOTFOUND;
     }
     uint64_t size = (uint64_t)st.st_size;
     char etag[96], lm[40], cr[96];
@@ -96,17 +98,19 @@ void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ct
     http_date(st.st_mtime, lm);
     bh_reply_header(r, "ETag", etag);
     bh_reply_header(r, "Last-Modified", lm);
-    bh_reply_header(r, "Cache-Control", "no-cache");
+    bh_reply_header(r, "Cache-Control", o->cache_control ? o->cache_control : "no-cache");
     bh_reply_header(r, "Accept-Ranges", "bytes");
+    if (o->encoding)
+        bh_reply_header(r, "Content-Encoding", o->encoding);
 
     const char *inm = bh_req_header(r, "If-None-Match");
     const char *ims = bh_req_header(r, "If-Modified-Since");
     time_t since;
-    if ((inm && strcmp(inm, etag) == 0) ||
+    if ((inm && bh_etag_listed(inm, etag)) ||
         (!inm && ims && parse_http_date(ims, &since) && st.st_mtime <= since)) {
         close(fd);
         bh_reply_empty(r, 304);
-        return;
+        return 0;
     }
     uint64_t off = 0, len = size;
     const char *if_range = bh_req_header(r, "If-Range");
@@ -119,12 +123,21 @@ void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ct
         bh_reply_header(r, "Content-Range", cr);
         bh_reply_problem(r, 416, "range-not-satisfiable", "Range not satisfiable",
                          "the range lies outside the file", NULL);
-        return;
+        return 0;
     }
     if (ranged) {
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1,
                  size);
         bh_reply_header(r, "Content-Range", cr);
     }
-    bh_reply_fd(r, ranged ? 206 : 200, ctype ? ctype : "application/octet-stream", fd, off, len);
+    bh_reply_fd(r, ranged ? 206 : 200, o->ctype ? o->ctype : "application/octet-stream", fd, off,
+                len);
+    return 0;
+}
+
+void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ctype)
+{
+    struct bh_file_opts o = {.ctype = ctype, .what = "boot file"};
+    if (bh_reply_file_ex(r, dirfd, path, &o))
+        bh_reply_problem(r, 404, "not-found", "Not found", "no such boot file", NULL);
 }

@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_PENDING_HEADERS 8
+#define MAX_PENDING_HEADERS 16 /* the console's files carry security headers */
 /* per-connection pool for the request line and headers: room for long
  * query strings with many parameters (the default 32 KiB is not) */
 #define CONN_POOL_BYTES (256 * 1024)
@@ -117,6 +117,11 @@ const char *bh_req_path(const struct bh_req *r)
 const char *bh_req_remote(const struct bh_req *r)
 {
     return r->remote;
+}
+bool bh_req_secure(const struct bh_req *r)
+{
+    (void)r; /* no TLS yet */
+    return false;
 }
 
 const char *bh_req_param(const struct bh_req *r, const char *name)
@@ -578,7 +583,12 @@ static int admit(struct bh_req *r)
         return 0;
     struct bh_err e;
     bh_err_clear(&e);
-    if (!h->cfg.authenticate || h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e)) {
+    int rc = h->cfg.authenticate ? h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e) : BH_EAUTH;
+    if (rc == BH_EPERM) { /* e.g. a session cookie without its CSRF token */
+        bh_reply_problem(r, 403, e.type ? e.type : "forbidden", "Forbidden", e.msg, NULL);
+        return -1;
+    }
+    if (rc) {
         bh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"bootherd\"");
         bh_reply_problem(r, 401, "unauthenticated", "Unauthenticated",
                          e.msg[0] ? e.msg : "send 'Authorization: Bearer <token>'", NULL);

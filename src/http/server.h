@@ -46,6 +46,7 @@ struct bh_auth {
     char name[64];
     char token_id[32];
     char host[18]; /* a client agent's host token: the host's MAC; "" otherwise */
+    bool session;  /* authenticated by a browser session's cookie, not a Bearer token */
 };
 
 struct bh_http_config {
@@ -65,8 +66,11 @@ struct bh_http_config {
     unsigned send_min_rate;
     const struct bh_route *routes;
     size_t nroutes;
-    /* Authenticate from the Authorization header (bh_req_header).  Return 0
-     * and fill *auth, or BH_EAUTH with err filled. */
+    /* Authenticate from the Authorization header or a session cookie
+     * (bh_req_header).  Return 0 and fill *auth; BH_EAUTH with err filled
+     * (answered 401); or BH_EPERM with err filled, err->type the problem's
+     * slug (answered 403: credentials that are good but may not be used for
+     * this request, such as a cookie without its CSRF token). */
     int (*authenticate)(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
     void *ud;
 };
@@ -88,6 +92,8 @@ const struct bh_auth *bh_req_auth(const struct bh_req *r);
 const char *bh_req_method(const struct bh_req *r);
 const char *bh_req_path(const struct bh_req *r);
 const char *bh_req_remote(const struct bh_req *r);
+/* Did the request come over TLS?  (Not yet: the server speaks plain HTTP.) */
+bool bh_req_secure(const struct bh_req *r);
 /* Path parameter {name}; NULL if the route has none by that name. */
 const char *bh_req_param(const struct bh_req *r, const char *name);
 /* Query argument or header; NULL if absent. */
@@ -123,6 +129,18 @@ int bh_http_status_for(int code);
  * (304), one byte range (206/416), sent with sendfile: many clients at once
  * share the page cache, not buffers.  404 if absent or refused. */
 void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ctype);
+/* What bh_reply_file_ex answers with. */
+struct bh_file_opts {
+    const char *ctype;         /* Content-Type; NULL: application/octet-stream */
+    const char *cache_control; /* NULL: no-cache */
+    const char *encoding;      /* Content-Encoding of the file as stored, or NULL */
+    const char *what;          /* for the log: "boot file", "console file" */
+};
+/* bh_reply_file with the caller's headers, and no answer when the file is
+ * absent or refused: returns BH_ENOTFOUND and the caller answers (or tries
+ * another file).  0 when it answered (200, 206, 304 or 416).  Headers are
+ * added only once the file is open. */
+int bh_reply_file_ex(struct bh_req *r, int dirfd, const char *path, const struct bh_file_opts *o);
 /* Reply with len bytes of fd from off (sendfile); takes the fd. */
 void bh_reply_fd(struct bh_req *r, int status, const char *ctype, int fd, uint64_t off,
                  uint64_t len);

@@ -78,6 +78,13 @@ struct bh_store_backend {
                          int64_t *expires_ms, struct bh_err *err);
     int (*agent_renew)(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
     int (*agent_end)(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err);
+    int (*session_create)(void *impl, const struct bh_session_new *n, const struct bh_actor *a,
+                          struct bh_err *err);
+    int (*session_get)(void *impl, const char *hash, struct bh_session_info *out,
+                       struct bh_err *err);
+    int (*session_touch)(void *impl, const char *hash, int64_t now_ms, struct bh_err *err);
+    int (*session_end)(void *impl, const char *hash, const char *token_name,
+                       const struct bh_actor *a, struct bh_err *err);
 };
 
 extern const struct bh_store_backend bh__sqlite_backend;

@@ -693,4 +693,8 @@ const struct bh_store_backend bh__sqlite_backend = {
     .agent_session = sq_agent_session,
     .agent_renew = sq_agent_renew,
     .agent_end = sq_agent_end,
+    .session_create = sq_session_create,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_end = sq_session_end,
 };

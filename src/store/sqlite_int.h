@@ -125,4 +125,12 @@ int sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *er
 int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,
                      struct bh_err *err);
 
+/* Browser sessions (sqlite_session.c) */
+int sq_session_create(void *impl, const struct bh_session_new *n, const struct bh_actor *a,
+                      struct bh_err *err);
+int sq_session_get(void *impl, const char *hash, struct bh_session_info *out, struct bh_err *err);
+int sq_session_touch(void *impl, const char *hash, int64_t now_ms, struct bh_err *err);
+int sq_session_end(void *impl, const char *hash, const char *token_name, const struct bh_actor *a,
+                   struct bh_err *err);
+
 #endif

@@ -163,6 +163,13 @@ static const char *const migrations[] = {
     "ALTER TABLE images ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;"
     "UPDATE images SET last_version = (SELECT coalesce(max(version), 0) FROM "
     "image_versions v WHERE v.image_id = images.id);",
+
+    /* 10: browser sessions of the console: the hash of a cookie's secret,
+     * bound to the token it was traded for (revoking the token ends them) */
+    "CREATE TABLE web_sessions (hash TEXT PRIMARY KEY, "
+    "token_tid TEXT NOT NULL REFERENCES tokens(tid) ON DELETE CASCADE, "
+    "created_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+    "CREATE INDEX web_sessions_token ON web_sessions(token_tid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -261,6 +261,29 @@ int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], ch
     TIMED(BH_OP_AUTH, s->be->agent_session(s->impl, tid, mac, hash, expires_ms, err));
 }
 
+int bh_store_session_create(struct bh_store *s, const struct bh_session_new *n,
+                            const struct bh_actor *a, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->session_create(s->impl, n, a, err));
+}
+
+int bh_store_session_get(struct bh_store *s, const char *hash, struct bh_session_info *out,
+                         struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->session_get(s->impl, hash, out, err));
+}
+
+int bh_store_session_touch(struct bh_store *s, const char *hash, int64_t now_ms, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->session_touch(s->impl, hash, now_ms, err));
+}
+
+int bh_store_session_end(struct bh_store *s, const char *hash, const char *token_name,
+                         const struct bh_actor *a, struct bh_err *err)
+{
+    TIMED(BH_OP_AUTH, s->be->session_end(s->impl, hash, token_name, a, err));
+}
+
 int bh_store_ping(struct bh_store *s, struct bh_err *err)
 {
     return s->be->ping(s->impl, err);

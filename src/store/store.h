@@ -333,4 +333,40 @@ int bh_store_agent_renew(struct bh_store *s, const char *tid, int64_t expires_ms
  * BH_ENOTFOUND never. */
 int bh_store_agent_end(struct bh_store *s, const char *mac, int64_t boot_ms, struct bh_err *err);
 
+/* ---- browser sessions ------------------------------------------------------
+ * A console login: a random secret (in the browser's cookie; the store keeps
+ * only its hex SHA-256) bound to the API token it was traded for.  The
+ * name and role are the token's, read again at each request; deleting
+ * (revoking) the token deletes its sessions in the same transaction.
+ * Login and logout are events on the token (kind "token", key its name:
+ * admins see them), audited; touching and removing dead sessions is
+ * bookkeeping (no revision, event or audit record). */
+struct bh_session_new {
+    const char *hash;       /* hex SHA-256 of the secret */
+    const char *token_id;   /* the token's public id */
+    const char *token_name; /* the event's key */
+    int64_t now_ms;         /* the session begins, and was last used */
+    int64_t expires_ms;     /* its absolute end */
+    int64_t idle_before_ms; /* sessions last used before this are dead: removed */
+    const json_t *data;     /* the "session.login" event's data */
+};
+struct bh_session_info {
+    char token_id[32];
+    int64_t created_ms, last_ms, expires_ms;
+};
+/* BH_ENOREF if the token is gone (revoked between its check and now). */
+int bh_store_session_create(struct bh_store *s, const struct bh_session_new *n,
+                            const struct bh_actor *a, struct bh_err *err);
+/* BH_ENOTFOUND if there is no session with that hash. */
+int bh_store_session_get(struct bh_store *s, const char *hash, struct bh_session_info *out,
+                         struct bh_err *err);
+/* The session was used at now_ms. */
+int bh_store_session_touch(struct bh_store *s, const char *hash, int64_t now_ms,
+                           struct bh_err *err);
+/* End a session.  With token_name and a: a logout, the "session.logout"
+ * event and audit record on that token; without: a dead session removed.
+ * 0 also when it was gone already. */
+int bh_store_session_end(struct bh_store *s, const char *hash, const char *token_name,
+                         const struct bh_actor *a, struct bh_err *err);
+
 #endif
