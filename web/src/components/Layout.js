@@ -49,7 +49,7 @@ export function Layout({ children }) {
                         ${LANGS.map(([v, l]) => html`<option value=${v}>${l}</option>`)}
                     </select>
                 </label>
-                <span class="user">${s.name} <span class="role">(${t('role.' + s.role)})</span></span>
+                <span class="user"><span translate=${false}>${s.name}</span> <span class="role">(${t('role.' + s.role)})</span></span>
                 <button type="button" class="ghost" onClick=${logout}>${t('logout')}</button>
             </div>
         </header>

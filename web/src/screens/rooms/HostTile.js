@@ -41,7 +41,7 @@ export function HostTile({ mac, index, sel, onPick }) {
                     onPick(index, e);
                 }}
             />
-            <a href=${href('hosts', h.name || h.mac)} class="tile-name">${name}</a>
+            <a href=${href('hosts', h.name || h.mac)} class="tile-name" translate=${false}>${name}</a>
         </div>
         <div class="tile-state">${t('state.' + state)}</div>
         ${a && (a.state === 'running' || a.state === 'queued' || a.state === 'failed')
@@ -52,6 +52,6 @@ export function HostTile({ mac, index, sel, onPick }) {
             : null}
         ${a && a.state === 'running' ? html`<${Progress} progress=${a.progress} eta=${a.eta_s} compact />` : null}
         ${a && a.state === 'failed' && a.error ? html`<div class="tile-error" title=${a.error}>${a.error}</div>` : null}
-        <div class="tile-meta">${h.ip || h.mac}</div>
+        <div class="tile-meta" translate=${false}>${h.ip || h.mac}</div>
     </li>`;
 }
