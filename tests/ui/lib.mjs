@@ -64,10 +64,11 @@ export function eq(name, want, got) {
 
 // ---- the daemon ----------------------------------------------------------------
 const daemons = [];
-export async function startDaemon(confText) {
+/** confText: a config file for serve; opts.tls: `bootherd init --tls` */
+export async function startDaemon(confText, opts = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bh-ui-'));
     const data = path.join(dir, 'data');
-    execFileSync(BH, ['init', '--data', data], { stdio: 'ignore' });
+    execFileSync(BH, ['init', '--data', data, ...(opts.tls ? ['--tls'] : [])], { stdio: 'ignore' });
     const args = ['serve', '--data', data, '--http', '127.0.0.1:0'];
     if (confText) {
         fs.writeFileSync(path.join(dir, 'bootherd.conf'), confText);
@@ -82,6 +83,9 @@ export async function startDaemon(confText) {
         if (proc.exitCode !== null) throw new Error('bootherd exited: ' + fs.readFileSync(path.join(dir, 'serve.log'), 'utf8').slice(-2000));
         if (fs.existsSync(addr) && fs.readFileSync(addr, 'utf8').trim()) {
             d.url = 'http://' + fs.readFileSync(addr, 'utf8').trim();
+            const u = path.join(data, 'http.url'); // the scheme, with TLS
+            if (fs.existsSync(u) && fs.readFileSync(u, 'utf8').trim()) d.url = fs.readFileSync(u, 'utf8').trim().replace(/\/$/, '');
+            if (d.url.startsWith('https:')) return d; // node's fetch would not trust its certificate
             try {
                 if ((await fetch(d.url + '/health')).ok) return d;
             } catch {
@@ -155,7 +159,12 @@ export async function closeBrowser() {
  */
 export async function newPage(d, opts = {}) {
     const b = await getBrowser();
-    const ctx = await b.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: !!opts.bypassCSP, locale: opts.locale || 'en-US' });
+    const ctx = await b.newContext({
+        viewport: { width: 1280, height: 900 },
+        bypassCSP: !!opts.bypassCSP,
+        locale: opts.locale || 'en-US',
+        ignoreHTTPSErrors: !!opts.insecure,
+    });
     if (opts.lang) await ctx.addInitScript((l) => localStorage.setItem('bh.lang', l), opts.lang);
     const page = await ctx.newPage();
     page.problems = [];
