@@ -201,6 +201,64 @@ static void wake_responses(const struct bh_route *rt, json_t *op, json_t *resp)
     json_object_set_new(resp, "503", problem_response("boot services are off"));
 }
 
+/* Browser sessions: the cookie and its CSRF token */
+static void session_responses(const struct bh_route *rt, json_t *op, json_t *resp)
+{
+    if (rt->fn == bh_h_session_create) {
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s, s:b, s:[s], s:{s:{s:s}}}}}}", "required",
+                                      1, "content", "application/json", "schema", "type", "object",
+                                      "additionalProperties", 0, "required", "token", "properties",
+                                      "token", "type", "string"));
+        json_t *ok = json_response("the session; Set-Cookie: bh_session=...; Path=/; HttpOnly; "
+                                   "SameSite=Strict (and Secure over TLS)",
+                                   ref("Session"));
+        json_object_set_new(ok, "headers",
+                            json_pack("{s:{s:s, s:{s:s}}}", "Set-Cookie", "description",
+                                      "the session cookie", "schema", "type", "string"));
+        json_object_set_new(resp, "201", ok);
+        json_object_set_new(resp, "400", problem_response("malformed JSON"));
+        json_object_set_new(resp, "401", problem_response("unknown, revoked or expired token"));
+        json_object_set_new(resp, "403",
+                            problem_response("a host token, or an Origin other than the server"));
+        json_object_set_new(resp, "415", problem_response("the body is not application/json"));
+        json_object_set_new(resp, "422", problem_response("not {token: STRING}"));
+        json_object_set_new(resp, "429",
+                            problem_response("too many failed logins from this address"));
+    } else if (rt->fn == bh_h_session_get) {
+        json_object_set_new(resp, "200", json_response("the session", ref("Session")));
+    } else {
+        json_object_set_new(resp, "204",
+                            json_pack("{s:s}", "description", "ended; the cookie is cleared"));
+    }
+}
+
+/* The console's files: public, HTML or whatever the file is */
+static void console_responses(const struct bh_route *rt, json_t *resp, json_t *params)
+{
+    bool index = rt->fn == bh_h_console_index;
+    if (!index) {
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "path",
+                                                "in", "path", "required", 1, "schema", "type",
+                                                "string", "description",
+                                                "path below the console's ui/ directory; may "
+                                                "contain slashes"));
+        json_object_set_new(resp, "404", problem_response("no such file"));
+        json_object_set_new(resp, "206", json_pack("{s:s}", "description", "a byte range"));
+        json_object_set_new(resp, "416", problem_response("range not satisfiable"));
+    }
+    json_object_set_new(resp, "200",
+                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                  index ? "the console's page" : "the file (gzip when asked)",
+                                  "content", index ? "text/html" : "*/*", "schema", "type",
+                                  "string"));
+    json_object_set_new(resp, "304", json_pack("{s:s}", "description", "not modified"));
+    json_object_set_new(resp, "503",
+                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                  "the console was not built (run make)", "content", "text/plain",
+                                  "schema", "type", "string"));
+}
+
 static json_t *operation(const struct bh_route *rt)
 {
     const struct bh_kind_desc *k = rt->data;
@@ -308,6 +366,11 @@ static json_t *operation(const struct bh_route *rt)
         json_object_set_new(resp, "400", problem_response("missing or malformed mac"));
         json_object_set_new(resp, "404", problem_response("no such host or file"));
         json_object_set_new(resp, "503", problem_response("boot services are off"));
+    } else if (rt->fn == bh_h_session_create || rt->fn == bh_h_session_get ||
+               rt->fn == bh_h_session_delete) {
+        session_responses(rt, op, resp);
+    } else if (rt->fn == bh_h_console_index || rt->fn == bh_h_console_file) {
+        console_responses(rt, resp, params);
     } else if (rt->fn == bh_h_wake || rt->fn == bh_h_host_wake) {
         wake_responses(rt, op, resp);
     } else if (image_route(rt->pattern)) {
@@ -422,6 +485,17 @@ static void build(void)
                                   "type", "string", "status", "type", "integer", "detail", "type",
                                   "string", "instance", "type", "string", "field", "type",
                                   "string"));
+    json_object_set_new(
+        schemas, "Session",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s, s:[s,s,s]}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, "
+                  "s:s, s:s}}, s:[s,s,s,s,s]}",
+                  "type", "object", "properties", "name", "type", "string", "role", "type",
+                  "string", "enum", "viewer", "operator", "admin", "csrf", "type", "string",
+                  "description", "send as X-CSRF-Token with every POST, PUT, PATCH and DELETE",
+                  "idle_timeout", "type", "integer", "description",
+                  "seconds without a request that end the session", "expires", "type", "string",
+                  "format", "date-time", "description", "the session's end, however busy",
+                  "required", "name", "role", "csrf", "idle_timeout", "expires"));
     for (size_t i = 0; i < n; i++) {
         /* OpenAPI has no catch-all parameter: {path*} is written {path} */
         char pat[256];
@@ -438,13 +512,17 @@ static void build(void)
         lower(routes[i].method, m, sizeof(m));
         json_object_set_new(item, m, operation(&routes[i]));
     }
-    json_t *doc =
-        json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}, s:[{s:[]}]}", "openapi",
-                  "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
-                  "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
-                  "If-Match with the ETag of the object.",
-                  "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer",
-                  "type", "http", "scheme", "bearer", "security", "bearer");
+    json_t *doc = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}}, "
+        "s:[{s:[]}, {s:[]}]}",
+        "openapi", "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
+        "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
+        "If-Match with the ETag of the object.",
+        "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer", "type",
+        "http", "scheme", "bearer", "cookie", "type", "apiKey", "in", "cookie", "name",
+        "bh_session", "description",
+        "a browser session (POST /api/v1/session); writes also need X-CSRF-Token", "security",
+        "bearer", "cookie");
     doc_text = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
     json_decref(doc);
 }

@@ -585,7 +585,7 @@ static int admit(struct bh_req *r)
     bh_err_clear(&e);
     int rc = h->cfg.authenticate ? h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e) : BH_EAUTH;
     if (rc == BH_EPERM) { /* e.g. a session cookie without its CSRF token */
-        bh_reply_problem(r, 403, e.type ? e.type : "forbidden", "Forbidden", e.msg, NULL);
+        bh_reply_problem(r, 403, e.type ? e.type : "forbidden", "Forbidden", e.msg, e.field);
         return -1;
     }
     if (rc) {

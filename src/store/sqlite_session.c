@@ -140,9 +140,10 @@ int sq_session_end(void *impl, const char *hash, const char *token_name, const s
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    if (!rc)
+    bool gone = !rc && sqlite3_changes(c->db) == 0; /* ended already: no second logout */
+    if (!rc && !gone)
         rc = sq_record(q, rev, "token", token_name, "session.logout", NULL, NULL, a, true, err);
-    if (rc) {
+    if (rc || gone) {
         sq_rollback(q);
         return rc;
     }

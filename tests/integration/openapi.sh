@@ -5,7 +5,11 @@
 # every $ref resolves, and objects the server returns fit their schemas.
 source "$(dirname "$0")/../lib/harness.sh"
 
-bh_start || { nok "daemon starts"; finish; exit 1; }
+# a console to serve (the build's web/ may not be there)
+UI=$(tmpdir)
+mkdir -p "$UI/ui" && echo '<!doctype html>' >"$UI/index.html" && echo 'x' >"$UI/ui/oa.js"
+printf '[http]\nui_dir = %s\n' "$UI" >"$UI/bootherd.conf"
+bh_start "" --config "$UI/bootherd.conf" || { nok "daemon starts"; finish; exit 1; }
 
 api GET /api/v1/openapi.json "" ""
 eq "openapi.json: 200 without a token" 200 "$STATUS"
@@ -14,8 +18,8 @@ DOC=$BODY
 eq "openapi: 3.1.0" 3.1.0 "$(jq -r .openapi <<<"$DOC")"
 check "info has a title and the server's version" \
     jq -e --arg v "$(curl -s "$BH_URL/health" | jq -r .version)" '.info.title and .info.version == $v' <<<"$DOC"
-check "bearer security scheme, used by default" \
-    jq -e '.components.securitySchemes.bearer == {"type":"http","scheme":"bearer"} and .security == [{"bearer":[]}]' <<<"$DOC"
+check "bearer and cookie security schemes, either used by default" \
+    jq -e '.components.securitySchemes.bearer == {"type":"http","scheme":"bearer"} and .components.securitySchemes.cookie.in == "cookie" and .components.securitySchemes.cookie.name == "bh_session" and .security == [{"bearer":[]},{"cookie":[]}]' <<<"$DOC"
 
 # ---- the document and the route table agree ------------------------------
 
@@ -159,6 +163,13 @@ call() {
         api GET /boot/files/oa.txt "" ""
         ;;
     "POST /api/v1/wake") api POST "$path" '{"hosts":["oa-hosts"]}' ;;
+    "POST /api/v1/session") api POST "$path" "{\"token\":\"$BH_TOKEN\"}" "" ;;
+    *" /api/v1/session") # with a session's cookie (and its CSRF token)
+        api POST "$path" "{\"token\":\"$BH_TOKEN\"}" ""
+        api "$m" "$path" "" "" -b "bh_session=$(grep -i '^Set-Cookie:' <<<"$HDRS" | sed 's/^[^=]*=\([^;]*\).*/\1/')" \
+            -H "X-CSRF-Token: $(jq -r .csrf <<<"$BODY")" ;;
+    "GET /") api GET / "" "" ;;
+    "GET /ui/{path}") api GET /ui/oa.js "" "" ;;
     "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
     *) api "$m" "$path" ;;
     esac

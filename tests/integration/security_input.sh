@@ -15,7 +15,11 @@
 #     boot root (file:///etc/passwd, ../../etc/shadow).
 source "$(dirname "$0")/../lib/harness.sh"
 
-bh_start || { nok "daemon starts"; finish; exit 1; }
+# a console, so / and /ui/ answer as they do once built (not 503)
+UI=$(tmpdir)
+mkdir -p "$UI/ui" && echo '<!doctype html>' >"$UI/index.html"
+printf '[http]\nui_dir = %s\n' "$UI" >"$UI/bootherd.conf"
+bh_start "" --config "$UI/bootherd.conf" || { nok "daemon starts"; finish; exit 1; }
 VIEWER=$(mktoken si-viewer viewer)
 BROOT=$BH_DATA/boot # the default boot root, in the data directory
 T=$(tmpdir)

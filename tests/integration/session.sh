@@ -131,6 +131,7 @@ eq "a malformed bh_session before the real one (quoted), among other cookies" "2
 
 capi POST /api/v1/rooms '{"name":"s-room1"}'
 eq "a write with the cookie and no X-CSRF-Token: 403 csrf" "403 urn:bootherd:problem:csrf" "$STATUS $(ptype)"
+eq "the csrf problem names the header" X-CSRF-Token "$(jq -r .field <<<"$BODY")"
 capi POST /api/v1/rooms '{"name":"s-room1"}' -H "X-CSRF-Token: ${ADMIN_CSRF%?}x"
 eq "a write with a wrong X-CSRF-Token: 403 csrf" "403 urn:bootherd:problem:csrf" "$STATUS $(ptype)"
 capi DELETE /api/v1/rooms/s-room1 "" -H "X-CSRF-Token: $ADMIN_CSRF$ADMIN_CSRF"
@@ -229,6 +230,8 @@ if command -v sqlite3 >/dev/null; then
         cat "$D"/bootherd.db* | grep -aqF "$s" && leaked+="${s:0:6}.. "
     done
     eq "no session secret or CSRF token in the database files" "" "$leaked"
+    eq "last use is not written at every request (at most once a minute)" 1 \
+        "$(sqlite3 "$D/bootherd.db" "SELECT last_ms = created_ms OR last_ms - created_ms >= 60000 FROM web_sessions WHERE hash = '$(printf %s "$ADMIN_SECRET" | sha256sum | cut -c1-64)'")"
     eq "the revoked token's sessions are gone from the store" 0 \
         "$(sqlite3 "$D/bootherd.db" "SELECT count(*) FROM web_sessions w LEFT JOIN tokens t ON t.tid = w.token_tid WHERE t.tid IS NULL")"
 else

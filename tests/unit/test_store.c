@@ -1397,6 +1397,57 @@ static void sql(sqlite3 *db, const char *q)
         fail_msg("%s: %s", q, msg ? msg : "?");
 }
 
+/* browser sessions: only for a token that exists; the dead are removed at
+ * the next login; touch moves last use forward only; logout is an audited
+ * event on the token; deleting the token deletes its sessions */
+static void test_web_sessions(void **state)
+{
+    (void)state;
+    struct bh_err e;
+    json_t *t, *items;
+    assert_int_equal(
+        mk(TOKEN, "{\"name\":\"web\",\"role\":\"viewer\",\"id\":\"0000000000ab\"}", &t, &e), 0);
+    json_decref(t);
+    struct bh_session_info si;
+    int64_t now = bh_wall_ms(), hour = 3600 * 1000;
+    struct bh_session_new n = {"aa", "0000000000ab", "web", now, now + hour, now - hour, NULL};
+    struct bh_actor a = {"web", "0000000000ab", "192.0.2.7"};
+    assert_int_equal(bh_store_session_create(S, &n, &a, &e), 0);
+    assert_int_equal(bh_store_session_get(S, "aa", &si, &e), 0);
+    assert_string_equal(si.token_id, "0000000000ab");
+    assert_true(si.created_ms == now && si.last_ms == now && si.expires_ms == now + hour);
+    assert_int_equal(bh_store_session_touch(S, "aa", now + 5, &e), 0);
+    assert_int_equal(bh_store_session_touch(S, "aa", now + 1, &e), 0); /* never back */
+    assert_int_equal(bh_store_session_get(S, "aa", &si, &e), 0);
+    assert_true(si.last_ms == now + 5);
+    /* no such token: refused, nothing stored */
+    struct bh_session_new bad = {"bb", "00000000dead", "ghost", now, now + hour, now - hour, NULL};
+    assert_int_equal(bh_store_session_create(S, &bad, &a, &e), BH_ENOREF);
+    assert_int_equal(bh_store_session_get(S, "bb", &si, &e), BH_ENOTFOUND);
+    /* a later login removes sessions idle since before its idle_before */
+    struct bh_session_new n2 = {"cc", "0000000000ab", "web", now + 10, now + hour, now + 6, NULL};
+    assert_int_equal(bh_store_session_create(S, &n2, &a, &e), 0);
+    assert_int_equal(bh_store_session_get(S, "aa", &si, &e), BH_ENOTFOUND);
+    /* logout: gone, audited on the token */
+    assert_int_equal(bh_store_session_end(S, "cc", "web", &a, &e), 0);
+    assert_int_equal(bh_store_session_get(S, "cc", &si, &e), BH_ENOTFOUND);
+    assert_int_equal(bh_store_session_end(S, "cc", "web", &a, &e), 0); /* again: fine */
+    struct bh_audit_query q = {"token", "web", NULL, 0, 10, NULL};
+    assert_int_equal(bh_store_audit(S, &q, &items, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "action")),
+                        "session.logout");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "action")),
+                        "session.login");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "remote")),
+                        "192.0.2.7");
+    json_decref(items);
+    /* revoking the token ends its sessions */
+    struct bh_session_new n3 = {"dd", "0000000000ab", "web", now, now + hour, now - hour, NULL};
+    assert_int_equal(bh_store_session_create(S, &n3, &a, &e), 0);
+    assert_int_equal(bh_store_delete(S, TOKEN, "web", 0, &actor, &e), 0);
+    assert_int_equal(bh_store_session_get(S, "dd", &si, &e), BH_ENOTFOUND);
+}
+
 /* A database of schema 6 with a "latest" moved by hand: migration 7 makes
  * every version released and puts latest on the highest. */
 static void test_migration_7(void **state)
@@ -1421,6 +1472,7 @@ static void test_migration_7(void **state)
             "ALTER TABLE agent_sessions DROP COLUMN created_ms;"
             "DROP TABLE agent_nonces;"
             "ALTER TABLE images DROP COLUMN last_version;"
+            "DROP TABLE web_sessions;"
             "PRAGMA user_version = 6;");
     sqlite3_close(db);
     store_open();
@@ -1467,6 +1519,7 @@ int main(void)
         T(test_agent_sessions_and_claims),
         T(test_version_states),
         T(test_migration_7),
+        T(test_web_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
