@@ -21,9 +21,12 @@ async function seed(d) {
     }
     for (let i = 1; i <= 3; i++) await must(d, 'POST', '/hosts', { mac: `52:54:00:00:71:0${i}`, state: 'new' });
     const img = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bh-img-')), 'win11.img');
-    fs.writeFileSync(img, Buffer.alloc(1 << 20, 7));
+    const buf = Buffer.alloc(4 << 20);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24; // no run of equal bytes
+    fs.writeFileSync(img, buf);
     execFileSync(BH, ['--url', d.url, '--token', d.token, 'image', 'import', 'win11', img, '--kind', 'partition', '--fstype', 'ntfs', '--note', 'first'], { stdio: 'ignore' });
-    fs.writeFileSync(img, Buffer.alloc(1 << 20, 9));
+    buf.fill(1, 1 << 20, (1 << 20) + 400000); // a change in the second MiB
+    fs.writeFileSync(img, buf);
     execFileSync(BH, ['--url', d.url, '--token', d.token, 'image', 'import', 'win11', img, '--note', 'updates'], { stdio: 'ignore' });
     fs.rmSync(path.dirname(img), { recursive: true, force: true });
     const job = await must(d, 'POST', '/jobs', { targets: { room: 'r101' }, steps: ['sync:1', 'start:1'] });
