@@ -12,7 +12,20 @@ nftables tcpdump cpio kmod xz-utils busybox-static
 qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
 qemu-utils zstd e2fsprogs casync debootstrap rsync
-fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr"
+fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr
+nodejs npm chromium"
+
+# the web console builds with node and npm and is tested in chromium; a
+# machine that has them from elsewhere (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm) keeps what it has
+have_command_for() {
+    case "$1" in
+    nodejs) command -v node >/dev/null 2>&1 ;;
+    npm) command -v npm >/dev/null 2>&1 ;;
+    chromium) [ -x /usr/bin/chromium ] ;;
+    *) return 1 ;;
+    esac
+}
 
 # The daemon leaves root for this user after binding its ports.
 ensure_user() {
@@ -26,6 +39,7 @@ ensure_user() {
 
 missing=""
 for p in $PKGS; do
+    have_command_for "$p" && continue
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi

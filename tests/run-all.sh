@@ -1,7 +1,8 @@
 #!/bin/bash
 # run-all.sh - the whole suite, as `make test` runs it.  The last line is
 # "N passed, N failed".  Sections: lint, build, unit (cmocka), integration
-# (real daemon + curl + CLI), the same again under ASan+UBSan, and a short
+# (real daemon + curl + CLI), ui (the web console driven in headless
+# Chromium by tests/ui), the same again under ASan+UBSan, and a short
 # libFuzzer run of every parser.  FUZZ_SECONDS (default 10) sets the fuzz time.
 # A check that cannot run here prints "ok - ... # SKIP why" and is counted as
 # skipped, never as passed.
@@ -79,6 +80,12 @@ section unit
 section integration
 [ -x build/bootherd ] && run_integration "$ROOT/build/bootherd" it
 
+section "ui (the web console in Chromium)"
+if [ -x build/bootherd ]; then
+    BOOTHERD_BIN=$ROOT/build/bootherd timeout 900 node tests/ui/run.mjs >"$OUT/ui.log" 2>&1
+    count_tap "$OUT/ui.log" $? "ui tests/ui/run.mjs"
+fi
+
 section "lab (QEMU network boot)"
 for t in tests/lab/boot_*.sh tests/lab/deploy_*.sh; do
     [ "$(basename "$t")" = boot_common.sh ] && continue
@@ -89,7 +96,7 @@ done
 section "asan+ubsan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if build build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
+if build build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dweb=false; then
     pass "build with ASan+UBSan"
     run_unit build-asan asan-unit
     run_integration "$ROOT/build-asan/bootherd" asan-it
@@ -100,7 +107,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 section fuzz
 if CC=clang build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Db_lundef=false \
-    -Dwerror=true; then
+    -Dwerror=true -Dweb=false; then
     for f in build-fuzz/fuzz/fuzz_*; do
         [ -f "$f" ] && [ -x "$f" ] || continue
         name=$(basename "$f" | sed 's/^fuzz_//')

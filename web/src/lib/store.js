@@ -1,0 +1,260 @@
+// store.js - the console's one live state, fed by the event stream.
+//
+// One WebSocket, GET /api/v1/events?since=REV (the session cookie
+// authenticates it).  Every event moves `rev` on; after a drop the stream is
+// opened again from the last revision seen, with a pause growing from 1 s
+// to 30 s, so no change is missed.  When that revision was pruned (close
+// code 4410, or a 410 for the handshake) the store bumps `epoch`: every
+// screen reloads what it shows, and the stream goes on from now.
+//
+// Hosts and their current step ("activity") live in one signal per host, so
+// a change repaints one tile, not the grid.  Job events carry only the job's
+// summary, so the store reads the job again (at most every 400 ms per job,
+// and only while something on screen shows jobs) and hands each host of it
+// its new activity.
+import { signal, batch } from '@preact/signals';
+import { api } from './api.js';
+
+export const connected = signal(false);
+export const epoch = signal(0); // bumped when events were lost: reload
+export const recent = signal([]); // the newest events, newest first
+const RECENT_MAX = 200;
+
+let rev = 0;
+let ws = null;
+let stopped = true;
+let backoff = 1000;
+let retryTimer = null;
+const listeners = new Set();
+
+/** the last revision seen */
+export const lastRev = () => rev;
+
+/** call fn(event) for every event; returns the function that stops it */
+export function onEvent(fn) {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+}
+
+// ---- per-host signals -------------------------------------------------------
+const hosts = new Map();
+const activities = new Map();
+const jobs = new Map();
+
+export function hostSig(mac) {
+    let s = hosts.get(mac);
+    if (!s) hosts.set(mac, (s = signal(null)));
+    return s;
+}
+
+export function activitySig(mac) {
+    let s = activities.get(mac);
+    if (!s) activities.set(mac, (s = signal(null)));
+    return s;
+}
+
+export function jobSig(id) {
+    const k = String(id);
+    let s = jobs.get(k);
+    if (!s) jobs.set(k, (s = signal(null)));
+    return s;
+}
+
+/** a host object from the API or an event; older revisions never win */
+export function putHost(h) {
+    if (!h || !h.mac) return;
+    const s = hostSig(h.mac);
+    if (!s.value || (h.rev ?? 0) >= (s.value.rev ?? 0)) s.value = h;
+}
+
+export function putActivity(mac, a) {
+    const s = activitySig(mac);
+    const old = s.value;
+    if (old && a && old.job > a.job) return; // an older job's news
+    s.value = a || null;
+}
+
+export function etaOf(progress) {
+    if (!progress || !progress.rate || !progress.total) return null;
+    const left = progress.total - (progress.done || 0);
+    return left > 0 ? Math.round(left / progress.rate) : 0;
+}
+
+/** a host's current or last step in a job (GET /api/v1/jobs/{id}) */
+export function activityIn(job, h) {
+    const steps = h.steps || [];
+    const pick =
+        steps.find((s) => s.state === 'running') ||
+        steps.find((s) => s.state === 'failed') ||
+        steps.find((s) => s.state === 'queued') ||
+        steps[steps.length - 1];
+    if (!pick) return null;
+    return {
+        job: job.id,
+        task: pick.task,
+        step: pick.step,
+        state: pick.state,
+        progress: pick.progress || null,
+        eta_s: pick.state === 'running' ? h.eta_s ?? etaOf(pick.progress) : null,
+        error: pick.error || null,
+        updated: pick.finished_at || pick.started_at || job.updated_at,
+        host_state: h.state,
+    };
+}
+
+/** a job as read from the API: its signal, and each host's activity */
+export function putJob(job) {
+    if (!job || job.id === undefined) return;
+    batch(() => {
+        jobSig(job.id).value = job;
+        for (const h of job.hosts || []) {
+            if (activities.has(h.mac)) putActivity(h.mac, activityIn(job, h));
+        }
+    });
+}
+
+// ---- who wants job detail ----------------------------------------------------
+let jobWatchers = 0;
+/** a screen that shows job progress calls this while mounted */
+export function watchJobs() {
+    jobWatchers++;
+    return () => {
+        jobWatchers--;
+    };
+}
+
+const jobTimers = new Map();
+function refreshJob(id) {
+    if (jobWatchers <= 0 || jobTimers.has(id)) return;
+    jobTimers.set(
+        id,
+        setTimeout(async () => {
+            jobTimers.delete(id);
+            try {
+                putJob(await api.get(`/jobs/${encodeURIComponent(id)}`));
+            } catch {
+                /* deleted, or logged out: the next event tries again */
+            }
+        }, 400)
+    );
+}
+
+// ---- the stream ----------------------------------------------------------------
+let pending = [];
+let flushQueued = false;
+function flushRecent() {
+    flushQueued = false;
+    const next = pending.reverse().concat(recent.value);
+    pending = [];
+    recent.value = next.length > RECENT_MAX ? next.slice(0, RECENT_MAX) : next;
+}
+
+function dispatch(ev) {
+    if (ev.kind === 'host' && ev.data && (ev.type === 'created' || ev.type === 'updated')) {
+        putHost(ev.data);
+    } else if (ev.kind === 'host' && ev.type === 'deleted') {
+        const s = hosts.get(ev.key);
+        if (s && s.value) s.value = { ...s.value, deleted: true };
+    } else if (ev.kind === 'job') {
+        refreshJob(ev.key);
+    }
+    pending.push(ev);
+    if (!flushQueued) {
+        flushQueued = true;
+        setTimeout(flushRecent, 100);
+    }
+    for (const fn of listeners) {
+        try {
+            fn(ev);
+        } catch (e) {
+            console.error(e);
+        }
+    }
+}
+
+function schedule(ms) {
+    clearTimeout(retryTimer);
+    if (stopped) return;
+    retryTimer = setTimeout(connect, ms ?? backoff);
+    backoff = Math.min(backoff * 2, 30000);
+}
+
+async function resync() {
+    // the revision we had is gone: read the objects again, go on from now
+    try {
+        const page = await api.get('/events?limit=1');
+        rev = page.next_since;
+    } catch {
+        /* the retry asks again */
+    }
+    epoch.value++;
+    schedule(0);
+}
+
+async function probe() {
+    // the handshake failed; a page of events says why
+    try {
+        await api.get(`/events?since=${rev}&limit=1`);
+        schedule();
+    } catch (e) {
+        if (e.status === 410) resync();
+        else if (e.status !== 401) schedule();
+    }
+}
+
+function connect() {
+    if (stopped) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const sock = new WebSocket(`${proto}//${location.host}/api/v1/events?since=${rev}`);
+    let opened = false;
+    ws = sock;
+    sock.onopen = () => {
+        opened = true;
+        backoff = 1000;
+        connected.value = true;
+    };
+    sock.onmessage = (m) => {
+        let ev;
+        try {
+            ev = JSON.parse(m.data);
+        } catch {
+            return;
+        }
+        if (typeof ev.rev === 'number') {
+            if (ev.rev <= rev) return;
+            rev = ev.rev;
+        }
+        dispatch(ev);
+    };
+    sock.onclose = (c) => {
+        if (ws === sock) ws = null;
+        connected.value = false;
+        if (stopped) return;
+        if (c.code === 4410) resync();
+        else if (!opened) probe();
+        else schedule();
+    };
+}
+
+/** start the stream after login: from the current revision on */
+export async function start() {
+    if (!stopped) return;
+    stopped = false;
+    backoff = 1000;
+    try {
+        const page = await api.get('/events?limit=1');
+        rev = page.next_since;
+    } catch {
+        /* connect from 0 is wrong; from the server's now is the best left */
+    }
+    connect();
+}
+
+export function stop() {
+    stopped = true;
+    clearTimeout(retryTimer);
+    if (ws) ws.close();
+    ws = null;
+    connected.value = false;
+    recent.value = [];
+}
