@@ -93,19 +93,11 @@ static size_t tls_names(const char *const *extra, size_t nextra, const char **na
     return n;
 }
 
-/* Whether DIR/bootherd.conf names a certificate already (the admin's
- * choice, which init leaves alone). */
-static int conf_has_tls(const char *path, bool *has, struct bh_err *err)
+/* What DIR/bootherd.conf says about TLS (defaults if there is none). */
+static int conf_read(const char *path, struct bh_config *c, struct bh_err *err)
 {
-    *has = false;
-    if (!exists(path))
-        return 0;
-    struct bh_config c;
-    bh_config_defaults(&c);
-    if (bh_config_load(&c, path, err))
-        return BH_EINVAL;
-    *has = c.http_tls_cert[0] || c.http_tls_key[0];
-    return 0;
+    bh_config_defaults(c);
+    return exists(path) && bh_config_load(c, path, err) ? BH_EINVAL : 0;
 }
 
 /* DIR/bootherd.conf: turn TLS on, keeping what the file says. */
@@ -137,18 +129,39 @@ static int conf_enable(const char *path, struct bh_err *err)
     return rc;
 }
 
+/* The config names the admin's own certificate: say so, with its pin.
+ * Relative paths are relative to DIR, as for serve. */
+static int conf_named(const char *dir, const struct bh_config *c, struct bh_err *err)
+{
+    char path[PATH_MAX + 32], pin[BH_TLS_PIN_MAX], *pem;
+    size_t len;
+    if (c->http_tls_cert[0] == '/')
+        bh_strlcpy(path, c->http_tls_cert, sizeof(path));
+    else
+        snprintf(path, sizeof(path), "%s/%s", dir, c->http_tls_cert);
+    printf("%s/bootherd.conf names a certificate of its own (%s); nothing made\n", dir, path);
+    int rc = bh_read_file(path, BH_TLS_PEM_MAX, &pem, &len, err);
+    if (!rc) {
+        rc = bh_tls_cert_pin(pem, len, pin, err);
+        free(pem);
+    }
+    if (!rc)
+        printf("pin: %s\n", pin);
+    return rc;
+}
+
 int bh_tls_init(const char *dir, const char *const *extra, size_t nextra, struct bh_err *err)
 {
     char tdir[PATH_MAX], cert[PATH_MAX + 32], key[PATH_MAX + 32], conf[PATH_MAX + 32];
     char host[256];
-    bool has;
+    struct bh_config c;
     snprintf(conf, sizeof(conf), "%s/bootherd.conf", dir);
-    if (conf_has_tls(conf, &has, err))
+    if (conf_read(conf, &c, err))
         return BH_EINVAL;
-    if (has) {
-        printf("%s already names a TLS certificate ([http] tls_cert); nothing made\n", conf);
-        return 0;
-    }
+    bool on = c.http_tls_cert[0] || c.http_tls_key[0];
+    if (on &&
+        (strcmp(c.http_tls_cert, BH_TLS_CERT_FILE) || strcmp(c.http_tls_key, BH_TLS_KEY_FILE)))
+        return conf_named(dir, &c, err);
     snprintf(tdir, sizeof(tdir), "%s/%s", dir, BH_TLS_DIR);
     snprintf(cert, sizeof(cert), "%s/%s", dir, BH_TLS_CERT_FILE);
     snprintf(key, sizeof(key), "%s/%s", dir, BH_TLS_KEY_FILE);
@@ -158,12 +171,12 @@ int bh_tls_init(const char *dir, const char *const *extra, size_t nextra, struct
     bool made = false;
     if (exists(cert)) {
         /* keep it: its pin is what the clients know */
-        struct bh_config c;
-        bh_config_defaults(&c);
-        bh_strlcpy(c.http_tls_cert, cert, sizeof(c.http_tls_cert));
-        bh_strlcpy(c.http_tls_key, key, sizeof(c.http_tls_key));
+        struct bh_config k;
+        bh_config_defaults(&k);
+        bh_strlcpy(k.http_tls_cert, cert, sizeof(k.http_tls_cert));
+        bh_strlcpy(k.http_tls_key, key, sizeof(k.http_tls_key));
         struct bh_tls_pem pem;
-        if (bh_tls_load(&c, &pem, &info, err))
+        if (bh_tls_load(&k, &pem, &info, err))
             return BH_EINVAL;
         bh_tls_pem_free(&pem);
     } else {
@@ -188,13 +201,14 @@ int bh_tls_init(const char *dir, const char *const *extra, size_t nextra, struct
             printf("%s %s", i ? "," : "", names[i]);
         printf(" (%d days):\n  %s\n  %s (mode 0600)\n", BH_TLS_DAYS, cert, key);
     }
-    if (conf_enable(conf, err))
-        return BH_EIO;
     if (!made)
         printf("%s already has a TLS certificate (%s); kept it\n", dir, cert);
-    printf("turned HTTPS on in %s ([http] tls_cert, tls_key); booting machines use plain "
-           "HTTP on [http] boot_listen (default: port %d)\n",
-           conf, BH_BOOT_LISTEN_PORT);
+    if (!on && conf_enable(conf, err))
+        return BH_EIO;
+    if (!on)
+        printf("turned HTTPS on in %s ([http] tls_cert, tls_key); booting machines use plain "
+               "HTTP on [http] boot_listen (default: port %d)\n",
+               conf, BH_BOOT_LISTEN_PORT);
     printf("pin: %s\n", info.pin);
     printf("the CLI pins it by itself with --data %s; elsewhere: bootherd --pin %s ...\n", dir,
            info.pin);
