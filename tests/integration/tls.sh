@@ -197,9 +197,6 @@ kill -TERM "$PID"
 wait "$PID"
 eq "SIGTERM: exits 0" 0 $?
 check "  ... http.url and boot.url removed" test ! -e "$D/http.url" -a ! -e "$D/boot.url"
-if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$D.log"; then
-    nok "no sanitizer findings"; diag "$(grep -A30 -E 'Sanitizer|runtime error' "$D.log" | head -60)"
-fi
 
 # ---- an admin's own certificate -------------------------------------------------------
 A=$T/adm
@@ -237,4 +234,10 @@ out=$("$BH" serve --data "$A" --http 127.0.0.1:0 2>&1)
 eq "tls_cert without tls_key: a config error (exit 2)" 2 $?
 contains "  ... saying they go together" "tls_cert and tls_key go together" "$out"
 
+for f in "$D.log" "$A.log" "$T/mismatch.log" "$T/missing.log"; do
+    if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" 2>/dev/null; then
+        nok "no sanitizer findings in $(basename "$f")"
+        diag "$(grep -A30 -E 'Sanitizer|runtime error' "$f" | head -60)"
+    fi
+done
 finish
