@@ -1,10 +1,15 @@
 /*
- * libFuzzer driver: the request-head parser (src/http/head.c).
+ * libFuzzer driver: the request-head parser (src/http/head.c), the
+ * redirect to HTTPS it computes, and the check of a first TLS record.
  *
  * Invariants: a complete head ends with LF inside the cap and parses the
  * same when cut right after it; one byte less of it is "more", never a
  * refusal; "more" only below the cap; a refusal names one of the statuses
- * the front door answers, and its slug.
+ * the front door answers, and its slug.  A redirect is "https://" and
+ * printable ASCII without spaces (nothing a header line could split on),
+ * or a refusal; it fits the buffer.  A TLS record accepted is exactly its
+ * header and length, accepted again alone, and "more" one byte short;
+ * "more" never past the largest record.
  */
 #include "http/head.h"
 
@@ -20,6 +25,43 @@
             abort();                                                                               \
     } while (0)
 
+static void check_location(const struct bh_head *h)
+{
+    char out[512];
+    struct bh_err e;
+    int n = bh_head_https_location(h, out, sizeof(out), &e);
+    if (n < 0) {
+        CHECK(n == BH_EINVAL || n == BH_ETOOBIG);
+        CHECK(e.type != NULL && e.msg[0]);
+        return;
+    }
+    CHECK((size_t)n < sizeof(out) && strlen(out) == (size_t)n);
+    CHECK(!strncmp(out, "https://", 8));
+    for (int i = 0; i < n; i++)
+        CHECK(out[i] > 0x20 && out[i] < 0x7f);
+    CHECK(strchr(out + 8, '/') != NULL);
+}
+
+static void check_tls(const char *p, size_t size)
+{
+    size_t len, len2;
+    struct bh_err e;
+    int rc = bh_tls_hello_check(p, size, &len, &e);
+    if (rc == 0) {
+        CHECK(len >= BH_TLS_RECORD_HEADER + 6 && len <= size);
+        CHECK(len <= BH_TLS_RECORD_HEADER + BH_TLS_RECORD_MAX);
+        CHECK(bh_tls_record_start(p, size));
+        CHECK(len == BH_TLS_RECORD_HEADER + ((size_t)(uint8_t)p[3] << 8 | (uint8_t)p[4]));
+        CHECK(bh_tls_hello_check(p, len, &len2, &e) == 0 && len2 == len);
+        CHECK(bh_tls_hello_check(p, len - 1, &len2, &e) == BH_HEAD_MORE);
+    } else if (rc == BH_HEAD_MORE) {
+        CHECK(size < BH_TLS_RECORD_HEADER + BH_TLS_RECORD_MAX);
+        CHECK(size == 0 || bh_tls_record_start(p, size));
+    } else {
+        CHECK(rc == BH_EINVAL && e.type != NULL && e.msg[0]);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* a copy exactly as long as the input: reading past it is caught */
@@ -27,10 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         return 0;
     memcpy(p, data, size);
+    check_tls(p, size);
     struct bh_head h, h2;
     struct bh_err e;
     int rc = bh_head_parse(p, size, &h, &e);
     if (rc == 0) {
+        check_location(&h);
         CHECK(h.len > 0 && h.len <= size && h.len <= BH_HEAD_MAX);
         CHECK(p[h.len - 1] == '\n');
         CHECK(h.cls < BH_CONN__COUNT);

@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 
+#include "core/str.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ static void usage(FILE *f)
         f,
         "bootherd %s - network boot and fleet imaging\n\n"
         "Server:\n"
-        "  bootherd init  [--data DIR] [--reset-admin]\n"
+        "  bootherd init  [--data DIR] [--reset-admin] [--tls [--tls-name NAME]...]\n"
         "  bootherd serve [--data DIR] [--config FILE] [--http ADDR:PORT]\n"
         "  bootherd assets install [--data DIR]   iPXE and GRUB loaders into the boot root\n"
         "  bootherd client build [--data DIR]     the netbooted client OS (docs/client-os.md)\n\n"
@@ -36,14 +38,20 @@ static void usage(FILE *f)
         "  --url URL     server, default $BOOTHERD_URL or DIR/http.addr\n"
         "  --token TOK   token, default $BOOTHERD_TOKEN or DIR/admin.token\n"
         "  --data DIR    data directory of a local server (default ./var)\n"
+        "  --cacert FILE check an https server against this CA, default $BOOTHERD_CACERT\n"
+        "                or the system's CAs\n"
+        "  --pin PIN     check an https server by its key, sha256//... (bootherd init --tls\n"
+        "                prints it), default $BOOTHERD_PIN or DIR/tls/cert.pem\n"
         "  --json        print JSON instead of tables\n",
         BH_VERSION);
 }
 
-/* Take --url/--token/--data/--json out of argv, wherever they are. */
+/* Take --url/--token/--data/--cacert/--pin/--json out of argv, wherever
+ * they are. */
 static int global_flags(int *argc, char **argv, const char **url, const char **token,
-                        const char **data, bool *json)
+                        const char **data, struct bh_cli *c)
 {
+    const char *cacert = NULL, *pin = NULL;
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         const char **dst = NULL;
@@ -53,6 +61,10 @@ static int global_flags(int *argc, char **argv, const char **url, const char **t
             dst = token;
         else if (!strcmp(argv[i], "--data"))
             dst = data;
+        else if (!strcmp(argv[i], "--cacert"))
+            dst = &cacert;
+        else if (!strcmp(argv[i], "--pin"))
+            dst = &pin;
         if (dst) {
             if (i + 1 >= *argc) {
                 fprintf(stderr, "bootherd: %s needs a value\n", argv[i]);
@@ -62,13 +74,26 @@ static int global_flags(int *argc, char **argv, const char **url, const char **t
             continue;
         }
         if (!strcmp(argv[i], "--json")) {
-            *json = true;
+            c->json = true;
             continue;
         }
         argv[out++] = argv[i];
     }
     *argc = out;
     argv[out] = NULL;
+    if (cacert && bh_strlcpy(c->cacert, cacert, sizeof(c->cacert)) >= sizeof(c->cacert)) {
+        fprintf(stderr, "bootherd: --cacert: the path is too long\n");
+        return 2;
+    }
+    if (pin && (strlen(pin) >= sizeof(c->pin) || !bh_cli_pin_valid(pin))) {
+        fprintf(stderr,
+                "bootherd: --pin '%.200s': a pin is sha256// and 44 base64 characters (as "
+                "bootherd init --tls prints it), up to %d separated by ';'\n",
+                pin, BH_CLI_PINS_MAX);
+        return 2;
+    }
+    if (pin)
+        bh_strlcpy(c->pin, pin, sizeof(c->pin));
     return 0;
 }
 
@@ -110,7 +135,7 @@ int main(int argc, char **argv)
     const char *url = NULL, *token = NULL, *data = NULL;
     struct bh_cli c;
     memset(&c, 0, sizeof(c));
-    if (global_flags(&argc, argv, &url, &token, &data, &c.json))
+    if (global_flags(&argc, argv, &url, &token, &data, &c))
         return 2;
     if (argc < 2) {
         usage(stderr);

@@ -35,19 +35,27 @@ static struct bh_boot *boot_of(struct bh_req *r)
 }
 
 /* Where this client reaches us: the configured base, else the Host header
- * it used (when it looks like an address), else server_ip:port. */
+ * it used (when it looks like an address), else server_ip:port.  A script
+ * fetched over HTTPS still names the plain boot listener (its port, the
+ * Host's name): what it loads next is fetched by firmware. */
 static void http_base(struct bh_req *r, struct bh_boot *b, char *out, size_t cap)
 {
     struct bh_boot_settings st;
     bh_boot_settings(b, &st);
     const char *host = bh_req_header(r, "Host");
-    if (st.http_base[0])
+    bool host_ok = host && strlen(host) < 200 && bh_str_charset(host, ".:-[]");
+    if (st.http_base[0]) {
         bh_strlcpy(out, st.http_base, cap);
-    else if (host && strlen(host) < 200 && bh_str_charset(host, ".:-[]"))
+    } else if (host_ok && bh_req_secure(r)) {
+        const char *end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
+        size_t n = end ? (size_t)(end - host) + (host[0] == '[') : strlen(host);
+        snprintf(out, cap, "http://%.*s:%d", (int)n, host, bh_boot_http_port(b));
+    } else if (host_ok) {
         snprintf(out, cap, "http://%s", host);
-    else
+    } else {
         snprintf(out, cap, "http://%s:%d", st.server_ip[0] ? st.server_ip : "127.0.0.1",
                  bh_boot_http_port(b));
+    }
 }
 
 void bh_h_boot_bootstrap(struct bh_req *r)

@@ -2,24 +2,41 @@
  * cli.h - the command-line client: talks to a running bootherd over its API.
  *
  * Server and token come from --url/--token, else BOOTHERD_URL/BOOTHERD_TOKEN,
- * else --data DIR (DIR/http.addr and DIR/admin.token), else ./var.
+ * else --data DIR (DIR/http.url or DIR/http.addr, and DIR/admin.token),
+ * else ./var.
+ *
+ * https:// is verified, never silently not: against the system's CAs; or
+ * --cacert FILE / BOOTHERD_CACERT; or a public-key pin, --pin sha256//... /
+ * BOOTHERD_PIN (then the pin alone names the server: the certificate's CA
+ * and names are not checked).  A server found through its data directory
+ * (DIR/http.url, or --data given with an https URL) whose DIR/tls/cert.pem
+ * exists is pinned to that certificate by itself.
  * Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.
  */
 #ifndef BH_CLI_CLI_H
 #define BH_CLI_CLI_H
 
 #include "core/err.h"
+#include "core/tlscert.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+/* pins accepted at once (curl's "sha256//A;sha256//B"), e.g. during a
+ * change of key */
+#define BH_CLI_PINS_MAX 4
+
 struct bh_cli {
     char url[256]; /* http://host:port, no trailing slash */
     char token[128];
     bool json;
     void *curl;
+    /* https: set before bh_cli_setup (flags), completed by it */
+    char cacert[4096];                          /* CA file; "" = the system's */
+    char pin[BH_CLI_PINS_MAX * BH_TLS_PIN_MAX]; /* "sha256//..;sha256//.."; "" = none */
+    char pin_from[4096];                        /* where the pin came from, for messages */
 };
 
 struct bh_resp {
@@ -30,10 +47,17 @@ struct bh_resp {
     char ctype[96];
 };
 
-/* Resolve server and token. */
+/* Resolve server, token and how to check an https server (see above);
+ * BH_EINVAL for a malformed pin or an unreadable CA file. */
 int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const char *data,
                  struct bh_err *err);
 void bh_cli_cleanup(struct bh_cli *c);
+
+/* Set c's https checks on a libcurl handle (any handle talking to c's
+ * server). */
+void bh_cli_tls_setopt(const struct bh_cli *c, void *curl);
+/* Whether pin (one or several separated by ';') is well-formed. */
+bool bh_cli_pin_valid(const char *pin);
 
 /* One HTTP request to path (starting with '/').  body may be NULL. */
 int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const char *ctype,

@@ -1,5 +1,6 @@
 /*
- * client.c - HTTP requests to the API through libcurl.
+ * client.c - HTTP requests to the API through libcurl, and how the CLI
+ * finds and checks its server (cli.h).
  */
 #include "cli.h"
 
@@ -9,10 +10,13 @@
 #include "daemon/daemon.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define RESP_MAX (256u << 20)
 
@@ -36,10 +40,69 @@ static int read_small(const char *path, char *out, size_t cap, struct bh_err *er
     return 0;
 }
 
+bool bh_cli_pin_valid(const char *pin)
+{
+    char one[BH_TLS_PIN_MAX];
+    int n = 0;
+    for (const char *p = pin;; p++) {
+        size_t len = strcspn(p, ";");
+        if (len >= sizeof(one) || ++n > BH_CLI_PINS_MAX)
+            return false;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!bh_tls_pin_valid(one))
+            return false;
+        p += len;
+        if (!*p)
+            return true;
+    }
+}
+
+/* The pin and CA file: flags (already in c), else the environment, else
+ * for a server found through DIR, DIR/tls/cert.pem. */
+static int tls_setup(struct bh_cli *c, const char *data, bool from_data, struct bh_err *err)
+{
+    const char *v;
+    if (!c->cacert[0] && (v = getenv("BOOTHERD_CACERT")) && *v)
+        bh_strlcpy(c->cacert, v, sizeof(c->cacert));
+    if (!c->pin[0] && (v = getenv("BOOTHERD_PIN")) && *v) {
+        if (strlen(v) >= sizeof(c->pin))
+            return bh_err_set(err, BH_EINVAL, "pin", "BOOTHERD_PIN is too long");
+        bh_strlcpy(c->pin, v, sizeof(c->pin));
+        bh_strlcpy(c->pin_from, "BOOTHERD_PIN", sizeof(c->pin_from));
+    } else if (c->pin[0] && !c->pin_from[0]) {
+        bh_strlcpy(c->pin_from, "--pin", sizeof(c->pin_from));
+    }
+    if (c->pin[0] && !bh_cli_pin_valid(c->pin))
+        return bh_err_set(err, BH_EINVAL, "pin",
+                          "%s: a pin is sha256// and 44 base64 characters (as bootherd init "
+                          "--tls prints it), several separated by ';'",
+                          c->pin_from);
+    if (c->cacert[0] && access(c->cacert, R_OK) != 0)
+        return bh_err_set(err, BH_EINVAL, "cacert", "CA file %s: %s", c->cacert, strerror(errno));
+    if (c->pin[0] || c->cacert[0] || !from_data || strncmp(c->url, "https://", 8) != 0)
+        return 0;
+    char path[PATH_MAX + 32], *pem;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s", data, BH_TLS_CERT_FILE);
+    if (access(path, F_OK) != 0)
+        return 0; /* an admin's certificate elsewhere: the system's CAs check it */
+    int rc = bh_read_file(path, BH_TLS_PEM_MAX, &pem, &len, err);
+    if (!rc) {
+        rc = bh_tls_cert_pin(pem, len, c->pin, err);
+        free(pem);
+    }
+    if (rc)
+        return bh_err_set(err, BH_EINVAL, NULL, "%s: %s", path, err ? err->msg : "unreadable");
+    bh_strlcpy(c->pin_from, path, sizeof(c->pin_from));
+    return 0;
+}
+
 int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const char *data,
                  struct bh_err *err)
 {
     char path[4096];
+    bool data_given = data != NULL, from_data = false;
     if (!url)
         url = getenv("BOOTHERD_URL");
     if (!token)
@@ -48,15 +111,23 @@ int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const cha
         data = "./var";
     if (url) {
         bh_strlcpy(c->url, url, sizeof(c->url));
+        from_data = data_given;
     } else {
         char addr[128];
-        snprintf(path, sizeof(path), "%s/%s", data, BH_ADDR_FILE);
-        if (read_small(path, addr, sizeof(addr), err))
-            return bh_err_set(err, BH_ENOTFOUND, NULL,
-                              "no server given and %s is unreadable (is bootherd serve running "
-                              "with --data %s?); use --url or BOOTHERD_URL",
-                              path, data);
-        snprintf(c->url, sizeof(c->url), "http://%s", addr);
+        from_data = true;
+        snprintf(path, sizeof(path), "%s/%s", data, BH_URL_FILE);
+        if (read_small(path, c->url, sizeof(c->url), NULL) == 0 &&
+            (!strncmp(c->url, "http://", 7) || !strncmp(c->url, "https://", 8))) {
+            /* the URL serve wrote, scheme included */
+        } else {
+            snprintf(path, sizeof(path), "%s/%s", data, BH_ADDR_FILE);
+            if (read_small(path, addr, sizeof(addr), err))
+                return bh_err_set(err, BH_ENOTFOUND, NULL,
+                                  "no server given and %s is unreadable (is bootherd serve "
+                                  "running with --data %s?); use --url or BOOTHERD_URL",
+                                  path, data);
+            snprintf(c->url, sizeof(c->url), "http://%s", addr);
+        }
     }
     chomp(c->url);
     size_t n = strlen(c->url);
@@ -69,6 +140,8 @@ int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const cha
         if (read_small(path, c->token, sizeof(c->token), NULL))
             c->token[0] = '\0'; /* public endpoints still work; others say 401 */
     }
+    if (tls_setup(c, data, from_data, err))
+        return BH_EINVAL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     c->curl = curl_easy_init();
     if (!c->curl)
@@ -82,6 +155,39 @@ void bh_cli_cleanup(struct bh_cli *c)
         curl_easy_cleanup(c->curl);
     c->curl = NULL;
     explicit_bzero(c->token, sizeof(c->token));
+}
+
+void bh_cli_tls_setopt(const struct bh_cli *c, void *curl)
+{
+    CURL *h = curl;
+    if (c->cacert[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+    if (c->pin[0]) {
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->pin);
+        if (!c->cacert[0]) {
+            /* the pin is the check: it names the server's key exactly, so
+             * a self-made certificate needs no CA and no matching name
+             * (libcurl checks the pin with or without these) */
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+    }
+}
+
+/* What went wrong with TLS, in the admin's terms. */
+static int tls_fail(const struct bh_cli *c, CURLcode cc, const char *detail, struct bh_err *err)
+{
+    if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        return bh_err_set(err, BH_EAUTH, NULL,
+                          "%s is not the server pinned by %s: its key differs (%s).  A "
+                          "different server answers, or its certificate was remade: on the "
+                          "server, `bootherd init --tls --data DIR` prints the pin",
+                          c->url, c->pin_from, detail);
+    return bh_err_set(err, BH_EAUTH, NULL,
+                      "cannot verify the certificate of %s: %s.  For a certificate that "
+                      "bootherd init made, pass --pin sha256//... (init printed it) or --data "
+                      "DIR of that server; for an admin's own CA, --cacert FILE",
+                      c->url, detail);
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -112,7 +218,7 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
                    struct bh_err *err)
 {
     CURL *h = c->curl;
-    char url[4096], auth[200], ct[128], im[96];
+    char url[4096], auth[200], ct[128], im[96], ebuf[CURL_ERROR_SIZE] = "";
     struct bh_buf b;
     struct curl_slist *hdrs = NULL;
     memset(out, 0, sizeof(*out));
@@ -131,6 +237,8 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "bootherd-cli/" BH_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    bh_cli_tls_setopt(c, h);
     if (c->token[0]) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
         hdrs = curl_slist_append(hdrs, auth);
@@ -152,10 +260,20 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
     explicit_bzero(auth, sizeof(auth));
     if (cc != CURLE_OK) {
         bh_buf_free(&b);
-        return bh_err_set(err, BH_EIO, NULL, "cannot reach bootherd at %s: %s", c->url,
-                          curl_easy_strerror(cc));
+        const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(cc);
+        if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+            cc == CURLE_SSL_CACERT_BADFILE)
+            return tls_fail(c, cc, detail, err);
+        return bh_err_set(err, BH_EIO, NULL, "cannot reach bootherd at %s: %s", c->url, detail);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    if (out->status == 308 && !strncmp(c->url, "http://", 7)) {
+        /* the front door's answer to plain HTTP on its TLS port */
+        bh_buf_free(&b);
+        return bh_err_set(err, BH_EIO, NULL,
+                          "%s speaks HTTPS: use https://%s (--url or BOOTHERD_URL)", c->url,
+                          c->url + 7);
+    }
     out->len = b.len;
     out->body = bh_buf_steal(&b);
     if (!out->body)

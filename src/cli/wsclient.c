@@ -3,7 +3,9 @@
  * (reconnect with backoff, resume by revision) and the agent's channel.
  * Non-blocking socket after the handshake, wslay framing; a connection
  * that hears nothing, not even the server's pings, for idle_ms is taken
- * for dead.
+ * for dead.  wss:// (an https:// server URL) goes through OpenSSL's libssl,
+ * checked as client.c checks https for libcurl: the pin, else the CA file
+ * or the system's CAs and the server's name.
  */
 #include "cli.h"
 
@@ -12,8 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,7 @@
 
 struct wsc {
     int fd;
+    SSL *ssl; /* NULL for plain http:// */
     int (*on_event)(void *ud, const char *msg, size_t n, long long *rev);
     void *ud;
     long long *rev;
@@ -36,11 +43,12 @@ struct wsc {
     uint64_t last_rx; /* ms, monotonic */
 };
 
-static int split_url(const char *url, char *host, size_t hcap, char *port, size_t pcap)
+static int split_url(const char *url, char *host, size_t hcap, char *port, size_t pcap, bool *tls)
 {
-    if (strncmp(url, "http://", 7) != 0)
+    *tls = strncmp(url, "https://", 8) == 0;
+    if (!*tls && strncmp(url, "http://", 7) != 0)
         return -1;
-    const char *h = url + 7, *end = h + strcspn(h, "/");
+    const char *h = url + (*tls ? 8 : 7), *end = h + strcspn(h, "/");
     const char *colon = NULL;
     if (*h == '[') {
         const char *close = memchr(h, ']', (size_t)(end - h));
@@ -52,8 +60,123 @@ static int split_url(const char *url, char *host, size_t hcap, char *port, size_
         colon = memchr(h, ':', (size_t)(end - h));
         snprintf(host, hcap, "%.*s", (int)((colon ? colon : end) - h), h);
     }
-    snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) : 2, colon ? colon + 1 : "80");
+    const char *dflt = *tls ? "443" : "80";
+    snprintf(port, pcap, "%.*s", colon ? (int)(end - colon - 1) : (int)strlen(dflt),
+             colon ? colon + 1 : dflt);
     return 0;
+}
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+/* Whether the server's key is one of c's pins (cli.h: "sha256//" and the
+ * base64 SHA-256 of its SubjectPublicKeyInfo, ';' between pins). */
+static bool pin_matches(const struct bh_cli *c, X509 *x)
+{
+    unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
+    int n = x ? i2d_PUBKEY(X509_get0_pubkey(x), &der) : -1;
+    if (n <= 0)
+        return false;
+    SHA256(der, (size_t)n, md);
+    OPENSSL_free(der);
+    char have[BH_TLS_PIN_MAX];
+    size_t pre = strlen(BH_TLS_PIN_PREFIX);
+    memcpy(have, BH_TLS_PIN_PREFIX, pre);
+    bh_b64(md, sizeof(md), have + pre);
+    for (const char *p = c->pin; *p;) {
+        size_t len = strcspn(p, ";");
+        if (len == strlen(have) && !memcmp(p, have, len))
+            return true;
+        p += len + (p[len] == ';');
+    }
+    return false;
+}
+
+/* The handshake over the connected fd (blocking, with its timeouts). */
+static int tls_open(const struct bh_cli *c, int fd, const char *host, SSL_CTX **ctxp, SSL **out,
+                    struct bh_err *err)
+{
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    bool by_pin = c->pin[0] && !c->cacert[0];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    char why[256] = "";
+    int rc = BH_ENOMEM;
+    if (!ctx)
+        goto out;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (!by_pin) {
+        int ok = c->cacert[0] ? SSL_CTX_load_verify_locations(ctx, c->cacert, NULL)
+                              : SSL_CTX_set_default_verify_paths(ctx);
+        if (ok != 1) {
+            rc = bh_err_set(err, BH_EINVAL, "cacert", "cannot load the CA file %s",
+                            c->cacert[0] ? c->cacert : "(system)");
+            goto out;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd))
+        goto out;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(ssl, host);
+    if (!by_pin && (is_ip ? !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+                          : !SSL_set1_host(ssl, host)))
+        goto out;
+    if (SSL_connect(ssl) != 1) {
+        long v = SSL_get_verify_result(ssl);
+        unsigned long e = ERR_peek_last_error();
+        if (v != X509_V_OK)
+            snprintf(why, sizeof(why), "%s", X509_verify_cert_error_string(v));
+        else if (e)
+            ERR_error_string_n(e, why, sizeof(why));
+        else
+            snprintf(why, sizeof(why), "the connection closed");
+        rc = bh_err_set(err, v != X509_V_OK ? BH_EAUTH : BH_EIO, NULL,
+                        "TLS handshake with %s failed: %s%s", c->url, why,
+                        v != X509_V_OK ? "; pass --pin sha256//... or --cacert FILE" : "");
+        goto out;
+    }
+    if (c->pin[0]) {
+        X509 *x = SSL_get1_peer_certificate(ssl);
+        bool ok = pin_matches(c, x);
+        X509_free(x);
+        if (!ok) {
+            rc = bh_err_set(err, BH_EAUTH, NULL,
+                            "%s is not the server pinned by %s: its key differs", c->url,
+                            c->pin_from);
+            goto out;
+        }
+    }
+    *ctxp = ctx;
+    *out = ssl;
+    ERR_clear_error();
+    return 0;
+out:
+    ERR_clear_error();
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    if (rc == BH_ENOMEM)
+        bh_err_set(err, rc, NULL, "cannot set up TLS");
+    return rc;
+}
+
+/* Blocking I/O for the handshake, plain or TLS. */
+static ssize_t io_send(int fd, SSL *ssl, const void *p, size_t n)
+{
+    if (ssl) {
+        size_t w = 0;
+        return SSL_write_ex(ssl, p, n, &w) == 1 ? (ssize_t)w : -1;
+    }
+    return send(fd, p, n, MSG_NOSIGNAL);
+}
+
+static ssize_t io_recv(int fd, SSL *ssl, void *p, size_t n)
+{
+    if (ssl) {
+        size_t r = 0;
+        return SSL_read_ex(ssl, p, n, &r) == 1 ? (ssize_t)r : -1;
+    }
+    return recv(fd, p, n, 0);
 }
 
 static int dial(const char *host, const char *port)
@@ -81,7 +204,7 @@ static int dial(const char *host, const char *port)
 }
 
 /* Send the upgrade request and check the 101 reply. */
-static int handshake(struct bh_cli *c, int fd, const char *host, const char *path,
+static int handshake(struct bh_cli *c, int fd, SSL *ssl, const char *host, const char *path,
                      struct bh_err *err)
 {
     unsigned char nonce[16], digest[SHA_DIGEST_LENGTH];
@@ -93,14 +216,14 @@ static int handshake(struct bh_cli *c, int fd, const char *host, const char *pat
                      "Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
                      "Authorization: Bearer %s\r\n\r\n",
                      path, host, key, c->token);
-    if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+    if (n < 0 || (size_t)n >= sizeof(req) || io_send(fd, ssl, req, (size_t)n) != n)
         return bh_err_set(err, BH_EIO, NULL, "cannot send the WebSocket handshake");
     explicit_bzero(req, sizeof(req));
     /* read the reply head byte by byte so no frame bytes are consumed */
     char head[4096];
     size_t len = 0;
     while (len < sizeof(head) - 1) {
-        ssize_t r = recv(fd, head + len, 1, 0);
+        ssize_t r = io_recv(fd, ssl, head + len, 1);
         if (r <= 0)
             return bh_err_set(err, BH_EIO, NULL, "connection closed during the handshake");
         len++;
@@ -126,12 +249,33 @@ static int handshake(struct bh_cli *c, int fd, const char *host, const char *pat
     return 0;
 }
 
+/* A non-blocking TLS read or write: bytes, 0 for the end, or -1 with
+ * errno EAGAIN (try again) or EIO. */
+static ssize_t tls_io(SSL *ssl, void *rbuf, const void *wbuf, size_t len)
+{
+    size_t n = 0;
+    int ok = rbuf ? SSL_read_ex(ssl, rbuf, len, &n) : SSL_write_ex(ssl, wbuf, len, &n);
+    if (ok == 1)
+        return (ssize_t)n;
+    int e = SSL_get_error(ssl, ok);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = EIO;
+    return -1;
+}
+
 static ssize_t c_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *u)
 {
     (void)flags;
     struct wsc *w = u;
     ssize_t r;
-    while ((r = recv(w->fd, buf, len, 0)) < 0 && errno == EINTR)
+    while ((r = w->ssl ? tls_io(w->ssl, buf, NULL, len) : recv(w->fd, buf, len, 0)) < 0 &&
+           errno == EINTR)
         ;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -150,7 +294,8 @@ static ssize_t c_send(wslay_event_context_ptr ctx, const uint8_t *d, size_t len,
     (void)flags;
     struct wsc *w = u;
     ssize_t r;
-    while ((r = send(w->fd, d, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+    while ((r = w->ssl ? tls_io(w->ssl, NULL, d, len) : send(w->fd, d, len, MSG_NOSIGNAL)) < 0 &&
+           errno == EINTR)
         ;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -184,20 +329,29 @@ int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic
                   long long *rev, struct bh_err *err)
 {
     char host[256], port[16];
-    if (split_url(c->url, host, sizeof(host), port, sizeof(port)))
-        return bh_err_set(err, BH_EINVAL, NULL, "a WebSocket needs an http:// URL");
+    bool tls;
+    if (split_url(c->url, host, sizeof(host), port, sizeof(port), &tls))
+        return bh_err_set(err, BH_EINVAL, NULL, "a WebSocket needs an http:// or https:// URL");
     int fd = dial(host, port);
     if (fd < 0)
         return bh_err_set(err, BH_EIO, NULL, "cannot connect to %s", c->url);
-    int rc = handshake(c, fd, host, path, err);
+    SSL_CTX *sctx = NULL;
+    SSL *ssl = NULL;
+    int rc = tls ? tls_open(c, fd, host, &sctx, &ssl, err) : 0;
+    if (!rc)
+        rc = handshake(c, fd, ssl, host, path, err);
     if (rc || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        SSL_free(ssl);
+        SSL_CTX_free(sctx);
         close(fd);
         return rc ? rc : bh_err_set(err, BH_ESYS, NULL, "fcntl: %s", strerror(errno));
     }
-    struct wsc w = {fd, on_msg, ud, rev, 0, bh_mono_ns() / 1000000};
+    struct wsc w = {fd, ssl, on_msg, ud, rev, 0, bh_mono_ns() / 1000000};
     struct wslay_event_callbacks cb = {c_recv, c_send, c_mask, NULL, NULL, NULL, c_msg};
     wslay_event_context_ptr ctx;
     if (wslay_event_context_client_init(&ctx, &cb, &w)) {
+        SSL_free(ssl);
+        SSL_CTX_free(sctx);
         close(fd);
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
@@ -208,8 +362,12 @@ int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic
                            (short)((wslay_event_want_read(ctx) ? POLLIN : 0) |
                                    (wslay_event_want_write(ctx) ? POLLOUT : 0)),
                            0};
-        if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+        /* TLS may hold decrypted bytes the socket no longer shows */
+        int wait_ms = ssl && SSL_pending(ssl) > 0 ? 0 : 1000;
+        if (poll(&p, 1, wait_ms) < 0 && errno != EINTR)
             break;
+        if (wait_ms == 0)
+            p.revents |= POLLIN;
         if (idle_ms > 0 && bh_mono_ns() / 1000000 - w.last_rx > (uint64_t)idle_ms) {
             why = "no heartbeat from the server";
             break;
@@ -219,6 +377,8 @@ int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic
             break;
     }
     wslay_event_context_free(ctx);
+    SSL_free(ssl);
+    SSL_CTX_free(sctx);
     close(fd);
     if (w.stop || (quit && *quit))
         return 0;

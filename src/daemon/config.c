@@ -20,18 +20,19 @@
 #define MAX_CONNS  1000000 /* per limit; the open-files limit is the real bound */
 
 enum ctype {
-    C_STR,    /* text */
-    C_ADDR,   /* address:port */
-    C_LISTEN, /* address:port or empty (off) */
-    C_INT,    /* integer in [min, max] */
-    C_SIZE,   /* 512K, 4M ... */
-    C_LEVEL,  /* log level */
-    C_BOOL,   /* yes/no */
-    C_IPV4,   /* dotted quad, stored as text */
-    C_URL,    /* http:// or https:// URL, or empty */
-    C_POLICY, /* unknown host policy */
-    C_MODE,   /* DHCP mode */
-    C_IFACES, /* "eth0, br1:full" */
+    C_STR,        /* text */
+    C_ADDR,       /* address:port */
+    C_LISTEN,     /* address:port or empty (off) */
+    C_LISTEN_OFF, /* address:port or "off" */
+    C_INT,        /* integer in [min, max] */
+    C_SIZE,       /* 512K, 4M ... */
+    C_LEVEL,      /* log level */
+    C_BOOL,       /* yes/no */
+    C_IPV4,       /* dotted quad, stored as text */
+    C_URL,        /* http:// or https:// URL, or empty */
+    C_POLICY,     /* unknown host policy */
+    C_MODE,       /* DHCP mode */
+    C_IFACES,     /* "eth0, br1:full" */
 };
 
 struct ckey {
@@ -48,6 +49,9 @@ static const struct ckey keys[] = {
     {"server", "data", C_STR, F(data_dir), 0, 0},
     {"server", "user", C_STR, F(user), 0, 0},
     {"http", "listen", C_ADDR, F(http_listen), 0, 0},
+    {"http", "tls_cert", C_STR, F(http_tls_cert), 0, 0},
+    {"http", "tls_key", C_STR, F(http_tls_key), 0, 0},
+    {"http", "boot_listen", C_LISTEN_OFF, F(http_boot_listen), 0, 0},
     {"http", "threads", C_INT, F(http_threads), 1, 256},
     {"http", "max_body", C_SIZE, F(http_max_body), 1024, 1LL << 34},
     {"http", "timeout", C_INT, F(http_timeout), 1, 3600},
@@ -352,11 +356,13 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
     case C_STR:
     case C_ADDR:
     case C_LISTEN:
+    case C_LISTEN_OFF:
     case C_IPV4:
     case C_URL:
         if (strlen(value) >= k->size)
             return fail(ps, line, err, "%s is too long", key);
-        if (k->type == C_ADDR || (k->type == C_LISTEN && value[0])) {
+        if (k->type == C_ADDR || (k->type == C_LISTEN && value[0]) ||
+            (k->type == C_LISTEN_OFF && strcasecmp(value, "off") != 0)) {
             struct sockaddr_storage ss;
             socklen_t len;
             struct bh_err sub;
@@ -451,6 +457,16 @@ int bh_config_parse(struct bh_config *c, const char *text, size_t len, const cha
         rc = bh_err_set(err, BH_EINVAL, "ws_idle_close",
                         "%s: [http] ws_idle_close (%lld s) must be longer than ws_ping (%lld s)",
                         ps.fname, (long long)tmp->http_ws_idle_close, (long long)tmp->http_ws_ping);
+    if (!rc && !tmp->http_tls_cert[0] != !tmp->http_tls_key[0])
+        rc = bh_err_set(err, BH_EINVAL, tmp->http_tls_cert[0] ? "tls_key" : "tls_cert",
+                        "%s: [http] tls_cert and tls_key go together: set both for HTTPS, or "
+                        "neither",
+                        ps.fname);
+    if (!rc && tmp->http_boot_listen[0] && !bh_config_tls(tmp))
+        rc = bh_err_set(err, BH_EINVAL, "boot_listen",
+                        "%s: [http] boot_listen is the plain listener beside HTTPS; without "
+                        "tls_cert and tls_key, listen serves booting machines itself",
+                        ps.fname);
     if (!rc) {
         /* interfaces listed without a mode take [dhcp] mode */
         for (int i = 0; i < tmp->boot.nifaces; i++)
@@ -460,6 +476,35 @@ int bh_config_parse(struct bh_config *c, const char *text, size_t len, const cha
     }
     free(tmp);
     return rc;
+}
+
+bool bh_config_tls(const struct bh_config *c)
+{
+    return c->http_tls_cert[0] && c->http_tls_key[0];
+}
+
+int bh_config_boot_listen(const struct bh_config *c, char *out, size_t cap, struct bh_err *err)
+{
+    if (!strcasecmp(c->http_boot_listen, "off")) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (c->http_boot_listen[0]) {
+        bh_strlcpy(out, c->http_boot_listen, cap);
+        return 0;
+    }
+    /* the host part of listen ("[::1]:443" keeps its brackets) */
+    const char *colon = strrchr(c->http_listen, ':');
+    size_t hn = colon ? (size_t)(colon - c->http_listen) : strlen(c->http_listen);
+    int n = snprintf(out, cap, "%.*s:%d", (int)hn, c->http_listen, BH_BOOT_LISTEN_PORT);
+    if (n < 0 || (size_t)n >= cap)
+        return bh_err_set(err, BH_EINVAL, "boot_listen", "[http] listen is too long");
+    int64_t port;
+    if (colon && !bh_parse_i64(colon + 1, 0, 65535, &port) && port == BH_BOOT_LISTEN_PORT)
+        return bh_err_set(err, BH_EINVAL, "boot_listen",
+                          "[http] listen uses port %d, boot_listen's default: set boot_listen",
+                          BH_BOOT_LISTEN_PORT);
+    return 0;
 }
 
 int bh_config_load(struct bh_config *c, const char *path, struct bh_err *err)

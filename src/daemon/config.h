@@ -8,6 +8,8 @@
  *             pending = 1024  pending_per_address = 32  header_timeout = 10
  *             body_timeout = 20  body_min_rate = 500  ws_ping = 30  ws_idle_close = 90
  *             session_idle = 1800  session_max = 43200  ui_dir = DIR
+ *             tls_cert = tls/cert.pem  tls_key = tls/key.pem  (both: HTTPS on `listen`)
+ *             boot_listen = 0.0.0.0:8081 | off  (plain HTTP for booting machines, TLS on)
  *   [log]     level = info
  *   [store]   readers = 8   busy_timeout_ms = 5000   events_keep = 100000
  *   [boot]    root, server_ip, http_base, unknown_hosts, offline_after, default_profile, snponly
@@ -27,6 +29,7 @@
 #include "core/err.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +37,13 @@ struct bh_config {
     char data_dir[PATH_MAX];
     char user[64];
     char http_listen[128];
+    /* HTTPS (docs/admin-guide.md "HTTPS"): PEM paths, relative to the data
+     * directory allowed; both empty = plain HTTP */
+    char http_tls_cert[PATH_MAX];
+    char http_tls_key[PATH_MAX];
+    /* with TLS: the plain listener for booting machines; "" = the host of
+     * http_listen, port BH_BOOT_LISTEN_PORT; "off" = none */
+    char http_boot_listen[128];
     int64_t http_threads;
     uint64_t http_max_body;
     int64_t http_timeout;
@@ -58,7 +68,16 @@ struct bh_config {
     int64_t wol_stagger_ms;
 };
 
+/* boot_listen's port when not given */
+#define BH_BOOT_LISTEN_PORT 8081
+
 void bh_config_defaults(struct bh_config *c);
+/* Whether [http] tls_cert and tls_key are set. */
+bool bh_config_tls(const struct bh_config *c);
+/* The plain boot listener's address with TLS on: boot_listen, or the host
+ * of listen with port BH_BOOT_LISTEN_PORT; "" when it is off.  BH_EINVAL
+ * when the default would be the port `listen` has. */
+int bh_config_boot_listen(const struct bh_config *c, char *out, size_t cap, struct bh_err *err);
 /* Read `path` on top of what c holds. */
 int bh_config_load(struct bh_config *c, const char *path, struct bh_err *err);
 /* Parse text (for tests and fuzzing); fname is used in messages. */

@@ -5,6 +5,7 @@
 #define BH_DAEMON_DAEMON_H
 
 #include "core/err.h"
+#include "core/tlscert.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -13,8 +14,29 @@
 #define BH_IMAGES_DIR "images" /* chunks and manifests (src/image) */
 #define BH_TOKEN_FILE "admin.token"
 #define BH_ADDR_FILE  "http.addr"
+/* the API's URL ("http://ADDR" or "https://ADDR"), and with TLS the boot
+ * listener's ("http://ADDR"); written by serve once it listens */
+#define BH_URL_FILE      "http.url"
+#define BH_BOOT_URL_FILE "boot.url"
+/* `bootherd init --tls`: the self-made certificate, relative to DATA */
+#define BH_TLS_DIR       "tls"
+#define BH_TLS_CERT_FILE "tls/cert.pem"
+#define BH_TLS_KEY_FILE  "tls/key.pem"
+
+struct bh_config;
 
 int bh_cmd_init(int argc, char **argv);
+/* `init --tls` (tls.c): make DIR/tls/cert.pem and key.pem unless they
+ * exist (names: extra subjectAltNames besides this host's name, localhost,
+ * 127.0.0.1 and ::1), turn TLS on in DIR/bootherd.conf unless it names a
+ * certificate already, and print the pin.  Prints what it did. */
+int bh_tls_init(const char *dir, const char *const *names, size_t nnames, struct bh_err *err);
+/* serve: read [http] tls_cert and tls_key (paths relative to the working
+ * directory) and check they belong together; logs a warning for a key
+ * others can read and a certificate that ends within 30 days.  pem is
+ * freed by the caller (bh_tls_pem_free). */
+int bh_tls_load(const struct bh_config *c, struct bh_tls_pem *pem, struct bh_tls_info *info,
+                struct bh_err *err);
 int bh_cmd_serve(int argc, char **argv);
 /* `bootherd tftpd --root DIR --listen ADDR:PORT [...]`: the TFTP server
  * alone (same code as in serve), for labs and benchmarks. */

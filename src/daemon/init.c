@@ -1,7 +1,9 @@
 /*
  * init.c - `bootherd init --data DIR`: data directory, database, first
  * admin token.  The token's plaintext goes to DIR/admin.token (0600) once;
- * the database keeps only its hash.
+ * the database keeps only its hash.  With --tls, also a self-signed
+ * certificate and HTTPS on (tls.c); it works on a directory initialized
+ * before, too.
  */
 #include "daemon.h"
 
@@ -83,22 +85,40 @@ static int make_admin(struct bh_store *st, const char *dir, bool reset)
 
 int bh_cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-                                         {"reset-admin", no_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'}, {"reset-admin", no_argument, NULL, 'r'},
+        {"tls", no_argument, NULL, 't'},        {"tls-name", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *dir = "./var";
-    bool reset = false;
+    const char *names[BH_TLS_MAX_NAMES];
+    size_t nnames = 0;
+    bool reset = false, tls = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 'r': reset = true; break;
+        case 't': tls = true; break;
+        case 'n':
+            /* 4 names of this machine come first */
+            if (nnames == BH_TLS_MAX_NAMES - 4 || !bh_tls_name_valid(optarg)) {
+                fprintf(stderr, "bootherd init: --tls-name '%s': %s\n", optarg,
+                        nnames == BH_TLS_MAX_NAMES - 4 ? "too many names"
+                                                       : "not a DNS name or an IP address");
+                return 2;
+            }
+            names[nnames++] = optarg;
+            tls = true;
+            break;
         case 'h':
-            printf("usage: bootherd init [--data DIR] [--reset-admin]\n"
-                   "Create the data directory, the database and the first admin token.\n"
-                   "--reset-admin replaces a lost admin token.\n");
+            printf(
+                "usage: bootherd init [--data DIR] [--reset-admin] [--tls [--tls-name NAME]...]\n"
+                "Create the data directory, the database and the first admin token.\n"
+                "--reset-admin replaces a lost admin token.\n"
+                "--tls makes a self-signed certificate (DIR/tls/) for this host's name,\n"
+                "  localhost, 127.0.0.1, ::1 and each --tls-name, turns HTTPS on in\n"
+                "  DIR/bootherd.conf and prints the pin the CLI checks it by.\n");
             return 0;
         default: return 2;
         }
@@ -122,5 +142,9 @@ int bh_cmd_init(int argc, char **argv)
     }
     int rc = make_admin(st, dir, reset);
     bh_store_close(st);
+    if (!rc && tls && bh_tls_init(dir, names, nnames, &e)) {
+        fprintf(stderr, "bootherd init: %s\n", e.msg);
+        rc = 1;
+    }
     return rc;
 }

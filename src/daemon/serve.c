@@ -9,6 +9,10 @@
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish (every
  * acknowledged write is already committed), close the store.  SIGHUP:
  * re-read the config file and apply what can change at run time.
+ *
+ * HTTPS ([http] tls_cert, tls_key): the key is read while still root;
+ * `listen` speaks TLS and a second, plain listener (boot_listen) serves
+ * booting machines, whose firmware cannot check a certificate.
  */
 #include "daemon.h"
 
@@ -117,6 +121,9 @@ static void changed_keys(const struct bh_config *a, const struct bh_config *b, c
         {"server.data", strcmp(a->data_dir, b->data_dir) != 0},
         {"server.user", strcmp(a->user, b->user) != 0},
         {"http.listen", strcmp(a->http_listen, b->http_listen) != 0},
+        {"http.tls_cert", strcmp(a->http_tls_cert, b->http_tls_cert) != 0},
+        {"http.tls_key", strcmp(a->http_tls_key, b->http_tls_key) != 0},
+        {"http.boot_listen", strcmp(a->http_boot_listen, b->http_boot_listen) != 0},
         {"http.threads", a->http_threads != b->http_threads},
         {"http.max_body", a->http_max_body != b->http_max_body},
         {"http.timeout", a->http_timeout != b->http_timeout},
@@ -314,11 +321,32 @@ static int parse_flags(struct serve *s, int argc, char **argv)
     return 0;
 }
 
+/* Write what clients read to find the server: DATA/http.addr (host:port,
+ * as always), DATA/http.url, and with TLS DATA/boot.url. */
+static void write_addr_files(const char *addr, const char *boot_addr, bool tls)
+{
+    struct bh_err e;
+    char line[BH_ADDR_STRLEN + 16];
+    int n = snprintf(line, sizeof(line), "%s\n", addr);
+    if (bh_write_file_atomic(BH_ADDR_FILE, line, (size_t)n, 0644, &e))
+        bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
+    n = snprintf(line, sizeof(line), "%s://%s\n", tls ? "https" : "http", addr);
+    if (bh_write_file_atomic(BH_URL_FILE, line, (size_t)n, 0644, &e))
+        bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
+    n = snprintf(line, sizeof(line), "http://%s\n", boot_addr);
+    if (boot_addr[0] && bh_write_file_atomic(BH_BOOT_URL_FILE, line, (size_t)n, 0644, &e))
+        bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
+}
+
 static int run(struct serve *s)
 {
     struct bh_err e;
-    int listen_fd = -1;
-    char path[PATH_MAX + 32], addr[BH_ADDR_STRLEN];
+    int listen_fd = -1, boot_fd = -1;
+    bool tls = bh_config_tls(&s->cfg);
+    struct bh_tls_pem pem = {0};
+    struct bh_tls_info tinfo;
+    char path[PATH_MAX + 32], addr[BH_ADDR_STRLEN], boot_addr[BH_ADDR_STRLEN] = "";
+    char boot_listen[128] = "";
     struct bh_store *store = NULL;
     struct bh_ws_hub *hub = NULL;
 
@@ -341,6 +369,13 @@ static int run(struct serve *s)
             close(s->api.ui_fd);
         return 1;
     }
+    /* the key may be root's alone: read it now (paths relative to DATA) */
+    if (tls && (bh_tls_load(&s->cfg, &pem, &tinfo, &e) ||
+                bh_config_boot_listen(&s->cfg, boot_listen, sizeof(boot_listen), &e))) {
+        bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
+        bh_tls_pem_free(&pem);
+        return 1;
+    }
     raise_nofile(&s->cfg);
     signal(SIGPIPE, SIG_IGN);
     /* Bind and open the database while still privileged: SQLite opens its
@@ -355,12 +390,18 @@ static int run(struct serve *s)
     const char *dbs[] = {BH_DB_FILE, s->cfg.boot.nifaces ? BH_DHCP_LEASE_DB : NULL, NULL};
     if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", dbs, &e) ||
         bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
+        (boot_listen[0] && bh_net_listen_tcp(boot_listen, 512, &boot_fd, &e)) ||
         bh_store_open(&sc, &store, &e) || bh_net_local_addr(listen_fd, addr) ||
-        bh_boot_start(s->loop, &s->cfg.boot, store, port_of(addr), &boot, &e) ||
+        (boot_fd >= 0 && bh_net_local_addr(boot_fd, boot_addr)) ||
+        bh_boot_start(s->loop, &s->cfg.boot, store, port_of(boot_fd >= 0 ? boot_addr : addr), &boot,
+                      &e) ||
         bh_priv_drop(&priv, &e) || bh_ws_hub_start(&wsc, bh_api_events_wake, &s->api, &hub, &e)) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
+        bh_tls_pem_free(&pem);
         if (listen_fd >= 0)
             close(listen_fd);
+        if (boot_fd >= 0)
+            close(boot_fd);
         if (boot) {
             bh_boot_stop(boot);
             uv_run(s->loop, UV_RUN_NOWAIT);
@@ -397,6 +438,9 @@ static int run(struct serve *s)
     size_t nroutes;
     struct bh_http_config hc = {
         .listen_fd = listen_fd,
+        .tls_cert = pem.cert,
+        .tls_key = pem.key,
+        .boot_fd = boot_fd,
         .threads = (unsigned)s->cfg.http_threads,
         .max_body = (size_t)s->cfg.http_max_body,
         .conn_timeout = (unsigned)s->cfg.http_timeout,
@@ -418,19 +462,26 @@ static int run(struct serve *s)
     hc.limits.pending_per_address = (unsigned)s->cfg.http_pending_per_address;
     hc.limits.header_timeout = (unsigned)s->cfg.http_header_timeout;
     int rc = 1;
-    if (bh_http_start(&hc, &s->http, &e)) {
+    int hrc = bh_http_start(&hc, &s->http, &e);
+    bh_tls_pem_free(&pem); /* the server keeps its own copy */
+    if (hrc) {
         bh_log(BH_LOG_ERROR, "cannot start", "err=%s", e.msg);
         close(listen_fd);
+        if (boot_fd >= 0)
+            close(boot_fd);
         goto out;
     }
     atomic_store(&s->api.http, s->http);
-    snprintf(path, sizeof(path), "%s", BH_ADDR_FILE);
-    char line[BH_ADDR_STRLEN + 1];
-    int ln = snprintf(line, sizeof(line), "%s\n", addr);
-    if (bh_write_file_atomic(path, line, (size_t)ln, 0644, &e))
-        bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
-    bh_log(BH_LOG_INFO, "bootherd ready", "version=%s api=http://%s data=%s revision=%lld",
-           BH_VERSION, addr, s->cfg.data_dir, (long long)bh_store_revision(store));
+    write_addr_files(addr, boot_addr, tls);
+    if (tls)
+        bh_log(BH_LOG_INFO, "bootherd ready",
+               "version=%s api=https://%s boot=%s%s tls_subject=%s tls_pin=%s data=%s "
+               "revision=%lld",
+               BH_VERSION, addr, boot_addr[0] ? "http://" : "", boot_addr[0] ? boot_addr : "off",
+               tinfo.subject, tinfo.pin, s->cfg.data_dir, (long long)bh_store_revision(store));
+    else
+        bh_log(BH_LOG_INFO, "bootherd ready", "version=%s api=http://%s data=%s revision=%lld",
+               BH_VERSION, addr, s->cfg.data_dir, (long long)bh_store_revision(store));
 
     uv_signal_init(s->loop, &s->sigterm);
     uv_signal_init(s->loop, &s->sigint);
@@ -447,7 +498,9 @@ static int run(struct serve *s)
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
-    unlink(path);
+    unlink(BH_ADDR_FILE);
+    unlink(BH_URL_FILE);
+    unlink(BH_BOOT_URL_FILE);
     rc = 0;
 out:
     /* order: the boot services stop answering; the watchers go (they hold

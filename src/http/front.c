@@ -11,6 +11,10 @@
  * receive buffer to fit a large head).  Nothing is allocated per read:
  * every peek goes into one scratch buffer of BH_HEAD_MAX bytes.
  *
+ * TLS: on the TLS port the first byte says which protocol a client speaks
+ * (head.h, bh_tls_record_start); a ClientHello is peeked at like a head,
+ * and a plain head is answered with 308 to https by the front itself.
+ *
  * Threads: pending connections belong to the front thread.  The address
  * table, the records of handed-over connections and the counts are shared
  * with the pools' threads under `mu`; a record is freed only by the thread
@@ -41,6 +45,11 @@
 #define LOG_EVERY_NS (10ull * 1000000000ull)
 #define INSTANCE_MAX 512 /* bytes of the path echoed in a refusal */
 #define NS_PER_SEC   1000000000ull
+#define LOCATION_MAX 4096 /* bytes of a redirect's Location; longer gets 414 */
+/* RFC 8446 6: alert record: type 21, version 3.3, length 2, fatal (2), and
+ * the description's code */
+#define TLS_ALERT_INTERNAL_ERROR 80
+#define TLS_ALERT_DECODE_ERROR   50
 
 /* A list of connections held by the front, oldest first. */
 struct plist {
@@ -60,6 +69,7 @@ struct bh_front_conn {
     struct addr *addr;
     int fd;
     enum bh_conn_class cls;
+    enum bh_listen_mode mode;      /* the listener it came in on */
     bool started;                  /* its pool said so: it will say when it closes */
     bool gone;                     /* out of the lists and counts */
     atomic_uint_fast64_t deadline; /* monotonic ns; 0 = none */
@@ -79,10 +89,20 @@ struct pconn {
     struct plink g, a; /* in the front's list and its address's */
     int fd;
     int lowat;
-    bool lingering; /* refused: draining until the peer closes */
+    enum bh_listen_mode mode; /* the listener it came in on */
+    bool tls;                 /* its first byte started a TLS record */
+    bool lingering;           /* refused: draining until the peer closes */
     uint64_t deadline;
     struct sockaddr_storage sa;
     socklen_t salen;
+};
+
+/* A listening socket and its watcher. */
+struct listener {
+    uv_poll_t poll;
+    struct bh_front *f;
+    int fd;
+    enum bh_listen_mode mode;
 };
 
 struct bh_front {
@@ -90,7 +110,7 @@ struct bh_front {
     pthread_t thread;
     bool running;
     uv_loop_t loop;
-    uv_poll_t listen;
+    struct listener listen[BH_FRONT_MAX_LISTEN];
     uv_timer_t tick, resume;
     uv_async_t stop;
     pthread_mutex_t mu;
@@ -276,6 +296,48 @@ void bh_front_conn_deadline(struct bh_front_conn *c, uint64_t deadline_ns, enum 
     atomic_store_explicit(&c->deadline, deadline_ns, memory_order_release);
 }
 
+enum bh_listen_mode bh_front_conn_mode(const struct bh_front_conn *c)
+{
+    return c ? c->mode : BH_LISTEN_BOOT;
+}
+
+int bh_front_conn_reclass(struct bh_front *f, struct bh_front_conn *c, enum bh_conn_class cls,
+                          struct bh_err *err)
+{
+    if (!c)
+        return 0;
+    enum bh_front_reason why = BH_FRONT__NREASONS;
+    pthread_mutex_lock(&f->mu);
+    unsigned per = f->cfg.lim.per_address[cls];
+    if (c->gone || c->cls == cls)
+        ;
+    else if (f->nopen[cls] >= f->cfg.lim.budget[cls])
+        why = BH_FRONT_BUDGET;
+    else if (per && c->addr->open[cls] >= per)
+        why = BH_FRONT_ADDRESS;
+    else {
+        enum bh_conn_class old = c->cls;
+        c->addr->open[old]--;
+        f->nopen[old]--;
+        atomic_store(&f->stats.open[old], f->nopen[old]);
+        c->cls = cls;
+        c->addr->open[cls]++;
+        f->nopen[cls]++;
+        atomic_store(&f->stats.open[cls], f->nopen[cls]);
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (why == BH_FRONT__NREASONS)
+        return 0;
+    count(f, why);
+    if (why == BH_FRONT_BUDGET)
+        return bh_err_sett(err, BH_EBUSY, "server-busy", NULL,
+                           "the server holds its maximum of %u %s connections",
+                           f->cfg.lim.budget[cls], bh_conn_class_name(cls));
+    return bh_err_sett(err, BH_EBUSY, "too-many-connections", NULL,
+                       "your address holds its maximum of %u %s connections; close one", per,
+                       bh_conn_class_name(cls));
+}
+
 /* Cut the handed-over connections past their deadline. */
 static void reap(struct bh_front *f, uint64_t now)
 {
@@ -390,6 +452,7 @@ static void set_lowat(struct pconn *pc, int n)
 static void status_text(int status, const char **reason, const char **title)
 {
     switch (status) {
+    case 308: *reason = "Permanent Redirect", *title = "Permanent redirect"; return;
     case 400: *reason = "Bad Request", *title = "Bad request"; return;
     case 408: *reason = "Request Timeout", *title = "Request timeout"; return;
     case 414: *reason = "URI Too Long", *title = "URI too long"; return;
@@ -403,13 +466,36 @@ static void status_text(int status, const char **reason, const char **title)
     *reason = *title = "Error";
 }
 
-/* Answer pc with a problem (RFC 9457) and close it gently: the head is
- * drained, our side shut, and what the client still sends is read and
- * dropped for BH_FRONT_LINGER_MS, so the answer is not lost to a reset. */
-static void refuse(struct pconn *pc, int status, const char *type, const char *detail,
-                   const char *field, const struct bh_head *h)
+/* Close pc gently after its answer: our side shut, and what the client
+ * still sends is read and dropped for BH_FRONT_LINGER_MS, so the answer is
+ * not lost to a reset. */
+static void linger(struct pconn *pc)
 {
-    char t[96], resp[2048];
+    shutdown(pc->fd, SHUT_WR);
+    set_lowat(pc, 1);
+    pconn_unlink_lists(pc->f, pc);
+    pc->lingering = true;
+    pconn_link(pc->f, pc);
+    pc->deadline = bh_mono_ns() + (uint64_t)BH_FRONT_LINGER_MS * 1000000ull;
+    while (recv(pc->fd, pc->f->scratch, sizeof(pc->f->scratch), MSG_DONTWAIT) > 0)
+        ;
+}
+
+/* A TLS client cannot read an HTTP answer before its handshake: a fatal
+ * alert (RFC 8446 6.2) tells it why, then the connection closes. */
+static void tls_alert(struct pconn *pc, unsigned char description)
+{
+    const unsigned char alert[] = {21, 3, 3, 0, 2, 2, description};
+    (void)send(pc->fd, alert, sizeof(alert), MSG_NOSIGNAL | MSG_DONTWAIT);
+    linger(pc);
+}
+
+/* Answer pc with a problem (RFC 9457), with a Location when one is given
+ * (a redirect), and close it gently; the head is drained. */
+static void answer(struct pconn *pc, int status, const char *type, const char *detail,
+                   const char *field, const struct bh_head *h, const char *location)
+{
+    char t[96], resp[2048 + LOCATION_MAX];
     const char *reason, *title;
     status_text(status, &reason, &title);
     snprintf(t, sizeof(t), "urn:bootherd:problem:%s", type);
@@ -424,31 +510,51 @@ static void refuse(struct pconn *pc, int status, const char *type, const char *d
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     size_t blen = body ? strlen(body) : 0;
-    char retry[40] = "";
+    char extra[40 + LOCATION_MAX] = "";
     if (status == 503)
-        snprintf(retry, sizeof(retry), "Retry-After: %d\r\n", BH_FRONT_RETRY_AFTER);
+        snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", BH_FRONT_RETRY_AFTER);
+    else if (location) /* bh_head_https_location checked its characters */
+        snprintf(extra, sizeof(extra), "Location: %s\r\n", location);
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
                      "Content-Length: %zu\r\n%sConnection: close\r\nCache-Control: no-store\r\n"
                      "X-Content-Type-Options: nosniff\r\n\r\n%s",
-                     status, reason, blen, retry, h && h->head_method ? "" : (body ? body : ""));
+                     status, reason, blen, extra, h && h->head_method ? "" : (body ? body : ""));
     free(body);
     if (n > 0 && (size_t)n < sizeof(resp))
         (void)send(pc->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    shutdown(pc->fd, SHUT_WR);
-    set_lowat(pc, 1);
-    pconn_unlink_lists(pc->f, pc);
-    pc->lingering = true;
-    pconn_link(pc->f, pc);
-    pc->deadline = bh_mono_ns() + (uint64_t)BH_FRONT_LINGER_MS * 1000000ull;
-    while (recv(pc->fd, pc->f->scratch, sizeof(pc->f->scratch), MSG_DONTWAIT) > 0)
-        ;
+    linger(pc);
 }
 
-/* A complete, well-formed head: count it in and hand it over, or refuse. */
-static void admit(struct bh_front *f, struct pconn *pc, const struct bh_head *h)
+static void refuse(struct pconn *pc, int status, const char *type, const char *detail,
+                   const char *field, const struct bh_head *h)
 {
-    enum bh_conn_class cls = h->cls;
+    answer(pc, status, type, detail, field, h, NULL);
+}
+
+/* A plain HTTP head on the TLS port: 308 to the same target over https
+ * (RFC 9110 15.4.9: the method and body are kept), or 400/414 when the
+ * request does not say where that is. */
+static void redirect(struct bh_front *f, struct pconn *pc, const struct bh_head *h)
+{
+    char loc[LOCATION_MAX];
+    struct bh_err e;
+    int n = bh_head_https_location(h, loc, sizeof(loc), &e);
+    if (n < 0) {
+        count(f, BH_FRONT_MALFORMED);
+        refuse(pc, n == BH_ETOOBIG ? 414 : 400, e.type, e.msg, e.field, h);
+        return;
+    }
+    atomic_fetch_add_explicit(&f->stats.redirected, 1, memory_order_relaxed);
+    answer(pc, 308, "https-required", "this port speaks HTTPS; send the request there", NULL, h,
+           loc);
+}
+
+/* A complete, well-formed head (h), or a TLS ClientHello (h NULL, class
+ * API): count it in and hand it over, or refuse. */
+static void admit(struct bh_front *f, struct pconn *pc, enum bh_conn_class cls,
+                  const struct bh_head *h)
+{
     struct bh_front_conn *c = calloc(1, sizeof(*c));
     enum bh_front_reason why = BH_FRONT__NREASONS;
     pthread_mutex_lock(&f->mu);
@@ -462,7 +568,12 @@ static void admit(struct bh_front *f, struct pconn *pc, const struct bh_head *h)
     else {
         c->fd = pc->fd;
         c->cls = cls;
+        c->mode = pc->mode;
         c->addr = pc->addr;
+        if (pc->tls) { /* the handshake and the first head: by the head's deadline */
+            atomic_store(&c->deadline, pc->deadline);
+            atomic_store(&c->why, (int)BH_FRONT_HEADER_TIMEOUT);
+        }
         if (rec_add(f, c))
             why = BH_FRONT_ERROR;
     }
@@ -470,6 +581,10 @@ static void admit(struct bh_front *f, struct pconn *pc, const struct bh_head *h)
     if (why != BH_FRONT__NREASONS) {
         free(c);
         count(f, why);
+        if (pc->tls) {
+            tls_alert(pc, TLS_ALERT_INTERNAL_ERROR);
+            return;
+        }
         char detail[160];
         if (why == BH_FRONT_BUDGET)
             snprintf(detail, sizeof(detail), "the server holds its maximum of %u %s connections",
@@ -489,8 +604,11 @@ static void admit(struct bh_front *f, struct pconn *pc, const struct bh_head *h)
     struct sockaddr_storage sa = pc->sa;
     socklen_t salen = pc->salen;
     pconn_release(f, pc, false);
+    enum bh_listen_mode mode = pc->tls ? BH_LISTEN_TLS : pc->mode;
     atomic_fetch_add_explicit(&f->stats.accepted[cls], 1, memory_order_relaxed);
-    if (f->cfg.handoff(f->cfg.ud, cls, fd, (const struct sockaddr *)&sa, salen)) {
+    if (mode == BH_LISTEN_TLS)
+        atomic_fetch_add_explicit(&f->stats.tls_accepted, 1, memory_order_relaxed);
+    if (f->cfg.handoff(f->cfg.ud, cls, mode, fd, (const struct sockaddr *)&sa, salen)) {
         /* the pool closed fd without starting it (no close notification) */
         count(f, BH_FRONT_ERROR);
         pthread_mutex_lock(&f->mu);
@@ -523,7 +641,23 @@ static bool pconn_read(struct bh_front *f, struct pconn *pc, int events)
     }
     struct bh_head h;
     struct bh_err e;
-    int rc = bh_head_parse(f->scratch, (size_t)n, &h, &e);
+    int rc;
+    if (pc->mode == BH_LISTEN_TLS && bh_tls_record_start(f->scratch, (size_t)n)) {
+        size_t len;
+        pc->tls = true;
+        rc = bh_tls_hello_check(f->scratch, (size_t)n, &len, &e);
+        if (rc == 0) {
+            admit(f, pc, BH_CONN_API, NULL);
+            return false;
+        }
+        if (rc != BH_HEAD_MORE) {
+            count(f, BH_FRONT_MALFORMED);
+            tls_alert(pc, TLS_ALERT_DECODE_ERROR);
+            return false;
+        }
+    } else {
+        rc = bh_head_parse(f->scratch, (size_t)n, &h, &e);
+    }
     if (rc == BH_HEAD_MORE) {
         if (events & UV_DISCONNECT) { /* half a head, then the client hung up */
             pconn_release(f, pc, true);
@@ -537,7 +671,10 @@ static bool pconn_read(struct bh_front *f, struct pconn *pc, int events)
         refuse(pc, h.status, e.type ? e.type : "malformed-request", e.msg, e.field, &h);
         return false;
     }
-    admit(f, pc, &h);
+    if (pc->mode == BH_LISTEN_TLS)
+        redirect(f, pc, &h);
+    else
+        admit(f, pc, h.cls, &h);
     return false;
 }
 
@@ -569,7 +706,8 @@ static void evict_one(struct bh_front *f, struct addr *a)
     pconn_release(f, pc, true);
 }
 
-static void pending_add(struct bh_front *f, int fd, const struct sockaddr_storage *ss, socklen_t sl)
+static void pending_add(struct bh_front *f, int fd, const struct sockaddr_storage *ss, socklen_t sl,
+                        enum bh_listen_mode mode)
 {
     struct pconn *pc = calloc(1, sizeof(*pc));
     struct addr *a = NULL;
@@ -597,6 +735,7 @@ static void pending_add(struct bh_front *f, int fd, const struct sockaddr_storag
     pc->f = f;
     pc->fd = fd;
     pc->lowat = 1;
+    pc->mode = mode;
     pc->addr = a;
     pc->sa = *ss;
     pc->salen = sl;
@@ -616,22 +755,23 @@ static void on_listen(uv_poll_t *p, int status, int events);
 static void on_resume(uv_timer_t *t)
 {
     struct bh_front *f = t->data;
-    uv_poll_start(&f->listen, UV_READABLE, on_listen);
+    for (size_t i = 0; i < f->cfg.nlisten; i++)
+        uv_poll_start(&f->listen[i].poll, UV_READABLE, on_listen);
 }
 
 static void on_listen(uv_poll_t *p, int status, int events)
 {
     (void)events;
-    struct bh_front *f = p->data;
+    struct listener *l = p->data;
+    struct bh_front *f = l->f;
     if (status < 0)
         return;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd =
-            accept4(f->cfg.listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            pending_add(f, fd, &ss, sl);
+            pending_add(f, fd, &ss, sl, l->mode);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -644,7 +784,8 @@ static void on_listen(uv_poll_t *p, int status, int events)
                        "raise the open-files limit (ulimit -n, LimitNOFILE=)");
                 f->last_emfile_ns = now;
             }
-            uv_poll_stop(&f->listen);
+            for (size_t k = 0; k < f->cfg.nlisten; k++)
+                uv_poll_stop(&f->listen[k].poll);
             uv_timer_start(&f->resume, on_resume, RESUME_MS, 0);
             return;
         }
@@ -686,6 +827,10 @@ static void on_tick(uv_timer_t *t)
         if (now < pc->deadline)
             continue;
         count(f, BH_FRONT_HEADER_TIMEOUT);
+        if (pc->tls) { /* half a ClientHello: no HTTP answer can reach it */
+            pconn_release(f, pc, true);
+            continue;
+        }
         char detail[128];
         snprintf(detail, sizeof(detail), "the request head did not arrive within %u s",
                  f->cfg.lim.header_timeout);
@@ -710,7 +855,8 @@ static void on_stop(uv_async_t *a)
     while (f->linger.head)
         pconn_release(f, f->linger.head, true);
     uv_walk(&f->loop, close_handle, NULL);
-    close(f->cfg.listen_fd);
+    for (size_t i = 0; i < f->cfg.nlisten; i++)
+        close(f->cfg.listen[i].fd);
 }
 
 static void *front_main(void *arg)
@@ -734,13 +880,22 @@ int bh_front_start(const struct bh_front_config *cfg, struct bh_front **out, str
         free(f);
         return bh_err_set(err, BH_ESYS, NULL, "cannot create the HTTP front loop");
     }
-    int rc = uv_poll_init_socket(&f->loop, &f->listen, cfg->listen_fd);
+    int rc = cfg->nlisten < 1 || cfg->nlisten > BH_FRONT_MAX_LISTEN ? UV_EINVAL : 0;
+    for (size_t i = 0; i < cfg->nlisten && !rc; i++) {
+        struct listener *l = &f->listen[i];
+        l->f = f;
+        l->fd = cfg->listen[i].fd;
+        l->mode = cfg->listen[i].mode;
+        l->poll.data = l;
+        rc = uv_poll_init_socket(&f->loop, &l->poll, l->fd);
+    }
     if (!rc) {
         uv_timer_init(&f->loop, &f->tick);
         uv_timer_init(&f->loop, &f->resume);
         uv_async_init(&f->loop, &f->stop, on_stop);
-        f->listen.data = f->tick.data = f->resume.data = f->stop.data = f;
-        uv_poll_start(&f->listen, UV_READABLE, on_listen);
+        f->tick.data = f->resume.data = f->stop.data = f;
+        for (size_t i = 0; i < cfg->nlisten; i++)
+            uv_poll_start(&f->listen[i].poll, UV_READABLE, on_listen);
         uv_timer_start(&f->tick, on_tick, TICK_MS, TICK_MS);
         /* set before the first hand-over, which the pools look up */
         *out = f;

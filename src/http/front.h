@@ -18,6 +18,17 @@
  * give one a deadline (bh_front_conn_deadline) after which the front cuts
  * it with shutdown(2): slow bodies, and the head of the next request on a
  * kept-alive connection.
+ *
+ * With TLS on, the front owns two listening sockets (BH_LISTEN_TLS and
+ * BH_LISTEN_BOOT).  On the TLS port it tells the two protocols apart by the
+ * first byte (a TLS record starts with 22, no HTTP method does): a
+ * ClientHello is held until its first record is in and checked
+ * (bh_tls_hello_check), then handed to the TLS pool, counted as an API
+ * connection, with the head deadline still running (it covers the
+ * handshake and the first request); a plain HTTP head there is answered
+ * by the front with 308 to the same target over https.  What the front
+ * refuses on a TLS connection it cannot say in HTTP: it sends a TLS alert
+ * (RFC 8446 6.2) and closes.
  */
 #ifndef BH_HTTP_FRONT_H
 #define BH_HTTP_FRONT_H
@@ -37,6 +48,15 @@
 
 struct bh_front;
 struct bh_front_conn;
+
+/* What a listening socket serves. */
+enum bh_listen_mode {
+    BH_LISTEN_ALL,  /* plain HTTP, every route (TLS is off) */
+    BH_LISTEN_TLS,  /* TLS to the TLS pool; a plain head gets 308 to https */
+    BH_LISTEN_BOOT, /* plain HTTP for booting machines (TLS is on); the pools
+                     * serve only what server.c allows there */
+};
+#define BH_FRONT_MAX_LISTEN 2
 
 struct bh_front_limits {
     unsigned budget[BH_CONN__COUNT];      /* open connections per class */
@@ -66,25 +86,34 @@ struct bh_front_stats {
     atomic_uint_fast64_t open[BH_CONN__COUNT];        /* gauge */
     atomic_uint_fast64_t accepted[BH_CONN__COUNT];    /* handed over, counter */
     atomic_uint_fast64_t refused[BH_FRONT__NREASONS]; /* counter */
+    atomic_uint_fast64_t tls_accepted;                /* handed to the TLS pool */
+    atomic_uint_fast64_t redirected;                  /* plain heads sent to https */
 };
 
-/* Hand a connection to the pool of class cls: fd is non-blocking, its head
- * unread.  The taker owns fd from this call on, whatever it returns (it
- * closes fd on failure); return 0 if it took the connection.  Runs on the
- * front thread. */
-typedef int (*bh_front_handoff_fn)(void *ud, enum bh_conn_class cls, int fd,
-                                   const struct sockaddr *sa, socklen_t salen);
+/* Hand a connection to the pool of class cls (of the TLS pool when mode is
+ * BH_LISTEN_TLS): fd is non-blocking, its head (or ClientHello) unread.
+ * The taker owns fd from this call on, whatever it returns (it closes fd
+ * on failure); return 0 if it took the connection.  Runs on the front
+ * thread. */
+typedef int (*bh_front_handoff_fn)(void *ud, enum bh_conn_class cls, enum bh_listen_mode mode,
+                                   int fd, const struct sockaddr *sa, socklen_t salen);
+
+struct bh_front_listener {
+    int fd; /* a bound, listening TCP socket; owned by the front */
+    enum bh_listen_mode mode;
+};
 
 struct bh_front_config {
-    int listen_fd; /* a bound, listening TCP socket; owned by the front */
+    struct bh_front_listener listen[BH_FRONT_MAX_LISTEN];
+    size_t nlisten; /* 1 or 2 */
     struct bh_front_limits lim;
     bh_front_handoff_fn handoff;
     void *ud;
 };
 
 /* Start the front thread.  *out is set before the first connection is
- * handed over (the pools may look it up at once).  On failure listen_fd is
- * left open and *out is NULL. */
+ * handed over (the pools may look it up at once).  On failure the
+ * listening sockets are left open and *out is NULL. */
 int bh_front_start(const struct bh_front_config *cfg, struct bh_front **out, struct bh_err *err);
 /* Stop accepting, close the pending connections and the listening socket,
  * join the thread.  Connections already handed over are the pools'. */
@@ -108,5 +137,14 @@ void bh_front_conn_deadline(struct bh_front_conn *c, uint64_t deadline_ns,
                             enum bh_front_reason why);
 /* Count a connection a pool cut by itself. */
 void bh_front_count(struct bh_front *f, enum bh_front_reason why);
+/* The listener c came in on (BH_LISTEN_BOOT when c is NULL: the narrowest). */
+enum bh_listen_mode bh_front_conn_mode(const struct bh_front_conn *c);
+/* Count c in class cls from now on (a WebSocket handshake seen inside a
+ * TLS connection, which the front counted as API).  BH_EBUSY with err set
+ * (type "server-busy" or "too-many-connections", counted like the front's
+ * own refusals) when that class's budget or the address's share is full;
+ * c stays in its class then. */
+int bh_front_conn_reclass(struct bh_front *f, struct bh_front_conn *c, enum bh_conn_class cls,
+                          struct bh_err *err);
 
 #endif

@@ -10,6 +10,7 @@
  */
 #include "head.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -99,8 +100,8 @@ static int request_line(const char *s, size_t len, bool complete, struct bh_head
     size_t t = ++i;
     while (i < len && is_target_char((unsigned char)s[i]))
         i++;
-    h->path = s + t;
-    h->path_len = i - t;
+    h->path = h->target = s + t;
+    h->path_len = h->target_len = i - t;
     if (i == len && !complete)
         return BH_HEAD_MORE;
     if (i == t || i == len || s[i] != ' ') {
@@ -236,6 +237,8 @@ static int field_line(const char *s, size_t len, struct fields *f, struct bh_hea
     size_t vn = (size_t)(end - v);
     if (!strcasecmp(name, "Host")) {
         f->hosts++;
+        h->host = v;
+        h->host_len = vn;
     } else if (!strcasecmp(name, "Content-Length")) {
         /* RFC 9112 6.3: an invalid Content-Length makes the framing
          * unreliable; one decimal number, said once */
@@ -362,4 +365,131 @@ const char *bh_conn_class_name(enum bh_conn_class c)
     case BH_CONN__COUNT: break;
     }
     return "?";
+}
+
+/* ---- the redirect to HTTPS ------------------------------------------------ */
+
+static bool is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* RFC 3986 3.2.2 host [":" port], in the characters a name or an address
+ * is written with: a reg-name of unreserved characters (no percent-
+ * encoding, no sub-delims: nothing a Location header could misread), an
+ * IPv4 address (a reg-name's characters), or an IP-literal in brackets. */
+static bool authority_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n == 0 || n > 300)
+        return false;
+    if (s[0] == '[') {
+        for (i = 1; i < n && s[i] != ']'; i++)
+            if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+                return false;
+        if (i == n || i == 1)
+            return false;
+        i++;
+    } else {
+        for (; i < n && s[i] != ':'; i++)
+            if (!is_alnum((unsigned char)s[i]) && !strchr("-._~", s[i]))
+                return false;
+        if (i == 0)
+            return false;
+    }
+    if (i == n)
+        return true;
+    if (s[i] != ':' || n - i - 1 > 5) /* RFC 3986 3.2.3: port = *DIGIT */
+        return false;
+    for (i++; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+int bh_head_https_location(const struct bh_head *h, char *out, size_t cap, struct bh_err *err)
+{
+    const char *auth = h->host, *t = h->target;
+    size_t an = h->host_len, tn = h->target_len;
+    if (tn > 7 && (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8))) {
+        /* absolute-form: its authority wins over Host (RFC 9112 3.2.2) */
+        const char *a = (const char *)memchr(t, ':', tn) + 3;
+        const char *slash = memchr(a, '/', tn - (size_t)(a - t));
+        auth = a;
+        an = slash ? (size_t)(slash - a) : tn - (size_t)(a - t);
+        tn = slash ? tn - (size_t)(slash - t) : 0;
+        t = slash;
+    } else if (tn == 0 || t[0] != '/') { /* "*" or host:port */
+        tn = 0;
+    }
+    if (!auth)
+        return bh_err_sett(err, BH_EINVAL, "bad-host", "Host",
+                           "this port speaks HTTPS; send Host so the redirect can name it");
+    if (!authority_ok(auth, an))
+        return bh_err_sett(err, BH_EINVAL, "bad-host", "Host",
+                           "Host must be a name or address with an optional port");
+    if (!tn) {
+        t = "/";
+        tn = 1;
+    }
+    const size_t sn = sizeof("https://") - 1;
+    if (sn + an + tn >= cap || sn + an + tn > INT32_MAX)
+        return bh_err_sett(err, BH_ETOOBIG, "uri-too-long", NULL,
+                           "the request target is too long to redirect to HTTPS");
+    memcpy(out, "https://", sn);
+    memcpy(out + sn, auth, an);
+    memcpy(out + sn + an, t, tn);
+    out[sn + an + tn] = '\0';
+    return (int)(sn + an + tn);
+}
+
+/* ---- the first TLS record -------------------------------------------------- */
+
+bool bh_tls_record_start(const void *p, size_t n)
+{
+    return n >= 1 && ((const unsigned char *)p)[0] == BH_TLS_CONTENT_HANDSHAKE;
+}
+
+int bh_tls_hello_check(const void *p, size_t n, size_t *len, struct bh_err *err)
+{
+    const unsigned char *b = p;
+    *len = 0;
+    if (err)
+        bh_err_clear(err);
+    if (n < 1)
+        return BH_HEAD_MORE;
+    if (b[0] != BH_TLS_CONTENT_HANDSHAKE)
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL, "not a TLS handshake record");
+    /* legacy_record_version: 0x0301 in a first ClientHello, 0x0303 else
+     * (RFC 8446 5.1); SSL 3.0's 0x0300 is refused */
+    if (n >= 2 && b[1] != 3)
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL, "not a TLS 1.x record");
+    if (n >= 3 && (b[2] < 1 || b[2] > 4))
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL, "not a TLS 1.0-1.3 record");
+    if (n < BH_TLS_RECORD_HEADER)
+        return BH_HEAD_MORE;
+    size_t rlen = (size_t)b[3] << 8 | b[4];
+    /* a handshake header (4 bytes) and a client_version (2) at least */
+    if (rlen < 6 || rlen > BH_TLS_RECORD_MAX)
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL,
+                           "the first TLS record's length is out of range");
+    const unsigned char *m = b + BH_TLS_RECORD_HEADER;
+    size_t have = n - BH_TLS_RECORD_HEADER;
+    if (have >= 1 && m[0] != BH_TLS_CLIENT_HELLO)
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL,
+                           "the first TLS handshake message is not a ClientHello");
+    if (have >= 4) {
+        size_t mlen = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+        /* the hello ends in this record or goes on in the next; nothing
+         * follows it in the client's first flight */
+        if (mlen + 4 < rlen)
+            return bh_err_sett(err, BH_EINVAL, "not-tls", NULL,
+                               "the first TLS record holds more than a ClientHello");
+    }
+    if (have >= 5 && m[4] != 3) /* legacy_version: 0x0303 (RFC 8446 4.1.2) */
+        return bh_err_sett(err, BH_EINVAL, "not-tls", NULL, "not a TLS 1.x ClientHello");
+    if (have < rlen)
+        return BH_HEAD_MORE;
+    *len = BH_TLS_RECORD_HEADER + rlen;
+    return 0;
 }

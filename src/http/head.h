@@ -43,6 +43,10 @@ struct bh_head {
     const char *path; /* the request target up to '?', borrowed; NULL if the
                        * request line could not be read */
     size_t path_len;
+    const char *target; /* the whole request target, query included, borrowed */
+    size_t target_len;
+    const char *host; /* the Host field's value, trimmed, borrowed; NULL if absent */
+    size_t host_len;
     int minor;              /* HTTP/1.<minor>: 0 or 1 */
     int64_t content_length; /* -1 when absent */
     bool chunked;
@@ -63,5 +67,37 @@ int bh_head_parse(const char *p, size_t n, struct bh_head *h, struct bh_err *err
 
 /* "api", "boot" or "ws" */
 const char *bh_conn_class_name(enum bh_conn_class c);
+
+/* Where a plain-HTTP request to a port that speaks HTTPS goes: "https://"
+ * with the request's authority (its Host field, or the authority of an
+ * absolute-form target, RFC 9112 3.2.2) and its target (origin-form, query
+ * kept; "/" for the asterisk and authority forms).  h is a head accepted by
+ * bh_head_parse.  Returns the length written to out (NUL-terminated), or
+ * BH_EINVAL (no Host, or a Host that is not host[:port] of RFC 3986 3.2.2
+ * in plain characters) or BH_ETOOBIG (longer than cap-1), with err set. */
+int bh_head_https_location(const struct bh_head *h, char *out, size_t cap, struct bh_err *err);
+
+/* ---- TLS on a port that also hears plain HTTP ----------------------------- */
+
+/* RFC 8446 5.1: a record starts with its content type; 22 = handshake.
+ * No HTTP method starts with this byte, so one byte tells the two apart. */
+#define BH_TLS_CONTENT_HANDSHAKE 22
+/* RFC 8446 4: handshake type client_hello */
+#define BH_TLS_CLIENT_HELLO 1
+/* RFC 8446 5.1: the length of a plaintext record must not exceed 2^14 */
+#define BH_TLS_RECORD_MAX 16384
+/* the record header: type, legacy_record_version, length */
+#define BH_TLS_RECORD_HEADER 5
+
+/* Whether a connection's first n bytes start a TLS handshake record. */
+bool bh_tls_record_start(const void *p, size_t n);
+
+/* Check the first TLS record a client sent (n bytes so far): a handshake
+ * record of TLS 1.x holding the start of a ClientHello (RFC 8446 4.1.2;
+ * the hello may go on in later records, which the TLS library reads).
+ * Returns 0 when the record is complete and well-formed (*len = its bytes),
+ * BH_HEAD_MORE when it has not all arrived, or BH_EINVAL (err set) when the
+ * bytes are not a ClientHello record.  Never reads past p[n-1]. */
+int bh_tls_hello_check(const void *p, size_t n, size_t *len, struct bh_err *err);
 
 #endif

@@ -96,6 +96,18 @@ static int conn_render(const struct bh_front_stats *st, struct bh_buf *o)
         rc = bh_buf_printf(o, "bootherd_http_connections_refused_total{reason=\"%s\"} %llu\n",
                            bh_front_reason_name((enum bh_front_reason)r),
                            (unsigned long long)atomic_load(&st->refused[r]));
+    if (!rc)
+        rc = bh_buf_printf(o,
+                           "# HELP bootherd_http_connections_tls_total Connections handed to the "
+                           "TLS pool (counted in accepted_total too).\n"
+                           "# TYPE bootherd_http_connections_tls_total counter\n"
+                           "bootherd_http_connections_tls_total %llu\n"
+                           "# HELP bootherd_http_redirects_total Plain HTTP requests on the TLS "
+                           "port, sent to https with 308.\n"
+                           "# TYPE bootherd_http_redirects_total counter\n"
+                           "bootherd_http_redirects_total %llu\n",
+                           (unsigned long long)atomic_load(&st->tls_accepted),
+                           (unsigned long long)atomic_load(&st->redirected));
     return rc;
 }
 

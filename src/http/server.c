@@ -11,6 +11,12 @@
  * a slow client.  The front door can: while a body arrives, and between a
  * reply and the next request on a kept-alive connection, the connection
  * carries a deadline that the front enforces with shutdown(2).
+ *
+ * TLS: libmicrohttpd (GnuTLS) terminates it in a fourth pool.  The front
+ * cannot see a class inside TLS, so TLS connections are counted as API;
+ * a WebSocket handshake, first on its connection, moves it to the
+ * WebSocket budget (bh_front_conn_reclass).  With TLS on, the plain
+ * listener that remains is for booting machines only (admit()).
  */
 #include "server.h"
 
@@ -40,16 +46,21 @@
 #define WS_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 1.3 */
 #define WS_POOL_THREADS 2 /* handshakes only: the hub serves what follows */
 #define NS_PER_SEC      1000000000ull
+/* TLS 1.2 and 1.3 only (RFC 8996 retired 1.0 and 1.1) */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* One libmicrohttpd daemon without a listening socket, fed by the front. */
 struct pool {
     struct bh_http *h;
-    enum bh_conn_class cls;
+    enum bh_conn_class cls; /* BH_CONN_API for the TLS pool */
+    bool tls;
     struct MHD_Daemon *d;
 };
 
 struct bh_http {
     struct pool pools[BH_CONN__COUNT];
+    struct pool tls;          /* d is NULL when TLS is off */
+    char *tls_cert, *tls_key; /* copies of the PEM texts, for the TLS pool's life */
     struct bh_front *front;
     struct bh_http_config cfg;
     struct bh_http_metrics metrics;
@@ -89,7 +100,9 @@ struct bh_req {
     uint64_t resp_len;   /* bytes of the answer's body */
     uint64_t refused_ns; /* when an answer was set before the body was in */
     bool upgraded;
-    bool close; /* close the connection after this reply */
+    bool close;     /* close the connection after this reply */
+    bool boot_only; /* it came in on the plain boot listener, with TLS on */
+    bool first;     /* the first request on its connection */
 };
 
 /* ---- request accessors --------------------------------------------------- */
@@ -120,8 +133,7 @@ const char *bh_req_remote(const struct bh_req *r)
 }
 bool bh_req_secure(const struct bh_req *r)
 {
-    (void)r; /* no TLS yet */
-    return false;
+    return r->pool->tls;
 }
 
 const char *bh_req_param(const struct bh_req *r, const char *name)
@@ -235,6 +247,8 @@ static void finish_response(struct bh_req *r, int status, struct MHD_Response *r
     }
     if (!cache_set && status != 101)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->pool->tls)
+        MHD_add_response_header(resp, "Strict-Transport-Security", BH_HSTS_VALUE);
     /* the boot and WebSocket pools keep a connection only for their own
      * kind of request; the next one goes through the front door again */
     enum bh_conn_class cls = r->pool->cls;
@@ -436,11 +450,21 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
                          "missing or malformed Sec-WebSocket-Key", NULL);
         return -1;
     }
-    if (r->pool->cls != BH_CONN_WS) { /* it would escape the WebSocket budget */
+    /* on a kept-alive connection, it would escape the WebSocket budget */
+    if (r->pool->tls ? !r->first : r->pool->cls != BH_CONN_WS) {
         r->close = true;
         bh_reply_problem(r, 400, "bad-handshake", "Bad request",
                          "send a WebSocket handshake as the first request of a new connection",
                          NULL);
+        return -1;
+    }
+    struct bh_err be;
+    if (r->pool->tls && bh_front_conn_reclass(r->h->front, r->fc, BH_CONN_WS, &be)) {
+        char retry[16];
+        snprintf(retry, sizeof(retry), "%d", BH_FRONT_RETRY_AFTER);
+        r->close = true;
+        bh_reply_header(r, "Retry-After", retry);
+        bh_reply_problem(r, 503, be.type, "Service unavailable", be.msg, NULL);
         return -1;
     }
     char concat[64];
@@ -474,6 +498,7 @@ int bh_reply_websocket(struct bh_req *r, bh_adopt_fn adopt, void *ud)
 struct conn_state {
     struct bh_front_conn *fc; /* may be NULL */
     bool nul;                 /* a %00 in the path or a query key or value */
+    unsigned requests;        /* begun on this connection */
 };
 
 static struct conn_state *conn_state_of(struct MHD_Connection *conn)
@@ -542,6 +567,21 @@ static enum MHD_Result queue(struct bh_req *r)
     return MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
 }
 
+/* With TLS on, the plain listener serves booting machines: routes marked
+ * BH_ROUTE_PLAIN, and a client agent (whose host token came from a boot
+ * ticket that travelled in plain HTTP anyway).  Anyone else is sent to
+ * HTTPS before a token of theirs is used; 421 (RFC 9110 15.5.20): the
+ * request is fine, this listener is the wrong one for it. */
+static int misdirected(struct bh_req *r)
+{
+    r->close = true;
+    bh_reply_problem(r, 421, "https-required", "Misdirected request",
+                     "this plain HTTP listener serves booting machines only; use the HTTPS port "
+                     "([http] listen) for the API",
+                     NULL);
+    return -1;
+}
+
 /* Route, size and auth checks before any body is read. 0 = go on. */
 static int admit(struct bh_req *r)
 {
@@ -579,11 +619,16 @@ static int admit(struct bh_req *r)
         bh_reply_problem(r, 413, "too-large", "Request too large", detail, NULL);
         return -1;
     }
-    if (r->m.route->flags & BH_ROUTE_PUBLIC)
+    unsigned fl = r->m.route->flags;
+    if (r->boot_only && (fl & BH_ROUTE_PUBLIC) && !(fl & BH_ROUTE_PLAIN))
+        return misdirected(r);
+    if (fl & BH_ROUTE_PUBLIC)
         return 0;
     struct bh_err e;
     bh_err_clear(&e);
     int rc = h->cfg.authenticate ? h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e) : BH_EAUTH;
+    if (r->boot_only && (rc || !r->auth.host[0]))
+        return misdirected(r);
     if (rc == BH_EPERM) { /* e.g. a session cookie without its CSRF token */
         bh_reply_problem(r, 403, e.type ? e.type : "forbidden", "Forbidden", e.msg, e.field);
         return -1;
@@ -663,7 +708,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->fc = cs->fc;
             r->url_nul = cs->nul;
             cs->nul = false;
+            r->first = ++cs->requests == 1;
         }
+        /* without a record to say where it came from, the narrowest view */
+        r->boot_only = h->tls.d && !pl->tls && bh_front_conn_mode(r->fc) == BH_LISTEN_BOOT;
         bh_front_conn_deadline(r->fc, body_deadline(r), BH_FRONT_BODY_TIMEOUT);
         bh_buf_init(&r->body, h->cfg.max_body);
         fill_remote(r);
@@ -763,23 +811,28 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 }
 
 /* The front's hand-over: the pool closes fd if it cannot take it. */
-static int handoff(void *ud, enum bh_conn_class cls, int fd, const struct sockaddr *sa,
-                   socklen_t salen)
+static int handoff(void *ud, enum bh_conn_class cls, enum bh_listen_mode mode, int fd,
+                   const struct sockaddr *sa, socklen_t salen)
 {
     struct bh_http *h = ud;
-    if (MHD_add_connection(h->pools[cls].d, fd, sa, salen) == MHD_YES)
+    struct pool *pl = mode == BH_LISTEN_TLS ? &h->tls : &h->pools[cls];
+    if (pl->d && MHD_add_connection(pl->d, fd, sa, salen) == MHD_YES)
         return 0;
+    if (!pl->d)
+        close(fd);
     bh_log(BH_LOG_WARN, "http pool refused a connection", "class=%s err=%s",
            bh_conn_class_name(cls), strerror(errno));
     return BH_ESYS;
 }
 
-static int start_pool(struct bh_http *h, enum bh_conn_class cls)
+/* One pool: the class's (plain), or with tls the TLS pool, which carries
+ * API and WebSocket connections (upgrades included). */
+static int start_pool(struct bh_http *h, struct pool *pl, enum bh_conn_class cls, bool tls)
 {
-    struct pool *pl = &h->pools[cls];
     const struct bh_http_config *c = &h->cfg;
     pl->h = h;
     pl->cls = cls;
+    pl->tls = tls;
     unsigned threads = c->threads ? c->threads : 4;
     if (cls == BH_CONN_WS)
         threads = threads < WS_POOL_THREADS ? threads : WS_POOL_THREADS;
@@ -787,18 +840,30 @@ static int start_pool(struct bh_http *h, enum bh_conn_class cls)
      * its threads) is set well above it, so it never drops a connection
      * the front counted in. */
     unsigned budget = c->limits.budget[cls];
+    if (tls)
+        budget += c->limits.budget[BH_CONN_WS];
     unsigned limit = budget * 2 + 16 * threads;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
-    if (cls == BH_CONN_WS)
+    if (cls == BH_CONN_WS || tls)
         flags |= MHD_ALLOW_UPGRADE;
+    struct MHD_OptionItem tlsopt[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (tls)
+        flags |= MHD_USE_TLS;
+    else
+        tlsopt[0].option = MHD_OPTION_END;
     pl->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, pl, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(c->conn_timeout ? c->conn_timeout : 60), MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, pl, MHD_OPTION_NOTIFY_CONNECTION, on_connection, pl,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, pl, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, pl, MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
     return pl->d ? 0 : BH_ESYS;
 }
 
@@ -807,30 +872,58 @@ static void stop_pools(struct bh_http *h)
     for (int c = 0; c < BH_CONN__COUNT; c++)
         if (h->pools[c].d)
             MHD_stop_daemon(h->pools[c].d);
+    if (h->tls.d)
+        MHD_stop_daemon(h->tls.d);
+}
+
+static void http_free(struct bh_http *h)
+{
+    bh_http_metrics_free(&h->metrics);
+    free(h->tls_cert);
+    if (h->tls_key) {
+        explicit_bzero(h->tls_key, strlen(h->tls_key));
+        free(h->tls_key);
+    }
+    free(h);
 }
 
 int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err)
 {
+    bool tls = cfg->tls_cert && cfg->tls_key;
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return bh_err_set(err, BH_EUNSUPP, NULL,
+                          "this libmicrohttpd was built without TLS; serve plain HTTP or install "
+                          "one with GnuTLS");
     struct bh_http *h = calloc(1, sizeof(*h));
     if (!h)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     h->cfg = *cfg;
+    h->cfg.tls_cert = h->cfg.tls_key = NULL; /* borrowed: the copies below stay */
     if (bh_http_metrics_init(&h->metrics, cfg->routes, cfg->nroutes)) {
         free(h);
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     int rc = 0;
+    if (tls && (!(h->tls_cert = strdup(cfg->tls_cert)) || !(h->tls_key = strdup(cfg->tls_key))))
+        rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     for (int c = 0; c < BH_CONN__COUNT && !rc; c++)
-        if (start_pool(h, (enum bh_conn_class)c))
+        if (start_pool(h, &h->pools[c], (enum bh_conn_class)c, false))
             rc = bh_err_set(err, BH_ESYS, NULL, "cannot start the HTTP server (%s pool)",
                             bh_conn_class_name((enum bh_conn_class)c));
-    struct bh_front_config fc = {cfg->listen_fd, cfg->limits, handoff, h};
+    if (!rc && tls && start_pool(h, &h->tls, BH_CONN_API, true))
+        rc = bh_err_set(err, BH_ESYS, NULL,
+                        "cannot start the HTTPS server: GnuTLS refused the certificate or key "
+                        "(the log says why)");
+    struct bh_front_config fc = {.lim = cfg->limits, .handoff = handoff, .ud = h};
+    fc.listen[fc.nlisten++] =
+        (struct bh_front_listener){cfg->listen_fd, tls ? BH_LISTEN_TLS : BH_LISTEN_ALL};
+    if (tls && cfg->boot_fd >= 0)
+        fc.listen[fc.nlisten++] = (struct bh_front_listener){cfg->boot_fd, BH_LISTEN_BOOT};
     if (!rc)
         rc = bh_front_start(&fc, &h->front, err);
     if (rc) {
         stop_pools(h);
-        bh_http_metrics_free(&h->metrics);
-        free(h);
+        http_free(h);
         return rc;
     }
     h->metrics.conn = bh_front_get_stats(h->front);
@@ -845,8 +938,7 @@ void bh_http_stop(struct bh_http *h)
     bh_front_stop(h->front); /* no new connections */
     stop_pools(h);           /* each closed connection tells the front */
     bh_front_free(h->front);
-    bh_http_metrics_free(&h->metrics);
-    free(h);
+    http_free(h);
 }
 
 const struct bh_http_metrics *bh_http_get_metrics(const struct bh_http *h)

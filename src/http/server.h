@@ -25,6 +25,10 @@ typedef void (*bh_handler_fn)(struct bh_req *r);
 
 #define BH_ROUTE_PUBLIC   0x1u /* no token needed */
 #define BH_ROUTE_NOMETRIC 0x2u /* do not time (long-lived, e.g. WebSocket) */
+/* With TLS on, also served on the plain boot listener to anyone (boot
+ * files and scripts, health, a client agent's hello).  There, every other
+ * route needs a client agent's host token; see bh_http_config.boot_fd. */
+#define BH_ROUTE_PLAIN 0x4u
 /* this route takes bodies of up to n MiB (1..16M), above the server's max_body */
 #define BH_ROUTE_BODY_MIB(n)  ((unsigned)(n) << 8)
 #define BH_ROUTE_BODY_MAX(fl) ((size_t)((fl) >> 8) << 20)
@@ -49,8 +53,19 @@ struct bh_auth {
     bool session;  /* authenticated by a browser session's cookie, not a Bearer token */
 };
 
+/* HSTS on every answer over TLS (RFC 6797 6.1): a year, the usual value */
+#define BH_HSTS_VALUE "max-age=31536000"
+
 struct bh_http_config {
-    int listen_fd;         /* a bound, listening TCP socket (owned by the server) */
+    int listen_fd; /* a bound, listening TCP socket (owned by the server) */
+    /* TLS: with both PEM texts set (borrowed until bh_http_start returns),
+     * listen_fd speaks HTTPS (a plain request there gets 308 to https) and
+     * boot_fd, if not -1, is a second, plain listener for booting machines:
+     * BH_ROUTE_PLAIN routes, and any route called with a host token.  With
+     * TLS off, boot_fd must be -1 and listen_fd serves everything. */
+    const char *tls_cert; /* PEM: the certificate, then its chain */
+    const char *tls_key;  /* PEM: its unencrypted private key */
+    int boot_fd;
     unsigned threads;      /* worker threads of the API pool, and of the boot pool */
     size_t max_body;       /* bytes; larger bodies get 413 */
     unsigned conn_timeout; /* seconds without a byte before a connection is closed */
@@ -79,7 +94,9 @@ struct bh_http_config {
  * API, boot (/boot/...) and WebSocket handshakes, each with its own
  * connection budget, all serving the same routes.  A kept-alive connection
  * stays in its pool; the boot and WebSocket pools close it after answering
- * a request that is not theirs, and only the WebSocket pool upgrades. */
+ * a request that is not theirs, and only the WebSocket pool upgrades.
+ * With TLS, a fourth pool serves the TLS connections (counted as API, a
+ * WebSocket handshake moves its connection to the WebSocket budget). */
 int bh_http_start(const struct bh_http_config *cfg, struct bh_http **out, struct bh_err *err);
 /* Stop accepting, finish requests in flight, join the workers. */
 void bh_http_stop(struct bh_http *h);
@@ -92,7 +109,7 @@ const struct bh_auth *bh_req_auth(const struct bh_req *r);
 const char *bh_req_method(const struct bh_req *r);
 const char *bh_req_path(const struct bh_req *r);
 const char *bh_req_remote(const struct bh_req *r);
-/* Did the request come over TLS?  (Not yet: the server speaks plain HTTP.) */
+/* Whether the request came over TLS. */
 bool bh_req_secure(const struct bh_req *r);
 /* Path parameter {name}; NULL if the route has none by that name. */
 const char *bh_req_param(const struct bh_req *r, const char *name);

@@ -14,7 +14,8 @@
 /* A host's activity: the task that says what it does now or did last.
  * Its running step; else its next queued one (the oldest job's lowest
  * step); else its last finished one, where a failed step comes before the
- * later steps cancelled with it at the same moment.  HOST is the host's id
+ * later steps cancelled with it at the same moment, and of steps that
+ * finished in the same millisecond the later one counts.  HOST is the host's id
  * in the outer query.  Three lookups the indexes answer (tasks_state for
  * the first two, tasks_last for the third), not a sort of the host's
  * history. */
@@ -23,7 +24,7 @@
     " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x WHERE x.state = 'queued' "      \
     "AND x.host_id = " HOST " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x "       \
     "WHERE x.host_id = " HOST " AND x.state IN ('done', 'failed', 'cancelled') ORDER BY "          \
-    "coalesce(x.updated_at, x.finished_at) DESC, x.state <> 'failed', x.job_id DESC, x.seq "       \
+    "coalesce(x.updated_at, x.finished_at) DESC, x.state <> 'failed', x.job_id DESC, x.seq DESC "  \
     "LIMIT 1))"
 
 /* busy: a step running; failed: hosts whose activity is a failed step,

@@ -25,6 +25,9 @@ static void assert_config_equal(const struct bh_config *a, const struct bh_confi
     assert_string_equal(a->data_dir, b->data_dir);
     assert_string_equal(a->user, b->user);
     assert_string_equal(a->http_listen, b->http_listen);
+    assert_string_equal(a->http_tls_cert, b->http_tls_cert);
+    assert_string_equal(a->http_tls_key, b->http_tls_key);
+    assert_string_equal(a->http_boot_listen, b->http_boot_listen);
     assert_int_equal(a->http_threads, b->http_threads);
     assert_true(a->http_max_body == b->http_max_body);
     assert_int_equal(a->http_timeout, b->http_timeout);
@@ -115,6 +118,9 @@ static void test_every_key(void **state)
                                "body_min_rate = 1K\n"
                                "ws_ping = 10\n"
                                "ws_idle_close = 25\n"
+                               "tls_cert = tls/cert.pem\n"
+                               "tls_key = tls/key.pem\n"
+                               "boot_listen = [::1]:9001\n"
                                "[log]\n"
                                "level = debug\n"
                                "[store]\n"
@@ -129,6 +135,9 @@ static void test_every_key(void **state)
     assert_string_equal(c.data_dir, "/var/lib/bootherd");
     assert_string_equal(c.user, "bootherd");
     assert_string_equal(c.http_listen, "[::1]:9000");
+    assert_string_equal(c.http_tls_cert, "tls/cert.pem");
+    assert_string_equal(c.http_tls_key, "tls/key.pem");
+    assert_string_equal(c.http_boot_listen, "[::1]:9001");
     assert_int_equal(c.http_threads, 16);
     assert_int_equal(c.http_max_body, 4 << 20);
     assert_int_equal(c.http_timeout, 120);
@@ -274,6 +283,14 @@ static void test_bad_values(void **state)
         {"[http]\nlisten = [::1]8080", "test.conf:2", "is not an address:port"},
         {"[http]\nlisten = :http", "test.conf:2", "is not an address:port"},
         {"[http]\nlisten = 300.1.1.1:80", "test.conf:2", "is not an address:port"},
+        /* HTTPS */
+        {"[http]\ntls_cert = a.pem", "tls_key", "tls_cert and tls_key go together"},
+        {"[http]\ntls_key = k.pem", "tls_cert", "tls_cert and tls_key go together"},
+        {"[http]\nboot_listen = 0.0.0.0:8081", "boot_listen", "without tls_cert and tls_key"},
+        {"[http]\ntls_cert = a\ntls_key = b\nboot_listen = 8081", "test.conf:4",
+         "boot_listen: '8081' is not"},
+        {"[http]\ntls_cert = a\ntls_key = b\nboot_listen = no", "test.conf:4",
+         "boot_listen: 'no' is not"},
         /* unknown sections and keys */
         {"[server]\n\n[bogus]\nx = 1", "test.conf:3",
          "test.conf:3: unknown section [bogus]; known: [server], [http], [log], [store]"},
@@ -380,13 +397,50 @@ static void test_load_file(void **state)
     assert_int_equal(bh_config_load(&c, path, &err), BH_ENOTFOUND);
 }
 
+/* HTTPS settings: both files or neither; the boot listener's default
+ * follows listen's host. */
+static void test_tls(void **state)
+{
+    (void)state;
+    struct bh_config c;
+    struct bh_err err;
+    char b[128];
+    bh_config_defaults(&c);
+    assert_false(bh_config_tls(&c));
+    assert_int_equal(parse(&c,
+                           "[http]\nlisten = 0.0.0.0:443\ntls_cert = tls/cert.pem\n"
+                           "tls_key = /etc/k.pem\n",
+                           &err),
+                     0);
+    assert_true(bh_config_tls(&c));
+    assert_string_equal(c.http_tls_cert, "tls/cert.pem");
+    assert_string_equal(c.http_tls_key, "/etc/k.pem");
+    assert_int_equal(bh_config_boot_listen(&c, b, sizeof(b), &err), 0);
+    assert_string_equal(b, "0.0.0.0:8081");
+    assert_int_equal(parse(&c, "[http]\nlisten = [::1]:8443\n", &err), 0);
+    assert_int_equal(bh_config_boot_listen(&c, b, sizeof(b), &err), 0);
+    assert_string_equal(b, "[::1]:8081");
+    assert_int_equal(parse(&c, "[http]\nboot_listen = 192.0.2.1:80\n", &err), 0);
+    assert_int_equal(bh_config_boot_listen(&c, b, sizeof(b), &err), 0);
+    assert_string_equal(b, "192.0.2.1:80");
+    assert_int_equal(parse(&c, "[http]\nboot_listen = OFF\n", &err), 0);
+    assert_int_equal(bh_config_boot_listen(&c, b, sizeof(b), &err), 0);
+    assert_string_equal(b, "");
+    /* the default would take listen's own port */
+    bh_config_defaults(&c);
+    assert_int_equal(
+        parse(&c, "[http]\nlisten = 127.0.0.1:8081\ntls_cert = c\ntls_key = k\n", &err), 0);
+    assert_int_equal(bh_config_boot_listen(&c, b, sizeof(b), &err), BH_EINVAL);
+    assert_non_null(strstr(err.msg, "set boot_listen"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_limits_accepted),  cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_too_long_strings), cmocka_unit_test(test_bad_file_changes_nothing),
-        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_load_file),        cmocka_unit_test(test_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

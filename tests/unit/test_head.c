@@ -1,5 +1,6 @@
 /*
- * test_head.c - the request-head parser and classifier (src/http/head.c).
+ * test_head.c - the request-head parser and classifier (src/http/head.c),
+ * the redirect to HTTPS it computes, and the check of a first TLS record.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,13 +275,161 @@ static void test_class_names(void **state)
     assert_string_equal(bh_conn_class_name(BH_CONN_WS), "ws");
 }
 
+static int location(const char *head, char *out, size_t cap, struct bh_err *e)
+{
+    struct bh_head h;
+    assert_int_equal(parse(head, &h, e), 0);
+    return bh_head_https_location(&h, out, cap, e);
+}
+
+static void test_https_location(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head, *want;
+    } ok[] = {
+        {"GET /api/v1/hosts?limit=5&q=a%20b HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n",
+         "https://127.0.0.1:8443/api/v1/hosts?limit=5&q=a%20b"},
+        {"GET / HTTP/1.1\r\nHost: boot.example.org\r\n\r\n", "https://boot.example.org/"},
+        {"POST /api/v1/jobs HTTP/1.1\r\nHost: [::1]:8443\r\nContent-Length: 0\r\n\r\n",
+         "https://[::1]:8443/api/v1/jobs"},
+        {"HEAD /x HTTP/1.0\r\nHost: a-b.c_d~e\r\n\r\n", "https://a-b.c_d~e/x"},
+        /* absolute-form: its authority wins (RFC 9112 3.2.2) */
+        {"GET http://srv:8443/boot/x?y=1 HTTP/1.1\r\nHost: other\r\n\r\n",
+         "https://srv:8443/boot/x?y=1"},
+        {"GET http://srv:8443 HTTP/1.1\r\nHost: other\r\n\r\n", "https://srv:8443/"},
+        /* asterisk-form */
+        {"OPTIONS * HTTP/1.1\r\nHost: h:1\r\n\r\n", "https://h:1/"},
+    };
+    char out[256];
+    struct bh_err e;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int n = location(ok[i].head, out, sizeof(out), &e);
+        if (n < 0)
+            fail_msg("case %zu: %s", i, e.msg);
+        assert_string_equal(out, ok[i].want);
+        assert_int_equal(n, strlen(ok[i].want));
+    }
+    /* a Host a Location header could misread, or none at all */
+    static const char *const bad[] = {
+        "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a:123456\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: []\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: :80\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: \r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a%0d\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: evil.com/x\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET http://a@b/ HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(location(bad[i], out, sizeof(out), &e), BH_EINVAL);
+        assert_string_equal(e.type, "bad-host");
+    }
+    /* too long for the caller's buffer: refused, not cut */
+    assert_int_equal(location("GET /0123456789 HTTP/1.1\r\nHost: h\r\n\r\n", out, 20, &e),
+                     BH_ETOOBIG);
+    /* "https://h/0123456789": 20 bytes and the NUL */
+    assert_int_equal(location("GET /0123456789 HTTP/1.1\r\nHost: h\r\n\r\n", out, 21, &e), 20);
+}
+
+/* A TLS record: type, version, length, then a handshake header. */
+static size_t hello(unsigned char *b, size_t body, unsigned char rec_minor, unsigned char type)
+{
+    size_t rlen = 4 + body;
+    b[0] = 22;
+    b[1] = 3;
+    b[2] = rec_minor;
+    b[3] = (unsigned char)(rlen >> 8);
+    b[4] = (unsigned char)rlen;
+    b[5] = type;
+    b[6] = (unsigned char)(body >> 16);
+    b[7] = (unsigned char)(body >> 8);
+    b[8] = (unsigned char)body;
+    memset(b + 9, 0x41, body);
+    b[9] = 3; /* legacy_version 3.3 */
+    b[10] = 3;
+    return 5 + rlen;
+}
+
+static void test_tls_hello(void **state)
+{
+    (void)state;
+    static unsigned char b[5 + BH_TLS_RECORD_MAX + 16];
+    struct bh_err e;
+    size_t len;
+    size_t n = hello(b, 300, 1, BH_TLS_CLIENT_HELLO);
+    assert_true(bh_tls_record_start(b, n));
+    assert_false(bh_tls_record_start("GET", 3));
+    assert_false(bh_tls_record_start(b, 0));
+    assert_int_equal(bh_tls_hello_check(b, n, &len, &e), 0);
+    assert_int_equal(len, n);
+    /* every prefix is "more"; bytes after the record are not looked at */
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(bh_tls_hello_check(b, k, &len, &e), BH_HEAD_MORE);
+    assert_int_equal(bh_tls_hello_check(b, n + 10, &len, &e), 0);
+    assert_int_equal(len, n);
+    /* TLS 1.2's and 1.3's record versions too */
+    n = hello(b, 300, 3, BH_TLS_CLIENT_HELLO);
+    assert_int_equal(bh_tls_hello_check(b, n, &len, &e), 0);
+    /* a hello that goes on in the next record: the first is enough */
+    n = hello(b, 300, 1, BH_TLS_CLIENT_HELLO);
+    b[8] = (unsigned char)(b[8] + 100); /* the message claims 100 bytes more */
+    assert_int_equal(bh_tls_hello_check(b, n, &len, &e), 0);
+    /* the largest record is fine; one byte more is not */
+    n = hello(b, BH_TLS_RECORD_MAX - 4, 1, BH_TLS_CLIENT_HELLO);
+    assert_int_equal(bh_tls_hello_check(b, n, &len, &e), 0);
+    n = hello(b, BH_TLS_RECORD_MAX - 3, 1, BH_TLS_CLIENT_HELLO);
+    assert_int_equal(bh_tls_hello_check(b, 5, &len, &e), BH_EINVAL);
+    assert_string_equal(e.type, "not-tls");
+}
+
+static void test_tls_not_hello(void **state)
+{
+    (void)state;
+    unsigned char b[512];
+    struct bh_err e;
+    size_t len;
+    /* each refused as soon as the telling byte arrives */
+    hello(b, 100, 1, 2); /* a ServerHello */
+    assert_int_equal(bh_tls_hello_check(b, 6, &len, &e), BH_EINVAL);
+    hello(b, 100, 0, 1); /* SSL 3.0 record */
+    assert_int_equal(bh_tls_hello_check(b, 3, &len, &e), BH_EINVAL);
+    hello(b, 100, 5, 1); /* no such TLS */
+    assert_int_equal(bh_tls_hello_check(b, 3, &len, &e), BH_EINVAL);
+    hello(b, 100, 1, 1);
+    b[1] = 2; /* SSL 2 */
+    assert_int_equal(bh_tls_hello_check(b, 2, &len, &e), BH_EINVAL);
+    hello(b, 100, 1, 1);
+    b[9] = 2; /* hello's legacy_version */
+    assert_int_equal(bh_tls_hello_check(b, 10, &len, &e), BH_EINVAL);
+    /* more than a hello in the first record */
+    size_t n = hello(b, 100, 1, 1);
+    b[8] = 50;
+    assert_int_equal(bh_tls_hello_check(b, n, &len, &e), BH_EINVAL);
+    /* a record too short for a hello, and plain text */
+    const unsigned char tiny[] = {22, 3, 1, 0, 5};
+    assert_int_equal(bh_tls_hello_check(tiny, sizeof(tiny), &len, &e), BH_EINVAL);
+    assert_int_equal(bh_tls_hello_check("GET / HTTP/1.1", 14, &len, &e), BH_EINVAL);
+    assert_int_equal(bh_tls_hello_check("", 0, &len, &e), BH_HEAD_MORE);
+    /* an alert record (21) or application data (23) is not a handshake */
+    const unsigned char alert[] = {21, 3, 3, 0, 2, 2, 40};
+    assert_int_equal(bh_tls_hello_check(alert, sizeof(alert), &len, &e), BH_EINVAL);
+    assert_false(bh_tls_record_start(alert, sizeof(alert)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_get), cmocka_unit_test(test_classes),
-        cmocka_unit_test(test_prefixes),   cmocka_unit_test(test_lenient),
-        cmocka_unit_test(test_refusals),   cmocka_unit_test(test_garbage_early),
-        cmocka_unit_test(test_limits),     cmocka_unit_test(test_class_names),
+        cmocka_unit_test(test_simple_get),     cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_prefixes),       cmocka_unit_test(test_lenient),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_garbage_early),
+        cmocka_unit_test(test_limits),         cmocka_unit_test(test_class_names),
+        cmocka_unit_test(test_https_location), cmocka_unit_test(test_tls_hello),
+        cmocka_unit_test(test_tls_not_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
