@@ -19,7 +19,7 @@ deps:
 
 run: deps all
 	@test -f $(DATA)/bootherd.db || $(BUILD)/bootherd init --data $(DATA)
-	@echo "bootherd API: http://$(HTTP)   admin token: $(DATA)/admin.token"
+	@echo "bootherd console and API: http://$(HTTP)/   log in with the token in $(DATA)/admin.token"
 	@echo "try: $(BUILD)/bootherd --data $(DATA) host ls"
 	exec $(BUILD)/bootherd serve --data $(DATA) --http $(HTTP)
 
