@@ -1642,7 +1642,9 @@ static void test_modify_many(void **state)
                      0);
     json_decref(out);
     assert_int_equal(rev(), r0 + 3);
-    assert_int_equal(iget(get_ok(HOST, "b1"), "rev"), r0 + 3);
+    json_t *b1 = get_ok(HOST, "b1");
+    assert_int_equal(iget(b1, "rev"), r0 + 3);
+    json_decref(b1);
 }
 
 static json_t *summary_ok(const char *room)
