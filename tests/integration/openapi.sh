@@ -178,6 +178,9 @@ call() {
             sleep 0.02
         done
         api POST "$path" '{"hosts":["02:00:00:0b:00:01"],"pattern":"oa-reg{1..1}"}' ;;
+    "POST /api/v1/hosts/import") # a LINBO devices.csv, as a dry run
+        api POST "$path?dry_run=1&create=rooms,groups" "" "$BH_TOKEN" -H 'Content-Type: text/csv' \
+            --data-binary $'oa-room;oa-import;oa-group;02:00:00:0b:00:02;DHCP;;;;;;1\n' ;;
     "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
     *) api "$m" "$path" ;;
     esac
