@@ -19,7 +19,7 @@ api POST /api/v1/groups '{"name":"lab"}'
 api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$SC"
 eq "group lab with an OS entry for testimg" 200 "$STATUS"
 check "host in group lab booting the agent profile" bhc host add "$MAC" name=pc1 group=lab profile=agentos
-check "another host" bhc host add "$OTHER" name=pc2 profile=agentos
+check "another host" bhc host add "$OTHER" name=pc2 group=lab profile=agentos
 
 # ---- who gets a ticket --------------------------------------------------------
 SCRIPT=$(curl -s "$BH_URL/boot/ipxe?mac=$MAC")
