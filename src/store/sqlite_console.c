@@ -23,7 +23,7 @@
     " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x WHERE x.state = 'queued' "      \
     "AND x.host_id = " HOST " ORDER BY x.job_id, x.seq LIMIT 1), (SELECT x.id FROM tasks x "       \
     "WHERE x.host_id = " HOST " AND x.state IN ('done', 'failed', 'cancelled') ORDER BY "          \
-    "coalesce(x.updated_at, x.finished_at) DESC, x.state <> 'failed', x.job_id DESC, x.seq "       \
+    "coalesce(x.updated_at, x.finished_at) DESC, x.state <> 'failed', x.job_id DESC, x.seq DESC "  \
     "LIMIT 1))"
 
 /* busy: a step running; failed: hosts whose activity is a failed step,
