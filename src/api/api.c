@@ -64,6 +64,10 @@ static const struct bh_route routes[] = {
     {"POST", V1 "/hosts/register", bh_h_hosts_register, BH_ROLE_OPERATOR, NULL, 0,
      "Name and file many new hosts at once: {hosts: [MAC...], pattern: \"r101-pc{01..30}\", "
      "order: given|mac|first_seen, room, group}; all or nothing"},
+    {"POST", V1 "/hosts/import", bh_h_hosts_import, BH_ROLE_OPERATOR, NULL,
+     BH_ROUTE_BODY_MIB(BH_IMPORT_BODY_MIB),
+     "Import a LINBO devices.csv (text/csv): hosts created or updated by MAC, all or nothing "
+     "(?dry_run=1: report only; ?create=rooms,groups: create the missing ones)"},
     CRUD("profiles", BH_KIND_PROFILE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR),
     CRUD_L("images", BH_KIND_IMAGE, BH_ROLE_VIEWER, BH_ROLE_OPERATOR, bh_h_images_list,
            "List images (include=usage adds versions, sizes and the groups that use each)"),

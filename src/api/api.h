@@ -216,6 +216,9 @@ void bh_h_job_retry(struct bh_req *r);
 void bh_h_summary(struct bh_req *r);
 void bh_h_hosts_list(struct bh_req *r);
 void bh_h_hosts_register(struct bh_req *r);
+/* POST /api/v1/hosts/import: a LINBO devices.csv (hostimport.c) */
+void bh_h_hosts_import(struct bh_req *r);
+#define BH_IMPORT_BODY_MIB 4 /* devices.csv of BH_DEVCSV_ROWS_MAX long lines */
 void bh_h_images_list(struct bh_req *r);
 /* Each host of a job (as GET /jobs/{id} shows it) gets eta_s: the seconds
  * its running step still needs at its reported rate, or null. */

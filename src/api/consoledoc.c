@@ -92,6 +92,33 @@ bool bh_api_console_doc(const struct bh_route *rt, json_t *op, json_t *resp, jso
                                     "is written"));
         return true;
     }
+    if (rt->fn == bh_h_hosts_import) {
+        query(params, "dry_run", json_pack("{s:s}", "type", "boolean"),
+              "1: report what the import would do, write nothing");
+        query(params, "create",
+              json_pack("{s:s, s:s}", "type", "string", "pattern",
+                        "^(rooms|groups)(,(rooms|groups))?$"),
+              "rooms,groups: create the rooms and groups the file names that do not exist "
+              "(without it they are errors at the lines that name them)");
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:s, s:{s:{s:{s:s}}}}", "required", 1, "description",
+                                      "LINBO's devices.csv: room;hostname;group;mac;ip;...;"
+                                      "pxeFlag;...;comment;options (docs/api.md)",
+                                      "content", "text/csv", "schema", "type", "string"));
+        json_object_set_new(resp, "200",
+                            json_body("what was (or would be) written", ref("HostImport")));
+        json_object_set_new(resp, "400", problem("unknown or bad query parameter"));
+        json_object_set_new(resp, "409",
+                            problem("a name or address another host holds: the report's errors "
+                                    "say at which lines; nothing is written"));
+        json_object_set_new(resp, "413", problem("more than 10000 devices, or a body over 4 MiB"));
+        json_object_set_new(resp, "415", problem("not text/csv (or text/plain)"));
+        json_object_set_new(resp, "422",
+                            problem("bad lines, or rooms and groups that do not exist: the "
+                                    "problem carries errors [{line, column, field, message}] and "
+                                    "errors_total; nothing is written"));
+        return true;
+    }
     return false;
 }
 
@@ -120,6 +147,22 @@ void bh_api_console_schemas(json_t *schemas)
                                   "string", "hosts", h, "rooms", integer(), "groups", integer(),
                                   "profiles", integer(), "images", integer(), "jobs", counts(jobs),
                                   "store", store, "boot", boot));
+    json_t *line =
+        json_pack("{s:s, s:{s:o, s:{s:s}, s:{s:s}, s:{s:s, s:[s,s,s]}}}", "type", "object",
+                  "properties", "line", integer(), "mac", "type", "string", "name", "type",
+                  "string", "result", "type", "string", "enum", "created", "updated", "unchanged");
+    json_t *error = json_pack("{s:s, s:{s:o, s:o, s:{s:s}, s:{s:s}}}", "type", "object",
+                              "properties", "line", integer(), "column", integer(), "field", "type",
+                              "string", "message", "type", "string");
+    json_object_set_new(
+        schemas, "HostImport",
+        json_pack("{s:s, s:{s:{s:s}, s:o, s:o, s:o, s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}, "
+                  "s:{s:s, s:o}, s:{s:s, s:o}}}",
+                  "type", "object", "properties", "dry_run", "type", "boolean", "created",
+                  integer(), "updated", integer(), "unchanged", integer(), "rooms_created", "type",
+                  "array", "items", "type", "string", "groups_created", "type", "array", "items",
+                  "type", "string", "hosts", "type", "array", "items", line, "errors", "type",
+                  "array", "items", error));
     json_object_set_new(
         schemas, "HostRegistration",
         json_pack("{s:s, s:[s,s], s:b, s:{s:{s:s, s:{s:s}, s:i, s:i}, s:{s:s, s:i, s:s}, "

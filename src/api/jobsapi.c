@@ -10,6 +10,8 @@
  * targets: {hosts: [name or MAC...], room, group, selector}; every part
  * adds hosts; a name that matches nothing is an error, a room that holds
  * no host is not (the job would simply be empty, which is refused).
+ * Steps must fit the target hosts' groups (sync:N needs OS entry N of each
+ * host's start.conf: bh_steps_fit_hosts); a refusal names steps[i].
  */
 #include "api.h"
 
@@ -65,11 +67,15 @@ static json_t *job_spec(const json_t *body, enum bh_role role, struct bh_err *er
     {
         struct bh_step s;
         if (!json_is_string(v)) {
-            bh_err_set(err, BH_EINVAL, "steps", "step %zu is not a string", i + 1);
+            char field[32];
+            snprintf(field, sizeof(field), "steps[%zu]", i);
+            bh_err_set(err, BH_EINVAL, field, "step %zu is not a string", i + 1);
             return NULL;
         }
-        if (bh_step_parse(json_string_value(v), &s, err))
+        if (bh_step_parse(json_string_value(v), &s, err)) {
+            snprintf(err->field, sizeof(err->field), "steps[%zu]", i);
             return NULL;
+        }
         if (bh_step_admin_only(&s) && role < BH_ROLE_ADMIN) {
             bh_err_set(err, BH_EPERM, "steps", "a shell step needs the admin role");
             return NULL;
@@ -110,6 +116,34 @@ static json_t *job_spec(const json_t *body, enum bh_role role, struct bh_err *er
     return spec;
 }
 
+/* The steps fit the target hosts' groups (model/steps.c has the rule;
+ * here the groups are read: each once). */
+static int steps_fit(struct bh_store *st, const json_t *steps, const json_t *hosts,
+                     struct bh_err *err)
+{
+    json_t *groups = json_object();
+    if (!groups)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    size_t i;
+    json_t *h;
+    int rc = 0;
+    json_array_foreach(hosts, i, h)
+    {
+        const char *g = json_string_value(json_object_get(h, "group"));
+        if (!g || json_object_get(groups, g))
+            continue;
+        json_t *grp = NULL;
+        if ((rc = bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &grp, err)))
+            break;
+        json_object_set(groups, g, json_object_get(grp, "config"));
+        json_decref(grp);
+    }
+    if (!rc)
+        rc = bh_steps_fit_hosts(steps, hosts, groups, err);
+    json_decref(groups);
+    return rc;
+}
+
 void bh_h_job_create(struct bh_req *r)
 {
     json_t *body = bh_req_json(r);
@@ -126,6 +160,8 @@ void bh_h_job_create(struct bh_req *r)
     struct bh_store *st = api->store;
     if (!rc)
         rc = resolve_targets(st, json_object_get(spec, "targets"), hosts, macs, &e);
+    if (!rc)
+        rc = steps_fit(st, json_object_get(spec, "steps"), hosts, &e);
     struct bh_actor a = bh_api_actor(r);
     if (!rc)
         rc = bh_store_job_create(st, spec, macs, &a, &job, &e);

@@ -1,5 +1,7 @@
 /*
- * steps.c - see steps.h.
+ * steps.c - see steps.h.  The rules of a job's steps: their syntax, and
+ * whether they fit the groups of the hosts they run on (so the API, the
+ * CLI and the console's job form all get the same refusal).
  */
 #include "steps.h"
 
@@ -90,4 +92,92 @@ int bh_step_parse(const char *text, struct bh_step *out, struct bh_err *err)
 bool bh_step_admin_only(const struct bh_step *s)
 {
     return s->kind == BH_STEP_SHELL;
+}
+
+/* What N of a step counts in a group's start.conf: "os" entries, or
+ * "partitions" for format:N; NULL when the step names no N. */
+static const char *counted(const struct bh_step *s)
+{
+    switch (s->kind) {
+    case BH_STEP_SYNC:
+    case BH_STEP_NEW:
+    case BH_STEP_CREATE_IMAGE:
+    case BH_STEP_START:
+    case BH_STEP_POSTSYNC: return "os";
+    case BH_STEP_FORMAT: return s->os ? "partitions" : NULL;
+    default: return NULL;
+    }
+}
+
+static const char *host_label(const json_t *h)
+{
+    const char *n = json_string_value(json_object_get(h, "name"));
+    return n ? n : json_string_value(json_object_get(h, "mac"));
+}
+
+/* Does step i fit host h?  0, or BH_EINVAL with the refusal. */
+static int fits(size_t i, const char *text, const struct bh_step *s, const json_t *h,
+                const json_t *groups, struct bh_err *err)
+{
+    const char *what = counted(s);
+    if (!what)
+        return 0;
+    bool os = !strcmp(what, "os");
+    const char *entry = os ? "OS entry" : "partition";
+    char field[32];
+    snprintf(field, sizeof(field), "steps[%zu]", i);
+    const char *g = json_string_value(json_object_get(h, "group"));
+    if (!g)
+        return bh_err_set(err, BH_EINVAL, field,
+                          "'%.40s' needs %s %d of the host's group, but host %s is in no group "
+                          "(so it has no start.conf)",
+                          text, entry, s->os, host_label(h));
+    const json_t *conf = json_object_get(groups, g);
+    const json_t *list = json_object_get(conf, what);
+    if (!json_is_object(conf))
+        return bh_err_set(err, BH_EINVAL, field,
+                          "'%.40s' needs %s %d, but group '%s' (of host %s) has no start.conf, "
+                          "so no %s",
+                          text, entry, s->os, g, host_label(h), os ? "OS entries" : "partitions");
+    size_t have = json_array_size(list);
+    if ((size_t)s->os > have)
+        return bh_err_set(err, BH_EINVAL, field,
+                          "'%.40s' names %s %d, but group '%s' (of host %s) has %zu %s", text,
+                          entry, s->os, g, host_label(h), have,
+                          have == 1 ? entry
+                          : os      ? "OS entries"
+                                    : "partitions");
+    return 0;
+}
+
+int bh_steps_fit_hosts(const json_t *steps, const json_t *hosts, const json_t *groups,
+                       struct bh_err *err)
+{
+    size_t i, k;
+    const json_t *v, *h;
+    json_array_foreach(steps, i, v)
+    {
+        struct bh_step s;
+        const char *text = json_string_value(v);
+        if (!text || bh_step_parse(text, &s, NULL) || !counted(&s))
+            continue;
+        /* each group once: hosts of one group fit or fail together */
+        json_t *seen = json_object();
+        int rc = 0;
+        json_array_foreach(hosts, k, h)
+        {
+            const char *g = json_string_value(json_object_get(h, "group"));
+            const char *key = g ? g : "";
+            if (seen && json_object_get(seen, key))
+                continue;
+            if (seen)
+                json_object_set_new(seen, key, json_true());
+            if ((rc = fits(i, text, &s, h, groups, err)))
+                break;
+        }
+        json_decref(seen);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "core/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #define BH_STEP_MAX    512 /* bytes of one step, NOTE or CMD included */
@@ -49,5 +50,21 @@ struct bh_step {
 int bh_step_parse(const char *text, struct bh_step *out, struct bh_err *err);
 /* Does this step need the admin role (shell)? */
 bool bh_step_admin_only(const struct bh_step *s);
+
+/*
+ * Do the steps fit the hosts they are to run on?  A step that names an OS
+ * entry (sync:N, new:N, create_image:N, start:N, postsync:N) needs entry N
+ * in the start.conf of every target host's group, and format:N needs
+ * partition N there; a host in no group, or in a group without a
+ * start.conf, has neither.  steps: the job's steps (strings that
+ * bh_step_parse takes); hosts: the target host objects ({name, mac,
+ * group}); groups: each of their groups' name -> its config (the
+ * start.conf as JSON, or null).  All borrowed.  0, or BH_EINVAL with
+ * err->field "steps[i]" (i from 0) and a message that quotes the step and
+ * names the group, how many OS entries (or partitions) it has and a host
+ * in it.
+ */
+int bh_steps_fit_hosts(const json_t *steps, const json_t *hosts, const json_t *groups,
+                       struct bh_err *err);
 
 #endif

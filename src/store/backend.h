@@ -29,6 +29,9 @@ struct bh_store_backend {
     int (*update_many)(void *impl, const struct bh_kind_desc *k, const json_t *keys,
                        bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
                        json_t **out, struct bh_err *err);
+    int (*put_many)(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
+                    const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud,
+                    struct bh_err *err);
     int (*del)(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
                const struct bh_actor *a, struct bh_err *err);
     int (*events)(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err);

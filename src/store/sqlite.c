@@ -661,6 +661,7 @@ const struct bh_store_backend bh__sqlite_backend = {
     .create = sq_create,
     .update = sq_update,
     .update_many = sq_update_many,
+    .put_many = sq_put_many,
     .del = sq_delete,
     .events = sq_events,
     .event_append = sq_event_append,

@@ -526,21 +526,17 @@ static int step_write(struct sq *q, sqlite3_stmt *st, const char *what, struct b
     return sq_fail(&q->writer, err, what);
 }
 
-int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
-              json_t **out, struct bh_err *err)
+int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
+                 const struct bh_actor *a, int64_t rev, json_t **out, struct bh_err *err)
 {
-    struct sq *q = impl;
     struct colset cs;
     struct bh_buf sql;
     char ts[BH_TIME_STRLEN];
-    int64_t rev;
     bh_buf_init(&sql, SQL_MAX);
     bh_time_format(bh_wall_ms(), ts);
-    int rc = sq_begin(q, &rev, err);
+    int rc = prepare_cols(q, k, doc, true, 0, -1, &cs, err);
     if (rc)
-        return rc;
-    if ((rc = prepare_cols(q, k, doc, true, 0, -1, &cs, err)))
-        goto fail;
+        goto out;
     rc = bh_buf_printf(&sql, "INSERT INTO %s (rev, created_at, updated_at", sq_table(k->kind));
     for (size_t i = 0; i < cs.n && !rc; i++)
         rc = bh_buf_printf(&sql, ", %s", cs.f[i]->column);
@@ -552,12 +548,12 @@ int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const
         rc = bh_buf_adds(&sql, ")");
     if (rc) {
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-        goto fail;
+        goto out;
     }
     sqlite3_stmt *st = sq_prepare(&q->writer, sql.p, err);
     if (!st) {
         rc = BH_EIO;
-        goto fail;
+        goto out;
     }
     sqlite3_bind_int64(st, 1, rev);
     sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
@@ -565,27 +561,40 @@ int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const
     for (size_t i = 0; i < cs.n; i++)
         bind_col(st, (int)i + 4, &cs, i);
     if ((rc = step_write(q, st, "insert", err)))
-        goto fail;
+        goto out;
     json_t *after;
     if ((rc = read_by_id(q, k, sqlite3_last_insert_rowid(q->writer.db), &after, err)))
-        goto fail;
+        goto out;
     rc =
         sq_record(q, rev, k->name, bh_model_key_of(k, after), "created", NULL, after, a, true, err);
-    if (!rc)
-        rc = sq_commit(q, rev, err);
+    if (rc)
+        json_decref(after);
     else
-        sq_rollback(q);
+        *out = after;
+out:
     bh_buf_free(&sql);
-    if (rc) {
+    return rc;
+}
+
+int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
+              json_t **out, struct bh_err *err)
+{
+    struct sq *q = impl;
+    int64_t rev;
+    json_t *after = NULL;
+    int rc = sq_begin(q, &rev, err);
+    if (rc)
+        return rc;
+    if ((rc = sq_create_in(q, k, doc, a, rev, &after, err))) {
+        sq_rollback(q);
+        return rc;
+    }
+    if ((rc = sq_commit(q, rev, err))) {
         json_decref(after);
         return rc;
     }
     *out = after;
     return 0;
-fail:
-    bh_buf_free(&sql);
-    sq_rollback(q);
-    return rc;
 }
 
 static bool same_state(const json_t *a, const json_t *b)
@@ -625,14 +634,9 @@ static int precondition(const struct bh_kind_desc *k, const struct row *r, int64
                       (long long)if_rev, (long long)r->rev);
 }
 
-/* Inside a write transaction at revision rev: read the object, let fn
- * make the new state, write it and record it.  *changed is false when the
- * write changed nothing: nothing is recorded, the caller undoes the write,
- * and *out is the object as it was. */
-static int update_in(struct sq *q, const struct bh_kind_desc *k, const char *key,
-                     bh_store_modify_fn fn, void *ud, int64_t if_rev, unsigned flags,
-                     const struct bh_actor *a, int64_t rev, json_t **out, bool *changed,
-                     struct bh_err *err)
+int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+                 void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, int64_t rev,
+                 json_t **out, bool *changed, struct bh_err *err)
 {
     struct colset cs;
     struct bh_buf sql;
@@ -707,7 +711,7 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
     int rc = sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    rc = update_in(q, k, key, fn, ud, if_rev, flags, a, rev, &obj, &changed, err);
+    rc = sq_update_in(q, k, key, fn, ud, if_rev, flags, a, rev, &obj, &changed, err);
     if (rc || !changed) {
         sq_rollback(q);
         if (!rc)
@@ -722,8 +726,7 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
     return 0;
 }
 
-/* err->msg begins with the key of the object it is about */
-static void err_of_key(struct bh_err *err, const char *key)
+void sq_err_of_key(struct bh_err *err, const char *key)
 {
     if (!err || !strncmp(err->msg, key, strlen(key)))
         return;
@@ -764,8 +767,8 @@ int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
         if ((rc = sq_exec(&q->writer, "SAVEPOINT many", err)) ||
             (last && (rc = sq_bump(q, &rev, err))))
             break;
-        if ((rc = update_in(q, k, ks, fn, ud, 0, flags, a, rev, &obj, &changed, err))) {
-            err_of_key(err, ks);
+        if ((rc = sq_update_in(q, k, ks, fn, ud, 0, flags, a, rev, &obj, &changed, err))) {
+            sq_err_of_key(err, ks);
             break;
         }
         if (changed)

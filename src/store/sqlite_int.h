@@ -84,6 +84,25 @@ int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
                    json_t **out, struct bh_err *err);
 int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
               const struct bh_actor *a, struct bh_err *err);
+/* Inside a write transaction at revision rev (for batches): create the
+ * object of doc and record it; *out is the object created. */
+int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
+                 const struct bh_actor *a, int64_t rev, json_t **out, struct bh_err *err);
+/* Inside a write transaction at revision rev: read the object, let fn make
+ * the new state, write it and record it.  *changed is false when the write
+ * changed nothing: nothing is recorded, the caller undoes the write, and
+ * *out is the object as it was.  BH_ENOTFOUND (nothing written) when key
+ * names no object. */
+int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+                 void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, int64_t rev,
+                 json_t **out, bool *changed, struct bh_err *err);
+
+/* Make err->msg begin with the key of the object it is about. */
+void sq_err_of_key(struct bh_err *err, const char *key);
+
+/* Many creates and updates in one transaction (sqlite_batch.c) */
+int sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
+                const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud, struct bh_err *err);
 
 /* Image versions, tags, uploads (sqlite_image.c) */
 int sq_version_create(void *impl, const struct bh_version_new *v, const struct bh_actor *a,

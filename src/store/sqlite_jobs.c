@@ -11,6 +11,7 @@
 #include "sqlite_int.h"
 
 #include "core/timeutil.h"
+#include "model/console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,8 +226,40 @@ static int touch_job(struct sq_conn *c, int64_t id, int64_t rev, struct bh_err *
     return rc;
 }
 
-/* finish a write: the job as it is now, as the event's data */
-static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type,
+/* The event's news of one task, so a watcher can redraw that host
+ * without reading the job again: {task: {id, host, name, step, state,
+ * progress, error, eta_s}, host_state}; NULL if the job has no such task. */
+static json_t *task_news(const json_t *job, int64_t task)
+{
+    size_t i, k;
+    json_t *h, *t;
+    json_array_foreach(json_object_get(job, "hosts"), i, h)
+    {
+        json_array_foreach(json_object_get(h, "steps"), k, t)
+        {
+            if (json_integer_value(json_object_get(t, "task")) != task)
+                continue;
+            const char *state = json_string_value(json_object_get(t, "state"));
+            int64_t eta = state && !strcmp(state, "running")
+                              ? bh_progress_eta_s(json_object_get(t, "progress"))
+                              : -1;
+            json_t *progress = json_object_get(t, "progress"), *error = json_object_get(t, "error");
+            return json_pack(
+                "{s:{s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:o}, s:O}", "task", "id", (json_int_t)task,
+                "host", json_object_get(h, "mac"), "name",
+                json_object_get(h, "name") ? json_object_get(h, "name") : json_null(), "step",
+                json_object_get(t, "step"), "state", json_object_get(t, "state"), "progress",
+                progress ? progress : json_null(), "error", error ? error : json_null(), "eta_s",
+                eta >= 0 ? json_integer(eta) : json_null(), "host_state",
+                json_object_get(h, "state"));
+        }
+    }
+    return NULL;
+}
+
+/* finish a write: the job as it is now, as the event's data (with the
+ * news of task when it is not 0) */
+static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type, int64_t task,
                          const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     json_t *job = NULL;
@@ -237,6 +270,10 @@ static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type
         json_t *data = json_pack("{s:I, s:O, s:I}", "id", (json_int_t)id, "state",
                                  json_object_get(job, "state"), "hosts",
                                  (json_int_t)json_array_size(json_object_get(job, "hosts")));
+        json_t *news = task ? task_news(job, task) : NULL;
+        if (news)
+            json_object_update(data, news);
+        json_decref(news);
         if (!strcmp(type, "created")) /* what was asked, shell commands too, is audited */
             json_object_set(data, "spec", json_object_get(job, "spec"));
         rc = sq_record(q, rev, "job", key, type, NULL, data, a, strcmp(type, "progress") != 0, err);
@@ -318,7 +355,7 @@ int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const stru
         sq_rollback(q);
         return rc;
     }
-    return job_write_end(q, rev, id, "created", a, out, err);
+    return job_write_end(q, rev, id, "created", 0, a, out, err);
 }
 
 /* Apply sql (binding ?1 = job id) and record type. */
@@ -350,7 +387,7 @@ static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t n
         sq_rollback(q);
         return rc;
     }
-    return job_write_end(q, rev, id, type, a, out, err);
+    return job_write_end(q, rev, id, type, 0, a, out, err);
 }
 
 int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
@@ -627,7 +664,7 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
     }
     return job_write_end(q, rev, job,
                          strcmp(rep->state, "running") || !rep->progress ? rep->state : "progress",
-                         a, out, err);
+                         task, a, out, err);
 }
 
 /* ---- agent sessions ------------------------------------------------------ */

@@ -346,6 +346,13 @@ int bh_store_modify_many(struct bh_store *s, const struct bh_kind_desc *k, const
     TIMED(BH_OP_UPDATE, s->be->update_many(s->impl, k, keys, fn, ud, flags, a, out, err));
 }
 
+int bh_store_put_many(struct bh_store *s, struct bh_store_put *puts, size_t n, unsigned flags,
+                      const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud,
+                      struct bh_err *err)
+{
+    TIMED(BH_OP_UPDATE, s->be->put_many(s->impl, puts, n, flags, a, on_err, ud, err));
+}
+
 int bh_store_version_set_new_bytes(struct bh_store *s, const char *image, int64_t version,
                                    uint64_t new_bytes, struct bh_err *err)
 {

@@ -160,6 +160,38 @@ int bh_store_modify_many(struct bh_store *s, const struct bh_kind_desc *k, const
                          bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
                          json_t **out, struct bh_err *err);
 
+/* One write of a batch (bh_store_put_many): the object `key` of `kind`
+ * gets the new state fn makes of it (as bh_store_modify; fn NULL: it is
+ * left as it is), or, when key names no object, is created from `create`
+ * (a document validated as bh_store_create wants it; NULL: the put fails
+ * with BH_ENOTFOUND).  Borrowed; `result` is filled in. */
+enum bh_put_result { BH_PUT_UNCHANGED, BH_PUT_CREATED, BH_PUT_UPDATED };
+struct bh_store_put {
+    const struct bh_kind_desc *kind;
+    const char *key;
+    const json_t *create;
+    bh_store_modify_fn fn;
+    void *ud;
+    unsigned flags; /* BH_UPD_* for fn's document */
+    enum bh_put_result result;
+};
+#define BH_PUT_DRY_RUN 0x1u /* do everything, then roll it all back */
+/* Called for a put that failed: i is its index, e says why (err->msg
+ * begins with its key).  Return false to stop at this one. */
+typedef bool (*bh_store_put_err_fn)(void *ud, size_t i, const struct bh_err *e);
+/* Creates and updates of objects of any kinds in ONE transaction, in
+ * order (a room created by an earlier put can be named by a later one).
+ * All or nothing: when a put fails, the others still run (each in a
+ * savepoint of its own, so every failure is found, not only the first:
+ * on_err hears of each, may be NULL), and then everything is rolled back
+ * and the first failure's code returned with err filled.  Each object that
+ * changes gets its own revision, event and audit record, as a single write
+ * would.  With BH_PUT_DRY_RUN everything is rolled back even when all went
+ * well: the results say what would have happened, nothing is written. */
+int bh_store_put_many(struct bh_store *s, struct bh_store_put *puts, size_t n, unsigned flags,
+                      const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud,
+                      struct bh_err *err);
+
 /* Events with rev > since, oldest first, at most limit.  BH_EGONE if events
  * after `since` were already pruned (the watcher must resync); BH_EINVAL if
  * since is ahead of the current revision. */

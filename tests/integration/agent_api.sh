@@ -19,7 +19,7 @@ api POST /api/v1/groups '{"name":"lab"}'
 api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$SC"
 eq "group lab with an OS entry for testimg" 200 "$STATUS"
 check "host in group lab booting the agent profile" bhc host add "$MAC" name=pc1 group=lab profile=agentos
-check "another host" bhc host add "$OTHER" name=pc2 profile=agentos
+check "another host" bhc host add "$OTHER" name=pc2 group=lab profile=agentos
 
 # ---- who gets a ticket --------------------------------------------------------
 SCRIPT=$(curl -s "$BH_URL/boot/ipxe?mac=$MAC")
@@ -84,15 +84,29 @@ JOB=$(jq -r .id <<<"$BODY")
 api GET /api/v1/agent/task "" "$HT"
 eq "the first step comes first" partition "$(jq -r .step <<<"$BODY")"
 TK=$(jq -r .task <<<"$BODY")
-expect "progress report" 200 POST "/api/v1/agent/tasks/$TK" '{"state":"running","progress":{"phase":"sfdisk","done":1,"total":3}}' "$HT"
+R_TASK=$(curl -s "$BH_URL/ready" | jq -r .revision)
+expect "progress report" 200 POST "/api/v1/agent/tasks/$TK" '{"state":"running","progress":{"phase":"sfdisk","done":1,"total":3,"rate":2}}' "$HT"
 eq "the job runs" running "$(jq -r .state <<<"$BODY")"
+# the progress event carries the task, so a console updates that host alone
+VIEWER=$(mktoken evviewer viewer)
+api GET "/api/v1/events?since=$R_TASK&kind=job" "" "$VIEWER"
+eq "a viewer sees the progress event with its task" \
+    "progress $JOB running $TK $MAC pc1 partition running sfdisk 1 null running" \
+    "$(jq -r '.events[0] | "\(.type) \(.data.id) \(.data.state) \(.data.task.id) \(.data.task.host) \(.data.task.name) \(.data.task.step) \(.data.task.state) \(.data.task.progress.phase) \(.data.task.eta_s) \(.data.task.error) \(.data.host_state)"' <<<"$BODY")"
+expect "a host token reads no events, task or not" 403 GET "/api/v1/events?since=$R_TASK" "" "$HT"
 expect "done" 200 POST "/api/v1/agent/tasks/$TK" '{"state":"done"}' "$HT"
 api GET /api/v1/agent/task "" "$HT"
 eq "then sync:1" "sync:1" "$(jq -r .step <<<"$BODY")"
 TK2=$(jq -r .task <<<"$BODY")
 expect "failed needs an error text" 422 POST "/api/v1/agent/tasks/$TK2" '{"state":"failed"}' "$HT"
 expect "a bad state: 422" 422 POST "/api/v1/agent/tasks/$TK2" '{"state":"sleeping"}' "$HT"
+R_FAIL=$(curl -s "$BH_URL/ready" | jq -r .revision)
 expect "failed, with the reason" 200 POST "/api/v1/agent/tasks/$TK2" '{"state":"failed","error":"sync:1: /dev/sda1: chunk 12ab... does not match its id"}' "$HT"
+api GET "/api/v1/events?since=$R_FAIL&kind=job" "" "$VIEWER"
+eq "the failed event carries the task, its error and the host's state" \
+    "failed $TK2 sync:1 failed failed" \
+    "$(jq -r '.events[0] | "\(.type) \(.data.task.id) \(.data.task.step) \(.data.task.state) \(.data.host_state)"' <<<"$BODY")"
+contains "  ... the error" "does not match its id" "$(jq -r '.events[0].data.task.error' <<<"$BODY")"
 api GET "/api/v1/jobs/$JOB"
 eq "pc1 failed" failed "$(jq -r '.hosts[] | select(.name == "pc1") | .state' <<<"$BODY")"
 eq "its later step is cancelled" cancelled "$(jq -r '.hosts[] | select(.name == "pc1") | .steps[2].state' <<<"$BODY")"

@@ -71,8 +71,17 @@ agent
 api GET "/api/v1/jobs/$J4"
 contains "reboot is refused outside the client OS" "not running in the bootherd client OS" "$(jq -r '.hosts[0].steps[0].error' <<<"$BODY")"
 api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["sync:2"]}'
+eq "sync of an OS entry the group lacks: the server refuses the job" "422 steps[0]" "$STATUS $(jq -r .field <<<"$BODY")"
+# the entry goes after the job was made: the agent finds it gone
+LAB1=$(printf '[LINBO]\nServer = 192.0.2.1\nGroup = lab\n[Partition]\nDev = %s\nSize = 60M\nId = 83\nFSType = ext4\n[OS]\nName = Test OS\nBaseImage = testimg.qcow2\nRoot = %s\n' "$LOOP" "$LOOP")
+api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' \
+    --data-binary "$LAB1"$'\n[OS]\nName = Second\nBaseImage = testimg.qcow2\nRoot = '"$LOOP"$'\n'
+api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["sync:2"]}'
+eq "  ... which it takes while the group has that entry" 201 "$STATUS"
+J5=$(jq -r .id <<<"$BODY")
+api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$LAB1"
 agent
-contains "sync of an OS entry the group lacks: a clear failure" "no OS entry 2" "$(bhc job show "$(jq -r .id <<<"$BODY")")"
+contains "an OS entry removed after the job was made: a clear failure" "no OS entry 2" "$(bhc job show "$J5")"
 
 # ---- partition, format, then sync onto the new partition --------------------------
 MAC2=52:54:00:bb:00:02

@@ -1,13 +1,26 @@
 #!/bin/bash
 # jobs.sh - jobs through the API and the CLI: targets by host, room, group
-# and label selector; step validation; roles; cancel and retry; events.
+# and label selector; step validation, also against the target hosts'
+# groups (an OS entry or partition the group's start.conf lacks, a host in
+# no group, a group without start.conf: 422 at steps[i]); roles; cancel and
+# retry; events.
 source "$(dirname "$0")/../lib/harness.sh"
 bh_start || { nok "daemon starts"; finish; exit 1; }
 
+# start.conf: win has one OS entry and two partitions, lab two OS entries
+startconf() { # GROUP NOS
+    local sc=$'[LINBO]\nServer = 192.0.2.1\n[Partition]\nDev = /dev/sda1\nSize = 10G\nFSType = ext4\n[Partition]\nDev = /dev/sda2\nFSType = ext4\n' n
+    for n in $(seq 1 "$2"); do sc+=$'[OS]\nName = OS '"$n"$'\nBaseImage = os'"$n"$'.qcow2\nRoot = /dev/sda1\n'; done
+    api PUT "/api/v1/groups/$1/start.conf" "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$sc"
+    eq "group $1 with $2 OS entries" 200 "$STATUS"
+}
 check "room r101" bhc room add r101
 check "group lab" bhc group add lab
+check "group win" bhc group add win
+startconf lab 2
+startconf win 1
 for i in 1 2 3 4; do
-    bhc host add "52:54:00:00:10:0$i" name="pc0$i" room=r101 >/dev/null
+    bhc host add "52:54:00:00:10:0$i" name="pc0$i" room=r101 group=win >/dev/null
 done
 bhc host set pc04 room= group=lab labels='{"role":"kiosk"}' >/dev/null
 api GET /api/v1/hosts/pc04
@@ -24,7 +37,7 @@ eq "a new job is queued" queued "$(jq -r .state <<<"$BODY")"
 # may be sent from this test (wol.sh sends, inside its own namespaces)
 check "wake: true answers per host (here: skipped, with the reason)" jq -e '.wake.skipped | length == 3 and all(.why | length > 0)' <<<"$BODY"
 contains "Location names the job" "/api/v1/jobs/$J1" "$HDRS"
-api POST /api/v1/jobs '{"targets":{"group":"lab","hosts":["pc01","52:54:00:00:10:01"]},"steps":["sync:2"]}'
+api POST /api/v1/jobs '{"targets":{"group":"lab","hosts":["pc01","52:54:00:00:10:01"]},"steps":["sync:1"]}'
 eq "group + hosts, duplicates once" "pc01 pc04" "$(jq -r '[.hosts[].name] | sort | join(" ")' <<<"$BODY")"
 api POST /api/v1/jobs '{"targets":{"selector":"role=kiosk"},"steps":["reboot"]}'
 eq "a label selector picks pc04" "pc04" "$(jq -r '[.hosts[].name] | join(" ")' <<<"$BODY")"
@@ -38,6 +51,39 @@ contains "  ... naming what is accepted" "partition, format" "$BODY"
 expect "sync without N: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["sync"]}'
 expect "N out of range: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["start:0"]}'
 expect "no steps: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":[]}'
+api POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["reboot","start:0"]}'
+eq "a bad step is named by its index: steps[1]" "422 steps[1]" "$STATUS $(jq -r .field <<<"$BODY")"
+
+# ---- steps against the target hosts' groups ----------------------------------------
+R0=$(curl -s "$BH_URL/ready" | jq -r .revision)
+api POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["partition","sync:9"]}'
+eq "sync:9 for a group with one OS entry: 422 at steps[1]" "422 steps[1]" "$STATUS $(jq -r .field <<<"$BODY")"
+contains "  ... naming the group and how many OS entries it has" "names OS entry 9, but group 'win' (of host pc01) has 1 OS entry" \
+    "$(jq -r .detail <<<"$BODY")"
+api POST /api/v1/jobs '{"targets":{"hosts":["pc01","pc04"]},"steps":["sync:2"]}'
+eq "sync:2: lab has it, win not" "422 steps[0]" "$STATUS $(jq -r .field <<<"$BODY")"
+contains "  ... the group that lacks it is named" "group 'win'" "$(jq -r .detail <<<"$BODY")"
+api POST /api/v1/jobs '{"targets":{"room":"r101"},"steps":["format:3"]}'
+eq "format:3 with two partitions: 422" "422 steps[0]" "$STATUS $(jq -r .field <<<"$BODY")"
+contains "  ... counting partitions" "has 2 partitions" "$(jq -r .detail <<<"$BODY")"
+for s in "new:2" "create_image:2:note" "start:2" "postsync:2"; do
+    api POST /api/v1/jobs "{\"targets\":{\"room\":\"r101\"},\"steps\":[\"$s\"]}"
+    eq "$s is checked too" 422 "$STATUS"
+done
+eq "  ... nothing written by any of them" "$R0" "$(curl -s "$BH_URL/ready" | jq -r .revision)"
+bhc host add 52:54:00:00:10:05 name=pc05 >/dev/null
+api POST /api/v1/jobs '{"targets":{"hosts":["pc05"]},"steps":["start:1"]}'
+eq "a host in no group: OS steps refused" "422 steps[0]" "$STATUS $(jq -r .field <<<"$BODY")"
+contains "  ... saying so" "host pc05 is in no group" "$(jq -r .detail <<<"$BODY")"
+bhc group add bare >/dev/null
+bhc host set pc05 group=bare >/dev/null
+api POST /api/v1/jobs '{"targets":{"hosts":["pc05"]},"steps":["sync:1"]}'
+eq "a group without start.conf: OS steps refused" 422 "$STATUS"
+contains "  ... saying so" "group 'bare' (of host pc05) has no start.conf" "$(jq -r .detail <<<"$BODY")"
+expect "steps without an OS entry need no start.conf" 201 POST /api/v1/jobs '{"targets":{"hosts":["pc05"]},"steps":["partition","format","initcache","reboot"]}'
+out=$(bhc job run --host pc01 sync:5 2>&1)
+check "bootherd job run refuses it too" test $? -ne 0
+contains "  ... with the server's message" "has 1 OS entry" "$out"
 expect "unknown host: 422" 422 POST /api/v1/jobs '{"targets":{"hosts":["nope"]},"steps":["reboot"]}'
 contains "  ... naming it" "nope" "$BODY"
 expect "unknown room: 422" 422 POST /api/v1/jobs '{"targets":{"room":"r999"},"steps":["reboot"]}'

@@ -81,9 +81,10 @@ api POST /api/v1/agent/hello "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket
 OA_HT=$(jq -r .token <<<"$BODY")
 check "fixture: an agent token" test -n "$OA_HT" -a "$OA_HT" != null
 
-# a job for the host fixture
-api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["partition","sync:1"]}'
+# a job for the host fixture (in no group: steps that name no OS entry)
+api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["partition","format"]}'
 OA_JOB=$(jq -r .id <<<"$BODY")
+check "fixture: a job" test -n "$OA_JOB" -a "$OA_JOB" != null
 
 # image fixtures: two versions of oa-images, a tag, a chunk, a manifest
 head -c 300000 /dev/urandom >"$TEST_TMP/oa.raw"
@@ -178,6 +179,9 @@ call() {
             sleep 0.02
         done
         api POST "$path" '{"hosts":["02:00:00:0b:00:01"],"pattern":"oa-reg{1..1}"}' ;;
+    "POST /api/v1/hosts/import") # a LINBO devices.csv, as a dry run
+        api POST "$path?dry_run=1&create=rooms,groups" "" "$BH_TOKEN" -H 'Content-Type: text/csv' \
+            --data-binary $'oa-room;oa-import;oa-group;02:00:00:0b:00:02;DHCP;;;;;;1\n' ;;
     "POST "*) api POST "$path" "$(create_body "$plural" "new-$plural")" ;;
     *) api "$m" "$path" ;;
     esac

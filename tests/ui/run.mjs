@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, BH, CHROMIUM, tally, scenario, nok, skip, loadPlaywright, stopDaemons, closeBrowser } from './lib.mjs';
 
-const ALL = ['login', 'tls', 'roles', 'room_job', 'startconf', 'forms', 'devices', 'images', 'tokens', 'german', 'gap', 'screens'];
+const ALL = ['login', 'tls', 'roles', 'room_job', 'startconf', 'forms', 'devices', 'dhcp_devices', 'images', 'tokens', 'german', 'gap', 'screens'];
 
 const want = process.argv.slice(2);
 const names = want.length ? ALL.filter((n) => want.includes(n)) : ALL;

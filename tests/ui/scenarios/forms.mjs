@@ -57,6 +57,19 @@ export async function run() {
     await page.selectOption('dialog .steps li:nth-child(2) select >> nth=1', '99');
     await page.click('dialog button[type=submit]');
     await step('a step the server refuses (sync:99): its message at that step', () => page.waitForSelector('dialog .steps li:nth-child(2).has-error .field-error'));
+    // sync:2 is a good step, but the group of pc01 has one OS entry
+    await page.evaluate(() => {
+        const s = document.querySelectorAll('dialog .steps li')[1].querySelectorAll('select')[1];
+        const o = document.createElement('option');
+        o.value = '2';
+        o.textContent = '2';
+        s.appendChild(o);
+    });
+    await page.selectOption('dialog .steps li:nth-child(2) select >> nth=1', '2');
+    await page.click('dialog button[type=submit]');
+    await step("an OS entry the hosts' group lacks (sync:2): the server's message at that step", () =>
+        page.waitForSelector('dialog .steps li:nth-child(2).has-error .field-error:has-text("group \'lab\' (of host pc01) has 1 OS entry")')
+    );
     eq('  ... and no job', 0, (await must(d, 'GET', '/jobs')).jobs.length);
     check('no CSP violation or script error', page.problems.length === 0, page.problems.join('\n'));
     await page.context().close();

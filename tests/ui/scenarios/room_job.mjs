@@ -1,6 +1,8 @@
 // room_job.mjs - a room of 30 hosts: select all, start a sync job from the
 // grid; the agent API (driven here, as a client agent would) reports
-// progress; the tiles and the job page show it without a reload.
+// progress; the tiles and the job page show it without a reload, and
+// straight from the events (which carry the task): no read of the job for
+// a progress report; a failure (its later steps cancelled) is read again.
 import { startDaemon, newPage, login, goto, must, api, check, eq, step, shot } from '../lib.mjs';
 
 const CONF = `[LINBO]
@@ -56,8 +58,15 @@ export async function run() {
     await page.click('.act-sync');
     await page.waitForSelector('dialog[open]');
     check('the sync dialog offers the group\'s OS entry', (await page.textContent('dialog select')).includes('Windows 11'));
+    // the job's created event carries no task: the grid reads the job once
+    const firstRead = page.waitForResponse((r) => /\/api\/v1\/jobs\/\d+$/.test(r.url()));
     await page.click('dialog button.primary');
     await page.waitForSelector('.notice a[href^="#/jobs/"]');
+    await firstRead;
+    let jobReads = 0;
+    page.on('request', (r) => {
+        if (r.method() === 'GET' && /\/api\/v1\/jobs\/\d+$/.test(r.url())) jobReads++;
+    });
     const jobs = (await must(d, 'GET', '/jobs')).jobs;
     eq('one job for 30 hosts', [1, 30], [jobs.length, jobs[0]?.host_count]);
     eq('  ... with sync:1 then start:1', ['sync:1', 'start:1'], jobs[0]?.spec.steps);
@@ -71,14 +80,20 @@ export async function run() {
     await step('tile 2 at 25 %', () => page.waitForSelector(`li.tile[data-mac="${mac(2)}"] progress[value="25"]`));
     const pt = await page.textContent(`li.tile[data-mac="${mac(2)}"] .prog-text`);
     check("  ... with rate and ETA", /1 MiB\/s · ETA \d/.test(pt), pt);
+    eq('  ... straight from the progress events: the job was not read again', 0, jobReads);
     await shot(page, 'room');
     await page.click('.notice a[href^="#/jobs/"]');
     await page.waitForSelector('table.job-hosts');
     await step('the job page shows host 1 at 50 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="50"]`));
+    jobReads = 0;
     await a1.report({ state: 'running', progress: { phase: 'sync', done: 900, total: 1000, rate: 2097152 } });
     await step('  ... and follows its progress to 90 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="90"]`));
+    eq('  ... from the event alone', 0, jobReads);
     await a2.report({ state: 'failed', error: 'disk /dev/sda too small' });
     await step('a failed host shows its error', () => page.waitForSelector(`tr[data-mac="${mac(2)}"][data-state="failed"] >> text=disk /dev/sda too small`));
+    await step('  ... and its later step cancelled (the job read again for it)', () =>
+        page.waitForSelector(`tr[data-mac="${mac(2)}"] .chip.st-cancelled`)
+    );
     await shot(page, 'job');
     await a1.report({ state: 'done' });
     await step('a finished step shows done', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] .chip.st-done`));

@@ -8,10 +8,15 @@
 // screen reloads what it shows, and the stream goes on from now.
 //
 // Hosts and their current step ("activity") live in one signal per host, so
-// a change repaints one tile, not the grid.  Job events carry only the job's
-// summary, so the store reads the job again (at most every 400 ms per job,
-// and only while something on screen shows jobs) and hands each host of it
-// its new activity.
+// a change repaints one tile, not the grid.  A job event about one task
+// (progress, running, done, failed) carries that task ({task: {id, host,
+// name, step, state, progress, error, eta_s}, host_state}): the store puts
+// it straight into the host's activity and the host's row of the job.  Only
+// what the event cannot tell makes the store read the job again (at most
+// every 400 ms per job, and only while something on screen shows jobs):
+// events without a task (created, cancelled, retried, woken), a failed
+// step (its host's later steps were cancelled with it), and a done step of
+// a job not loaded (the host's next step is not in the event).
 import { signal, batch } from '@preact/signals';
 import { api } from './api.js';
 
@@ -113,6 +118,51 @@ export function putJob(job) {
     });
 }
 
+/**
+ * a job event's news of one task, applied without reading the job: the
+ * task's step in the job's signal (when loaded) and its host's activity.
+ * false when the event does not carry enough (the caller reads the job).
+ */
+export function applyTaskNews(ev) {
+    const d = ev.data || {};
+    const tk = d.task;
+    if (!tk || !tk.host || tk.id === undefined) return false;
+    const id = d.id ?? Number(ev.key);
+    const s = jobs.get(String(id));
+    const job = s && s.value;
+    const host = job && (job.hosts || []).find((h) => h.mac === tk.host);
+    const known = host && (host.steps || []).some((x) => x.task === tk.id);
+    let enough = ev.type !== 'failed'; // a failure cancels the host's later steps
+    batch(() => {
+        if (known) {
+            const steps = host.steps.map((x) =>
+                x.task === tk.id ? { ...x, state: tk.state, progress: tk.progress ?? x.progress, error: tk.error ?? null } : x
+            );
+            const h = { ...host, steps, state: d.host_state || host.state, eta_s: tk.state === 'running' ? tk.eta_s ?? null : null };
+            const next = { ...job, state: d.state || job.state, hosts: job.hosts.map((x) => (x === host ? h : x)) };
+            s.value = next;
+            if (activities.has(h.mac)) putActivity(h.mac, activityIn(next, h));
+        } else if (tk.state === 'running' || tk.state === 'failed') {
+            // the host's current step is this one: its activity, from the event
+            if (activities.has(tk.host))
+                putActivity(tk.host, {
+                    job: id,
+                    task: tk.id,
+                    step: tk.step,
+                    state: tk.state,
+                    progress: tk.progress || null,
+                    eta_s: tk.eta_s ?? null,
+                    error: tk.error || null,
+                    updated: ev.ts,
+                    host_state: d.host_state,
+                });
+        } else {
+            enough = false; // done: which step comes next is not in the event
+        }
+    });
+    return enough;
+}
+
 // ---- who wants job detail ----------------------------------------------------
 let jobWatchers = 0;
 /** a screen that shows job progress calls this while mounted */
@@ -156,7 +206,7 @@ function dispatch(ev) {
         const s = hosts.get(ev.key);
         if (s && s.value) s.value = { ...s.value, deleted: true };
     } else if (ev.kind === 'job') {
-        refreshJob(ev.key);
+        if (!applyTaskNews(ev)) refreshJob(ev.key); // the fallback: read the job
     }
     pending.push(ev);
     if (!flushQueued) {

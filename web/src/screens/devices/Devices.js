@@ -2,7 +2,9 @@
 // are not registered yet (state=new), with MAC, first seen, firmware and
 // inventory.  Register many at once: a name pattern (r101-pc{01..30}) in
 // the order given, by MAC or by first seen, a room and a group
-// (POST /hosts/register, all or nothing).  MACs can also be pasted.
+// (POST /hosts/register, all or nothing).  MACs can also be pasted, or a
+// LINBO devices.csv imported (POST /hosts/import: ImportForm.js).  The list
+// follows host events, so a machine that boots shows up without a reload.
 // Requests: GET /hosts?state=new, GET /rooms, GET /groups.
 import { useState } from 'preact/hooks';
 import { html } from '../../lib/html.js';
@@ -15,6 +17,7 @@ import { time, bytes } from '../../lib/format.js';
 import { Page, Loading } from '../../components/Bits.js';
 import { Pager } from '../../components/Pager.js';
 import { RegisterForm } from './RegisterForm.js';
+import { ImportForm } from './ImportForm.js';
 
 export function Devices() {
     const [offset, setOffset] = useState(0);
@@ -104,6 +107,7 @@ export function Devices() {
                           }}
                       />`
                     : null}
+                ${can('operator') ? html`<${ImportForm} onDone=${() => st.reload()} />` : null}
             `}
         <//>
     <//>`;

@@ -1,8 +1,8 @@
 // RegisterForm.js - register the picked (or pasted) MACs by a name pattern,
 // with a room and a group: POST /hosts/register.  The names are previewed
 // here; the server decides and refuses the whole batch with the MAC or
-// field at fault.  (A LINBO devices.csv upload is not offered: the API has
-// no endpoint for it, and one row per host does not fit a pattern.)
+// field at fault.  (A LINBO devices.csv, one row per host with its own
+// name, is imported by ImportForm.js instead.)
 import { useState } from 'preact/hooks';
 import { html } from '../../lib/html.js';
 import { t } from '../../lib/i18n.js';

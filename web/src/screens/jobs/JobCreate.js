@@ -24,9 +24,12 @@ export function stepText(s) {
     return WITH_OS.has(s.kind) ? `${s.kind}:${s.os}` : s.kind;
 }
 
-/** which step row the server's message is about: it quotes the step */
+/** which step row the server's message is about: steps[i] names it, or
+ * the message quotes the step */
 function stepIndexOf(err, steps) {
     if (!err || !fieldMatches(err.field, 'steps')) return -1;
+    const at = /^steps\[(\d+)\]$/.exec(err.field);
+    if (at && Number(at[1]) < steps.length) return Number(at[1]);
     const texts = steps.map(stepText);
     const m = String(err.message).match(/'([^']+)'/);
     let i = m ? texts.indexOf(m[1]) : -1;

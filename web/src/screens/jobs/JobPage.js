@@ -1,6 +1,8 @@
 // JobPage.js - one job (#/jobs/ID): a row per host with its progress bar,
 // phase, rate, ETA and error, live from the event stream; cancel and retry.
-// Requests: GET /jobs/{id} (again, throttled, when its events arrive).
+// Requests: GET /jobs/{id}; its task events update the rows by themselves
+// (lib/store.js), and only events that do not say enough make it read the
+// job again (throttled).
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../../lib/html.js';
 import { t } from '../../lib/i18n.js';
