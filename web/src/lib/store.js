@@ -9,9 +9,9 @@
 //
 // Hosts and their current step ("activity") live in one signal per host, so
 // a change repaints one tile, not the grid.  Job events carry only the job's
-// summary, so the store reads the job again (at most every 400 ms per job,
-// and only while something on screen shows jobs) and hands each host of it
-// its new activity.
+// summary, so the store reads the job again (at once, then at most every
+// 200 ms per job while its events go on, and only while something on screen
+// shows jobs) and hands each host of it its new activity.
 import { signal, batch } from '@preact/signals';
 import { api } from './api.js';
 
@@ -123,20 +123,33 @@ export function watchJobs() {
     };
 }
 
-const jobTimers = new Map();
+// A job's first event is read at once; while events keep coming, a job is
+// read again at most every JOB_EVERY ms, never twice at the same time.
+// (A trailing 400 ms wait put p95 of agent progress -> tile at ~500 ms.)
+const JOB_EVERY = 200;
+const jobReads = new Map(); // id -> {last, timer, busy, again}
 function refreshJob(id) {
-    if (jobWatchers <= 0 || jobTimers.has(id)) return;
-    jobTimers.set(
-        id,
-        setTimeout(async () => {
-            jobTimers.delete(id);
-            try {
-                putJob(await api.get(`/jobs/${encodeURIComponent(id)}`));
-            } catch {
-                /* deleted, or logged out: the next event tries again */
-            }
-        }, 400)
-    );
+    if (jobWatchers <= 0) return;
+    let r = jobReads.get(id);
+    if (!r) jobReads.set(id, (r = { last: -Infinity, timer: null, busy: false, again: false }));
+    if (r.busy) r.again = true;
+    else if (!r.timer) r.timer = setTimeout(() => readJob(id, r), Math.max(0, r.last + JOB_EVERY - performance.now()));
+}
+
+async function readJob(id, r) {
+    r.timer = null;
+    r.busy = true;
+    r.last = performance.now();
+    try {
+        putJob(await api.get(`/jobs/${encodeURIComponent(id)}`));
+    } catch {
+        /* deleted, or logged out: the next event tries again */
+    }
+    r.busy = false;
+    if (r.again) {
+        r.again = false;
+        refreshJob(id);
+    } else if (jobReads.size > 64) jobReads.delete(id);
 }
 
 // ---- the stream ----------------------------------------------------------------
