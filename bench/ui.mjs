@@ -121,6 +121,7 @@ async function seed(d) {
 // Runs before the console's script in every document of a benchmark context.
 function pageProbe() {
     const bh = (window.__bh = { useful: null, ws: [], dom: [], prog: [], track: false });
+    performance.setResourceTimingBufferSize(10000);
     // every event as it arrives, before the console sees it
     const WS = window.WebSocket;
     window.WebSocket = class extends WS {
@@ -509,6 +510,10 @@ async function liveTiles(d, seeded) {
         }
     };
     const agentsDone = Promise.all(seeded.agents.map(agentLoop));
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+    const pm0 = await metrics();
     const cpu0 = cpuNow(d.proc.pid);
     const me0 = process.cpuUsage();
     const tTrack = Date.now() + warmup * 1000;
@@ -516,11 +521,20 @@ async function liveTiles(d, seeded) {
     const load = await loadGen(d, warmup + DURATION);
     const cpu1 = cpuNow(d.proc.pid);
     const me1 = process.cpuUsage(me0);
+    const pm1 = await metrics();
     stopAgents = true;
     await agentsDone;
     await sleep(2000); // the last ones arrive
     if (nodeWs) nodeWs.destroy();
-    const res = await page.evaluate(() => ({ ws: window.__bh.ws, dom: window.__bh.dom, prog: window.__bh.prog }));
+    const res = await page.evaluate(() => ({
+        ws: window.__bh.ws,
+        dom: window.__bh.dom,
+        prog: window.__bh.prog,
+        jobReads: performance
+            .getEntriesByType('resource')
+            .filter((r) => /\/api\/v1\/jobs\/\d+$/.test(r.name))
+            .map((r) => [r.startTime, r.responseEnd - r.startTime]),
+    }));
     const probs = await page.evaluate(() => document.querySelectorAll('ul.grid li.tile').length);
     await ctx.close();
 
@@ -594,9 +608,13 @@ async function liveTiles(d, seeded) {
         if (t) plat.push(t - r.answered);
         else pmiss++;
     }
+    const busy = (k) => Math.round(((pm1[k] - pm0[k]) / secs) * 100);
+    log(`  the page's main thread while streaming: busy ${busy('TaskDuration')} % of a core (script ${busy('ScriptDuration')} %, style ${busy('RecalcStyleDuration')} %, layout ${busy('LayoutDuration')} %)`);
     log(`  agent progress (${seeded.agents.length} hosts, one report each 500 ms, ${reports.length} reports):`);
     line('report answered → tile progress bar moved', plat);
     log(`  (${pmiss} reports never shown: a newer one came before the console read the job again)`);
+    const jr = res.jobReads.map((x) => x[1]);
+    log(`  the console read the job (GET /jobs/{id}, ${PER_ROOM} hosts) ${jr.length} times: p50 ${ms(pctl(jr, 50))}, p95 ${ms(pctl(jr, 95))} each`);
     if (probs !== PER_ROOM) log(`  note: ${probs} tiles at the end`);
     return { evSize: evCount ? evBytes / evCount : 0, p50: pctl(lat.commit, 50), p95: pctl(lat.commit, 95), p99: pctl(lat.commit, 99), rate, evRate, prog95: pctl(plat, 95), prog50: pctl(plat, 50) };
 }
