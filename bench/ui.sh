@@ -18,6 +18,8 @@
 # with the data on tmpfs (/dev/shm), where a write costs no fsync, and runs
 # only the event stream, so the console is measured at the goal's rate.
 # Figures go to bench/RESULTS.md by hand.
+#
+# Owner: the benchmarks (bench/).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
