@@ -6,7 +6,7 @@ DATA    ?= ./var
 HTTP    ?= 127.0.0.1:8080
 MESON_OPTS ?= --buildtype=debugoptimized -Dwerror=true
 
-.PHONY: all deps run test clean format lint bench
+.PHONY: all deps run test clean format lint bench bench-ui
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -34,6 +34,10 @@ lint:
 
 bench: all
 	bench/api.sh
+
+# the web console's figures (headless Chromium; issue 10)
+bench-ui: all
+	bench/ui.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

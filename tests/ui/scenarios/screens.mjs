@@ -64,6 +64,7 @@ export async function run() {
     }
     await page.waitForSelector('#login-token');
     await audit('login');
+    await shot(page, 'login');
     await login(page, d.token);
     await page.waitForTimeout(500);
     const screens = [

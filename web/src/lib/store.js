@@ -12,8 +12,9 @@
 // (progress, running, done, failed) carries that task ({task: {id, host,
 // name, step, state, progress, error, eta_s}, host_state}): the store puts
 // it straight into the host's activity and the host's row of the job.  Only
-// what the event cannot tell makes the store read the job again (at most
-// every 400 ms per job, and only while something on screen shows jobs):
+// what the event cannot tell makes the store read the job again (at once
+// on its first event, then at most every 200 ms per job, and only while
+// something on screen shows jobs):
 // events without a task (created, cancelled, retried, woken), a failed
 // step (its host's later steps were cancelled with it), and a done step of
 // a job not loaded (the host's next step is not in the event).
@@ -173,20 +174,33 @@ export function watchJobs() {
     };
 }
 
-const jobTimers = new Map();
+// A job's first event is read at once; while events keep coming, a job is
+// read again at most every JOB_EVERY ms, never twice at the same time.
+// (A trailing 400 ms wait put p95 of agent progress -> tile at ~500 ms.)
+const JOB_EVERY = 200;
+const jobReads = new Map(); // id -> {last, timer, busy, again}
 function refreshJob(id) {
-    if (jobWatchers <= 0 || jobTimers.has(id)) return;
-    jobTimers.set(
-        id,
-        setTimeout(async () => {
-            jobTimers.delete(id);
-            try {
-                putJob(await api.get(`/jobs/${encodeURIComponent(id)}`));
-            } catch {
-                /* deleted, or logged out: the next event tries again */
-            }
-        }, 400)
-    );
+    if (jobWatchers <= 0) return;
+    let r = jobReads.get(id);
+    if (!r) jobReads.set(id, (r = { last: -Infinity, timer: null, busy: false, again: false }));
+    if (r.busy) r.again = true;
+    else if (!r.timer) r.timer = setTimeout(() => readJob(id, r), Math.max(0, r.last + JOB_EVERY - performance.now()));
+}
+
+async function readJob(id, r) {
+    r.timer = null;
+    r.busy = true;
+    r.last = performance.now();
+    try {
+        putJob(await api.get(`/jobs/${encodeURIComponent(id)}`));
+    } catch {
+        /* deleted, or logged out: the next event tries again */
+    }
+    r.busy = false;
+    if (r.again) {
+        r.again = false;
+        refreshJob(id);
+    } else if (jobReads.size > 64) jobReads.delete(id);
 }
 
 // ---- the stream ----------------------------------------------------------------
