@@ -13,9 +13,10 @@ qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
 qemu-utils zstd e2fsprogs casync debootstrap rsync
 fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr
-nodejs npm chromium"
+nodejs npm chromium pngquant"
 
-# the web console builds with node and npm and is tested in chromium; a
+# the web console builds with node and npm and is tested in chromium (its
+# screenshots for docs/ui.md go through pngquant); a
 # machine that has them from elsewhere (NodeSource's nodejs bundles npm and
 # conflicts with Debian's npm) keeps what it has
 have_command_for() {

@@ -1,7 +1,9 @@
 #!/bin/bash
 # ui-screenshots.sh - the console's screenshots in docs/ui/, as the browser
 # tests take them.  Runs the scenarios that shoot every screen (tests/ui:
-# `screens`, and `german` for the German room page), which write
+# `screens`, `german` for the German room page, `devices` for the
+# devices.csv import and, as root, `dhcp_devices` for machines seen by
+# DHCP), which write
 # tests/out/ui/<screen>.png at 1280 px wide, then copies each into docs/ui/
 # reduced to a 256-colour palette with pngquant (a UI has few colours: the
 # set shrinks to about a third and reads the same), and removes from
