@@ -4,22 +4,27 @@
  *
  * Files go out with sendfile (files.c), below a directory opened before
  * privileges drop, through openat2(RESOLVE_BENEATH): no "..", no absolute
- * path, no symlink leads out of it.  A name with a content hash in it
- * (app.3f9a1c2b.js) never changes, so browsers may keep it a year;
- * everything else is revalidated with its ETag.  A text file with a .gz
- * sibling goes out compressed to a client that accepts gzip (the build
- * compresses once; no CPU per request).
+ * path, no symlink leads out of it.  A name with the build's content hash
+ * in it (app.3f9a1c2b.js: NAME.HEX.EXT, HEX 8 to 64 lower-case digits)
+ * never changes, so browsers may keep it a year; everything else is
+ * revalidated with its ETag.  A text file with a .gz sibling at least as
+ * new goes out compressed to a client that accepts gzip (the build
+ * compresses once; no CPU per request; a .gz older than its file is
+ * ignored, so a hand-edited file is never shadowed by its old copy).
  *
  * Every answer carries a strict Content-Security-Policy (no inline script
- * or style: the console has none), and the console may not be framed.
+ * or style: the console has none), and the console may not be framed;
+ * the server adds HSTS to every answer over TLS.
  * These routes need no token: the login page must load without one.
  */
 #include "api.h"
 
 #include "http/browser.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define UI_INDEX     "index.html"
 #define UI_PATH_MAX  1024
@@ -54,8 +59,6 @@ static void security_headers(struct bh_req *r)
     bh_reply_header(r, "Content-Security-Policy", csp);
     bh_reply_header(r, "X-Frame-Options", "DENY");
     bh_reply_header(r, "Referrer-Policy", "no-referrer");
-    if (bh_req_secure(r))
-        bh_reply_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
 
 static void not_built(struct bh_req *r)
@@ -77,37 +80,22 @@ static const char *type_of(const char *path, bool *text)
     return "application/octet-stream";
 }
 
-/* lower-case hex (the contract's app.3f9a1c2b.js), or upper-case base32
- * (esbuild's [hash]), HASH_MIN..HASH_MAX characters */
-static bool hash_part(const char *p, size_t n)
-{
-    if (n < HASH_MIN || n > HASH_MAX)
-        return false;
-    bool hex = true, b32 = true;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        hex &= (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-        b32 &= (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
-    }
-    return hex || b32;
-}
-
-/* Has the file name a content hash between its first and last dot
- * ("app.3f9a1c2b.js", "app.3f9a1c2b.js.map")? */
+/* Is the file name NAME.HEX.EXT (app.3f9a1c2b.js, or app.3f9a1c2b.js.map),
+ * HEX 8..64 lower-case hex digits, as build.mjs names what it hashes? */
 static bool hashed_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    const char *p = strchr(name, '.');
-    while (p) {
-        const char *next = strchr(p + 1, '.');
-        if (!next)
-            return false; /* the extension */
-        if (hash_part(p + 1, (size_t)(next - p - 1)))
-            return true;
-        p = next;
-    }
-    return false;
+    const char *h = strchr(name, '.');
+    if (!h || h == name)
+        return false;
+    h++;
+    size_t n = strspn(h, "0123456789abcdef");
+    if (n < HASH_MIN || n > HASH_MAX || h[n] != '.')
+        return false;
+    const char *ext = h + n + 1;
+    size_t e = strcspn(ext, ".");
+    return e > 0 && (ext[e] == '\0' || !strcmp(ext + e, ".map"));
 }
 
 /* The file at path (below the console's directory), compressed if the
@@ -116,18 +104,24 @@ static int serve(struct bh_req *r, const char *path, const char *cache)
 {
     struct bh_api *api = bh_api_ctx(r);
     bool text;
-    struct bh_file_opts o = {type_of(path, &text), cache, NULL, "console file"};
+    struct bh_file_opts o = {
+        .ctype = type_of(path, &text), .cache_control = cache, .what = "console file"};
     if (text) {
         /* RFC 9110 12.5.5: the answer depends on Accept-Encoding */
         bh_reply_header(r, "Vary", "Accept-Encoding");
         char gz[UI_PATH_MAX + 8];
         int n = snprintf(gz, sizeof(gz), "%s.gz", path);
+        struct stat st;
         if (n > 0 && (size_t)n < sizeof(gz) &&
-            bh_accepts_gzip(bh_req_header(r, "Accept-Encoding"))) {
-            o.encoding = "gzip";
-            if (bh_reply_file_ex(r, api->ui_fd, gz, &o) == 0)
+            bh_accepts_gzip(bh_req_header(r, "Accept-Encoding")) &&
+            fstatat(api->ui_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            /* the plain file's mtime only; the .gz itself is still
+             * opened beneath the directory */
+            struct bh_file_opts g = o;
+            g.encoding = "gzip";
+            g.not_older = &st.st_mtim;
+            if (bh_reply_file_ex(r, api->ui_fd, gz, &g) == 0)
                 return 0;
-            o.encoding = NULL;
         }
     }
     return bh_reply_file_ex(r, api->ui_fd, path, &o);

@@ -90,6 +90,12 @@ int bh_reply_file_ex(struct bh_req *r, int dirfd, const char *path, const struct
             close(fd);
         return BH_ENOTFOUND;
     }
+    if (o->not_older && (st.st_mtim.tv_sec < o->not_older->tv_sec ||
+                         (st.st_mtim.tv_sec == o->not_older->tv_sec &&
+                          st.st_mtim.tv_nsec < o->not_older->tv_nsec))) {
+        close(fd);
+        return BH_ENOTFOUND; /* stale: e.g. a .gz left from an older build */
+    }
     uint64_t size = (uint64_t)st.st_size;
     char etag[96], lm[40], cr[96];
     snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st.st_ino,

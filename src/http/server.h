@@ -148,10 +148,11 @@ int bh_http_status_for(int code);
 void bh_reply_file(struct bh_req *r, int dirfd, const char *path, const char *ctype);
 /* What bh_reply_file_ex answers with. */
 struct bh_file_opts {
-    const char *ctype;         /* Content-Type; NULL: application/octet-stream */
-    const char *cache_control; /* NULL: no-cache */
-    const char *encoding;      /* Content-Encoding of the file as stored, or NULL */
-    const char *what;          /* for the log: "boot file", "console file" */
+    const char *ctype;                /* Content-Type; NULL: application/octet-stream */
+    const char *cache_control;        /* NULL: no-cache */
+    const char *encoding;             /* Content-Encoding of the file as stored, or NULL */
+    const char *what;                 /* for the log: "boot file", "console file" */
+    const struct timespec *not_older; /* BH_ENOTFOUND if the file's mtime is before this */
 };
 /* bh_reply_file with the caller's headers, and no answer when the file is
  * absent or refused: returns BH_ENOTFOUND and the caller answers (or tries

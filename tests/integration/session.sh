@@ -27,6 +27,12 @@ printf '{"de":{"hosts":"Rechner"}}\n' >"$W/ui/strings.0badc0de.json"
 printf '{"version":3}\n' >"$W/ui/app.abc123de.js.map"
 printf '\x89PNG\r\n\x1a\n' >"$W/ui/logo.png"
 printf 'wOF2' >"$W/ui/fonts/inter.1234abcd.woff2"
+# a file edited after the build: its .gz is older and must not shadow it
+printf 'old\n' | gzip >"$W/ui/edited.js.gz"
+touch -d '2020-01-01' "$W/ui/edited.js.gz"
+printf 'console.log("edited");\n' >"$W/ui/edited.js"
+# names that look hashed but are not NAME.HEX.EXT
+printf 'x\n' | tee "$W/ui/app.ABCDEFGH.js" "$W/ui/notes.abc123de.v2.js" "$W/ui/.abc123de.js" >/dev/null
 printf 'kept-outside-the-console\n' >"$D/outside.txt"
 ln -s ../../outside.txt "$W/ui/link.js"
 
@@ -293,6 +299,14 @@ for f in "favicon.svg:image/svg+xml:no-cache" "strings.0badc0de.json:application
     api GET "/ui/$name" "" ""
     eq "/ui/$name: $type, $cache" "200 $type $cache" "$STATUS $(hdr Content-Type) $(hdr Cache-Control)"
 done
+for name in app.ABCDEFGH.js notes.abc123de.v2.js .abc123de.js; do
+    api GET "/ui/$name" "" ""
+    eq "/ui/$name is not NAME.HEX.EXT: revalidated (no-cache)" "200 no-cache" "$STATUS $(hdr Cache-Control)"
+done
+STATUS=$(curl -s -o "$GZ" -D "$TEST_TMP/gz.h" -w '%{http_code}' -H 'Accept-Encoding: gzip' "$BH_URL/ui/edited.js")
+HDRS=$(tr -d '\r' <"$TEST_TMP/gz.h")
+eq "a .gz older than its file is not sent: the file as it is now" \
+    "200  console.log(\"edited\");" "$STATUS $(hdr Content-Encoding) $(cat "$GZ")"
 api GET /ui/missing.0123abcd.js "" ""
 eq "a missing console file: 404" 404 "$STATUS"
 contains "a 404 carries nosniff too" nosniff "$(hdr X-Content-Type-Options)"

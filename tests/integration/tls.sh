@@ -69,6 +69,8 @@ eq "curl --cacert: GET /api/v1 over https is 200" 200 "$st"
 hdrs=$(curl -s -D - -o /dev/null "${CA[@]}" -H "Authorization: Bearer $TOKEN" "$U/api/v1/hosts")
 check "  ... with HSTS (Strict-Transport-Security: max-age=31536000)" \
     grep -qi '^Strict-Transport-Security: max-age=31536000' <<<"$hdrs"
+hdrs=$(curl -s -D - -o /dev/null "${CA[@]}" "$U/")
+eq "  ... and the console's page carries HSTS once" 1 "$(grep -ci '^Strict-Transport-Security:' <<<"$hdrs")"
 st=$(curl -s -o /dev/null -w '%{http_code}' "${CA[@]}" "https://localhost:$PORT/health")
 eq "  ... by the name localhost too" 200 "$st"
 st=$(curl -s -o /dev/null -w '%{http_code}' --pinnedpubkey "$PIN" -k "$U/health")
