@@ -79,6 +79,14 @@ int bh_api_check_token(struct bh_api *api, const char *tok, struct bh_auth *auth
 int bh_api_session_auth(struct bh_api *api, struct bh_req *r, struct bh_auth *auth,
                         struct bh_err *err);
 
+/* Does the credential that authenticated *a (bh_api_authenticate) still
+ * stand, with the same role?  For what outlives its request (a WebSocket):
+ * 0 if so, or if the store cannot tell now; BH_EAUTH with err->msg saying
+ * why not (logged out, revoked, expired, idle, role changed, the agent's
+ * session ended).  auth.c, and session.c for a browser session. */
+int bh_api_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *err);
+int bh_api_session_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *err);
+
 /* Failed console logins per client address (session.c): after
  * BH_LOGIN_FAIL_MAX failures within BH_LOGIN_FAIL_WINDOW_MS, an address
  * gets 429 until the window ends.  A fixed table: the oldest address makes

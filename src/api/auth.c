@@ -71,6 +71,32 @@ int bh_api_check_token(struct bh_api *api, const char *tok, struct bh_auth *auth
     return 0;
 }
 
+int bh_api_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *err)
+{
+    if (a->session)
+        return bh_api_session_recheck(api, a, err);
+    int64_t now = bh_wall_ms();
+    if (a->host[0]) {
+        char mac[18], hash[65];
+        int64_t exp;
+        int rc = bh_store_agent_session(api->store, a->token_id, mac, hash, &exp, NULL);
+        if (rc == BH_ENOTFOUND || (!rc && exp <= now))
+            return bh_err_set(err, BH_EAUTH, NULL, "the agent's session has ended");
+        return 0;
+    }
+    struct bh_token_info ti;
+    int rc = bh_store_token_lookup(api->store, a->token_id, &ti, NULL);
+    if (rc == BH_ENOTFOUND)
+        return bh_err_set(err, BH_EAUTH, NULL, "the token was revoked");
+    if (rc)
+        return 0; /* cannot tell now */
+    if (ti.expires_ms <= now)
+        return bh_err_set(err, BH_EAUTH, NULL, "the token has expired");
+    if (ti.role != a->role)
+        return bh_err_set(err, BH_EAUTH, NULL, "the token's role changed: connect again");
+    return 0;
+}
+
 int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err)
 {
     struct bh_api *api = ud;

@@ -11,25 +11,37 @@
  * GET /api/v1/agent/channel is a client agent's watcher (host token): it
  * gets {"type":"hello"} at once and {"type":"jobs"} whenever a job changed,
  * then asks for its next step; the hub's pings are its heartbeat.
+ *
+ * A stream outlives the request that opened it, so its credential is
+ * checked again (bh_api_recheck): before events go out when an event on
+ * its token came (login, logout, revoke, role change) or RECHECK_MS passed,
+ * and at every ping.  One that no longer stands (logged out, revoked,
+ * expired, idle, another role, the agent's session ended) is closed with
+ * 1008 and the reason; it gets nothing more.
  */
 #include "api.h"
 
 #include "core/log.h"
 #include "core/str.h"
+#include "core/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH 1000
+#define BATCH      1000
+#define RECHECK_MS 5000
+#define REASON_MAX 123 /* RFC 6455 5.5: a close frame's reason, after its code */
 
 struct watcher {
     struct bh_api *api;
     int64_t rev; /* last revision this watcher has been given */
     char kind[32];
     char key[128];
-    enum bh_role role; /* sees the kinds this role may read (bh_event_read_role) */
-    char mac[18];      /* an agent's channel: nudged on job changes, no events */
+    enum bh_role role;   /* sees the kinds this role may read (bh_event_read_role) */
+    char mac[18];        /* an agent's channel: nudged on job changes, no events */
+    struct bh_auth auth; /* what opened it, checked again (bh_api_recheck) */
+    int64_t recheck_ms;  /* wall clock: check again before sending after this */
 };
 
 struct fanout {
@@ -59,6 +71,38 @@ static bool wanted(const struct watcher *w, const json_t *ev)
     return true;
 }
 
+/* Does the watcher's credential still stand?  If not, close it (1008). */
+static bool still_allowed(struct bh_ws_conn *c, struct watcher *w)
+{
+    struct bh_err e;
+    w->recheck_ms = bh_wall_ms() + RECHECK_MS;
+    if (!bh_api_recheck(w->api, &w->auth, &e))
+        return true;
+    char reason[REASON_MAX + 1];
+    bh_strlcpy(reason, e.msg, sizeof(reason));
+    bh_log(BH_LOG_INFO, "stream closed", "who=%s why=\"%s\"", w->auth.name, e.msg);
+    bh_ws_close(c, 1008, reason);
+    return false;
+}
+
+/* Is an event among the new ones about the watcher's own token (keyed by
+ * its id; a console login or logout by its name)? */
+static bool touches_token(const struct watcher *w, const struct fanout *f)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(f->events, i, ev)
+    {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        const char *key = json_string_value(json_object_get(ev, "key"));
+        if (json_integer_value(json_object_get(ev, "rev")) > w->rev && kind &&
+            !strcmp(kind, "token") && key &&
+            (!strcmp(key, w->auth.token_id) || !strcmp(key, w->auth.name)))
+            return true;
+    }
+    return false;
+}
+
 static void deliver(struct bh_ws_conn *c, void *ud)
 {
     struct watcher *w = bh_ws_conn_ud(c);
@@ -66,6 +110,8 @@ static void deliver(struct bh_ws_conn *c, void *ud)
     size_t i;
     json_t *ev;
     bool nudge = false;
+    if ((bh_wall_ms() >= w->recheck_ms || touches_token(w, f)) && !still_allowed(c, w))
+        return;
     json_array_foreach(f->events, i, ev)
     {
         int64_t rev = json_integer_value(json_object_get(ev, "rev"));
@@ -150,7 +196,12 @@ static void w_close(struct bh_ws_conn *c)
     free(bh_ws_conn_ud(c));
 }
 
-static const struct bh_ws_handler watcher_handler = {w_open, w_text, w_close};
+static void w_ping(struct bh_ws_conn *c)
+{
+    still_allowed(c, bh_ws_conn_ud(c));
+}
+
+static const struct bh_ws_handler watcher_handler = {w_open, w_text, w_close, w_ping};
 
 static void adopt(void *ud, int fd, const char *extra, size_t nextra, void *handle)
 {
@@ -217,6 +268,8 @@ void bh_h_events(struct bh_req *r)
     w->api = api;
     w->rev = since;
     w->role = bh_req_auth(r)->role;
+    w->auth = *bh_req_auth(r);
+    w->recheck_ms = bh_wall_ms() + RECHECK_MS;
     if (kind)
         bh_strlcpy(w->kind, kind, sizeof(w->kind));
     if (key)
@@ -247,6 +300,8 @@ void bh_h_agent_channel(struct bh_req *r)
     w->api = api;
     w->rev = bh_store_revision(api->store);
     bh_strlcpy(w->mac, a->host, sizeof(w->mac));
+    w->auth = *a;
+    w->recheck_ms = bh_wall_ms() + RECHECK_MS;
     if (bh_reply_websocket(r, adopt, w))
         free(w);
 }

@@ -247,6 +247,24 @@ static int live_session(struct bh_api *api, struct bh_req *r, struct live *s, st
     return bh_err_set(err, BH_EAUTH, NULL, "%s", why);
 }
 
+int bh_api_session_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *err)
+{
+    struct live s;
+    struct bh_err e;
+    int rc = bh_store_session_get(api->store, a->session_hash, &s.info, &e);
+    if (rc == BH_ENOTFOUND)
+        return bh_err_set(err, BH_EAUTH, NULL, "the browser session has ended: log in again");
+    const char *dead = rc ? NULL : dead_why(api, &s, bh_wall_ms(), &rc);
+    if (rc)
+        return 0; /* cannot tell now: the next check asks again */
+    if (dead)
+        return bh_err_set(err, BH_EAUTH, NULL, "%s", dead);
+    if (s.tok.role != a->role)
+        return bh_err_set(err, BH_EAUTH, NULL,
+                          "the role of this browser session's token changed: connect again");
+    return 0;
+}
+
 static bool safe_method(const char *m)
 {
     return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
@@ -287,6 +305,7 @@ int bh_api_session_auth(struct bh_api *api, struct bh_req *r, struct bh_auth *au
     bh_strlcpy(auth->name, s.tok.name, sizeof(auth->name));
     bh_strlcpy(auth->token_id, s.info.token_id, sizeof(auth->token_id));
     auth->session = true;
+    bh_strlcpy(auth->session_hash, s.hash, sizeof(auth->session_hash));
     return 0;
 }
 

@@ -49,8 +49,9 @@ struct bh_auth {
     enum bh_role role;
     char name[64];
     char token_id[32];
-    char host[18]; /* a client agent's host token: the host's MAC; "" otherwise */
-    bool session;  /* authenticated by a browser session's cookie, not a Bearer token */
+    char host[18];         /* a client agent's host token: the host's MAC; "" otherwise */
+    bool session;          /* authenticated by a browser session's cookie, not a Bearer token */
+    char session_hash[65]; /* with session: the hex SHA-256 naming it in the store */
 };
 
 /* HSTS on every answer over TLS (RFC 6797 6.1): a year, the usual value */

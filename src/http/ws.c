@@ -331,6 +331,10 @@ static void on_ping(uv_timer_t *t)
             conn_drop(c); /* no pong, no data: the peer is gone */
             continue;
         }
+        if (!c->closing && c->h->on_ping)
+            c->h->on_ping(c);
+        if (c->closing)
+            continue; /* its close frame is on its way */
         struct wslay_event_msg m = {WSLAY_PING, (const uint8_t *)"", 0};
         wslay_event_queue_msg(c->ctx, &m);
         conn_update(c);

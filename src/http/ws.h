@@ -36,6 +36,8 @@ struct bh_ws_handler {
     void (*on_open)(struct bh_ws_conn *c);
     void (*on_text)(struct bh_ws_conn *c, const char *msg, size_t n);
     void (*on_close)(struct bh_ws_conn *c); /* last call; free the conn's ud here */
+    /* optional: before each ping (every ping_seconds); may bh_ws_close c */
+    void (*on_ping)(struct bh_ws_conn *c);
 };
 
 /* cfg may be NULL (the defaults). */

@@ -2,12 +2,15 @@
 # websocket.sh - the live event stream over WebSocket: the RFC 6455 handshake
 # (raw, with curl, and the CLI's client), resume with since=N (exactly the
 # events after N, in order, also across more than one batch), refusals (426,
-# 400, 401, 410 once the window moved on), viewers see no token events, and
+# 400, 401, 410 once the window moved on), viewers see no token events, a
+# stream whose token is revoked or changes role, or whose browser session
+# logs out or goes idle, is closed with 1008 and gets nothing more, and
 # SIGTERM with watchers connected exits 0 promptly.
 source "$(dirname "$0")/../lib/harness.sh"
 
 T=$(tmpdir)
-printf '[store]\nevents_keep = 1000\n' >"$T/bootherd.conf"
+# pings every second: a browser session idle for 2 s is seen at the next one
+printf '[store]\nevents_keep = 1000\n[http]\nws_ping = 1\nsession_idle = 2\n' >"$T/bootherd.conf"
 bh_start "" --config "$T/bootherd.conf" || { nok "daemon starts"; finish; exit 1; }
 _DIRS+=("${BH_DATA%/data}")
 
@@ -47,6 +50,25 @@ while len(p) >= 2:
 EOF
 }
 head_has() { grep -qi "^$1" "$2.head"; }
+# close_frame FILE: "CODE REASON" of the server's close frame, or nothing
+close_frame() {
+    python3 - "$1" <<'EOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+i = data.find(b"\r\n\r\n")
+p = data[i + 4:] if i >= 0 else b""
+while len(p) >= 2:
+    op, n, h = p[0] & 0x0F, p[1] & 0x7F, 2
+    if n == 126:
+        n, h = int.from_bytes(p[2:4], "big"), 4
+    if len(p) < h + n:
+        break
+    if op == 8:
+        b = p[h:h + n]
+        print(int.from_bytes(b[:2], "big"), b[2:].decode())
+    p = p[h + n:]
+EOF
+}
 
 # follow NAME TOKEN ARGS...: the CLI following in the background; FOLLOW_PID
 follow() {
@@ -225,6 +247,70 @@ api POST /api/v1/rooms '{"name":"after-backlog"}'
 wait_lines "$T/window" $((want + 1))
 eq "after the backlog, live events follow" "after-backlog" "$(tail -1 "$T/window" | jq -r .key)"
 stop "$W1"
+
+# ---- a stream's credential is checked again ---------------------------------
+
+# cut NAME CURL-ARGS...: a raw watcher in the background (up to 8 s) on a new
+# revision; CUT_PID.  cut_ended: until it ended (the server closed it).
+cut() {
+    local f=$T/cut-$1
+    shift
+    ws_raw "$f" 8 "?since=$(revision)" "$@" &
+    CUT_PID=$!
+    _PIDS+=("$CUT_PID")
+}
+cut_ended() {
+    local i
+    for i in $(seq 1 70); do
+        kill -0 "$CUT_PID" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
+}
+n0=$(watchers)
+
+REV_TOK=$(mktoken ws-revoked operator)
+cut revoked -H "Authorization: Bearer $REV_TOK"
+wait_watchers $((n0 + 1)) || nok "the watcher of a token to revoke connects"
+api DELETE /api/v1/tokens/ws-revoked
+api POST /api/v1/rooms '{"name":"after-revoke"}'
+check "a token revoked: its stream is closed" cut_ended
+eq "  ... with 1008 and why" "1008 the token was revoked" "$(close_frame "$T/cut-revoked")"
+eq "  ... and it got no event after the revoke" "" "$(frames "$T/cut-revoked" | jq -r 'select(.key == "after-revoke") | .key')"
+
+ROLE_TOK=$(mktoken ws-role operator)
+cut role -H "Authorization: Bearer $ROLE_TOK"
+wait_watchers $((n0 + 1)) || nok "the watcher of a token to demote connects"
+api PATCH /api/v1/tokens/ws-role '{"role":"viewer"}'
+api POST /api/v1/rooms '{"name":"after-demote"}'
+check "a token's role changed: its stream is closed" cut_ended
+eq "  ... with 1008 and why" "1008 the token's role changed: connect again" "$(close_frame "$T/cut-role")"
+eq "  ... and it got no event after the change" "" "$(frames "$T/cut-role" | jq -r 'select(.key == "after-demote") | .key')"
+
+HOSTPORT=${BH_URL#http://}
+# session: log in with the admin token; SECRET and CSRF
+session() {
+    api POST /api/v1/session "{\"token\":\"$BH_TOKEN\"}" ""
+    SECRET=$(grep -i '^Set-Cookie: bh_session=' <<<"$HDRS" | sed 's/^[^=]*=\([^;]*\).*/\1/')
+    CSRF=$(jq -r .csrf <<<"$BODY")
+}
+session
+cut logout -b "bh_session=$SECRET" -H "Origin: http://$HOSTPORT"
+wait_watchers $((n0 + 1)) || nok "the console's stream connects with its session cookie"
+head_has "HTTP/1.1 101" "$T/cut-logout" 2>/dev/null || sleep 0.2
+api DELETE /api/v1/session "" "" -b "bh_session=$SECRET" -H "X-CSRF-Token: $CSRF"
+eq "logout: 204" 204 "$STATUS"
+api POST /api/v1/rooms '{"name":"after-logout"}'
+check "a browser session logged out: its stream is closed" cut_ended
+eq "  ... with 1008 and why" "1008 the browser session has ended: log in again" "$(close_frame "$T/cut-logout")"
+eq "  ... and it got no event after the logout" "" "$(frames "$T/cut-logout" | jq -r 'select(.key == "after-logout") | .key')"
+
+session
+cut idle -b "bh_session=$SECRET" -H "Origin: http://$HOSTPORT"
+wait_watchers $((n0 + 1)) || nok "the console's stream connects again"
+check "a browser session idle longer than session_idle: closed at a ping, with no event" cut_ended
+eq "  ... with 1008 and why" "1008 the browser session was idle too long: log in again" "$(close_frame "$T/cut-idle")"
+eq "streams that still stand stay open" "$n0" "$(watchers)"
 
 # ---- SIGTERM with watchers connected --------------------------------------
 

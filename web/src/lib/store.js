@@ -295,7 +295,7 @@ function connect() {
         connected.value = false;
         if (stopped) return;
         if (c.code === 4410) resync();
-        else if (!opened) probe();
+        else if (!opened || c.code === 1008) probe(); // 1008: logged out, revoked, role changed
         else schedule();
     };
 }
