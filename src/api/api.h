@@ -95,10 +95,12 @@ int bh_api_session_recheck(struct bh_api *api, const struct bh_auth *a, struct b
 #define BH_LOGIN_FAIL_WINDOW_MS 60000
 struct bh_login_limit *bh_login_limit_new(void);
 void bh_login_limit_free(struct bh_login_limit *l);
-/* Seconds addr must wait before its next try; 0: it may try now. */
-int64_t bh_login_limit_wait(struct bh_login_limit *l, const char *addr, int64_t now_ms);
-/* addr failed a login at now_ms. */
-void bh_login_limit_fail(struct bh_login_limit *l, const char *addr, int64_t now_ms);
+/* A login try from addr (IPv6: its /64): seconds it must wait, or 0 when
+ * it may try now, counted as a failure at once (so parallel tries cannot
+ * pass the limit); bh_login_limit_ok takes it back when the try did not
+ * end in a refused token. */
+int64_t bh_login_limit_try(struct bh_login_limit *l, const char *addr, int64_t now_ms);
+void bh_login_limit_ok(struct bh_login_limit *l, const char *addr);
 
 /* Hub wake-up: push new events to every watcher (hub thread). */
 void bh_api_events_wake(struct bh_ws_hub *hub, void *ud);

@@ -28,6 +28,7 @@
 #include "core/timeutil.h"
 #include "http/browser.h"
 
+#include <arpa/inet.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include <strings.h>
 
 #define COOKIE_NAME    "bh_session"
+#define COOKIE_TLS     "__Host-bh_session" /* RFC 6265bis 4.1.3.2: no Domain, Path=/, Secure */
 #define SECRET_BYTES   32
 #define SECRET_LEN     43 /* base64url of 32 bytes, unpadded */
 #define CSRF_LEN       43
@@ -45,11 +47,12 @@
 #define MAX_DEFAULT    (12LL * 3600 * 1000)
 #define TOUCH_EVERY_MS (60LL * 1000)
 #define LIMIT_SLOTS    256
+#define KEY_LEN        (INET6_ADDRSTRLEN + 8) /* an address, or an IPv6 /64 */
 
 /* ---- failed logins per address ------------------------------------------ */
 
 struct login_slot {
-    char addr[48];
+    char addr[KEY_LEN];
     int64_t start_ms; /* the window's start; 0: free */
     unsigned fails;
 };
@@ -75,47 +78,68 @@ void bh_login_limit_free(struct bh_login_limit *l)
     free(l);
 }
 
-static struct login_slot *slot_of(struct bh_login_limit *l, const char *addr)
+/* The limiter's key: the address, or for IPv6 its /64 (one host may use
+ * a whole /64, so counting per /128 limits nothing). */
+static void addr_key(const char *addr, char key[KEY_LEN])
+{
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, addr, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+        memset(a6.s6_addr + 8, 0, 8);
+        char t[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a6, t, sizeof(t));
+        snprintf(key, KEY_LEN, "%s/64", t);
+    } else
+        bh_strlcpy(key, addr, KEY_LEN);
+}
+
+static struct login_slot *slot_of(struct bh_login_limit *l, const char *key, bool make)
 {
     for (size_t i = 0; i < LIMIT_SLOTS; i++)
-        if (l->slot[i].start_ms && !strcmp(l->slot[i].addr, addr))
+        if (l->slot[i].start_ms && !strcmp(l->slot[i].addr, key))
             return &l->slot[i];
-    return NULL;
-}
-
-int64_t bh_login_limit_wait(struct bh_login_limit *l, const char *addr, int64_t now_ms)
-{
-    int64_t wait = 0;
-    pthread_mutex_lock(&l->mu);
-    struct login_slot *s = slot_of(l, addr);
-    if (s && s->fails >= BH_LOGIN_FAIL_MAX && now_ms - s->start_ms < BH_LOGIN_FAIL_WINDOW_MS)
-        wait = (s->start_ms + BH_LOGIN_FAIL_WINDOW_MS - now_ms + 999) / 1000;
-    pthread_mutex_unlock(&l->mu);
-    return wait;
-}
-
-void bh_login_limit_fail(struct bh_login_limit *l, const char *addr, int64_t now_ms)
-{
-    pthread_mutex_lock(&l->mu);
-    struct login_slot *s = slot_of(l, addr);
-    if (!s) { /* a free slot, or the one whose window began first */
-        s = &l->slot[0];
-        for (size_t i = 0; i < LIMIT_SLOTS; i++) {
-            if (!l->slot[i].start_ms) {
-                s = &l->slot[i];
-                break;
-            }
-            if (l->slot[i].start_ms < s->start_ms)
-                s = &l->slot[i];
+    if (!make)
+        return NULL;
+    struct login_slot *s = &l->slot[0]; /* a free slot, or the one whose window began first */
+    for (size_t i = 0; i < LIMIT_SLOTS; i++) {
+        if (!l->slot[i].start_ms) {
+            s = &l->slot[i];
+            break;
         }
-        bh_strlcpy(s->addr, addr, sizeof(s->addr));
-        s->start_ms = 0;
+        if (l->slot[i].start_ms < s->start_ms)
+            s = &l->slot[i];
     }
+    bh_strlcpy(s->addr, key, sizeof(s->addr));
+    s->start_ms = 0;
+    return s;
+}
+
+int64_t bh_login_limit_try(struct bh_login_limit *l, const char *addr, int64_t now_ms)
+{
+    char key[KEY_LEN];
+    int64_t wait = 0;
+    addr_key(addr, key);
+    pthread_mutex_lock(&l->mu);
+    struct login_slot *s = slot_of(l, key, true);
     if (!s->start_ms || now_ms - s->start_ms >= BH_LOGIN_FAIL_WINDOW_MS) {
         s->start_ms = now_ms > 0 ? now_ms : 1;
         s->fails = 0;
     }
-    s->fails++;
+    if (s->fails >= BH_LOGIN_FAIL_MAX)
+        wait = (s->start_ms + BH_LOGIN_FAIL_WINDOW_MS - now_ms + 999) / 1000;
+    else
+        s->fails++; /* counted before the check: parallel tries cannot pass the limit */
+    pthread_mutex_unlock(&l->mu);
+    return wait;
+}
+
+void bh_login_limit_ok(struct bh_login_limit *l, const char *addr)
+{
+    char key[KEY_LEN];
+    addr_key(addr, key);
+    pthread_mutex_lock(&l->mu);
+    struct login_slot *s = slot_of(l, key, false);
+    if (s && s->fails)
+        s->fails--;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -164,10 +188,18 @@ static bool secret_ok(const char *v, size_t n)
 }
 
 /* Set-Cookie for the secret, or (secret NULL) one that clears it */
+/* Over TLS the cookie's name has the __Host- prefix: a browser takes it
+ * only from this very host, over HTTPS, for the whole site, so a sibling
+ * host of a shared parent domain cannot plant (toss) a session of its own. */
+static const char *cookie_name(struct bh_req *r)
+{
+    return bh_req_secure(r) ? COOKIE_TLS : COOKIE_NAME;
+}
+
 static void set_cookie(struct bh_req *r, const char *secret)
 {
     char v[160];
-    snprintf(v, sizeof(v), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
+    snprintf(v, sizeof(v), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", cookie_name(r),
              secret ? secret : "", secret ? "" : "; Max-Age=0", bh_req_secure(r) ? "; Secure" : "");
     bh_reply_header(r, "Set-Cookie", v);
 }
@@ -216,7 +248,7 @@ static int live_session(struct bh_api *api, struct bh_req *r, struct live *s, st
     for (size_t k = 0; hdr && k < COOKIE_TRIES; k++) {
         const char *v;
         size_t n;
-        if (!bh_cookie_find(hdr, hl, COOKIE_NAME, k, &v, &n))
+        if (!bh_cookie_find(hdr, hl, cookie_name(r), k, &v, &n))
             break;
         if (!secret_ok(v, n)) {
             why = "malformed session cookie: log in again";
@@ -365,35 +397,37 @@ static const char *login_token(struct bh_req *r, json_t **body)
     return json_string_value(v);
 }
 
-void bh_h_session_create(struct bh_req *r)
+/* A login from a browser that still holds a session ends that one: a
+ * browser has one session, and a session fixed by someone else's cookie
+ * does not survive the login (bookkeeping: no event). */
+static void end_old_sessions(struct bh_api *api, struct bh_req *r)
 {
-    struct bh_api *api = bh_api_ctx(r);
-    const char *remote = bh_req_remote(r);
-    int64_t now = bh_wall_ms();
-    const char *origin = bh_req_header(r, "Origin");
-    if (origin && !bh_origin_same(origin, bh_req_header(r, "Host"), bh_req_secure(r))) {
-        bh_reply_problem(r, 403, "origin", "Forbidden",
-                         "a login must come from this server's own pages: Origin must name the "
-                         "scheme, host and port of Host",
-                         "Origin");
-        return;
+    const char *hdr = bh_req_header(r, "Cookie");
+    size_t hl = hdr ? strnlen(hdr, BH_COOKIE_HEADER_MAX + 1) : 0;
+    for (size_t k = 0; hdr && k < COOKIE_TRIES; k++) {
+        const char *v;
+        size_t n;
+        char secret[SECRET_LEN + 1], hash[65];
+        if (!bh_cookie_find(hdr, hl, cookie_name(r), k, &v, &n))
+            break;
+        if (!secret_ok(v, n))
+            continue;
+        memcpy(secret, v, n);
+        secret[n] = '\0';
+        sha256_hex(secret, hash);
+        bh_store_session_end(api->store, hash, NULL, NULL, NULL);
     }
-    int64_t wait = api->login_limit ? bh_login_limit_wait(api->login_limit, remote, now) : 0;
-    if (wait > 0) {
-        char ra[24], detail[160];
-        snprintf(ra, sizeof(ra), "%lld", (long long)wait);
-        snprintf(detail, sizeof(detail),
-                 "%d failed logins from your address within a minute; try again in %lld s",
-                 BH_LOGIN_FAIL_MAX, (long long)wait);
-        bh_reply_header(r, "Retry-After", ra);
-        bh_reply_problem(r, 429, "too-many-requests", "Too many requests", detail, NULL);
-        return;
-    }
+}
+
+/* The login itself; false when the token was refused (a failure the
+ * limiter keeps), true for every other answer. */
+static bool login(struct bh_api *api, struct bh_req *r, const char *remote, int64_t now)
+{
     json_t *body = NULL;
     const char *tok = login_token(r, &body);
     if (!tok) {
         json_decref(body);
-        return;
+        return true;
     }
     struct bh_auth a = {0};
     struct bh_err e;
@@ -401,22 +435,20 @@ void bh_h_session_create(struct bh_req *r)
     int rc = bh_api_check_token(api, tok, &a, &tok_exp, &e);
     json_decref(body);
     if (rc) {
-        if (api->login_limit)
-            bh_login_limit_fail(api->login_limit, remote, now);
         bh_log(BH_LOG_INFO, "console login refused", "remote=%s why=%s", remote, e.msg);
         unauthenticated(r, e.msg);
-        return;
+        return false;
     }
     if (a.host[0] || a.role == BH_ROLE_NONE) {
         bh_reply_problem(r, 403, "forbidden", "Forbidden",
                          "a host token (a client agent's) cannot open a console session", "token");
-        return;
+        return true;
     }
     unsigned char rnd[SECRET_BYTES];
     char b[48], secret[SECRET_LEN + 1], hash[65], csrf[CSRF_LEN + 1], ts[BH_TIME_STRLEN];
     if (bh_random(rnd, sizeof(rnd))) {
         bh_reply_problem(r, 500, "internal", "Internal error", "no randomness", NULL);
-        return;
+        return true;
     }
     bh_b64url(rnd, sizeof(rnd), b);
     memcpy(secret, b, SECRET_LEN);
@@ -432,15 +464,45 @@ void bh_h_session_create(struct bh_req *r)
     json_decref(data);
     if (rc == BH_ENOREF) {
         unauthenticated(r, "unknown or revoked token");
-        return;
+        return true;
     }
     if (rc) {
         bh_reply_err(r, &e);
-        return;
+        return true;
     }
+    end_old_sessions(api, r);
     bh_log(BH_LOG_INFO, "console login", "token=%s remote=%s", a.name, remote);
     set_cookie(r, secret);
     bh_reply_json(r, 201, session_json(a.name, a.role, csrf, idle_ms(api), expires));
+    return true;
+}
+
+void bh_h_session_create(struct bh_req *r)
+{
+    struct bh_api *api = bh_api_ctx(r);
+    const char *remote = bh_req_remote(r);
+    int64_t now = bh_wall_ms();
+    const char *origin = bh_req_header(r, "Origin");
+    if (origin && !bh_origin_same(origin, bh_req_header(r, "Host"), bh_req_secure(r))) {
+        bh_reply_problem(r, 403, "origin", "Forbidden",
+                         "a login must come from this server's own pages: Origin must name the "
+                         "scheme, host and port of Host",
+                         "Origin");
+        return;
+    }
+    int64_t wait = api->login_limit ? bh_login_limit_try(api->login_limit, remote, now) : 0;
+    if (wait > 0) {
+        char ra[24], detail[160];
+        snprintf(ra, sizeof(ra), "%lld", (long long)wait);
+        snprintf(detail, sizeof(detail),
+                 "%d failed logins from your address within a minute; try again in %lld s",
+                 BH_LOGIN_FAIL_MAX, (long long)wait);
+        bh_reply_header(r, "Retry-After", ra);
+        bh_reply_problem(r, 429, "too-many-requests", "Too many requests", detail, NULL);
+        return;
+    }
+    if (login(api, r, remote, now) && api->login_limit)
+        bh_login_limit_ok(api->login_limit, remote); /* only a refused token counts */
 }
 
 /* GET and DELETE answer the cookie only: a Bearer token has no session */

@@ -366,11 +366,29 @@ expect "the API runs without a console" 200 GET /api/v1/whoami
 # of logging in for a minute; a fresh daemon counts from zero) ----------------
 
 codes=""
-for i in $(seq 1 10); do
-    login "bh_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$i"
+for i in $(seq 1 12); do
+    login "$BH_TOKEN"
     codes+="$STATUS "
 done
-eq "10 failed logins: 401 each" "$(printf '401 %.0s' $(seq 1 10))" "$codes"
+eq "12 good logins in a row: 201 each (a good token is no failure)" "$(printf '201 %.0s' $(seq 1 12))" "$codes"
+OLD=$SECRET
+api POST /api/v1/session "{\"token\":\"$BH_TOKEN\"}" "" -b "bh_session=$OLD"
+eq "a login from a browser holding a session: 201" 201 "$STATUS"
+capi GET /api/v1/session
+eq "  ... ends the session it held" 401 "$STATUS"
+
+# 20 bad tries at once: each is counted before its check, so exactly 10 are
+# checked (401) and 10 refused (429), however they interleave
+par=()
+for i in $(seq 10 29); do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' \
+        --data-binary "{\"token\":\"bh_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$i\"}" \
+        "$BH_URL/api/v1/session" >"$TEST_TMP/par.$i" &
+    par+=($!)
+done
+wait "${par[@]}"
+eq "20 failed logins at once: 10 checked (401), 10 refused (429)" "10 401|10 429" \
+    "$(cat "$TEST_TMP"/par.* | sort | uniq -c | awk '{print $1, $2}' | paste -sd'|')"
 login "bh_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 eq "the 11th within a minute: 429" "429 urn:bootherd:problem:too-many-requests" "$STATUS $(ptype)"
 check "429 says when to try again (Retry-After, at most 60 s)" test "$(hdr Retry-After)" -ge 1 -a "$(hdr Retry-After)" -le 60

@@ -165,29 +165,42 @@ static void test_login_limit(void **state)
     struct bh_login_limit *l = bh_login_limit_new();
     assert_non_null(l);
     int64_t t = 1000000;
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t), 0);
-    for (int i = 0; i < BH_LOGIN_FAIL_MAX - 1; i++)
-        bh_login_limit_fail(l, "192.0.2.1", t + i);
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t + 100), 0);
-    bh_login_limit_fail(l, "192.0.2.1", t + 100);
+    /* good tries are taken back: they never lock anyone out */
+    for (int i = 0; i < 3 * BH_LOGIN_FAIL_MAX; i++) {
+        assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t), 0);
+        bh_login_limit_ok(l, "192.0.2.1");
+    }
+    /* every try counts before its check: MAX may try, the next waits */
+    for (int i = 0; i < BH_LOGIN_FAIL_MAX; i++)
+        assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t + i), 0);
     /* locked out until the window that began at t ends */
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t + 100), 60);
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t + 59001), 1);
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS), 0);
+    assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t + 100), 60);
+    assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t + 59001), 1);
+    /* a refusal is not a try: the lock does not grow */
+    assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS), 0);
     /* another address is not affected */
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.2", t + 100), 0);
-    /* a new window counts from zero */
-    bh_login_limit_fail(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS);
-    assert_int_equal(bh_login_limit_wait(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS + 1), 0);
+    assert_int_equal(bh_login_limit_try(l, "192.0.2.2", t + 100), 0);
+    /* a new window counts from zero (the try at WINDOW opened it) */
+    for (int i = 1; i < BH_LOGIN_FAIL_MAX; i++)
+        assert_int_equal(bh_login_limit_try(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS + i), 0);
+    assert_true(bh_login_limit_try(l, "192.0.2.1", t + BH_LOGIN_FAIL_WINDOW_MS + 20) > 0);
+    /* IPv6 counts per /64: a host cannot walk its own prefix */
+    for (int i = 0; i < BH_LOGIN_FAIL_MAX; i++) {
+        char a6[48];
+        snprintf(a6, sizeof(a6), "2001:db8:1:2::%x", i + 1);
+        assert_int_equal(bh_login_limit_try(l, a6, t), 0);
+    }
+    assert_true(bh_login_limit_try(l, "2001:db8:1:2:ffff::1", t + 1) > 0);
+    assert_int_equal(bh_login_limit_try(l, "2001:db8:1:3::1", t + 1), 0);
     /* many addresses: the table stays bounded, a locked address that was
      * pushed out may try again (no memory grows with the addresses) */
     char a[48];
     for (int i = 0; i < 1000; i++) {
-        snprintf(a, sizeof(a), "2001:db8::%x", i);
+        snprintf(a, sizeof(a), "2001:db8:%x::1", i);
         for (int k = 0; k < BH_LOGIN_FAIL_MAX; k++)
-            bh_login_limit_fail(l, a, t + 200000 + i);
+            bh_login_limit_try(l, a, t + 200000 + i);
     }
-    assert_true(bh_login_limit_wait(l, a, t + 200000 + 1000) > 0);
+    assert_true(bh_login_limit_try(l, a, t + 200000 + 1000) > 0);
     bh_login_limit_free(l);
 }
 

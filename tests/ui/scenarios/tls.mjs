@@ -19,8 +19,8 @@ export async function run() {
     const res = await page.goto(d.url + '/');
     check('the console over HTTPS carries Strict-Transport-Security', /max-age=\d+/.test((await res.allHeaders())['strict-transport-security'] || ''));
     await login(page, d.token);
-    const c = (await page.context().cookies()).find((x) => x.name === 'bh_session');
-    check('the session cookie is Secure, HttpOnly, SameSite=Strict', c && c.secure && c.httpOnly && c.sameSite === 'Strict', JSON.stringify(c));
+    const c = (await page.context().cookies()).find((x) => x.name === '__Host-bh_session');
+    check('the session cookie is __Host-bh_session: Secure, HttpOnly, SameSite=Strict, Path=/, no Domain', c && c.secure && c.httpOnly && c.sameSite === 'Strict' && c.path === '/' && !c.domain.startsWith('.'), JSON.stringify(c));
     await step('the live stream runs over wss://', () => page.waitForSelector('.live.on'));
     const plain = d.url.replace(/^https:/, 'http:');
     const r = await fetch(plain + '/', { redirect: 'manual' }).catch((e) => ({ status: 'error ' + e.message }));
