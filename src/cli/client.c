@@ -126,7 +126,11 @@ int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const cha
                                   "no server given and %s is unreadable (is bootherd serve "
                                   "running with --data %s?); use --url or BOOTHERD_URL",
                                   path, data);
-            snprintf(c->url, sizeof(c->url), "http://%s", addr);
+            /* a data directory with a certificate serves HTTPS: never send
+             * its token in the clear to guess the scheme */
+            snprintf(path, sizeof(path), "%s/%s", data, BH_TLS_CERT_FILE);
+            snprintf(c->url, sizeof(c->url), "%s://%s", access(path, F_OK) == 0 ? "https" : "http",
+                     addr);
         }
     }
     chomp(c->url);

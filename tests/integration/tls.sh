@@ -124,6 +124,12 @@ check "a boot script fetched over https still names the plain listener" \
 out=$("$BH" --data "$D" whoami 2>&1)
 eq "CLI with --data: pins DATA/tls/cert.pem by itself" 0 $?
 contains "  ... and talks to the server" "admin" "$out"
+X=$T/addr-only # a data directory without http.url (an older serve wrote only http.addr)
+mkdir -p "$X/tls" && cp "$D/admin.token" "$X/" && cp "$D/tls/cert.pem" "$X/tls/"
+echo "$HP" >"$X/http.addr"
+out=$("$BH" --data "$X" whoami 2>&1)
+eq "CLI with DATA/http.addr and DATA/tls/cert.pem: https (never the token in the clear)" 0 $?
+contains "  ... and talks to the server" "admin" "$out"
 out=$("$BH" --url "$U" --token "$TOKEN" --pin "$PIN" whoami 2>&1)
 eq "CLI --pin PIN: works" 0 $?
 out=$(BOOTHERD_PIN=$PIN "$BH" --url "$U" --token "$TOKEN" whoami 2>&1)
