@@ -19,13 +19,14 @@ static int syntax(struct bh_err *err, const char *fname, int line, const char *w
 }
 
 /* Strip an inline comment: '#' preceded by whitespace, outside quotes. */
-static struct bh_slice strip_inline_comment(struct bh_slice v)
+static struct bh_slice strip_inline_comment(struct bh_slice v, bool semicolon)
 {
     bool quoted = false;
     for (size_t i = 0; i < v.n; i++) {
         if (v.p[i] == '"')
             quoted = !quoted;
-        else if (!quoted && v.p[i] == '#' && i > 0 && (v.p[i - 1] == ' ' || v.p[i - 1] == '\t'))
+        else if (!quoted && (v.p[i] == '#' || (semicolon && v.p[i] == ';')) && i > 0 &&
+                 (v.p[i - 1] == ' ' || v.p[i - 1] == '\t'))
             return (struct bh_slice){v.p, i};
     }
     return v;
@@ -84,7 +85,7 @@ int bh_ini_parse(const char *text, size_t len, const char *fname, unsigned flags
         struct bh_slice k = bh_slice_trim((struct bh_slice){ln.p, (size_t)(eq - ln.p)});
         struct bh_slice v = {eq + 1, ln.n - (size_t)(eq - ln.p) - 1};
         if (flags & BH_INI_INLINE_COMMENTS)
-            v = strip_inline_comment(v);
+            v = strip_inline_comment(v, flags & BH_INI_INLINE_SEMICOLON);
         v = bh_slice_trim(v);
         if (k.n == 0)
             return syntax(err, fname, lineno, "missing key before '='");

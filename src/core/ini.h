@@ -4,7 +4,8 @@
  * Syntax: "[section]" lines, "key = value" lines, blank lines, and comment
  * lines starting with '#' or ';'.  With BH_INI_INLINE_COMMENTS, a '#' that
  * follows whitespace also ends the value (start.conf writes "Cache = /dev/sda4
- * # cache").  Values may be wrapped in double quotes to keep leading or
+ * # cache"); with BH_INI_INLINE_SEMICOLON as well, a ';' that follows
+ * whitespace does too (bootherd.conf).  Values may be wrapped in double quotes to keep leading or
  * trailing spaces or a '#'.  Keys and values are trimmed.
  *
  * The tokenizer knows nothing of what keys mean: it calls back per section and
@@ -19,9 +20,10 @@
 
 #include <stddef.h>
 
-#define BH_INI_INLINE_COMMENTS 0x1u
-#define BH_INI_LINE_MAX        4096
-#define BH_INI_NAME_MAX        128
+#define BH_INI_INLINE_COMMENTS  0x1u
+#define BH_INI_INLINE_SEMICOLON 0x2u /* with the above: a ';' after whitespace too */
+#define BH_INI_LINE_MAX         4096
+#define BH_INI_NAME_MAX         128
 
 struct bh_ini_cb {
     int (*section)(void *ud, const char *name, int line, struct bh_err *err);

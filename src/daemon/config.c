@@ -450,7 +450,10 @@ int bh_config_parse(struct bh_config *c, const char *text, size_t len, const cha
     *tmp = *c;
     struct parse_state ps = {tmp, fname ? fname : "<config>", "", 0};
     struct bh_ini_cb cb = {on_section, on_kv};
-    int rc = bh_ini_parse(text, len, ps.fname, 0, &cb, &ps, err);
+    /* "listen = :8080   # all addresses": comments after a value, as in
+     * docs/admin-guide.md (a value that must hold " #" is quoted) */
+    int rc = bh_ini_parse(text, len, ps.fname, BH_INI_INLINE_COMMENTS | BH_INI_INLINE_SEMICOLON,
+                          &cb, &ps, err);
     if (!rc)
         rc = close_subnet(&ps, err);
     if (!rc && tmp->http_ws_idle_close <= tmp->http_ws_ping)

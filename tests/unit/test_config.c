@@ -17,6 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef BH_SRCDIR
+#define BH_SRCDIR "."
+#endif
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Field by field: struct copies need not copy padding. */
@@ -46,6 +50,12 @@ static void assert_config_equal(const struct bh_config *a, const struct bh_confi
     assert_int_equal(a->store_readers, b->store_readers);
     assert_int_equal(a->busy_timeout_ms, b->busy_timeout_ms);
     assert_int_equal(a->events_keep, b->events_keep);
+}
+
+static int parse_n(struct bh_config *c, const char *text, size_t n, struct bh_err *err)
+{
+    bh_err_clear(err);
+    return bh_config_parse(c, text, n, "admin-guide.md", err);
 }
 
 static int parse(struct bh_config *c, const char *text, struct bh_err *err)
@@ -434,6 +444,56 @@ static void test_tls(void **state)
     assert_non_null(strstr(err.msg, "set boot_listen"));
 }
 
+/* Comments after a value ('#' or ';' after whitespace) are no part of it;
+ * a quoted value keeps them; a '#' inside a word is the value's. */
+static void test_inline_comments(void **state)
+{
+    (void)state;
+    struct bh_config c;
+    struct bh_err err;
+    bh_config_defaults(&c);
+    assert_int_equal(parse(&c,
+                           "[http]\nthreads = 12   # workers\nlisten = :8080\t; every address\n"
+                           "[log]\nlevel = debug #\n[server]\nuser = \"a #b\"  # quoted\n"
+                           "data = /srv/x#y\n",
+                           &err),
+                     0);
+    assert_int_equal(c.http_threads, 12);
+    assert_string_equal(c.http_listen, ":8080");
+    assert_string_equal(c.user, "a #b");
+    assert_string_equal(c.data_dir, "/srv/x#y");
+    /* a comment does not hide a bad value */
+    assert_int_equal(parse(&c, "[http]\nthreads = many # workers\n", &err), BH_EINVAL);
+    assert_non_null(strstr(err.msg, "got 'many'"));
+}
+
+/* The example in docs/admin-guide.md loads as printed, comments and all. */
+static void test_admin_guide_example(void **state)
+{
+    (void)state;
+    const char *src = getenv("BH_SRCDIR") ? getenv("BH_SRCDIR") : BH_SRCDIR;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/docs/admin-guide.md", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[1 << 20];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    char *start = strstr(doc, "```ini\n");
+    assert_non_null(start);
+    start += 7;
+    char *end = strstr(start, "```");
+    assert_non_null(end);
+    struct bh_config c;
+    struct bh_err err;
+    bh_config_defaults(&c);
+    if (parse_n(&c, start, (size_t)(end - start), &err))
+        fail_msg("the admin guide's example: %s", err.msg);
+    assert_string_equal(c.data_dir, "/var/lib/bootherd");
+    assert_string_equal(c.http_listen, "127.0.0.1:8080");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_limits_accepted),  cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_too_long_strings), cmocka_unit_test(test_bad_file_changes_nothing),
         cmocka_unit_test(test_load_file),        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_inline_comments),  cmocka_unit_test(test_admin_guide_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
