@@ -14,6 +14,7 @@
 #define BH_IMAGES_DIR "images" /* chunks and manifests (src/image) */
 #define BH_TOKEN_FILE "admin.token"
 #define BH_ADDR_FILE  "http.addr"
+#define BH_LOCK_FILE  "serve.lock" /* flock()ed by the one serve of a data directory */
 /* the API's URL ("http://ADDR" or "https://ADDR"), and with TLS the boot
  * listener's ("http://ADDR"); written by serve once it listens */
 #define BH_URL_FILE      "http.url"

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct serve {
     uv_loop_t *loop;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t jobs_tick; /* the job scheduler */
+    int lock_fd;          /* BH_LOCK_FILE, locked while this serve runs */
 };
 
 #define JOBS_TICK_MS 5000
@@ -338,6 +340,37 @@ static void write_addr_files(const char *addr, const char *boot_addr, bool tls)
         bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
 }
 
+/* One serve per data directory: two would share a database, overwrite
+ * each other's http.url and remove it at exit.  The lock goes with the
+ * process (flock), so a kill -9 leaves nothing stale; the file says who
+ * holds it. */
+static int lock_data(struct serve *s)
+{
+    s->lock_fd = open(BH_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (s->lock_fd < 0) {
+        bh_log(BH_LOG_ERROR, "cannot open the lock file", "data=%s file=%s err=%s", s->cfg.data_dir,
+               BH_LOCK_FILE, strerror(errno));
+        return 1;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread(s->lock_fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        bh_log(BH_LOG_ERROR, "another bootherd serve runs on this data directory", "data=%s pid=%s",
+               s->cfg.data_dir, pid[0] ? pid : "?");
+        close(s->lock_fd);
+        s->lock_fd = -1;
+        return 1;
+    }
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, line, (size_t)n, 0) != n)
+        bh_log(BH_LOG_WARN, "cannot write the lock file", "file=%s err=%s", BH_LOCK_FILE,
+               strerror(errno));
+    return 0;
+}
+
 static int run(struct serve *s)
 {
     struct bh_err e;
@@ -365,6 +398,11 @@ static int run(struct serve *s)
     if (access(path, F_OK) != 0) {
         bh_log(BH_LOG_ERROR, "not initialized", "data=%s hint=%s", s->cfg.data_dir,
                "run: bootherd init --data DIR");
+        if (s->api.ui_ok)
+            close(s->api.ui_fd);
+        return 1;
+    }
+    if (lock_data(s)) {
         if (s->api.ui_ok)
             close(s->api.ui_fd);
         return 1;
@@ -521,6 +559,7 @@ out:
     if (s->api.ui_ok)
         close(s->api.ui_fd);
     bh_store_close(store);
+    close(s->lock_fd); /* last: the store is closed, another serve may start */
     if (rc == 0)
         bh_log(BH_LOG_INFO, "stopped", "data=%s", s->cfg.data_dir);
     return rc;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # daemon.sh - the daemon's life: init (idempotent, --reset-admin), the
-# config file (errors name FILE:LINE, flags override it), SIGHUP reload,
+# config file (errors name FILE:LINE, flags override it), one serve per
+# data directory (a second one refuses and touches nothing), SIGHUP reload,
 # SIGTERM, logfmt logs, dropping root, /metrics and /ready.
 source "$(dirname "$0")/../lib/harness.sh"
 
@@ -51,6 +52,18 @@ api GET /api/v1/whoami "" "$TOK2"
 eq "init --reset-admin: the new token is the admin" "admin admin" "$(jq -r '"\(.name) \(.role)"' <<<"$BODY")"
 out=$("$BH" init --data "$D" bogus 2>&1)
 eq "init with a stray argument: exit 2" 2 $?
+
+# ---- one serve per data directory -------------------------------------------
+
+URL1=$(cat "$D/http.url")
+out=$(timeout 10 "$BH" serve --data "$D" --http 127.0.0.1:0 2>&1)
+rc=$?
+eq "a second serve on the same data directory: exit 1" 1 "$rc"
+contains "  ... it says another serve runs there, and which" "another bootherd serve runs on this data directory" "$out"
+contains "  ... naming its pid" "pid=$BH_PID" "$out"
+eq "  ... the first one's http.url is left as it was" "$URL1" "$(cat "$D/http.url" 2>/dev/null)"
+check "  ... and its http.addr" test -s "$D/http.addr"
+eq "  ... and the first one still answers" 200 "$(whoami "$TOK2")"
 
 # ---- /ready and /metrics --------------------------------------------------
 
