@@ -480,12 +480,38 @@ static int parse(int argc, char **argv, struct opts *o)
     return -1;
 }
 
+/* The path p as seen from here, absolute (the build script changes its
+ * directory); NULL stays NULL.  Points into buf, or at p itself. */
+static const char *absolute(const char *p, char *buf, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (!p || p[0] == '/')
+        return p;
+    while (p[0] == '.' && p[1] == '/')
+        for (p += 2; *p == '/'; p++)
+            ;
+    if (!getcwd(cwd, sizeof(cwd)) || pathf(buf, cap, "%s/%s", cwd, p) < 0)
+        return NULL;
+    return buf;
+}
+
 static int client_build(int argc, char **argv)
 {
     struct opts o = {.data = "./var", .profile = CLIENT_PROFILE, .cmdline = CLIENT_CMDLINE};
     int prc = parse(argc, argv, &o);
     if (prc >= 0)
         return prc;
+    /* `--data ./var` (the README's) works as well as an absolute one */
+    static char abs_buf[6][PATH_MAX];
+    const char **paths[] = {&o.data, &o.root, &o.cache, &o.kernel_deb, &o.agent, &o.script};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const char *was = *paths[i];
+        *paths[i] = absolute(was, abs_buf[i], sizeof(abs_buf[i]));
+        if (was && !*paths[i]) {
+            fprintf(stderr, "bootherd client: %s: cannot make the path absolute\n", was);
+            return 2;
+        }
+    }
 
     char script[PATH_MAX], root[PATH_MAX], cache[PATH_MAX], agent_buf[PATH_MAX];
     char work[PATH_MAX], outdir[PATH_MAX];

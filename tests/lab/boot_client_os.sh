@@ -55,12 +55,19 @@ contains "without an agent it warns" "warning: no bootherd-agent" "$out"
 eq "a failed build leaves the installed files alone" "initrd" "$(cat "$D0/boot/client/initrd.img" 2>&1)"
 eq "no temporary files are left in the boot root" "initrd.img vmlinuz" "$(ls -A "$D0/boot/client" | tr '\n' ' ' | sed 's/ $//')"
 eq "no work directory is left in the cache" "" "$(ls -A "$D0/cache/client")"
+out=$(cd "$(dirname "$D0")" && STUB_ARGS=$TEST_TMP/stub.args BOOTHERD_CLIENT_BUILD_SCRIPT=$STUB "$BH" client build \
+    --data ./data --no-profile --no-agent 2>&1)
+eq "a relative --data (the README's ./var): exit 0" 0 $?
+contains "  ... the script is given absolute paths (it changes directory)" "--cache $D0/cache/client" "$(cat "$TEST_TMP/stub.args")"
 
 # ---- build 1: no server running; the files are installed and the profile
 # command is printed
 D1=$(tmpdir)/data
 t0=$(date +%s)
-out1=$("$BH" client build --data "$D1" --cache "$CACHE" --agent "$FAKE" 2>&1)
+# relative --data and --cache, as the README runs it: the script changes
+# directory on the way
+out1=$(cd "$(dirname "$D1")" && "$BH" client build --data ./data --cache "$(realpath --relative-to=. "$CACHE")" \
+    --agent "$FAKE" 2>&1)
 rc=$?
 t1=$(date +%s)
 eq "client build (no server) exits 0" 0 "$rc"
