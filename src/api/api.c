@@ -194,6 +194,21 @@ struct bh_actor bh_api_actor(struct bh_req *r)
     return act;
 }
 
+void bh_json_sort(json_t *a, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(a);
+    json_t **v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(a, i));
+    qsort(v, n, sizeof(*v), cmp);
+    json_array_clear(a);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, v[i]);
+    free(v);
+}
+
 void bh_etag(int64_t rev, char out[32])
 {
     snprintf(out, 32, "\"%lld\"", (long long)rev);

@@ -123,6 +123,9 @@ struct bh_api *bh_api_ctx(struct bh_req *r);
 /* ETag helpers: format "\"<rev>\""; parse If-Match (0 = header absent,
  * -1 = malformed). */
 void bh_etag(int64_t rev, char out[32]);
+/* Sort the JSON array a in place by cmp, which gets two json_t *const *
+ * (qsort's order: not stable).  Out of memory: a is left as it was. */
+void bh_json_sort(json_t *a, int (*cmp)(const void *, const void *));
 int64_t bh_if_match(struct bh_req *r);
 
 /* ---- list pages (resources.c), also for the console's lists -------------- */

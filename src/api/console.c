@@ -355,27 +355,7 @@ static int by_first_seen(struct bh_store *st, json_t *macs, struct bh_err *e)
 
 static int mac_cmp(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void by_mac(json_t *macs)
-{
-    size_t n = json_array_size(macs);
-    const char **v = calloc(n ? n : 1, sizeof(*v));
-    json_t *copy = json_copy(macs);
-    if (!v || !copy) {
-        free(v);
-        json_decref(copy);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_string_value(json_array_get(copy, i));
-    qsort(v, n, sizeof(*v), mac_cmp);
-    json_array_clear(macs);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(macs, json_string(v[i]));
-    free(v);
-    json_decref(copy);
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
 /* Each name of names must be a valid host name (the host kind's rules). */
@@ -468,7 +448,7 @@ void bh_h_hosts_register(struct bh_req *r)
     if (!rc)
         rc = reg_macs(json_object_get(body, "hosts"), macs, &e);
     if (!rc && !strcmp(order, "mac"))
-        by_mac(macs);
+        bh_json_sort(macs, mac_cmp);
     if (!rc && !strcmp(order, "first_seen"))
         rc = by_first_seen(st, macs, &e);
     if (!rc)

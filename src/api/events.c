@@ -46,7 +46,8 @@ struct watcher {
 
 struct fanout {
     json_t *events;
-    char **text; /* each event encoded once, for every watcher */
+    char **text;    /* each event encoded once, for every watcher */
+    json_t *tokens; /* the token events among them, found once */
     int64_t min_rev;
 };
 
@@ -91,12 +92,10 @@ static bool touches_token(const struct watcher *w, const struct fanout *f)
 {
     size_t i;
     json_t *ev;
-    json_array_foreach(f->events, i, ev)
+    json_array_foreach(f->tokens, i, ev)
     {
-        const char *kind = json_string_value(json_object_get(ev, "kind"));
         const char *key = json_string_value(json_object_get(ev, "key"));
-        if (json_integer_value(json_object_get(ev, "rev")) > w->rev && kind &&
-            !strcmp(kind, "token") && key &&
+        if (json_integer_value(json_object_get(ev, "rev")) > w->rev && key &&
             (!strcmp(key, w->auth.token_id) || !strcmp(key, w->auth.name)))
             return true;
     }
@@ -146,7 +145,7 @@ static void close_gone(struct bh_ws_conn *c, void *ud)
 void bh_api_events_wake(struct bh_ws_hub *hub, void *ud)
 {
     struct bh_api *api = ud;
-    struct fanout f = {NULL, NULL, -1};
+    struct fanout f = {NULL, NULL, NULL, -1};
     bh_ws_hub_foreach(hub, min_rev, &f);
     if (f.min_rev < 0 || f.min_rev >= bh_store_revision(api->store))
         return;
@@ -163,10 +162,17 @@ void bh_api_events_wake(struct bh_ws_hub *hub, void *ud)
     }
     size_t n = json_array_size(f.events);
     f.text = calloc(n ? n : 1, sizeof(char *));
-    for (size_t i = 0; f.text && i < n; i++)
-        f.text[i] = json_dumps(json_array_get(f.events, i), JSON_COMPACT);
-    if (f.text)
+    f.tokens = json_array();
+    for (size_t i = 0; f.text && i < n; i++) {
+        json_t *ev = json_array_get(f.events, i);
+        f.text[i] = json_dumps(ev, JSON_COMPACT);
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        if (kind && !strcmp(kind, "token"))
+            json_array_append(f.tokens, ev);
+    }
+    if (f.text && f.tokens)
         bh_ws_hub_foreach(hub, deliver, &f);
+    json_decref(f.tokens);
     for (size_t i = 0; f.text && i < n; i++)
         free(f.text[i]);
     free(f.text);

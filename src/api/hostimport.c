@@ -115,27 +115,11 @@ static int by_line(const void *a, const void *b)
     return (lx > ly) - (lx < ly);
 }
 
-/* errors in file order (qsort is not stable; line and column decide) */
-static void sort_errors(json_t *errors)
-{
-    size_t n = json_array_size(errors);
-    json_t **v = calloc(n ? n : 1, sizeof(*v));
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(errors, i));
-    qsort(v, n, sizeof(*v), by_line);
-    json_array_clear(errors);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(errors, v[i]);
-    free(v);
-}
-
 /* The failure: a problem with the report in it (RFC 9457 extension
  * members), nothing written. */
 static void reply_errors(struct imp *m, int status, const char *type)
 {
-    sort_errors(m->errors);
+    bh_json_sort(m->errors, by_line); /* in file order: line, then column */
     json_t *first = json_array_get(m->errors, 0);
     char detail[600], field[64], tp[96];
     int line = (int)json_integer_value(json_object_get(first, "line"));

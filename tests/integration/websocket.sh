@@ -27,9 +27,10 @@ ws_raw() {
         -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $KEY" "$@" "$BH_URL/api/v1/events$q"
     tr -d '\r' <"$f" | sed '/^$/q' >"$f.head"
 }
-# frames FILE: the text messages of the server's frames after the 101 head
+# frames FILE [close]: the text messages of the server's frames after the
+# 101 head; with "close", the close frame's code and reason instead
 frames() {
-    python3 - "$1" <<'EOF'
+    python3 - "$1" "${2:-text}" <<'EOF'
 import sys
 data = open(sys.argv[1], "rb").read()
 i = data.find(b"\r\n\r\n")
@@ -44,31 +45,16 @@ while len(p) >= 2:
         n, h = int.from_bytes(p[2:10], "big"), 10
     if len(p) < h + n:
         break  # cut off by the timeout
-    if op == 1:
+    if op == 1 and sys.argv[2] == "text":
         print(p[h:h + n].decode())
+    if op == 8 and sys.argv[2] == "close":
+        print(int.from_bytes(p[h:h + 2], "big"), p[h + 2:h + n].decode())
     p = p[h + n:]
 EOF
 }
 head_has() { grep -qi "^$1" "$2.head"; }
 # close_frame FILE: "CODE REASON" of the server's close frame, or nothing
-close_frame() {
-    python3 - "$1" <<'EOF'
-import sys
-data = open(sys.argv[1], "rb").read()
-i = data.find(b"\r\n\r\n")
-p = data[i + 4:] if i >= 0 else b""
-while len(p) >= 2:
-    op, n, h = p[0] & 0x0F, p[1] & 0x7F, 2
-    if n == 126:
-        n, h = int.from_bytes(p[2:4], "big"), 4
-    if len(p) < h + n:
-        break
-    if op == 8:
-        b = p[h:h + n]
-        print(int.from_bytes(b[:2], "big"), b[2:].decode())
-    p = p[h + n:]
-EOF
-}
+close_frame() { frames "$1" close; }
 
 # follow NAME TOKEN ARGS...: the CLI following in the background; FOLLOW_PID
 follow() {
