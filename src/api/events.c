@@ -38,10 +38,11 @@ struct watcher {
     int64_t rev; /* last revision this watcher has been given */
     char kind[32];
     char key[128];
-    enum bh_role role;   /* sees the kinds this role may read (bh_event_read_role) */
-    char mac[18];        /* an agent's channel: nudged on job changes, no events */
-    struct bh_auth auth; /* what opened it, checked again (bh_api_recheck) */
-    int64_t recheck_ms;  /* wall clock: check again before sending after this */
+    /* what opened it, checked again (bh_api_recheck): it sees the kinds
+     * auth.role may read (bh_event_read_role); with auth.host, an agent's
+     * channel, nudged on job changes and given no events */
+    struct bh_auth auth;
+    int64_t recheck_ms; /* wall clock: check again before sending after this */
 };
 
 struct fanout {
@@ -63,7 +64,7 @@ static bool wanted(const struct watcher *w, const json_t *ev)
 {
     const char *kind = json_string_value(json_object_get(ev, "kind"));
     const char *key = json_string_value(json_object_get(ev, "key"));
-    if (bh_event_read_role(kind) > w->role)
+    if (bh_event_read_role(kind) > w->auth.role)
         return false; /* what the kind's routes would refuse this caller */
     if (w->kind[0] && (!kind || strcmp(w->kind, kind) != 0))
         return false;
@@ -116,8 +117,8 @@ static void deliver(struct bh_ws_conn *c, void *ud)
         int64_t rev = json_integer_value(json_object_get(ev, "rev"));
         if (rev <= w->rev)
             continue;
-        if (w->mac[0]) { /* a job made, retried, woken, cancelled, or a host's step
-                          * ended: maybe this agent's turn; progress is not */
+        if (w->auth.host[0]) { /* a job made, retried, woken, cancelled, or a host's step
+                                * ended: maybe this agent's turn; progress is not */
             const char *kind = json_string_value(json_object_get(ev, "kind"));
             const char *type = json_string_value(json_object_get(ev, "type"));
             nudge = nudge || (kind && !strcmp(kind, "job") && (!type || strcmp(type, "progress")));
@@ -185,7 +186,7 @@ static void w_open(struct bh_ws_conn *c)
 {
     struct watcher *w = bh_ws_conn_ud(c);
     static const char hello[] = "{\"type\":\"hello\"}";
-    if (w->mac[0])
+    if (w->auth.host[0])
         bh_ws_send_text(c, hello, sizeof(hello) - 1);
     bh_ws_hub_wake(w->api->hub); /* send the backlog since w->rev */
 }
@@ -250,7 +251,7 @@ void bh_h_events(struct bh_req *r)
         int64_t next = (int64_t)n == limit ? last : (last > rev0 ? last : rev0);
         if (next < since)
             next = since;
-        struct watcher filter = {.role = bh_req_auth(r)->role};
+        struct watcher filter = {.auth = *bh_req_auth(r)};
         if (kind)
             bh_strlcpy(filter.kind, kind, sizeof(filter.kind));
         if (key)
@@ -273,7 +274,6 @@ void bh_h_events(struct bh_req *r)
     }
     w->api = api;
     w->rev = since;
-    w->role = bh_req_auth(r)->role;
     w->auth = *bh_req_auth(r);
     w->recheck_ms = bh_wall_ms() + RECHECK_MS;
     if (kind)
@@ -305,7 +305,6 @@ void bh_h_agent_channel(struct bh_req *r)
     }
     w->api = api;
     w->rev = bh_store_revision(api->store);
-    bh_strlcpy(w->mac, a->host, sizeof(w->mac));
     w->auth = *a;
     w->recheck_ms = bh_wall_ms() + RECHECK_MS;
     if (bh_reply_websocket(r, adopt, w))
