@@ -107,6 +107,10 @@ static bool mknetdir(const char *root, const char *platform, const char *pkg, in
     return true;
 }
 
+#define ASSETS_USAGE                                                                               \
+    "usage: bootherd assets install [--data DIR] [--root DIR]\n"                                   \
+    "Copy the iPXE and GRUB loaders of this machine's packages into the boot root.\n"
+
 int bh_cmd_assets(int argc, char **argv)
 {
     static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -116,17 +120,20 @@ int bh_cmd_assets(int argc, char **argv)
     const char *data = "./var", *root_opt = NULL;
     int c;
     optind = 1;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("%s", ASSETS_USAGE);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "install") != 0) {
-        fprintf(stderr, "usage: bootherd assets install [--data DIR] [--root DIR]\n");
+        fprintf(stderr, "%s", ASSETS_USAGE);
         return 2;
     }
     while ((c = getopt_long(argc - 1, argv + 1, "d:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'r': root_opt = optarg; break;
-        default:
-            fprintf(stderr, "usage: bootherd assets install [--data DIR] [--root DIR]\n");
-            return c == 'h' ? 0 : 2;
+        case 'h': printf("%s", ASSETS_USAGE); return 0;
+        default: fprintf(stderr, "%s", ASSETS_USAGE); return 2;
         }
     }
     /* the boot root of this data directory, as `serve` would use it */
