@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* pins accepted at once (curl's "sha256//A;sha256//B"), e.g. during a
@@ -72,6 +73,12 @@ void bh_resp_free(struct bh_resp *r);
 int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
                 const char *what, long want);
 
+/* bh_cli_show, and on success without --json first one line saying what
+ * was done (done; NULL: none): every command that changes something says
+ * so, also when the server answers 204 with nothing to show. */
+int bh_cli_do(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+              const char *what, long want, const char *done);
+
 /* Print the server's problem (or the status) to stderr; returns 1. */
 int bh_cli_fail_resp(const char *what, long status, const char *body);
 int bh_cli_fail_json(const char *what, long status, const json_t *problem);
@@ -102,7 +109,14 @@ void bh_usage_routes(FILE *f);
 
 /* output.c */
 void bh_out_table(const char *kind_plural, const json_t *items);
+/* One object as indented `key: value` text (nested objects indented, list
+ * items as "- "). */
 void bh_out_show(const json_t *obj);
+/* bytes in human units: "512 B", "1.5 KiB", "3.2 GiB" */
+void bh_out_size(uint64_t bytes, char *out, size_t cap);
+/* Does a field of this name hold a byte count ("size", "bytes", "*_size",
+ * "*_bytes")? */
+bool bh_out_is_size(const char *key);
 void bh_out_json(const json_t *j);
 
 /* commands */

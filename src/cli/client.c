@@ -350,6 +350,12 @@ void bh_cli_escape(const char *s, char *out, size_t cap)
 int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
                 const char *what, long want)
 {
+    return bh_cli_do(c, method, path, body, what, want, NULL);
+}
+
+int bh_cli_do(struct bh_cli *c, const char *method, const char *path, const json_t *body,
+              const char *what, long want, const char *done)
+{
     long status;
     json_t *out = NULL;
     struct bh_err e;
@@ -358,12 +364,17 @@ int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const js
         return 1;
     }
     int rc = 0;
-    if (status != want)
+    if (status != want) {
         rc = bh_cli_fail_json(what, status, out);
-    else if (out && c->json)
-        bh_out_json(out);
-    else if (out)
-        bh_out_show(out);
+    } else if (c->json) {
+        if (out)
+            bh_out_json(out);
+    } else {
+        if (done)
+            printf("%s\n", done);
+        if (out)
+            bh_out_show(out);
+    }
     json_decref(out);
     return rc;
 }

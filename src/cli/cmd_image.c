@@ -16,6 +16,7 @@
 #include "image/ingest.h"
 #include "image/cdc.h"
 #include "image/idset.h"
+#include "image/srcfmt.h"
 #include "progress.h"
 #include "push.h"
 
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -224,11 +226,14 @@ static int import_raw(struct bh_cli *c, const char *name, const char *path, cons
     if (!rc)
         rc = bh_cli_push(c, fd, size, &o, &st, &ver, &e);
     if (!rc) {
-        printf("%s version %lld: %llu bytes, %llu chunks, sent %llu chunks (%llu bytes) in "
+        char hsize[32], hsent[32];
+        bh_out_size(st.size, hsize, sizeof(hsize));
+        bh_out_size(st.sent_bytes, hsent, sizeof(hsent));
+        printf("%s version %lld: %s (%llu bytes), %llu chunks, sent %llu chunks (%s) in "
                "%.1f s\n",
-               name, (long long)st.version, (unsigned long long)st.size,
+               name, (long long)st.version, hsize, (unsigned long long)st.size,
                (unsigned long long)json_integer_value(json_object_get(ver, "chunks")),
-               (unsigned long long)st.sent_chunks, (unsigned long long)st.sent_bytes, st.seconds);
+               (unsigned long long)st.sent_chunks, hsent, st.seconds);
         if (c->json)
             bh_out_json(ver);
     } else if (e.msg[0]) {
@@ -239,9 +244,145 @@ static int import_raw(struct bh_cli *c, const char *name, const char *path, cons
     return rc ? 1 : 0;
 }
 
+/* An image name given as a file name ("win11.qcow2", "win11.img",
+ * "win11.raw", LINBO's "win11.qdiff") is stored without the suffix: the
+ * name a start.conf's BaseImage=win11.qcow2 finds (bh_startconf_image). */
+static void image_name(const char *arg, char *out, size_t cap)
+{
+    static const char *const suffixes[] = {".qcow2", ".qdiff", ".img", ".raw", NULL};
+    size_t n = strlen(arg);
+    for (size_t i = 0; suffixes[i]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && !strcmp(arg + n - k, suffixes[i])) {
+            n -= k;
+            break;
+        }
+    }
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), arg);
+    if (strcmp(out, arg) != 0)
+        fprintf(stderr, "image name '%s' stored as '%s' (the name BaseImage=%s.qcow2 finds)\n", arg,
+                out, out);
+}
+
+/* What to do with a source that is no disk image, in one line. */
+static int refuse_kind(const char *src, enum bh_srcfmt outer, enum bh_srcfmt k)
+{
+    char how[64] = "";
+    if (outer != BH_SRC_PLAIN)
+        snprintf(how, sizeof(how), " (%s-compressed)", bh_srcfmt_name(outer));
+    if (k == BH_SRC_PARTCLONE)
+        fprintf(stderr,
+                "bootherd image import: %s is a partclone image%s, as FOG makes them, not a "
+                "disk or partition image: restore it with partclone.restore to a raw file "
+                "first (partclone.restore -s IMAGE -o FILE.raw -O), then import FILE.raw\n",
+                src, how);
+    else if (k == BH_SRC_NTFSCLONE)
+        fprintf(stderr,
+                "bootherd image import: %s is an ntfsclone image%s, not a disk or partition "
+                "image: restore it first (ntfsclone --restore-image --overwrite FILE.raw IMAGE), "
+                "then import FILE.raw\n",
+                src, how);
+    else if (k == BH_SRC_BZIP2)
+        fprintf(stderr,
+                "bootherd image import: %s is bzip2-compressed%s, which bootherd does not "
+                "decode: bunzip2 it first (gzip, zstd and xz are decoded on import)\n",
+                src, how);
+    else
+        fprintf(stderr,
+                "bootherd image import: %s is %s data inside %s: compressed twice? decode it "
+                "to a raw file first\n",
+                src, bh_srcfmt_name(k), bh_srcfmt_name(outer));
+    return 2;
+}
+
+/* A compressed source: decoded into dec (a new file in tmpdir), which the
+ * import then reads.  0, or the exit code (and dec removed). */
+static int decode_source(const char *src, int fd, enum bh_srcfmt f, const char *tmpdir, char *dec,
+                         size_t cap)
+{
+    snprintf(dec, cap, "%s/bootherd-import-%d.dec", tmpdir, (int)getpid());
+    int out = open(dec, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        fprintf(stderr, "bootherd image import: %s: %s (--tmp DIR chooses another place)\n", dec,
+                strerror(errno));
+        dec[0] = '\0';
+        return 1;
+    }
+    fprintf(stderr, "decoding %s (%s) into %s\n", src, bh_srcfmt_name(f), dec);
+    struct bh_err e;
+    bh_err_clear(&e);
+    enum bh_srcfmt inner;
+    uint64_t len = 0;
+    int rc = bh_srcfmt_decode(f, fd, out, &inner, &len, &e);
+    close(out);
+    if (rc)
+        fprintf(stderr, "bootherd image import: %s: %s\n", src, e.msg);
+    else if (inner != BH_SRC_PLAIN)
+        rc = refuse_kind(src, f, inner);
+    if (rc) {
+        unlink(dec);
+        dec[0] = '\0';
+        return rc == BH_EINVAL ? 2 : rc > 0 ? rc : 1;
+    }
+    return 0;
+}
+
+/* import path (src itself, or its decoded copy) as versions of name */
+static int import_path(struct bh_cli *c, const char *name, const char *src, const char *path,
+                       const char *kind, const char *fstype, const char *note, const char **tags,
+                       int ntags, uint32_t avg, const char *tmpdir)
+{
+    struct bh_err e;
+    char fmt[32];
+    if (probe_format(path, fmt, sizeof(fmt), &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    if (ensure_image(c, name, kind, fstype))
+        return 1;
+    char desc[4096];
+    if (!strcmp(fmt, "raw"))
+        return import_raw(c, name, path, note, tags, ntags, avg);
+
+    /* a LINBO overlay: the base first, as its own version */
+    size_t sl = strlen(src);
+    int rc = 0;
+    if (path == src && sl > 6 && !strcmp(src + sl - 6, ".qdiff")) {
+        char base[4096];
+        snprintf(base, sizeof(base), "%.*s.qcow2", (int)(sl - 6), src);
+        if (access(base, R_OK) == 0) {
+            linbo_desc(base, desc, sizeof(desc));
+            char raw[4096];
+            snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
+            char *conv[] = {"qemu-img", "convert", "-O", "raw", base, raw, NULL};
+            fprintf(stderr, "LINBO base %s first\n", base);
+            rc = run(conv, &e);
+            if (!rc)
+                rc = import_raw(c, name, raw, desc[0] ? desc : "LINBO base image", NULL, 0, avg);
+            else
+                fprintf(stderr, "bootherd: %s\n", e.msg);
+            unlink(raw);
+            if (rc)
+                return rc;
+        }
+    }
+    linbo_desc(src, desc, sizeof(desc));
+    char raw[4096];
+    snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
+    char *conv[] = {"qemu-img", "convert", "-O", "raw", (char *)path, raw, NULL};
+    fprintf(stderr, "converting %s (%s) to raw in %s\n", src, fmt, tmpdir);
+    rc = run(conv, &e);
+    if (rc)
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+    else
+        rc = import_raw(c, name, raw, note ? note : desc[0] ? desc : NULL, tags, ntags, avg);
+    unlink(raw);
+    return rc;
+}
+
 static int cmd_import(struct bh_cli *c, int argc, char **argv)
 {
-    const char *name = NULL, *src = NULL, *kind = NULL, *fstype = NULL, *note = NULL;
+    const char *name_arg = NULL, *src = NULL, *kind = NULL, *fstype = NULL, *note = NULL;
     const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
     const char *tags[MAX_TAGS];
     int ntags = 0;
@@ -266,62 +407,42 @@ static int cmd_import(struct bh_cli *c, int argc, char **argv)
             avg = (uint32_t)n;
         } else if (bh_cli_is_option(a))
             return bh_cli_bad_option("image import", a);
-        else if (!name)
-            name = a;
+        else if (!name_arg)
+            name_arg = a;
         else if (!src)
             src = a;
         else
             return usage();
     }
-    if (!name || !src)
+    if (!name_arg || !src)
         return usage();
     if (kind && strcmp(kind, "partition") && strcmp(kind, "disk"))
         return usage();
-    struct bh_err e;
-    char fmt[32];
-    if (probe_format(src, fmt, sizeof(fmt), &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
+    /* what the source is, by its first bytes: decoded, refused or as is */
+    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "bootherd image import: %s: %s\n", src, strerror(errno));
         return 1;
     }
-    if (ensure_image(c, name, kind, fstype))
-        return 1;
-    char desc[4096];
-    if (!strcmp(fmt, "raw"))
-        return import_raw(c, name, src, note, tags, ntags, avg);
-
-    /* a LINBO overlay: the base first, as its own version */
-    size_t sl = strlen(src);
+    uint8_t head[BH_SRCFMT_SNIFF];
+    ssize_t nh = pread(fd, head, sizeof(head), 0);
+    enum bh_srcfmt f = bh_srcfmt_sniff(head, nh > 0 ? (size_t)nh : 0);
+    if (f != BH_SRC_PLAIN && !bh_srcfmt_decodable(f)) {
+        close(fd);
+        return refuse_kind(src, BH_SRC_PLAIN, f);
+    }
+    char name[256], dec[4096] = "";
+    image_name(name_arg, name, sizeof(name));
     int rc = 0;
-    if (sl > 6 && !strcmp(src + sl - 6, ".qdiff")) {
-        char base[4096];
-        snprintf(base, sizeof(base), "%.*s.qcow2", (int)(sl - 6), src);
-        if (access(base, R_OK) == 0) {
-            linbo_desc(base, desc, sizeof(desc));
-            char raw[4096];
-            snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
-            char *conv[] = {"qemu-img", "convert", "-O", "raw", base, raw, NULL};
-            fprintf(stderr, "LINBO base %s first\n", base);
-            rc = run(conv, &e);
-            if (!rc)
-                rc = import_raw(c, name, raw, desc[0] ? desc : "LINBO base image", NULL, 0, avg);
-            else
-                fprintf(stderr, "bootherd: %s\n", e.msg);
-            unlink(raw);
-            if (rc)
-                return rc;
-        }
-    }
-    linbo_desc(src, desc, sizeof(desc));
-    char raw[4096];
-    snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
-    char *conv[] = {"qemu-img", "convert", "-O", "raw", (char *)src, raw, NULL};
-    fprintf(stderr, "converting %s (%s) to raw in %s\n", src, fmt, tmpdir);
-    rc = run(conv, &e);
+    if (f != BH_SRC_PLAIN)
+        rc = decode_source(src, fd, f, tmpdir, dec, sizeof(dec));
+    close(fd);
     if (rc)
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-    else
-        rc = import_raw(c, name, raw, note ? note : desc[0] ? desc : NULL, tags, ntags, avg);
-    unlink(raw);
+        return rc;
+    rc =
+        import_path(c, name, src, dec[0] ? dec : src, kind, fstype, note, tags, ntags, avg, tmpdir);
+    if (dec[0])
+        unlink(dec);
     return rc;
 }
 
@@ -429,9 +550,37 @@ static int export_raw(struct bh_cli *c, const struct bh_manifest *m, const char 
     return rc;
 }
 
+/* The format a file's name asks for when --format is not given: .qcow2
+ * writes qcow2; the extension of a format or compression export cannot
+ * write is refused (exit 2) rather than written as raw under that name;
+ * anything else (.img, .raw, none, a device) is raw. */
+static int export_format(const char *file, const char **format)
+{
+    static const char *const other[] = {"vmdk", "vdi", "vhd", "vhdx", "qed", "qcow", "qdiff",
+                                        "iso",  "gz",  "zst", "xz",   "bz2", "tar",  NULL};
+    const char *base = strrchr(file, '/');
+    const char *dot = strrchr(base ? base + 1 : file, '.');
+    *format = "raw";
+    if (!dot || !dot[1])
+        return 0;
+    if (!strcasecmp(dot + 1, "qcow2")) {
+        *format = "qcow2";
+        return 0;
+    }
+    for (size_t i = 0; other[i]; i++)
+        if (!strcasecmp(dot + 1, other[i])) {
+            fprintf(stderr,
+                    "bootherd image export: %s: export writes raw or qcow2, not %s; add "
+                    "--format raw or --format qcow2\n",
+                    file, dot + 1);
+            return 2;
+        }
+    return 0;
+}
+
 static int cmd_export(struct bh_cli *c, int argc, char **argv)
 {
-    const char *spec = NULL, *file = NULL, *format = "raw";
+    const char *spec = NULL, *file = NULL, *format = NULL;
     bool compress = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--format") && i + 1 < argc)
@@ -447,8 +596,19 @@ static int cmd_export(struct bh_cli *c, int argc, char **argv)
         else
             return usage();
     }
-    if (!spec || !file || (strcmp(format, "raw") && strcmp(format, "qcow2")))
+    if (!spec || !file)
         return usage();
+    if (format && strcmp(format, "raw") && strcmp(format, "qcow2")) {
+        fprintf(stderr, "bootherd image export: --format '%s': raw or qcow2\n", format);
+        return 2;
+    }
+    if (!format && export_format(file, &format))
+        return 2;
+    if (compress && strcmp(format, "qcow2")) {
+        fprintf(stderr, "bootherd image export: --compress needs --format qcow2 (or a .qcow2 "
+                        "file name)\n");
+        return 2;
+    }
     char name[256], ref[64], esc[512], path[1024];
     split_ref(spec, name, sizeof(name), ref, sizeof(ref));
     bh_cli_escape(name, esc, sizeof(esc));
@@ -485,11 +645,14 @@ static int cmd_export(struct bh_cli *c, int argc, char **argv)
     }
     if (strcmp(format, "raw") != 0)
         unlink(raw);
-    if (rc)
+    if (rc) {
         fprintf(stderr, "bootherd: export %s: %s\n", spec, e.msg);
-    else
-        printf("%s@%s: %llu bytes written to %s (%s)\n", name, ref, (unsigned long long)m.size,
-               file, format);
+    } else {
+        char size[32];
+        bh_out_size(m.size, size, sizeof(size));
+        printf("%s@%s: %s (%llu bytes) written to %s (%s)\n", name, ref, size,
+               (unsigned long long)m.size, file, format);
+    }
     bh_manifest_free(&m);
     return rc ? 1 : 0;
 }
@@ -514,7 +677,7 @@ static int cmd_versions(struct bh_cli *c, const char *name)
     } else if (c->json) {
         bh_out_json(out);
     } else {
-        printf("%-8s %-9s %-14s %-14s %-14s %-24s %-24s %-20s %s\n", "VERSION", "STATE", "SIZE",
+        printf("%-8s %-9s %-10s %-10s %-10s %-24s %-24s %-20s %s\n", "VERSION", "STATE", "SIZE",
                "STORED", "ADDED", "CREATED", "BY", "TAGS", "NOTE");
         size_t i;
         json_t *v;
@@ -531,12 +694,16 @@ static int cmd_versions(struct bh_cli *c, const char *name)
             const char *note = json_string_value(json_object_get(v, "note"));
             const char *state = json_string_value(json_object_get(v, "state"));
             const char *by = json_string_value(json_object_get(v, "created_by"));
-            printf("%-8lld %-9s %-14lld %-14lld %-14lld %-24s %-24s %-20s %s\n",
+            char size[32], stored[32], added[32];
+            bh_out_size((uint64_t)json_integer_value(json_object_get(v, "logical_size")), size,
+                        sizeof(size));
+            bh_out_size((uint64_t)json_integer_value(json_object_get(v, "stored_size")), stored,
+                        sizeof(stored));
+            bh_out_size((uint64_t)json_integer_value(json_object_get(v, "added_bytes")), added,
+                        sizeof(added));
+            printf("%-8lld %-9s %-10s %-10s %-10s %-24s %-24s %-20s %s\n",
                    (long long)json_integer_value(json_object_get(v, "version")),
-                   state ? state : "-",
-                   (long long)json_integer_value(json_object_get(v, "logical_size")),
-                   (long long)json_integer_value(json_object_get(v, "stored_size")),
-                   (long long)json_integer_value(json_object_get(v, "added_bytes")),
+                   state ? state : "-", size, stored, added,
                    json_string_value(json_object_get(v, "created_at")), by ? by : "-",
                    tags.p ? tags.p : "", note ? note : "");
             bh_buf_free(&tags);
@@ -574,7 +741,9 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         char eref[128];
         bh_cli_escape(ref, eref, sizeof(eref));
         snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s/promote", esc, eref);
-        return bh_cli_show(c, "POST", path, NULL, "promote", 200);
+        char done[400];
+        snprintf(done, sizeof(done), "promoted %s@%s", name, ref);
+        return bh_cli_do(c, "POST", path, NULL, "promote", 200, done);
     }
     if (!strcmp(verb, "tag") && argc == 4) {
         bh_cli_escape(argv[1], esc, sizeof(esc));
@@ -582,7 +751,9 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         bh_cli_escape(argv[2], etag, sizeof(etag));
         snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
         json_t *body = json_pack("{s:s}", "version", argv[3]);
-        int rc = bh_cli_show(c, "PUT", path, body, "tag", 200);
+        char done[800];
+        snprintf(done, sizeof(done), "tagged %.255s@%.63s as %.255s", argv[1], argv[3], argv[2]);
+        int rc = bh_cli_do(c, "PUT", path, body, "tag", 200, done);
         json_decref(body);
         return rc;
     }
@@ -591,7 +762,9 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         char etag[256];
         bh_cli_escape(argv[2], etag, sizeof(etag));
         snprintf(path, sizeof(path), "/api/v1/images/%s/tags/%s", esc, etag);
-        return bh_cli_show(c, "DELETE", path, NULL, "untag", 204);
+        char done[600];
+        snprintf(done, sizeof(done), "removed tag %.255s of image %.255s", argv[2], argv[1]);
+        return bh_cli_do(c, "DELETE", path, NULL, "untag", 204, done);
     }
     if (!strcmp(verb, "rmversion") && argc == 2 && strchr(argv[1], '@')) {
         split_ref(argv[1], name, sizeof(name), ref, sizeof(ref));
@@ -599,7 +772,9 @@ int bh_cmd_image(struct bh_cli *c, int argc, char **argv)
         char eref[128];
         bh_cli_escape(ref, eref, sizeof(eref));
         snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s", esc, eref);
-        return bh_cli_show(c, "DELETE", path, NULL, "rmversion", 204);
+        char done[400];
+        snprintf(done, sizeof(done), "removed version %s of image %s", ref, name);
+        return bh_cli_do(c, "DELETE", path, NULL, "rmversion", 204, done);
     }
     if (!strcmp(verb, "diff") && argc == 3) {
         char n2[256], r2[64], eb[512], ea[128], er[128];

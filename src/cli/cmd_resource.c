@@ -328,7 +328,7 @@ static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc
     json_t *doc = json_object();
     int rc = build_doc(k, argc, argv, 1, doc);
     if (!rc)
-        rc = bh_cli_show(c, "PATCH", "/api/v1/settings", doc, "settings", 200);
+        rc = bh_cli_do(c, "PATCH", "/api/v1/settings", doc, "settings", 200, "settings updated");
     json_decref(doc);
     return rc;
 }
@@ -421,7 +421,9 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
         rc = build_doc(k, argc, argv, 2, doc);
         if (!rc) {
             snprintf(path, sizeof(path), "/api/v1/%s", k->plural);
-            rc = bh_cli_show(c, "POST", path, doc, "add", 201);
+            char done[600];
+            snprintf(done, sizeof(done), "added %s %s", k->name, argv[1]);
+            rc = bh_cli_do(c, "POST", path, doc, "add", 201, done);
         }
     } else if (!strcmp(verb, "set") || !strcmp(verb, "update")) {
         rc = build_doc(k, argc, argv, 2, doc);
@@ -429,8 +431,11 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
             fprintf(stderr, "bootherd: nothing to set\n");
             rc = 2;
         }
-        if (!rc)
-            rc = bh_cli_show(c, "PATCH", path, doc, "set", 200);
+        if (!rc) {
+            char done[600];
+            snprintf(done, sizeof(done), "updated %s %s", k->name, argv[1]);
+            rc = bh_cli_do(c, "PATCH", path, doc, "set", 200, done);
+        }
     } else {
         fprintf(stderr, "bootherd: unknown command '%s %s'\n", k->name, verb);
         rc = usage(k);
