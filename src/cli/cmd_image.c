@@ -229,11 +229,13 @@ static int import_raw(struct bh_cli *c, const char *name, const char *path, cons
         char hsize[32], hsent[32];
         bh_out_size(st.size, hsize, sizeof(hsize));
         bh_out_size(st.sent_bytes, hsent, sizeof(hsent));
-        printf("%s version %lld: %s (%llu bytes), %llu chunks, sent %llu chunks (%s) in "
-               "%.1f s\n",
-               name, (long long)st.version, hsize, (unsigned long long)st.size,
-               (unsigned long long)json_integer_value(json_object_get(ver, "chunks")),
-               (unsigned long long)st.sent_chunks, hsent, st.seconds);
+        printf(
+            "%s version %lld: %s (%llu bytes), %llu chunks, sent %llu chunks (%s, %llu bytes) in "
+            "%.1f s\n",
+            name, (long long)st.version, hsize, (unsigned long long)st.size,
+            (unsigned long long)json_integer_value(json_object_get(ver, "chunks")),
+            (unsigned long long)st.sent_chunks, hsent, (unsigned long long)st.sent_bytes,
+            st.seconds);
         if (c->json)
             bh_out_json(ver);
     } else if (e.msg[0]) {

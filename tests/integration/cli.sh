@@ -54,7 +54,7 @@ ok_run "room set FIELD= clears it, --unlabel drops a label" bhc room set lab1 de
 ok_run "room show" bhc room show lab1 --json
 eq "room set: cleared" 'null|{"wing":"east"}' "$(js '"\(.description)|\(.labels | tojson)"')"
 ok_run "room show (text)" bhc room show lab1
-check "room show prints 'field  value' lines" grep -qE '^location +C3$' <<<"$OUT"
+check "room show prints 'field: value' lines" grep -qE '^location: C3$' <<<"$OUT"
 ok_run "room add (for removal)" bhc room add spare
 ok_run "room rm" bhc room rm spare
 contains "room rm says so" "removed room spare" "$OUT"
@@ -94,7 +94,7 @@ ok_run "host show by name --json" bhc --json host show pc-1
 eq "host: normalised MAC, references, label" "02:00:00:aa:00:01 lab1 g1 kiosk" \
     "$(js '"\(.mac) \(.room) \(.group) \(.labels.role)"')"
 ok_run "host show by MAC" bhc host show 02:00:00:aa:00:01
-check "host show (text) has the name" grep -qE '^name +pc-1$' <<<"$OUT"
+check "host show (text) has the name" grep -qE '^name: pc-1$' <<<"$OUT"
 ok_run "host add another" bhc host add 02:00:00:aa:00:02 name=pc-2 room=lab1 arch=arm64 --label role=lab
 ok_run "host add a third" bhc host add 02:00:00:aa:00:03 name=pc-3 arch=x86_64
 ok_run "host ls" bhc host ls
@@ -213,7 +213,7 @@ fails "a removed token is refused" 1 "HTTP 401" "$BH" --url "$BH_URL" --token "$
 # ---- whoami ---------------------------------------------------------------
 
 ok_run "whoami" bhc whoami
-check "whoami (text)" grep -qE '^role +admin$' <<<"$OUT"
+check "whoami (text)" grep -qE '^role: admin$' <<<"$OUT"
 fails "whoami takes no arguments" 2 "usage" bhc whoami extra
 
 # ---- start.conf both ways -------------------------------------------------

@@ -37,7 +37,7 @@ PY
 SIZE=$(stat -c %s "$W/a.raw")
 
 stat_of() { api GET /api/v1/imagestore; jq -r ".$1" <<<"$BODY"; }
-sent_of() { sed -n 's/.*sent \([0-9]*\) chunks (\([0-9]*\) bytes).*/\1 \2/p' <<<"$1"; }
+sent_of() { sed -n 's/.*sent \([0-9]*\) chunks ([^,]*, \([0-9]*\) bytes).*/\1 \2/p' <<<"$1"; }
 
 # ---- import / export, raw ---------------------------------------------------
 R0=$(stat_of received_bytes)
