@@ -1,12 +1,14 @@
 # bootherd - two commands on a fresh Debian 12 machine:
-#   make run    install what is missing (as root), build, init ./var, serve on 127.0.0.1:8080
-#   make test   install, build and run the whole suite (last line: N passed, N failed)
+#   make run    install what running needs (as root; scripts/deps.sh run), build,
+#               init ./var, serve on 127.0.0.1:8080
+#   make test   install that and the test peers (scripts/deps.sh test), build and
+#               run the whole suite (last line: N passed, N failed)
 BUILD   ?= build
 DATA    ?= ./var
 HTTP    ?= 127.0.0.1:8080
 MESON_OPTS ?= --buildtype=debugoptimized -Dwerror=true
 
-.PHONY: all deps run test clean format lint bench bench-ui
+.PHONY: all deps deps-run deps-test run test clean format lint bench bench-ui
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -14,16 +16,26 @@ all: $(BUILD)/build.ninja
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
 
-deps:
-	scripts/deps.sh
+deps: deps-test
 
-run: deps all
+deps-run:
+	scripts/deps.sh run
+
+deps-test:
+	scripts/deps.sh test
+
+# without the test packages: no unit tests (cmocka) in the build
+run: deps-run
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_OPTS) -Dtests=false
+	ninja -C $(BUILD)
 	@test -f $(DATA)/bootherd.db || $(BUILD)/bootherd init --data $(DATA)
 	@echo "bootherd console and API: http://$(HTTP)/   log in with the token in $(DATA)/admin.token"
 	@echo "try: $(BUILD)/bootherd --data $(DATA) host ls"
 	exec $(BUILD)/bootherd serve --data $(DATA) --http $(HTTP)
 
-test: deps
+# a build dir that `make run` set up without unit tests gets them back
+test: deps-test
+	@test ! -f $(BUILD)/build.ninja || meson configure $(BUILD) -Dtests=true
 	tests/run-all.sh
 
 format:

@@ -1,19 +1,55 @@
 #!/bin/sh
-# deps.sh - install the Debian packages bootherd builds and tests with.
-# Idempotent.  As root it installs what is missing (apt-get update first);
-# otherwise it prints the exact command and exits 1 if anything is missing.
+# deps.sh - install the Debian packages bootherd needs.  Idempotent.
+#   scripts/deps.sh run    what building and running bootherd needs (make run)
+#   scripts/deps.sh test   that, and the peers and tools the test suite and
+#                          benchmarks drive (make test; the default)
+#   scripts/deps.sh list run|test   print the package names, one a line
+# As root it installs what is missing (apt-get update first); otherwise it
+# prints the exact command and exits 1 if anything is missing.
 set -eu
 
-PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+# building: the compiler, Meson, the libraries bootherd links (zlib and
+# liblzma: image import decodes gzip and xz sources)
+RUN_BUILD="build-essential meson ninja-build pkg-config
 libuv1-dev libmicrohttpd-dev libwslay-dev libjansson-dev libsqlite3-dev libssl-dev
-libyaml-dev libcurl4-openssl-dev libcmocka-dev libzstd-dev libpq-dev
-clang-format curl jq wrk sqlite3 procps iproute2 python3
-nftables tcpdump cpio kmod xz-utils busybox-static
-qemu-system-x86 ipxe-qemu ovmf ipxe grub-efi-amd64-bin grub-pc-bin grub-common
+libyaml-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev liblzma-dev"
+# running: qemu-img for qcow2/vmdk/vdi imports and qcow2 exports; the boot
+# loaders `assets install` copies; what `client build` puts in the client OS
+# (cpio, depmod, the disk tools of scripts/client-build.sh); the web console
+# is built with node and npm
+RUN_TOOLS="qemu-utils ipxe grub-efi-amd64-bin grub-pc-bin grub-common
+cpio kmod zstd xz-utils busybox-static
+fdisk gdisk e2fsprogs dosfstools ntfs-3g util-linux kexec-tools efibootmgr
+nodejs npm"
+# testing only: unit tests (cmocka), lint (clang-format), sanitizers and
+# fuzzing (clang), the clients and peers the integration tests talk to
+# (curl, TFTP and DHCP clients and servers, QEMU with iPXE and OVMF for the
+# boot lab, nftables and tcpdump in network namespaces), the compressors
+# images_formats.sh feeds in, the benchmarks' rivals (casync, rsync, wrk),
+# the console's screenshots (chromium, pngquant)
+TEST_ONLY="libcmocka-dev clang libclang-rt-14-dev clang-format libpq-dev
+curl jq wrk sqlite3 procps iproute2 python3 bzip2 gzip
+nftables tcpdump
+qemu-system-x86 ipxe-qemu ovmf
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin
-qemu-utils zstd e2fsprogs casync debootstrap rsync
-fdisk gdisk dosfstools ntfs-3g kexec-tools efibootmgr
-nodejs npm chromium pngquant"
+casync debootstrap rsync
+chromium pngquant"
+
+what=${1:-test}
+case "$what" in
+run) PKGS="$RUN_BUILD $RUN_TOOLS" ;;
+test) PKGS="$RUN_BUILD $RUN_TOOLS $TEST_ONLY" ;;
+list)
+    case "${2:-}" in
+    run) printf '%s\n' $RUN_BUILD $RUN_TOOLS ;;
+    test) printf '%s\n' $RUN_BUILD $RUN_TOOLS $TEST_ONLY ;;
+    test-only) printf '%s\n' $TEST_ONLY ;;
+    *) echo "usage: deps.sh list run|test|test-only" >&2; exit 2 ;;
+    esac
+    exit 0
+    ;;
+*) echo "usage: deps.sh [run|test|list run|test|test-only]" >&2; exit 2 ;;
+esac
 
 # the web console builds with node and npm and is tested in chromium (its
 # screenshots for docs/ui.md go through pngquant); a
