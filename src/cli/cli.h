@@ -129,6 +129,10 @@ int bh_cmd_routes(int argc, char **argv);
 int bh_cmd_boot(struct bh_cli *c, int argc, char **argv);
 /* cmd_wake.c: Wake-on-LAN */
 int bh_cmd_wake(struct bh_cli *c, int argc, char **argv);
+/* An image name given as a file name ("win11.qcow2", ".img", ".raw",
+ * ".qdiff") without its suffix, as BaseImage=win11.qcow2 finds it; says so
+ * on stderr when it changed anything. */
+void bh_cli_image_name(const char *arg, char *out, size_t cap);
 /* image verbs beyond ls/add/show/set/rm; -1 when argv[0] is not one */
 int bh_cmd_image(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_job(struct bh_cli *c, int argc, char **argv);

@@ -249,7 +249,7 @@ static int import_raw(struct bh_cli *c, const char *name, const char *path, cons
 /* An image name given as a file name ("win11.qcow2", "win11.img",
  * "win11.raw", LINBO's "win11.qdiff") is stored without the suffix: the
  * name a start.conf's BaseImage=win11.qcow2 finds (bh_startconf_image). */
-static void image_name(const char *arg, char *out, size_t cap)
+void bh_cli_image_name(const char *arg, char *out, size_t cap)
 {
     static const char *const suffixes[] = {".qcow2", ".qdiff", ".img", ".raw", NULL};
     size_t n = strlen(arg);
@@ -434,7 +434,7 @@ static int cmd_import(struct bh_cli *c, int argc, char **argv)
         return refuse_kind(src, BH_SRC_PLAIN, f);
     }
     char name[256], dec[4096] = "";
-    image_name(name_arg, name, sizeof(name));
+    bh_cli_image_name(name_arg, name, sizeof(name));
     int rc = 0;
     if (f != BH_SRC_PLAIN)
         rc = decode_source(src, fd, f, tmpdir, dec, sizeof(dec));

@@ -417,6 +417,11 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
     int rc;
     if (!strcmp(verb, "add") || !strcmp(verb, "create")) {
         const char *keyf = k->kind == BH_KIND_HOST ? "mac" : "name";
+        char iname[256];
+        if (k->kind == BH_KIND_IMAGE) { /* win11.qcow2 is image win11 */
+            bh_cli_image_name(argv[1], iname, sizeof(iname));
+            argv[1] = iname;
+        }
         json_object_set_new(doc, keyf, json_string(argv[1]));
         rc = build_doc(k, argc, argv, 2, doc);
         if (!rc) {

@@ -88,6 +88,10 @@ helpok "token add --help makes no token" "bootherd token" token add --help
 
 eq "nothing was created or deleted by any --help" "$BEFORE" "$(snap)"
 
+# global options before a server command reach it
+run --data "$W/d2" init
+eq "bootherd --data DIR init: the options before the command reach it" "0 yes" "$RC $(test -s "$W/d2/admin.token" && echo yes)"
+
 # what is no help still fails
 run nosuchcommand --help
 eq "an unknown command with --help exits 2" 2 "$RC"

@@ -124,6 +124,9 @@ for n in win11.img win11.raw; do
     run bhc image import "$n" "$W/a.raw"
     eq "import $n adds version $v to win11" "0 $v" "$RC $(bhc --json image versions win11 | jq '.versions | length')"
 done
+run bhc image add win12.img kind=disk
+eq "image add win12.img adds image win12" "0 added image win12" "$RC $(head -1 <<<"$OUT")"
+eq "  ... shown as win12" "win12 disk" "$(bhc --json image show win12 | jq -r '"\(.name) \(.kind)"')"
 check "no image is named win11.qcow2" test "$(bhc --json image show win11.qcow2 >/dev/null 2>&1; echo $?)" == 1
 
 # ---- export: the format by the name ----------------------------------------
