@@ -276,7 +276,7 @@ static int refuse_kind(const char *src, enum bh_srcfmt outer, enum bh_srcfmt k)
         fprintf(stderr,
                 "bootherd image import: %s is a partclone image%s, as FOG makes them, not a "
                 "disk or partition image: restore it with partclone.restore to a raw file "
-                "first (partclone.restore -s IMAGE -o FILE.raw -O), then import FILE.raw\n",
+                "first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw\n",
                 src, how);
     else if (k == BH_SRC_NTFSCLONE)
         fprintf(stderr,

@@ -76,14 +76,14 @@ gzip -c "$W/d1p2.img" >"$W/d1p2.img.gz"
 zstd -q -c "$W/d1p2.img" >"$W/d1p2.img.zst"
 printf '\000ntfsclone-image\001\000' >"$W/ntfs.img"
 head -c 4096 /dev/urandom >>"$W/ntfs.img"
-PC="is a partclone image, as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -s IMAGE -o FILE.raw -O), then import FILE.raw"
+PC="is a partclone image, as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw"
 refused "a partclone image is refused, naming the format and what to do" \
     "bootherd image import: $W/d1p2.img $PC" bhc image import fog "$W/d1p2.img"
 refused "a gzip-compressed partclone image (FOG) too" \
-    "bootherd image import: $W/d1p2.img.gz is a partclone image (gzip-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -s IMAGE -o FILE.raw -O), then import FILE.raw" \
+    "bootherd image import: $W/d1p2.img.gz is a partclone image (gzip-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw" \
     bhc image import fog "$W/d1p2.img.gz"
 refused "a zstd-compressed partclone image (FOG) too" \
-    "bootherd image import: $W/d1p2.img.zst is a partclone image (zstd-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -s IMAGE -o FILE.raw -O), then import FILE.raw" \
+    "bootherd image import: $W/d1p2.img.zst is a partclone image (zstd-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw" \
     bhc image import fog "$W/d1p2.img.zst"
 refused "an ntfsclone image is refused" \
     "bootherd image import: $W/ntfs.img is an ntfsclone image, not a disk or partition image: restore it first (ntfsclone --restore-image --overwrite FILE.raw IMAGE), then import FILE.raw" \
