@@ -28,7 +28,7 @@ nodejs npm"
 # images_formats.sh feeds in, the benchmarks' rivals (casync, rsync, wrk),
 # the console's screenshots (chromium, pngquant)
 TEST_ONLY="libcmocka-dev clang libclang-rt-14-dev clang-format libpq-dev
-curl jq wrk sqlite3 procps iproute2 python3 bzip2 gzip
+curl jq wrk sqlite3 procps iproute2 python3 bzip2 gzip partclone
 nftables tcpdump
 qemu-system-x86 ipxe-qemu ovmf
 tftp-hpa atftp tftpd-hpa dnsmasq-base isc-dhcp-client udhcpc nmap kea-dhcp4-server kea-admin

@@ -272,13 +272,7 @@ static int refuse_kind(const char *src, enum bh_srcfmt outer, enum bh_srcfmt k)
     char how[64] = "";
     if (outer != BH_SRC_PLAIN)
         snprintf(how, sizeof(how), " (%s-compressed)", bh_srcfmt_name(outer));
-    if (k == BH_SRC_PARTCLONE)
-        fprintf(stderr,
-                "bootherd image import: %s is a partclone image%s, as FOG makes them, not a "
-                "disk or partition image: restore it with partclone.restore to a raw file "
-                "first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw\n",
-                src, how);
-    else if (k == BH_SRC_NTFSCLONE)
+    if (k == BH_SRC_NTFSCLONE)
         fprintf(stderr,
                 "bootherd image import: %s is an ntfsclone image%s, not a disk or partition "
                 "image: restore it first (ntfsclone --restore-image --overwrite FILE.raw IMAGE), "
@@ -297,8 +291,41 @@ static int refuse_kind(const char *src, enum bh_srcfmt outer, enum bh_srcfmt k)
     return 2;
 }
 
+/* A partclone image (read from fd) restored into dec, a new file in
+ * tmpdir: the raw partition.  0, or the exit code (and dec removed). */
+static int restore_partclone(const char *src, int fd, const char *tmpdir, char *dec, size_t cap)
+{
+    snprintf(dec, cap, "%s/bootherd-import-%d.part", tmpdir, (int)getpid());
+    int out = open(dec, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        fprintf(stderr, "bootherd image import: %s: %s (--tmp DIR chooses another place)\n", dec,
+                strerror(errno));
+        dec[0] = '\0';
+        return 1;
+    }
+    fprintf(stderr, "restoring the partclone image %s into %s\n", src, dec);
+    struct bh_err e;
+    bh_err_clear(&e);
+    struct bh_partclone_info pi;
+    int rc = bh_srcfmt_partclone(fd, out, &pi, &e);
+    close(out);
+    if (rc) {
+        fprintf(stderr, "bootherd image import: %s: %s\n", src, e.msg);
+        unlink(dec);
+        dec[0] = '\0';
+        return rc == BH_EINVAL || rc == BH_EUNSUPP ? 2 : 1;
+    }
+    char size[32];
+    bh_out_size(pi.device_size, size, sizeof(size));
+    fprintf(stderr, "partclone %s file system of %s: %llu of %llu blocks of %u bytes used\n", pi.fs,
+            size, (unsigned long long)pi.used_blocks, (unsigned long long)pi.total_blocks,
+            pi.block_size);
+    return 0;
+}
+
 /* A compressed source: decoded into dec (a new file in tmpdir), which the
- * import then reads.  0, or the exit code (and dec removed). */
+ * import then reads; a partclone image inside is restored in turn.  0, or
+ * the exit code (and dec removed). */
 static int decode_source(const char *src, int fd, enum bh_srcfmt f, const char *tmpdir, char *dec,
                          size_t cap)
 {
@@ -316,11 +343,21 @@ static int decode_source(const char *src, int fd, enum bh_srcfmt f, const char *
     enum bh_srcfmt inner;
     uint64_t len = 0;
     int rc = bh_srcfmt_decode(f, fd, out, &inner, &len, &e);
-    close(out);
     if (rc)
         fprintf(stderr, "bootherd image import: %s: %s\n", src, e.msg);
-    else if (inner != BH_SRC_PLAIN)
+    else if (inner == BH_SRC_PARTCLONE && lseek(out, 0, SEEK_SET) == 0) {
+        char part[4096];
+        rc = restore_partclone(src, out, tmpdir, part, sizeof(part));
+        unlink(dec);
+        close(out);
+        if (!rc)
+            bh_strlcpy(dec, part, cap);
+        else
+            dec[0] = '\0';
+        return rc;
+    } else if (inner != BH_SRC_PLAIN)
         rc = refuse_kind(src, f, inner);
+    close(out);
     if (rc) {
         unlink(dec);
         dec[0] = '\0';
@@ -429,14 +466,16 @@ static int cmd_import(struct bh_cli *c, int argc, char **argv)
     uint8_t head[BH_SRCFMT_SNIFF];
     ssize_t nh = pread(fd, head, sizeof(head), 0);
     enum bh_srcfmt f = bh_srcfmt_sniff(head, nh > 0 ? (size_t)nh : 0);
-    if (f != BH_SRC_PLAIN && !bh_srcfmt_decodable(f)) {
+    if (f != BH_SRC_PLAIN && f != BH_SRC_PARTCLONE && !bh_srcfmt_decodable(f)) {
         close(fd);
         return refuse_kind(src, BH_SRC_PLAIN, f);
     }
     char name[256], dec[4096] = "";
     bh_cli_image_name(name_arg, name, sizeof(name));
     int rc = 0;
-    if (f != BH_SRC_PLAIN)
+    if (f == BH_SRC_PARTCLONE)
+        rc = restore_partclone(src, fd, tmpdir, dec, sizeof(dec));
+    else if (f != BH_SRC_PLAIN)
         rc = decode_source(src, fd, f, tmpdir, dec, sizeof(dec));
     close(fd);
     if (rc)

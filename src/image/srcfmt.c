@@ -293,8 +293,8 @@ int bh_srcfmt_decode(enum bh_srcfmt f, int in, int out, enum bh_srcfmt *inner, u
             enum bh_srcfmt k = bh_srcfmt_sniff(s.head, s.nhead);
             if (inner)
                 *inner = k;
-            if (k != BH_SRC_PLAIN)
-                break; /* the caller refuses or decodes again: no need to go on */
+            if (k != BH_SRC_PLAIN && k != BH_SRC_PARTCLONE)
+                break; /* the caller refuses it: no need to go on */
         }
         /* no progress on a finished input: the data cannot end */
         if (!rc && !done && eof && !nin && !nout && before == 0)

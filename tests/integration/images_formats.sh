@@ -2,10 +2,13 @@
 # images_formats.sh - what `bootherd image import` makes of sources that
 # are no plain disk image, and what `image export` writes by the file name:
 #   gzip, zstd and xz sources (one stream or several back to back, a qcow2
-#   inside gzip) are decoded and import bit-exact; partclone and ntfsclone
-#   images (FOG's), plain or compressed, bzip2, and truncated or corrupt
-#   compressed data are refused with one line saying what they are and what
-#   to do, exit 2, and create no image and leave no temporary file;
+#   inside gzip) are decoded and import bit-exact; partclone images (FOG's,
+#   made here by partclone itself from an ext4 and a FAT file system, plain,
+#   gzip- and zstd-compressed, with and without checksums) are restored and
+#   import bit-exact; ntfsclone, bzip2, partclone format 0001, and truncated
+#   or corrupt data (a checksum that does not match) are refused with one
+#   line saying what they are and what to do, exit 2, and create no image
+#   and leave no temporary file;
 #   names given as file names (win11.qcow2, win11.img, win11.raw) are stored
 #   as win11; export to x.qcow2 writes qcow2, to x.vmdk or x.gz is refused
 #   without --format, and a bad --format or --compress for raw is refused.
@@ -68,23 +71,8 @@ eq "no decoded copy is left in the temporary directory" "" "$(ls "$W/tmp")"
 BEFORE=$(images)
 
 # ---- refused: one line, exit 2, nothing created ---------------------------
-# a partclone image header (partclone's image format: the magic, then the
-# version strings), followed by data
-printf 'partclone-image\0000.3.20\0000002' >"$W/d1p2.img"
-head -c 65536 /dev/urandom >>"$W/d1p2.img"
-gzip -c "$W/d1p2.img" >"$W/d1p2.img.gz"
-zstd -q -c "$W/d1p2.img" >"$W/d1p2.img.zst"
 printf '\000ntfsclone-image\001\000' >"$W/ntfs.img"
 head -c 4096 /dev/urandom >>"$W/ntfs.img"
-PC="is a partclone image, as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw"
-refused "a partclone image is refused, naming the format and what to do" \
-    "bootherd image import: $W/d1p2.img $PC" bhc image import fog "$W/d1p2.img"
-refused "a gzip-compressed partclone image (FOG) too" \
-    "bootherd image import: $W/d1p2.img.gz is a partclone image (gzip-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw" \
-    bhc image import fog "$W/d1p2.img.gz"
-refused "a zstd-compressed partclone image (FOG) too" \
-    "bootherd image import: $W/d1p2.img.zst is a partclone image (zstd-compressed), as FOG makes them, not a disk or partition image: restore it with partclone.restore to a raw file first (partclone.restore -C -s IMAGE -O FILE.raw), then import FILE.raw" \
-    bhc image import fog "$W/d1p2.img.zst"
 refused "an ntfsclone image is refused" \
     "bootherd image import: $W/ntfs.img is an ntfsclone image, not a disk or partition image: restore it first (ntfsclone --restore-image --overwrite FILE.raw IMAGE), then import FILE.raw" \
     bhc image import fog "$W/ntfs.img"
@@ -111,8 +99,90 @@ contains "  ... saying so" "bootherd image import: $W/cut.xz: the xz data does n
 run bhc image import fog "$W/bad.gz"
 eq "a corrupt gzip source is refused" "2" "$RC"
 contains "  ... saying so" "bootherd image import: $W/bad.gz: the gzip data does not decode (" "$ERR"
+# partclone images that do not read: made from a real one's header
+python3 - "$W" <<'PY'
+import struct, sys, zlib
+w = sys.argv[1]
+def head(version=b"0002", crc_ok=True):
+    h = bytearray(110)
+    h[0:16] = b"partclone-image\0"
+    h[16:30] = b"0.3.23".ljust(14, b"\0")
+    h[30:34] = version
+    struct.pack_into("<H", h, 34, 0xC0DE)
+    h[36:52] = b"EXTFS".ljust(16, b"\0")
+    struct.pack_into("<QQQQI", h, 52, 8192, 8, 1, 1, 1024)
+    struct.pack_into("<IHHHHIBB", h, 88, 18, 2, 64, 0x20, 4, 256, 1, 1)
+    crc = ~zlib.crc32(bytes(h[:106])) & 0xFFFFFFFF
+    struct.pack_into("<I", h, 106, crc if crc_ok else crc ^ 1)
+    return bytes(h)
+bitmap = b"\x01"
+bcrc = struct.pack("<I", ~zlib.crc32(bitmap) & 0xFFFFFFFF)
+block = bytes(range(256)) * 4
+good = head() + bitmap + bcrc + block + struct.pack("<I", ~zlib.crc32(block) & 0xFFFFFFFF)
+open(w + "/pc-good.img", "wb").write(good)
+open(w + "/pc-v1.img", "wb").write(b"partclone-image" + b"EXTFS".ljust(15, b"\0") + b"0001" + bytes(4200))
+open(w + "/pc-badhead.img", "wb").write(head(crc_ok=False) + good[110:])
+open(w + "/pc-badcrc.img", "wb").write(good[:-1] + bytes([good[-1] ^ 0xFF]))
+open(w + "/pc-short.img", "wb").write(good[:600])
+PY
+run bhc image import pcgood "$W/pc-good.img"
+eq "a partclone image made here imports" 0 "$RC"
+bhc image export pcgood "$W/pc-good.raw" >/dev/null 2>&1
+eq "  ... as its one block at offset 0 and zeros to the file system's size" \
+    "8192 $(python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256))*4 + bytes(7168))' | md5sum | cut -c1-32)" \
+    "$(stat -c %s "$W/pc-good.raw") $(md5sum <"$W/pc-good.raw" | cut -c1-32)"
+BEFORE=$(images)
+refused "a partclone image of format 0001 is refused, saying what to do" \
+    "bootherd image import: $W/pc-v1.img: partclone image format 0001 (partclone before 0.3): only format 0002 is read; restore it with partclone.restore first" \
+    bhc image import fog "$W/pc-v1.img"
+refused "a partclone image whose header checksum does not match is refused" \
+    "bootherd image import: $W/pc-badhead.img: partclone image: the header's checksum does not match" \
+    bhc image import fog "$W/pc-badhead.img"
+refused "a partclone image whose block checksum does not match is refused" \
+    "bootherd image import: $W/pc-badcrc.img: partclone image: the checksum at byte 1139 does not match its blocks" \
+    bhc image import fog "$W/pc-badcrc.img"
+refused "a truncated partclone image is refused" \
+    "bootherd image import: $W/pc-short.img: the partclone image ends early, in its blocks at byte 600: truncated?" \
+    bhc image import fog "$W/pc-short.img"
 eq "the refused sources created no image" "$BEFORE" "$(images)"
 eq "  ... and left no temporary file" "" "$(ls "$W/tmp")"
+
+# ---- real partclone images (FOG's format), made by partclone -----------------
+PC=$(command -v partclone.ext4 || ls /usr/sbin/partclone.ext4 2>/dev/null)
+if [ -n "$PC" ] && command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null; then
+    truncate -s 48M "$W/ext4.img"
+    mkfs.ext4 -q -F "$W/ext4.img"
+    head -c $((2 * 1024 * 1024)) /dev/urandom >"$W/file"
+    debugfs -w -R "write $W/file file" "$W/ext4.img" >/dev/null 2>&1
+    "$PC" -c -s "$W/ext4.img" -o "$W/d1p1.img" -L "$W/pc.log" >/dev/null 2>&1
+    "$PC" -c -a0 -s "$W/ext4.img" -o "$W/d1p1-nock.img" -L "$W/pc.log" >/dev/null 2>&1
+    gzip -c "$W/d1p1.img" >"$W/d1p1.img.gz"
+    zstd -q -c "$W/d1p1.img" >"$W/d1p1.img.zst"
+    for src in d1p1.img d1p1-nock.img d1p1.img.gz d1p1.img.zst; do
+        run bhc image import fogext4 "$W/$src"
+        if [ "$RC" == 0 ]; then ok "partclone image $src imports"; else nok "partclone image $src imports"; diag "$ERR"; fi
+        bhc image export fogext4 "$W/back.raw" >/dev/null 2>&1
+        check "  ... as the ext4 partition it was taken from, bit-exact" cmp "$W/back.raw" "$W/ext4.img"
+    done
+    contains "  ... saying what it restored" "partclone EXTFS file system of 48.0 MiB:" "$ERR"
+    { head -c 3000000 "$W/d1p1.img"; printf X; tail -c +3000002 "$W/d1p1.img"; } >"$W/flip.img"
+    run bhc image import fogflip "$W/flip.img"
+    eq "a partclone image with one byte changed is refused" 2 "$RC"
+    contains "  ... by its checksum" "partclone image: the checksum at byte" "$ERR"
+    if command -v mkfs.vfat >/dev/null && [ -x "$(dirname "$PC")/partclone.fat" ]; then
+        truncate -s 32M "$W/fat.img"
+        mkfs.vfat "$W/fat.img" >/dev/null
+        "$(dirname "$PC")/partclone.fat" -c -s "$W/fat.img" -o "$W/fat.pcl" -L "$W/pc.log" >/dev/null 2>&1
+        run bhc image import fogfat "$W/fat.pcl"
+        bhc image export fogfat "$W/back.raw" >/dev/null 2>&1
+        check "a partclone FAT image imports bit-exact" cmp "$W/back.raw" "$W/fat.img"
+    else
+        skip "a partclone FAT image" "mkfs.vfat or partclone.fat missing"
+    fi
+else
+    skip "real partclone images" "partclone, mkfs.ext4 or debugfs is not installed (scripts/deps.sh test)"
+fi
+eq "no temporary file is left" "" "$(ls "$W/tmp")"
 
 # ---- names given as file names ---------------------------------------------
 run bhc image import win11.qcow2 "$W/q.qcow2"
