@@ -36,6 +36,7 @@
 #define PC_BITMAP_BIT 1
 #define PC_BLOCK_MAX  (64u << 20)  /* larger than any file system block */
 #define PC_BITMAP_MAX (1ull << 30) /* 2^33 blocks: 32 TiB of 4 KiB blocks */
+#define PC_READ_STEP  (1u << 20)   /* the bitmap is read (and grown) by this much */
 
 static uint16_t le16(const uint8_t *p)
 {
@@ -84,6 +85,38 @@ static int read_exact(struct pc_in *in, void *buf, size_t n, const char *what, s
     }
     in->off += n;
     return 0;
+}
+
+/* n bytes into a new *out, grown as they arrive: what a header claims
+ * costs memory only once the input holds it */
+static int read_grow(struct pc_in *in, uint8_t **out, size_t n, struct bh_err *err)
+{
+    size_t have = 0, cap = 0;
+    uint8_t *p = NULL;
+    int rc = 0;
+    while (!rc && have < n) {
+        size_t step = n - have < PC_READ_STEP ? n - have : PC_READ_STEP;
+        if (have + step > cap) {
+            size_t ncap = cap ? cap * 2 : PC_READ_STEP;
+            if (ncap > n)
+                ncap = n;
+            uint8_t *q = realloc(p, ncap);
+            if (!q) {
+                rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+                break;
+            }
+            p = q;
+            cap = ncap;
+        }
+        rc = read_exact(in, p + have, step, "bitmap", err);
+        have += step;
+    }
+    if (rc) {
+        free(p);
+        p = NULL;
+    }
+    *out = p;
+    return rc;
 }
 
 __attribute__((format(printf, 2, 3))) static int bad(struct bh_err *err, const char *fmt, ...)
@@ -168,13 +201,10 @@ int bh_srcfmt_partclone(int in_fd, int out, struct bh_partclone_info *info, stru
         return bad(err, "checksum size %u is out of range", csum_size);
 
     size_t nbitmap = (size_t)((info->total_blocks + 7) / 8);
-    uint8_t *bitmap = malloc(nbitmap), *block = malloc(bs), csum[64], bcrc[4];
-    if (!bitmap || !block) {
-        free(bitmap);
-        free(block);
-        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-    }
-    rc = read_exact(&in, bitmap, nbitmap, "bitmap", err);
+    uint8_t *bitmap = NULL, *block = NULL, csum[64], bcrc[4];
+    rc = read_grow(&in, &bitmap, nbitmap, err);
+    if (!rc && !(block = malloc(bs)))
+        rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     if (!rc)
         rc = read_exact(&in, bcrc, sizeof(bcrc), "bitmap", err);
     if (!rc && pc_crc(crc32(0, bitmap, (uInt)nbitmap)) != le32(bcrc))
