@@ -22,11 +22,12 @@ static void usage(FILE *f)
         "  bootherd client build [--data DIR]     the netbooted client OS (docs/client-os.md)\n\n"
         "Client (talks to a running server):\n"
         "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
-        "  bootherd group startconf NAME [-f FILE]\n"
+        "  bootherd group startconf NAME [-f FILE [--create]]\n"
         "  bootherd image import|export|versions|promote|tag|untag|rmversion|diff|verify|gc|stats\n"
         "  bootherd job run [--room R|--group G|--host H|--selector S] [--wake] STEP...\n"
         "  bootherd job ls | show|cancel|retry|watch ID\n"
-        "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
+        "  bootherd apply -f fleet.yaml|devices.csv [--dry-run] [--prune]\n"
+        "  bootherd migrate linbo [--dry-run] [--srv DIR] [--devices FILE]   a LINBO server\n"
         "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
         "  bootherd wake HOST... | --room R | --group G | --selector S   Wake-on-LAN\n"
         "  bootherd settings [set FIELD=VALUE ...]  run-time boot settings (admin)\n"
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
         {"audit", bh_cmd_audit, bh_usage_audit},    {"events", bh_cmd_events, bh_usage_events},
         {"whoami", bh_cmd_whoami, bh_usage_whoami}, {"apply", bh_cmd_apply, bh_usage_apply},
         {"boot", bh_cmd_boot, bh_usage_boot},       {"wake", bh_cmd_wake, bh_usage_wake},
-        {"job", bh_cmd_job, bh_usage_job},
+        {"job", bh_cmd_job, bh_usage_job},          {"migrate", bh_cmd_migrate, bh_usage_migrate},
     };
     int (*fn)(struct bh_cli *, int, char **) = NULL;
     void (*cmd_usage)(FILE *) = NULL;
