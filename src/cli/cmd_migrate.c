@@ -257,11 +257,10 @@ static int one_group(struct mig *m, const struct group *g)
 
 /* ---- the command ------------------------------------------------------------------- */
 
-/* a usage mistake: what, then the usage; 2 */
+/* a usage mistake: one line saying what; 2 */
 static int usage_err(const char *what)
 {
-    fprintf(stderr, "bootherd migrate: %s\n", what);
-    bh_usage_migrate(stderr);
+    fprintf(stderr, "bootherd migrate: %s (see bootherd migrate --help)\n", what);
     return 2;
 }
 

@@ -8,6 +8,7 @@
 #include "core/ini.h"
 #include "core/str.h"
 #include "model/model.h"
+#include "model/startconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,9 +270,11 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
     return rc;
 }
 
-/* Before a start.conf is set: the group exists, or (create) is made now;
+/* Before a start.conf is set: the group exists, or (create) is made now,
+ * once the text (from file) is known to be a start.conf the server takes;
  * without create a missing group is an error saying so.  0, 1 or 2. */
-static int group_exists(struct bh_cli *c, const char *name, bool create)
+static int group_exists(struct bh_cli *c, const char *name, bool create, const char *file,
+                        const char *text, size_t len)
 {
     char esc[256], path[512];
     bh_cli_escape(name, esc, sizeof(esc));
@@ -296,6 +299,13 @@ static int group_exists(struct bh_cli *c, const char *name, bool create)
                 name);
         return 1;
     }
+    json_t *conf = NULL;
+    if (bh_startconf_parse(text, len, &conf, NULL, &e)) {
+        fprintf(stderr, "bootherd group startconf: %s: %s; group '%s' was not created\n", file,
+                e.msg, name);
+        return 1;
+    }
+    json_decref(conf);
     json_t *doc = json_pack("{s:s}", "name", name);
     int rc = bh_cli_json(c, "POST", "/api/v1/groups", doc, &status, &out, &e);
     json_decref(doc);
@@ -339,7 +349,7 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
             fprintf(stderr, "bootherd: %s\n", e.msg);
             return 2;
         }
-        rc = group_exists(c, argv[0], create);
+        rc = group_exists(c, argv[0], create, argv[2], text, len);
         if (rc) {
             free(text);
             return rc;
