@@ -26,7 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEVICES_MAX_BYTES ((size_t)BH_DEVCSV_ROWS_MAX * 1024)
+#define DEVICES_MAX_BYTES ((size_t)4 << 20) /* what the import endpoint takes */
 #define IMPORT_PATH       "/api/v1/hosts/import?create=rooms,groups"
 
 void bh_devices_free(struct bh_devices *d)
