@@ -340,6 +340,8 @@ int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
     int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC);
     if (!rc && fd < 0)
         rc = bh_err_set(err, BH_ESYS, "source", "%s: %s", path, strerror(errno));
+    if (path != src) /* read through fd from here: nothing left behind if we are killed */
+        unlink(raw);
     uint64_t size = 0;
     if (!rc)
         rc = bh_push_source_size(fd, &size, err);
@@ -347,8 +349,6 @@ int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
         rc = bh_cli_push(c, fd, size, o, st, NULL, err);
     if (fd >= 0)
         close(fd);
-    if (path != src)
-        unlink(raw);
     return rc;
 }
 

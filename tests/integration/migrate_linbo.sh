@@ -325,4 +325,42 @@ api GET /api/v1/groups/physics
 eq "  ... the group has it" "ubuntu.qcow2 /dev/sda3" "$(jq -r '"\(.config.os[0].base_image) \(.config.linbo.cache)"' <<<"$BODY")"
 RC=0; A=$(bhc group startconf physics --create -f "$SRV/start.conf.lab" 2>&1) || RC=$?
 eq "  ... --create on a group that exists just sets the start.conf" "0 start.conf of group physics updated" "$RC $A"
+
+# ---- killed during an image upload, then run again -----------------------------------
+# a bigger image, first in name order; the CLI is killed (SIGKILL) once its
+# upload has begun.  If it finished first there was nothing to cut off.
+mkdir "$SRV/images/big"
+head -c 48M /dev/urandom >"$W/big.raw"
+qemu-img convert -O qcow2 "$W/big.raw" "$SRV/images/big/big.qcow2"
+rm -f "$W/big.raw"
+export TMPDIR=$W
+"$BH" --url "$BH_URL" --token "$BH_TOKEN" migrate linbo --srv "$SRV" --devices "$DEV" \
+    >"$W/kill.out" 2>"$W/kill.err" &
+MPID=$!
+_PIDS+=("$MPID")
+for _ in $(seq 1 600); do
+    grep -q '^upload ' "$W/kill.err" && break
+    kill -0 "$MPID" 2>/dev/null || break
+    sleep 0.05
+done
+kill -9 "$MPID" 2>/dev/null
+KRC=0
+wait "$MPID" 2>/dev/null || KRC=$?
+if [ "$KRC" -eq 137 ]; then
+    ok "migrate killed during the upload of big.qcow2"
+    api GET /api/v1/images/big/versions
+    eq "  ... no version of big yet" 0 "$(jq '.versions | length' <<<"$BODY")"
+else
+    skip "migrate killed during an upload" "it finished first (exit $KRC)"
+fi
+migrate linbo --srv "$SRV" --devices "$DEV"
+eq "run again after the kill: exit 0, only big is done" "0 created    version big@1" \
+    "$RC $(grep -E '^(created|changed) ' <<<"$OUT" | grep -v '^created    image' | cut -d: -f1)"
+api GET /api/v1/images/big/versions
+eq "  ... big has one version" 1 "$(jq '.versions | length' <<<"$BODY")"
+check "  ... with the content of big.qcow2" sh -c \
+    "'$BH' --url '$BH_URL' --token '$BH_TOKEN' image export big '$W/big.out' >/dev/null 2>&1 && qemu-img compare -q '$SRV/images/big/big.qcow2' '$W/big.out'"
+eq "  ... and no converted file left behind, by the killed run either" "" "$(ls "$W" | grep "bootherd-import-" || true)"
+migrate linbo --srv "$SRV" --devices "$DEV"
+eq "  ... a further run has nothing left to do" "0 created, 0 changed" "$(summary | cut -d, -f1,2)"
 finish
