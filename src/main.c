@@ -31,12 +31,13 @@ static void usage(FILE *f)
         "Client (talks to a running server):\n"
         "  bootherd host|room|group|profile|image|token ls|add|show|set|rm ...\n"
         "  bootherd host ticket MAC|NAME          a boot ticket by hand (admin)\n"
-        "  bootherd group startconf NAME [-f FILE]\n"
+        "  bootherd group startconf NAME [-f FILE [--create]]\n"
         "  bootherd image import|export|versions|promote|tag|untag|rmversion|diff|verify|gc|stats\n"
         "  bootherd job run [--room R|--group G|--host H|--selector S] [--wake]\n"
         "                   [--when now|next-boot|at:TIME] [--parallel N] STEP...\n"
         "  bootherd job ls|show|cancel|retry|watch [ID]\n"
-        "  bootherd apply -f fleet.yaml [--dry-run] [--prune]\n"
+        "  bootherd apply -f fleet.yaml|devices.csv [--dry-run] [--prune]\n"
+        "  bootherd migrate linbo [--dry-run] [--srv DIR] [--devices FILE]   a LINBO server\n"
         "  bootherd boot log HOST [--limit N]       a host's boot timeline\n"
         "  bootherd wake HOST... | --room R | --group G | --selector S   Wake-on-LAN\n"
         "  bootherd settings show|effective|set FIELD=VALUE ...   run-time boot settings\n"
@@ -193,7 +194,7 @@ static const struct {
     {"audit", bh_cmd_audit, bh_usage_audit},    {"events", bh_cmd_events, bh_usage_events},
     {"whoami", bh_cmd_whoami, bh_usage_whoami}, {"apply", bh_cmd_apply, bh_usage_apply},
     {"boot", bh_cmd_boot, bh_usage_boot},       {"wake", bh_cmd_wake, bh_usage_wake},
-    {"job", bh_cmd_job, bh_usage_job},
+    {"job", bh_cmd_job, bh_usage_job},          {"migrate", bh_cmd_migrate, bh_usage_migrate},
 };
 
 static const char *const image_verbs[] = {"import", "export", "versions",  "promote",

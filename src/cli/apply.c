@@ -6,8 +6,13 @@
  * apply validates everything first (reporting every error with its line and
  * column), then compares with the server, prints the difference and, unless
  * --dry-run, makes the server match.  Running it twice changes nothing.
+ *
+ * A LINBO devices.csv (named *.csv, or whose first line is ';'-separated
+ * fields) is taken as well: rooms and hosts, the same mapping as `bootherd
+ * migrate linbo` (devices.c).
  */
 #include "cli.h"
+#include "migrate.h"
 
 #include "core/ini.h"
 #include "core/str.h"
@@ -365,9 +370,40 @@ static int load_plan(struct plan *p, const char *file, json_t **root, struct bh_
     return 0;
 }
 
+/* A devices.csv: rooms and hosts as `migrate linbo` makes them; -1 when
+ * file is not one. */
+static int apply_csv(struct bh_cli *c, const char *file, bool dry, bool prune)
+{
+    char *text;
+    size_t len;
+    struct bh_err e;
+    if (bh_read_file(file, BH_YAML_MAX_BYTES, &text, &len, &e))
+        return -1; /* load_plan says why */
+    bool csv = bh_devices_sniff(file, text, len);
+    free(text);
+    if (!csv)
+        return -1;
+    if (prune) {
+        fprintf(stderr, "bootherd apply: --prune does not apply to a devices.csv (%s)\n", file);
+        return 2;
+    }
+    struct bh_devices d;
+    struct bh_mreport rep;
+    bh_mreport_init(&rep, dry);
+    int rc = bh_devices_load(c, file, NULL, &d);
+    if (!rc)
+        rc = bh_devices_commit(c, &d, dry, &rep);
+    if (!rc)
+        bh_mreport_print(&rep, c->json);
+    bh_devices_free(&d);
+    bh_mreport_free(&rep);
+    return rc;
+}
+
 void bh_usage_apply(FILE *f)
 {
-    fprintf(f, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n");
+    fprintf(f, "usage: bootherd apply -f FILE.yaml [--dry-run] [--prune]\n"
+               "       bootherd apply -f devices.csv [--dry-run]   (LINBO's: rooms and hosts)\n");
 }
 
 int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
@@ -392,6 +428,9 @@ int bh_cmd_apply(struct bh_cli *c, int argc, char **argv)
         bh_usage_apply(stderr);
         return 2;
     }
+    int crc = apply_csv(c, file, dry, prune);
+    if (crc >= 0)
+        return crc;
     struct plan p;
     memset(&p, 0, sizeof(p));
     p.fname = file;

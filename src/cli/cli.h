@@ -106,6 +106,7 @@ void bh_usage_events(FILE *f);
 void bh_usage_whoami(FILE *f);
 void bh_usage_boot(FILE *f);
 void bh_usage_routes(FILE *f);
+void bh_usage_migrate(FILE *f);
 
 /* output.c */
 void bh_out_table(const char *kind_plural, const json_t *items);
@@ -136,6 +137,8 @@ void bh_cli_image_name(const char *arg, char *out, size_t cap);
 /* image verbs beyond ls/add/show/set/rm; -1 when argv[0] is not one */
 int bh_cmd_image(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_job(struct bh_cli *c, int argc, char **argv);
+/* cmd_migrate.c: `bootherd migrate linbo` */
+int bh_cmd_migrate(struct bh_cli *c, int argc, char **argv);
 
 /* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
  * on_event per message until it returns non-zero.  Returns on error only

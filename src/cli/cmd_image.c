@@ -487,6 +487,33 @@ static int cmd_import(struct bh_cli *c, int argc, char **argv)
     return rc;
 }
 
+int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
+                      const struct bh_push_opts *o, struct bh_push_stats *st, struct bh_err *err)
+{
+    char fmt[32], raw[4096];
+    int rc = probe_format(src, fmt, sizeof(fmt), err);
+    const char *path = src;
+    if (!rc && strcmp(fmt, "raw") != 0) {
+        snprintf(raw, sizeof(raw), "%s/bootherd-import-%d.raw", tmpdir, (int)getpid());
+        char *conv[] = {"qemu-img", "convert", "-O", "raw", (char *)src, raw, NULL};
+        path = raw;
+        rc = run(conv, err);
+    }
+    int fd = rc ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    if (!rc && fd < 0)
+        rc = bh_err_set(err, BH_ESYS, "source", "%s: %s", path, strerror(errno));
+    if (path != src) /* read through fd from here: nothing left behind if we are killed */
+        unlink(raw);
+    uint64_t size = 0;
+    if (!rc)
+        rc = bh_push_source_size(fd, &size, err);
+    if (!rc)
+        rc = bh_cli_push(c, fd, size, o, st, NULL, err);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 /* ---- export -------------------------------------------------------------- */
 
 static int fetch_chunk(struct bh_cli *c, const uint8_t id[BH_SHA256_LEN], void *out, size_t len,

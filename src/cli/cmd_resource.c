@@ -8,6 +8,7 @@
 #include "core/ini.h"
 #include "core/str.h"
 #include "model/model.h"
+#include "model/startconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,9 @@ void bh_usage_resource(const char *kind, FILE *f)
             k->name, k->name, k == bh_kind_get(BH_KIND_HOST) ? "MAC" : "NAME", k->name, key,
             k->name, key, k->name, key);
     if (k->kind == BH_KIND_GROUP)
-        fprintf(f, "       bootherd group startconf NAME [-f FILE]\n");
+        fprintf(f,
+                "       bootherd group startconf NAME [-f FILE [--create]]   (--create: make the "
+                "group if missing)\n");
     if (k->kind == BH_KIND_HOST)
         fprintf(f, "       bootherd host ticket MAC|NAME   (admin: a boot ticket by hand)\n");
     if (k->kind == BH_KIND_IMAGE)
@@ -267,6 +270,56 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
     return rc;
 }
 
+/* Before a start.conf is set: the group exists, or (create) is made now,
+ * once the text (from file) is known to be a start.conf the server takes;
+ * without create a missing group is an error saying so.  0, 1 or 2. */
+static int group_exists(struct bh_cli *c, const char *name, bool create, const char *file,
+                        const char *text, size_t len)
+{
+    char esc[256], path[512];
+    bh_cli_escape(name, esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/groups/%s", esc);
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    json_decref(out);
+    out = NULL;
+    if (status == 200)
+        return 0;
+    if (status != 404)
+        return bh_cli_fail_json("group", status, NULL);
+    if (!create) {
+        fprintf(stderr,
+                "bootherd group startconf: group '%s' does not exist; pass --create to create "
+                "it with this start.conf\n",
+                name);
+        return 1;
+    }
+    json_t *conf = NULL;
+    if (bh_startconf_parse(text, len, &conf, NULL, &e)) {
+        fprintf(stderr, "bootherd group startconf: %s: %s; group '%s' was not created\n", file,
+                e.msg, name);
+        return 1;
+    }
+    json_decref(conf);
+    json_t *doc = json_pack("{s:s}", "name", name);
+    int rc = bh_cli_json(c, "POST", "/api/v1/groups", doc, &status, &out, &e);
+    json_decref(doc);
+    if (rc) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    rc = status == 201 ? 0 : bh_cli_fail_json("group", status, out);
+    json_decref(out);
+    if (!rc)
+        printf("group %s created\n", name);
+    return rc;
+}
+
 static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
 {
     if (argc < 1)
@@ -279,12 +332,27 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
     struct bh_resp r;
     struct bh_err e;
     int rc;
+    bool create = false;
+    if (argc == 4 && !strcmp(argv[3], "--create")) {
+        create = true;
+        argc--;
+    } else if (argc == 4 && !strcmp(argv[1], "--create")) {
+        create = true; /* NAME --create -f FILE */
+        argv[1] = argv[2];
+        argv[2] = argv[3];
+        argc--;
+    }
     if (argc == 3 && !strcmp(argv[1], "-f")) {
         char *text;
         size_t len;
         if (bh_read_file(argv[2], 1u << 20, &text, &len, &e)) {
             fprintf(stderr, "bootherd: %s\n", e.msg);
             return 2;
+        }
+        rc = group_exists(c, argv[0], create, argv[2], text, len);
+        if (rc) {
+            free(text);
+            return rc;
         }
         rc = bh_cli_request(c, "PUT", path, "text/plain", text, len, NULL, &r, &e);
         free(text);

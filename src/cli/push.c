@@ -169,6 +169,14 @@ int bh_cli_push(struct bh_cli *c, int fd, uint64_t size, const struct bh_push_op
         phase(&u, "scanning", size, true);
     if (!rc && bh_manifest_encode(&m, &enc))
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory for the manifest");
+    if (!rc) { /* the server names a manifest by the SHA-256 of its bytes */
+        uint8_t mid[BH_SHA256_LEN];
+        bh_sha256(enc.p, enc.len, mid);
+        bh_hex_id(mid, st->manifest);
+        st->stopped = o->stop && o->stop(o->ud, st->manifest);
+    }
+    if (!rc && st->stopped)
+        goto out;
     if (!rc)
         rc = begin(c, &u, &enc, &up, st, err);
     const char *uid = json_string_value(json_object_get(up, "upload"));
@@ -205,6 +213,7 @@ int bh_cli_push(struct bh_cli *c, int fd, uint64_t size, const struct bh_push_op
         if (version)
             *version = json_incref(ver);
     }
+out:
     json_decref(up);
     json_decref(ver);
     bh_idset_clear(&u.missing);

@@ -8,6 +8,7 @@
 #define BH_CLI_PUSH_H
 
 #include "cli.h"
+#include "image/manifest.h"
 
 #include <stdint.h>
 
@@ -20,6 +21,11 @@ struct bh_push_opts {
     /* progress of each phase ("scanning", "uploading"); NULL: a bar on stderr */
     void (*progress)(void *ud, const char *phase, uint64_t done, uint64_t total);
     void *ud;
+    /* Asked once the manifest is made, before anything is sent, with its
+     * id (hex): true stops the push there, nothing sent and st->stopped
+     * set (`migrate linbo`: a version with that content exists already,
+     * or a dry run).  NULL: always push. */
+    bool (*stop)(void *ud, const char *manifest_hex);
 };
 
 struct bh_push_stats {
@@ -28,6 +34,8 @@ struct bh_push_stats {
     uint64_t missing_bytes;           /* what the server lacked, before compression */
     int64_t version;                  /* the new version */
     double seconds;
+    char manifest[BH_SHA256_HEX]; /* the manifest's id (hex) */
+    bool stopped;                 /* o->stop said so: nothing was sent */
 };
 
 /* The size of a regular file or a block device. */
@@ -37,5 +45,11 @@ int bh_push_source_size(int fd, uint64_t *size, struct bh_err *err);
  * err then names the step only. */
 int bh_cli_push(struct bh_cli *c, int fd, uint64_t size, const struct bh_push_opts *o,
                 struct bh_push_stats *st, json_t **version, struct bh_err *err);
+
+/* cmd_image.c: push the image file src (raw, or any format qemu-img reads,
+ * then first converted to a raw file in tmpdir, removed after) as a new
+ * version of o->name.  0, or err says what failed. */
+int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
+                      const struct bh_push_opts *o, struct bh_push_stats *st, struct bh_err *err);
 
 #endif

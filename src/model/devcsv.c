@@ -195,6 +195,10 @@ static void device(struct bh_devcsv *d, int line, const struct span *f, int nf)
         take(d, line, BH_DEVCSV_COMMENT, v, BH_KIND_HOST, "description", r.comment,
              sizeof(r.comment));
 
+    static const int unkept[] = {6, 7, 8, 10, 12, 13, 14, 16};
+    for (size_t i = 0; i < sizeof(unkept) / sizeof(unkept[0]); i++)
+        if (unkept[i] <= nf && f[unkept[i]].n)
+            d->unkept[unkept[i]]++;
     if (d->errors_total == before)
         d->rows[d->nrows++] = r;
 }

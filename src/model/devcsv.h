@@ -27,6 +27,9 @@
  *   15     sophomorixComment   host.description when not empty
  *   16     options             ignored
  *
+ * Fields bootherd does not keep are counted per field (unkept) when not
+ * empty.
+ *
  * A line whose first character that is not blank is '#' is a comment;
  * lines that hold only blanks and ';' are empty.  A UTF-8 byte order mark
  * at the start, CRLF line ends, blanks around fields, and empty fields
@@ -92,6 +95,10 @@ struct bh_devcsv {
     size_t nerrors;      /* kept, at most BH_DEVCSV_ERRORS_MAX */
     size_t errors_total; /* found, kept or not */
     size_t comments;     /* comment lines */
+    /* per field (1-based): device lines where a field bootherd does not
+     * keep (officeKey, windowsKey, dhcpOptions, lmnReserved*, options) is
+     * not empty, so that a migration can say what it left behind */
+    size_t unkept[BH_DEVCSV_FIELDS + 1];
 };
 
 /* LINBO's name of field col (1-based): "room", "pxeFlag", ...; "" past 16. */

@@ -98,6 +98,11 @@ static void test_real_file(void **state)
     assert_int_equal(r[4].line, 9);
     assert_string_equal(r[4].group, "");
     assert_false(r[4].pxe);
+    /* fields bootherd does not keep, counted where set (for migrate's report) */
+    assert_int_equal(d.unkept[6], 1); /* officeKey */
+    assert_int_equal(d.unkept[7], 1); /* windowsKey */
+    assert_int_equal(d.unkept[8], 0);
+    assert_int_equal(d.unkept[16], 0);
     bh_devcsv_free(&d);
 }
 
