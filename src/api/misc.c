@@ -247,8 +247,8 @@ void bh_api_group_notes(struct bh_api *api, json_t *group)
 {
     const json_t *conf = json_object_get(group, "config");
     json_t *notes = json_array();
-    if (!json_is_object(conf) || !notes ||
-        bh_startconf_notes(conf, image_in_store, api->store, notes)) {
+    if (!notes ||
+        (json_is_object(conf) && bh_startconf_notes(conf, image_in_store, api->store, notes))) {
         json_decref(notes);
         return;
     }
