@@ -10,6 +10,10 @@
  *
  * which is why render refuses anything parse could never have produced (see
  * value_form()) and why parse rejects files whose rewrite would exceed the cap.
+ *
+ * Rendering a config that keeps its file's text ("text") edits that text
+ * instead (startconf_edit.c); the notes and cross-checks that are not
+ * errors are in startconf_notes.c.  Owner: the start.conf module.
  */
 #include "model/startconf.h"
 #include "model/startconf_int.h"
@@ -1014,34 +1018,4 @@ char *bh__startconf_canonical(const json_t *conf, struct bh_err *err)
             bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     return out;
-}
-
-bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap)
-{
-    if (!base || !*base)
-        return false;
-    size_t len = strcspn(base, "@");
-    if (ref)
-        snprintf(ref, rcap, "%s", base[len] == '@' && base[len + 1] ? base + len + 1 : "latest");
-    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
-        len -= 6;
-    if (len == 0 || len >= ncap)
-        return false;
-    snprintf(name, ncap, "%.*s", (int)len, base);
-    return true;
-}
-
-bool bh_startconf_uses_image(const json_t *config, const char *image)
-{
-    size_t i;
-    json_t *os;
-    json_array_foreach(json_object_get(config, "os"), i, os)
-    {
-        char name[256];
-        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
-                               sizeof(name), NULL, 0) &&
-            !strcmp(name, image))
-            return true;
-    }
-    return false;
 }

@@ -46,7 +46,9 @@
  * over 128 [Partition] / 64 [OS] sections or 64 unknown keys in a section;
  * or BH_ENOMEM), sets *out and *warnings to NULL, and fills err with field
  * "start.conf:LINE" and a message naming the line, section and key, e.g.
- * "start.conf:12: [OS] DefaultAction: expected start, sync or new, got 'boot'".
+ * "start.conf:12: [OS] DefaultAction: expected start, sync or new, got 'boot'"
+ * or "start.conf:7: [Partition] Dev: /dev/sda1 is already the Dev of
+ * partition 1 (line 2)".  A key with no value ("Key =") is kept as "".
  */
 int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warnings,
                        struct bh_err *err);

@@ -1,7 +1,8 @@
 /*
  * startconf_notes.c - what an admin should know about a group's start.conf
  * beyond "it parses": cross-checks between sections, keys bootherd keeps
- * but does not act on, and keeping the admin's own text beside the JSON.
+ * but does not act on, keeping the admin's own text beside the JSON, and
+ * the image an OS entry's BaseImage names.
  * Owner: the start.conf module.
  *
  * Errors and warnings, and why (docs/startconf.md "Cross-checks"):
@@ -158,4 +159,34 @@ json_t *bh_startconf_normalize(const json_t *conf, struct bh_err *err)
     }
     free(t);
     return out;
+}
+
+bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap)
+{
+    if (!base || !*base)
+        return false;
+    size_t len = strcspn(base, "@");
+    if (ref)
+        snprintf(ref, rcap, "%s", base[len] == '@' && base[len + 1] ? base + len + 1 : "latest");
+    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
+        len -= 6;
+    if (len == 0 || len >= ncap)
+        return false;
+    snprintf(name, ncap, "%.*s", (int)len, base);
+    return true;
+}
+
+bool bh_startconf_uses_image(const json_t *config, const char *image)
+{
+    size_t i;
+    json_t *os;
+    json_array_foreach(json_object_get(config, "os"), i, os)
+    {
+        char name[256];
+        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
+                               sizeof(name), NULL, 0) &&
+            !strcmp(name, image))
+            return true;
+    }
+    return false;
 }
