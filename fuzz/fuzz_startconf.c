@@ -70,6 +70,14 @@ static void kept_text(const char *text, size_t size, const json_t *a)
     else if (l)
         json_object_set_new(l, "group", json_string(""));
     edited_means(c, "edited value: parse(render) != JSON");
+    json_t *p0 = json_array_get(json_object_get(c, "partitions"), 0);
+    if (p0) { /* an unknown key added (or changed) */
+        json_t *x = json_object_get(p0, "extra");
+        if (!x)
+            json_object_set_new(p0, "extra", x = json_object());
+        json_object_set_new(x, "FuzzKey", json_string("v"));
+        edited_means(c, "added unknown key: parse(render) != JSON");
+    }
     json_array_append_new(json_object_get(c, "partitions"),
                           json_pack("{s:s, s:b}", "dev", "/dev/fuzz1", "bootable", 1));
     json_object_del(c, "linbo");

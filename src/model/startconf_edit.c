@@ -239,9 +239,12 @@ static int add_key(struct ed *e, const json_t *m, int sec, const char *name, boo
     return rc;
 }
 
+/* Known keys (extra = false) or the unknown ones of "extra" of a matched
+ * section: o as parsed from the text, n as wanted, m the section's map. */
 static int edit_keys(struct ed *e, int sec, const json_t *o, const json_t *n, const json_t *m,
                      bool extra)
 {
+    const json_t *lm = extra ? json_object_get(m, "extra") : m; /* the keys' lines */
     const char *k;
     json_t *v;
     int rc = 0;
@@ -250,21 +253,27 @@ static int edit_keys(struct ed *e, int sec, const json_t *o, const json_t *n, co
         if (!extra && strcmp(k, "extra") == 0)
             continue;
         const json_t *was = json_object_get(o, k);
+        int L = line_of(lm, k);
+        if (was && (L < 1 || (size_t)L > e->n))
+            return BH_EINVAL; /* can not happen: the map is the text's */
         if (!was)
             rc = add_key(e, m, sec, k, extra, v);
         else if (!json_equal(was, v))
-            rc = replace_value(e, line_of(m, k), sec, k, extra, v);
+            rc = replace_value(e, L, sec, k, extra, v);
         if (rc)
             return rc;
     }
     json_object_foreach((json_t *)o, k, v)
     {
-        if ((extra || strcmp(k, "extra") != 0) && !json_object_get(n, k))
-            e->drop[line_of(m, k) - 1] = 1;
+        int L = line_of(lm, k);
+        if ((extra || strcmp(k, "extra") != 0) && !json_object_get(n, k)) {
+            if (L < 1 || (size_t)L > e->n)
+                return BH_EINVAL;
+            e->drop[L - 1] = 1;
+        }
     }
     if (!extra)
-        rc = edit_keys(e, sec, json_object_get(o, "extra"), json_object_get(n, "extra"),
-                       json_object_get(m, "extra"), true);
+        rc = edit_keys(e, sec, json_object_get(o, "extra"), json_object_get(n, "extra"), m, true);
     return rc;
 }
 

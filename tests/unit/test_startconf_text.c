@@ -373,6 +373,22 @@ static void test_edit_sections(void **state)
     json_decref(c);
 }
 
+/* Unknown keys: changed, added to a section that had none, removed. */
+static void test_edit_extra_keys(void **state)
+{
+    (void)state;
+    json_t *c = conf_of("[LINBO]\nServer = 10.0.0.1\nWallpaper = a.png  # mine\n\n"
+                        "[OS]\nName = a\n");
+    json_object_set_new(json_object_get(json_object_get(c, "linbo"), "extra"), "Wallpaper",
+                        json_string("b.png"));
+    json_object_set_new(os0(c), "extra", json_pack("{s:s}", "IconSize", "64"));
+    expect_render(c, "[LINBO]\nServer = 10.0.0.1\nWallpaper = b.png  # mine\n\n"
+                     "[OS]\nName = a\nIconSize = 64\n");
+    json_object_del(json_object_get(c, "linbo"), "extra");
+    expect_render(c, "[LINBO]\nServer = 10.0.0.1\n\n[OS]\nName = a\nIconSize = 64\n");
+    json_decref(c);
+}
+
 static void test_edit_crlf(void **state)
 {
     (void)state;
@@ -496,17 +512,12 @@ static void test_notes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_force_opsi_setup),
-        cmocka_unit_test(test_empty_keys_kept),
-        cmocka_unit_test(test_dev_twice),
-        cmocka_unit_test(test_roundtrip_all_data),
-        cmocka_unit_test(test_edit_in_place),
-        cmocka_unit_test(test_edit_sections),
-        cmocka_unit_test(test_edit_crlf),
-        cmocka_unit_test(test_edit_falls_back),
-        cmocka_unit_test(test_keep_text_not_utf8),
-        cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_notes),
+        cmocka_unit_test(test_force_opsi_setup), cmocka_unit_test(test_empty_keys_kept),
+        cmocka_unit_test(test_dev_twice),        cmocka_unit_test(test_roundtrip_all_data),
+        cmocka_unit_test(test_edit_in_place),    cmocka_unit_test(test_edit_sections),
+        cmocka_unit_test(test_edit_extra_keys),  cmocka_unit_test(test_edit_crlf),
+        cmocka_unit_test(test_edit_falls_back),  cmocka_unit_test(test_keep_text_not_utf8),
+        cmocka_unit_test(test_normalize),        cmocka_unit_test(test_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
