@@ -3,6 +3,10 @@
  *
  * Text input: if it parses, render it, parse the rendering and require the
  * same JSON; render that again and require the same text.
+ * Then the kept-text path (src/model/startconf_edit.c): with the input kept
+ * as "text", render must give the input back byte for byte; with one value
+ * changed (or a section added), parsing the edited text must give exactly
+ * the changed JSON.
  * Input starting with '{': treat it as the API's JSON form; if it validates,
  * render it and require that parsing the text gives the same JSON back.
  * Any mismatch aborts so libFuzzer keeps the input.
@@ -21,6 +25,64 @@ static void die(const char *what, const char *detail)
 {
     fprintf(stderr, "fuzz_startconf: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     abort();
+}
+
+/* The edited text must mean exactly conf (without its "text"). */
+static void edited_means(json_t *conf, const char *what)
+{
+    struct bh_err err = {0};
+    json_t *got = NULL;
+    if (bh_startconf_validate(conf, &err) != 0)
+        return; /* e.g. the added Dev was there already */
+    char *t = bh_startconf_render(conf, &err);
+    if (!t) {
+        if (err.code != BH_ETOOBIG)
+            die("render with kept text failed", err.msg);
+        return;
+    }
+    if (bh_startconf_parse(t, strlen(t), &got, NULL, &err) != 0)
+        die(what, err.msg);
+    json_t *want = json_deep_copy(conf);
+    json_object_del(want, "text");
+    if (!json_equal(want, got))
+        die(what, t);
+    json_decref(want);
+    json_decref(got);
+    free(t);
+}
+
+/* parse(text) = a: kept as text, back byte for byte; edits mean what they say. */
+static void kept_text(const char *text, size_t size, const json_t *a)
+{
+    struct bh_err err = {0};
+    json_t *c = json_deep_copy(a);
+    if (!c || bh_startconf_keep_text(c, text, size, NULL) != 0)
+        die("keep_text failed", NULL);
+    if (json_object_get(c, "text")) {
+        char *t = bh_startconf_render(c, &err);
+        if (!t || strlen(t) != size || memcmp(t, text, size) != 0)
+            die("kept text not given back byte for byte", t);
+        free(t);
+    }
+    json_t *os = json_object_get(c, "os"), *l = json_object_get(c, "linbo");
+    if (json_array_size(os))
+        json_object_set_new(json_array_get(os, 0), "name", json_string("edited #1"));
+    else if (l)
+        json_object_set_new(l, "group", json_string(""));
+    edited_means(c, "edited value: parse(render) != JSON");
+    json_t *p0 = json_array_get(json_object_get(c, "partitions"), 0);
+    if (p0) { /* an unknown key added (or changed) */
+        json_t *x = json_object_get(p0, "extra");
+        if (!x)
+            json_object_set_new(p0, "extra", x = json_object());
+        json_object_set_new(x, "FuzzKey", json_string("v"));
+        edited_means(c, "added unknown key: parse(render) != JSON");
+    }
+    json_array_append_new(json_object_get(c, "partitions"),
+                          json_pack("{s:s, s:b}", "dev", "/dev/fuzz1", "bootable", 1));
+    json_object_del(c, "linbo");
+    edited_means(c, "added/removed sections: parse(render) != JSON");
+    json_decref(c);
 }
 
 /* Text -> JSON -> text -> JSON: both JSON values equal, both texts equal. */
@@ -51,6 +113,7 @@ static void text_roundtrip(const char *text, size_t size)
         die("render is not stable", t1);
     free(t1);
     free(t2);
+    kept_text(text, size, a);
     json_decref(a);
     json_decref(b);
     json_decref(w);
@@ -59,6 +122,7 @@ static void text_roundtrip(const char *text, size_t size)
 /* parse always yields both arrays, never an empty "extra"; bring x to that. */
 static void normalise(json_t *conf)
 {
+    json_object_del(conf, "text"); /* kept text: what render edits, not what it means */
     static const char *const lists[] = {"partitions", "os"};
     for (size_t i = 0; i < 2; i++)
         if (!json_object_get(conf, lists[i]))

@@ -158,6 +158,10 @@ void bh_h_delete(struct bh_req *r);
 void bh_h_token_create(struct bh_req *r);
 void bh_h_startconf_get(struct bh_req *r);
 void bh_h_startconf_put(struct bh_req *r);
+/* Add "startconf_notes" to a group object about to be sent: the warnings
+ * and "not acted on" notes of bh_startconf_notes, images looked up in the
+ * store (an empty array when the group has no config). */
+void bh_api_group_notes(struct bh_api *api, json_t *group);
 void bh_h_health(struct bh_req *r);
 void bh_h_ready(struct bh_req *r);
 void bh_h_metrics(struct bh_req *r);

@@ -235,6 +235,26 @@ void bh_h_startconf_get(struct bh_req *r)
     free(text);
 }
 
+static bool image_in_store(void *ud, const char *name)
+{
+    json_t *img = NULL;
+    bool ok = bh_store_get(ud, bh_kind_get(BH_KIND_IMAGE), name, &img, NULL) == 0;
+    json_decref(img);
+    return ok;
+}
+
+void bh_api_group_notes(struct bh_api *api, json_t *group)
+{
+    const json_t *conf = json_object_get(group, "config");
+    json_t *notes = json_array();
+    if (!notes ||
+        (json_is_object(conf) && bh_startconf_notes(conf, image_in_store, api->store, notes))) {
+        json_decref(notes);
+        return;
+    }
+    json_object_set_new(group, "startconf_notes", notes);
+}
+
 void bh_h_startconf_put(struct bh_req *r)
 {
     const struct bh_kind_desc *k = bh_req_route(r)->data;
@@ -253,6 +273,12 @@ void bh_h_startconf_put(struct bh_req *r)
                          "Invalid start.conf", e.msg, e.field);
         return;
     }
+    if (bh_startconf_keep_text(conf, body, len, warnings)) {
+        json_decref(conf);
+        json_decref(warnings);
+        bh_reply_problem(r, 500, "internal", "Internal error", "out of memory", NULL);
+        return;
+    }
     json_t *doc = json_pack("{s:o}", "config", conf);
     struct bh_actor a = bh_api_actor(r);
     if (!doc || bh_store_update(bh_api_ctx(r)->store, k, bh_req_param(r, "key"), doc, if_rev,
@@ -261,6 +287,9 @@ void bh_h_startconf_put(struct bh_req *r)
             bh_err_set(&e, BH_ENOMEM, NULL, "out of memory");
         bh_reply_err(r, &e);
     } else {
+        /* the file's own warnings, then the cross-checks and notes */
+        bh_api_group_notes(bh_api_ctx(r), obj);
+        json_array_extend(warnings, json_object_get(obj, "startconf_notes"));
         json_object_set_new(obj, "warnings", warnings);
         warnings = NULL;
         char etag[32];

@@ -80,6 +80,12 @@ static json_t *kind_schema(const struct bh_kind_desc *k)
     json_object_set_new(props, "rev",
                         json_pack("{s:s, s:b, s:s}", "type", "integer", "readOnly", 1,
                                   "description", "revision of the last change (the ETag)"));
+    if (k->kind == BH_KIND_GROUP) /* added by the API to single groups (api/misc.c) */
+        json_object_set_new(
+            props, "startconf_notes",
+            json_pack("{s:s, s:{s:s}, s:b, s:s}", "type", "array", "items", "type", "string",
+                      "readOnly", 1, "description",
+                      "start.conf cross-check warnings and keys kept but not acted on"));
     return json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required", req,
                      "additionalProperties", 0);
 }

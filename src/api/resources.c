@@ -27,6 +27,8 @@ static const char *obj_key(struct bh_req *r)
 
 static void reply_object(struct bh_req *r, int status, json_t *obj)
 {
+    if (route_kind(r)->kind == BH_KIND_GROUP)
+        bh_api_group_notes(bh_api_ctx(r), obj);
     char etag[32];
     bh_etag(json_integer_value(json_object_get(obj, "rev")), etag);
     bh_reply_header(r, "ETag", etag);

@@ -92,6 +92,13 @@ static int group_startconf(struct plan *p, json_t *obj, const char *path)
                 json_string_value(w));
     }
     json_decref(warnings);
+    /* the text is kept beside the JSON, so the group's start.conf comes
+     * back with its comments (a non-UTF-8 file is simply not kept) */
+    if (bh_startconf_keep_text(conf, json_string_value(sc), json_string_length(sc), NULL)) {
+        json_decref(conf);
+        report(p, sub, "out of memory");
+        return -1;
+    }
     json_object_del(obj, "start_conf");
     json_object_set_new(obj, "config", conf);
     return 0;
@@ -202,6 +209,15 @@ static json_t *changes(const json_t *want, const json_t *cur)
         json_t *now = json_object_get(cur, f);
         if (now && json_equal(now, v))
             continue;
+        if (!strcmp(f, "config") && json_is_object(now) && !json_object_get(v, "text")) {
+            /* a config given as JSON leaves the kept start.conf text alone */
+            json_t *bare = json_copy(now);
+            json_object_del(bare, "text");
+            bool same = bare && json_equal(bare, v);
+            json_decref(bare);
+            if (same)
+                continue;
+        }
         if (!strcmp(f, "labels") && json_is_object(now)) {
             /* labels in the file are the whole set: drop the others */
             json_t *l = json_deep_copy(v);

@@ -382,6 +382,45 @@ static int cmd_startconf(struct bh_cli *c, int argc, char **argv)
     return rc;
 }
 
+/* `bootherd group show NAME`: the group, its kept start.conf text as a
+ * line count (`group startconf NAME` prints it), then the start.conf
+ * notes (cross-check warnings, keys not acted on) one per line. */
+static int group_show(struct bh_cli *c, const char *path, const char *name)
+{
+    long status = 0;
+    json_t *g = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, "GET", path, NULL, &status, &g, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = status == 200 ? 0 : bh_cli_fail_json("show", status, g);
+    if (!rc) {
+        json_t *notes = json_incref(json_object_get(g, "startconf_notes"));
+        json_t *conf = json_object_get(g, "config");
+        const char *text = json_string_value(json_object_get(conf, "text"));
+        json_object_del(g, "startconf_notes");
+        if (text) {
+            size_t lines = 0;
+            for (const char *p = text; *p; p++)
+                lines += *p == '\n';
+            char what[160];
+            snprintf(what, sizeof(what), "(%zu lines, with comments: bootherd group startconf %s)",
+                     lines, name);
+            json_object_set_new(conf, "text", json_string(what));
+        }
+        bh_out_show(g);
+        size_t i;
+        json_t *n;
+        if (json_array_size(notes))
+            printf("\nstart.conf notes:\n");
+        json_array_foreach(notes, i, n) printf("  - %s\n", json_string_value(n));
+        json_decref(notes);
+    }
+    json_decref(g);
+    return rc;
+}
+
 /* `bootherd settings [show|effective]` and `bootherd settings set FIELD=VALUE ...` */
 static int cmd_settings(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char **argv)
 {
@@ -452,7 +491,9 @@ int bh_cmd_resource(struct bh_cli *c, const char *kind, int argc, char **argv)
     if (!strcmp(verb, "show") || !strcmp(verb, "get")) {
         if (argc != 2)
             return usage(k);
-        int rc = bh_cli_show(c, "GET", path, NULL, "show", 200);
+        int rc = k->kind == BH_KIND_GROUP && !c->json
+                     ? group_show(c, path, argv[1])
+                     : bh_cli_show(c, "GET", path, NULL, "show", 200);
         if (!rc && k->kind == BH_KIND_HOST && !c->json) {
             char *a[] = {"log", argv[1], "--limit", "10", NULL};
             printf("\nrecent events:\n");

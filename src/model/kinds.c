@@ -338,7 +338,9 @@ static const struct bh_field group_fields[] = {
      .column = "config",
      .type = BH_F_OBJECT,
      .check = check_startconf,
-     .doc = "partition layout and OS entries (the start.conf of the group)"},
+     .normalize = bh_startconf_normalize,
+     .doc = "partition layout and OS entries (the start.conf of the group); \"text\": the "
+            "start.conf file it came from, kept with its comments"},
     {.name = "default_profile",
      .column = "profile_id",
      .type = BH_F_REF,

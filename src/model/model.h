@@ -73,6 +73,10 @@ struct bh_field {
     int (*check)(const json_t *v, struct bh_err *err); /* extra validation */
     int64_t min, max; /* for integers when min < max: the range allowed */
     const char *doc;  /* one line for docs and OpenAPI */
+    /* the value to store, once `check` passed (new reference; NULL with err
+     * filled on failure): e.g. a group's kept start.conf text edited to
+     * match its config.  NULL: the value as given. */
+    json_t *(*normalize)(const json_t *v, struct bh_err *err);
 };
 
 struct bh_kind_desc {

@@ -10,8 +10,13 @@
  *
  * which is why render refuses anything parse could never have produced (see
  * value_form()) and why parse rejects files whose rewrite would exceed the cap.
+ *
+ * Rendering a config that keeps its file's text ("text") edits that text
+ * instead (startconf_edit.c); the notes and cross-checks that are not
+ * errors are in startconf_notes.c.  Owner: the start.conf module.
  */
 #include "model/startconf.h"
+#include "model/startconf_int.h"
 
 #include "core/buf.h"
 #include "core/ini.h"
@@ -48,10 +53,10 @@ enum ktype {
     T_ENUM,  /* one of values[], case-insensitive, stored lower case */
     T_SIZE,  /* LINBO size (KiB unless suffixed), kept as written; empty = rest */
     T_HEXID, /* partition type code, 1-4 hex digits, stored lower case */
+    T_OPSI,  /* comma-separated opsi product ids, stored lower case */
 };
 
 #define KF_REQUIRED 0x1u /* must be present and non-empty */
-#define KF_EMPTY_OK 0x2u /* T_ENUM: the empty string is one of the values */
 
 struct key {
     const char *name; /* canonical start.conf spelling */
@@ -64,8 +69,8 @@ struct key {
 static const char *const v_download[] = {"rsync", "multicast", "torrent", NULL};
 static const char *const v_system[] = {"bios", "bios64", "efi32", "efi64", NULL};
 static const char *const v_action[] = {"start", "sync", "new", NULL};
-static const char *const v_fstype[] = {"",     "vfat",  "fat32", "ntfs", "ext2", "ext3",
-                                       "ext4", "btrfs", "xfs",   "swap", NULL};
+static const char *const v_fstype[] = {"vfat", "fat32", "ntfs", "ext2", "ext3",
+                                       "ext4", "btrfs", "xfs",  "swap", NULL};
 
 /* Table order is the canonical order keys are rendered in. */
 static const struct key linbo_keys[] = {
@@ -89,12 +94,9 @@ static const struct key linbo_keys[] = {
 };
 
 static const struct key part_keys[] = {
-    {"Dev", "dev", T_DEV, KF_REQUIRED, NULL},
-    {"Label", "label", T_STR, 0, NULL},
-    {"Size", "size", T_SIZE, 0, NULL},
-    {"Id", "id", T_HEXID, 0, NULL},
-    {"FSType", "fstype", T_ENUM, KF_EMPTY_OK, v_fstype},
-    {"Bootable", "bootable", T_BOOL, 0, NULL},
+    {"Dev", "dev", T_DEV, KF_REQUIRED, NULL},  {"Label", "label", T_STR, 0, NULL},
+    {"Size", "size", T_SIZE, 0, NULL},         {"Id", "id", T_HEXID, 0, NULL},
+    {"FSType", "fstype", T_ENUM, 0, v_fstype}, {"Bootable", "bootable", T_BOOL, 0, NULL},
 };
 
 static const struct key os_keys[] = {
@@ -116,7 +118,7 @@ static const struct key os_keys[] = {
     {"AutostartTimeout", "autostart_timeout", T_INT, 0, NULL},
     {"DefaultAction", "default_action", T_ENUM, 0, v_action},
     {"RestoreOpsiState", "restore_opsi_state", T_BOOL, 0, NULL},
-    {"ForceOpsiSetup", "force_opsi_setup", T_BOOL, 0, NULL},
+    {"ForceOpsiSetup", "force_opsi_setup", T_OPSI, 0, NULL},
     {"Hidden", "hidden", T_BOOL, 0, NULL},
 };
 
@@ -243,16 +245,41 @@ static bool share_ok(const char *s)
  * and for T_BOOL/T_INT the typed value. */
 struct tval {
     const char *text; /* s itself, a table string, or buf */
-    char buf[24];
+    char buf[SC_VALUE_MAX + 1];
     bool b;
     json_int_t i;
 };
 
+/* An empty value ("Key =") is kept as the empty string for every key but
+ * the required ones: LINBO's own files write "ForceOpsiSetup =" and
+ * "Boot =", and an admin expects them back as written. */
 static bool empty_ok(const struct key *k)
 {
-    if (k->flags & KF_REQUIRED)
-        return false;
-    return k->type == T_STR || k->type == T_SIZE || (k->type == T_ENUM && (k->flags & KF_EMPTY_OK));
+    return !(k->flags & KF_REQUIRED);
+}
+
+/* opsi product ids: opsi's own rule is 1 to 128 of [a-z0-9._-]; LINBO
+ * lower-cases the value and reads it up to the first blank, so blanks are
+ * refused rather than silently cut off. */
+#define SC_OPSI_ID_MAX 128
+static bool opsi_list_ok(const char *s, char *lower)
+{
+    size_t n = 0, i = 0;
+    for (;; i++) {
+        char c = s[i];
+        if (c == ',' || c == '\0') {
+            if (n == 0 || n > SC_OPSI_ID_MAX)
+                return false;
+            n = 0;
+        } else if (isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.') {
+            n++;
+        } else {
+            return false;
+        }
+        lower[i] = (char)tolower((unsigned char)c);
+        if (c == '\0')
+            return true;
+    }
 }
 
 /* Check s (already through check_common) against k's rules.  On success
@@ -267,7 +294,9 @@ static int check_text(const struct key *k, const char *s, struct tval *tv, char 
     int64_t i64;
     uint64_t u64;
     tv->text = s;
-    if (!*s && !empty_ok(k)) {
+    if (!*s) {
+        if (empty_ok(k))
+            return 0;
         snprintf(why, wsz, "must not be empty");
         return BH_EINVAL;
     }
@@ -311,6 +340,13 @@ static int check_text(const struct key *k, const char *s, struct tval *tv, char 
         if (ok)
             tv->text = tv->buf;
         expect = "a partition type code of 1 to 4 hex digits such as 83, 7, ef or 0c01";
+        break;
+    case T_OPSI:
+        ok = n < sizeof(tv->buf) && opsi_list_ok(s, tv->buf);
+        if (ok)
+            tv->text = tv->buf;
+        expect = "opsi product ids separated by commas, without blanks (letters, digits, '-', '_' "
+                 "and '.'), such as win10-opsi or firefox,7zip";
         break;
     case T_ENUM: {
         size_t nv = 0, off = 0;
@@ -413,7 +449,23 @@ struct pstate {
     int linbo_line;
     int key_line[SC_KEYS_MAX]; /* where each known key was set; 0 = not yet */
     size_t nextra;
+    int dev_line[SC_PARTS_MAX]; /* line of each [Partition]'s Dev */
+    json_t *map;                /* owned, optional: the line of every section and key */
+    json_t *mobj;               /* current section's part of map; borrowed */
 };
+
+/* map: {"linbo": {"@": LINE, "server": LINE, "extra": {"Foo": LINE}},
+ *       "partitions": [{"@": LINE, ...}], "os": [...]} */
+static int mark(struct pstate *st, const char *name, bool extra, int line)
+{
+    json_t *o = st->mobj;
+    if (extra) {
+        o = json_object_get(st->mobj, "extra");
+        if (!o && json_object_set_new(st->mobj, "extra", o = json_object()))
+            return BH_ENOMEM;
+    }
+    return o && json_object_set_new(o, name, json_integer(line)) == 0 ? 0 : BH_ENOMEM;
+}
 
 __attribute__((format(printf, 4, 5))) static int perr(struct bh_err *err, int code, int line,
                                                       const char *fmt, ...)
@@ -425,6 +477,24 @@ __attribute__((format(printf, 4, 5))) static int perr(struct bh_err *err, int co
     va_end(ap);
     snprintf(field, sizeof(field), SC_FILE ":%d", line);
     return bh_err_set(err, code, field, SC_FILE ":%d: %s", line, msg);
+}
+
+/* The same Dev twice would make LINBO (and bootherd's partition step)
+ * create one partition twice: the table can not be written. */
+static int dev_twice(struct pstate *st, const char *dev, int line, struct bh_err *err)
+{
+    json_t *parts = json_object_get(st->root, "partitions");
+    size_t n = json_array_size(parts);
+    for (size_t i = 0; i + 1 < n; i++) {
+        const char *d = json_string_value(json_object_get(json_array_get(parts, i), "dev"));
+        if (d && strcmp(d, dev) == 0)
+            return perr(err, BH_EINVAL, line,
+                        "[Partition] Dev: %s is already the Dev of partition %zu (line %d)", dev,
+                        i + 1, st->dev_line[i]);
+    }
+    if (n > 0 && n <= SC_PARTS_MAX)
+        st->dev_line[n - 1] = line;
+    return 0;
 }
 
 static int warn(struct pstate *st, struct bh_err *err, const char *fmt, ...)
@@ -489,6 +559,14 @@ static int on_section(void *ud, const char *name, int line, struct bh_err *err)
     }
     if (rc)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (st->map) {
+        json_t *m = json_pack("{s:i}", "@", line);
+        json_t *where = sec->max ? json_object_get(st->map, sec->json) : NULL;
+        if (!m || (sec->max ? json_array_append_new(where, m)
+                            : json_object_set_new(st->map, sec->json, m)))
+            return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+        st->mobj = m;
+    }
     st->cur = idx;
     st->obj = obj;
     st->sec_line = line;
@@ -524,6 +602,8 @@ static int add_extra(struct pstate *st, const struct section *sec, const char *k
     if (json_object_set_new(extra, key, json_string(value)))
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     st->nextra++;
+    if (st->map && mark(st, key, true, line))
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     return warn(st, err, "line %d: unknown key '%s' in [%s] kept as-is", line, key, sec->name);
 }
 
@@ -553,38 +633,49 @@ static int on_kv(void *ud, const char *key, const char *value, int line, struct 
         return perr(err, BH_EINVAL, line, "[%s] %s: repeated (first set at line %d)", sec->name,
                     k->name, st->key_line[ki]);
     st->key_line[ki] = line;
-    /* LINBO's own examples leave some typed keys empty ("ForceOpsiSetup =").
-     * That means "not set", so the key is dropped with a warning. */
+    /* LINBO's own examples leave some keys empty ("ForceOpsiSetup =",
+     * "Boot ="): kept as "" (any type), so the file comes back as written. */
     if (!*value && (k->flags & KF_REQUIRED))
         return perr(err, BH_EINVAL, line, "[%s] %s: must not be empty", sec->name, k->name);
-    if (!*value && !empty_ok(k))
-        return warn(st, err, "line %d: empty value for '%s' in [%s] ignored", line, key, sec->name);
     struct tval tv;
     if (check_text(k, value, &tv, why, sizeof(why)))
         return perr(err, BH_EINVAL, line, "[%s] %s: %s, got '%s'", sec->name, k->name, why,
                     show(value, tmp, sizeof(tmp)));
-    json_t *j = k->type == T_BOOL  ? json_boolean(tv.b)
-                : k->type == T_INT ? json_integer(tv.i)
-                                   : json_string(tv.text);
+    if (st->map && mark(st, k->json, false, line))
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (sec == &sections[SEC_PART] && k->type == T_DEV) {
+        int rc = dev_twice(st, value, line, err);
+        if (rc)
+            return rc;
+    }
+    json_t *j = !*value             ? json_string("")
+                : k->type == T_BOOL ? json_boolean(tv.b)
+                : k->type == T_INT  ? json_integer(tv.i)
+                                    : json_string(tv.text);
     if (!j || json_object_set_new(st->obj, k->json, j))
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     return 0;
 }
 
-int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warnings,
-                       struct bh_err *err)
+static int parse(const char *text, size_t len, json_t **out, json_t **warnings, json_t **map,
+                 struct bh_err *err)
 {
     struct pstate st = {.cur = -1};
     int rc;
     *out = NULL;
     if (warnings)
         *warnings = NULL;
+    if (map)
+        *map = NULL;
     if (len > BH_STARTCONF_MAX)
         return bh_err_set(err, BH_ETOOBIG, SC_FILE, SC_FILE ": larger than %d bytes",
                           BH_STARTCONF_MAX);
     st.root = json_object();
     st.warnings = json_array();
-    if (!st.root || !st.warnings || json_object_set_new(st.root, "partitions", json_array()) ||
+    if (map)
+        st.map = json_pack("{s:[],s:[]}", "partitions", "os");
+    if (!st.root || !st.warnings || (map && !st.map) ||
+        json_object_set_new(st.root, "partitions", json_array()) ||
         json_object_set_new(st.root, "os", json_array())) {
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         goto fail;
@@ -620,11 +711,26 @@ int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warn
         *warnings = st.warnings;
     else
         json_decref(st.warnings);
+    if (map)
+        *map = st.map;
     return 0;
 fail:
     json_decref(st.root);
     json_decref(st.warnings);
+    json_decref(st.map);
     return rc;
+}
+
+int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warnings,
+                       struct bh_err *err)
+{
+    return parse(text, len, out, warnings, NULL, err);
+}
+
+int bh__startconf_parse_map(const char *text, size_t len, json_t **out, json_t **map,
+                            struct bh_err *err)
+{
+    return parse(text, len, out, NULL, map, err);
 }
 
 /* -------------------------------------------------------------- validate */
@@ -668,8 +774,10 @@ static int validate_value(const struct key *k, const json_t *v, const char *path
 {
     char why[160];
     struct tval tv;
+    if (json_is_string(v) && json_string_length(v) == 0 && empty_ok(k))
+        return 0; /* "Key =" in the file */
     if (k->type == T_BOOL)
-        return json_is_boolean(v) ? 0 : verr(err, path, "expected true or false");
+        return json_is_boolean(v) ? 0 : verr(err, path, "expected true or false (or \"\")");
     if (k->type == T_INT) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > SC_INT_MAX)
             return verr(err, path, "expected an integer from 0 to %d", SC_INT_MAX);
@@ -763,8 +871,15 @@ int bh_startconf_validate(const json_t *conf, struct bh_err *err)
             if (strcmp(name, sections[i].json) == 0)
                 sec = &sections[i];
         join_path(path, "config", name, -1);
+        if (!sec && strcmp(name, "text") == 0) {
+            if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+                return verr(err, path, "expected the text of a start.conf (a string)");
+            if (json_string_length(v) > BH_STARTCONF_MAX)
+                return verr(err, path, "longer than %d bytes", BH_STARTCONF_MAX);
+            continue;
+        }
         if (!sec)
-            return verr(err, path, "unknown member (expected linbo, partitions or os)");
+            return verr(err, path, "unknown member (expected linbo, partitions, os or text)");
         if (sec->max == 0) {
             int rc = validate_section(sec, v, path, err);
             if (rc)
@@ -780,6 +895,15 @@ int bh_startconf_validate(const json_t *conf, struct bh_err *err)
             int rc = validate_section(sec, json_array_get(v, i), path, err);
             if (rc)
                 return rc;
+            const char *dev = json_string_value(json_object_get(json_array_get(v, i), "dev"));
+            for (size_t j = 0; sec == &sections[SEC_PART] && dev && j < i; j++) {
+                const char *d = json_string_value(json_object_get(json_array_get(v, j), "dev"));
+                if (d && strcmp(d, dev) == 0) {
+                    join_path(path, "config", "partitions", (long)i);
+                    snprintf(path + strlen(path), sizeof(path) - strlen(path), ".dev");
+                    return verr(err, path, "%s is already the dev of partitions[%zu]", dev, j);
+                }
+            }
         }
     }
     return 0;
@@ -799,6 +923,15 @@ static int put_line(struct bh_buf *b, const char *key, const char *value)
     }
 }
 
+static int put_key(struct bh_buf *b, const struct key *k, const json_t *v)
+{
+    if (json_is_string(v))
+        return put_line(b, k->name, json_string_value(v));
+    if (k->type == T_BOOL)
+        return put_line(b, k->name, json_is_true(v) ? "yes" : "no");
+    return bh_buf_printf(b, "%s = %" JSON_INTEGER_FORMAT "\n", k->name, json_integer_value(v));
+}
+
 static int render_section(struct bh_buf *b, const struct section *sec, const json_t *obj)
 {
     const char *name;
@@ -807,15 +940,8 @@ static int render_section(struct bh_buf *b, const struct section *sec, const jso
     for (size_t i = 0; !rc && i < sec->nkeys; i++) {
         const struct key *k = &sec->keys[i];
         v = json_object_get(obj, k->json);
-        if (!v)
-            continue;
-        if (k->type == T_BOOL)
-            rc = put_line(b, k->name, json_is_true(v) ? "yes" : "no");
-        else if (k->type == T_INT)
-            rc =
-                bh_buf_printf(b, "%s = %" JSON_INTEGER_FORMAT "\n", k->name, json_integer_value(v));
-        else
-            rc = put_line(b, k->name, json_string_value(v));
+        if (v)
+            rc = put_key(b, k, v);
     }
     json_object_foreach((json_t *)json_object_get(obj, "extra"), name, v)
     {
@@ -826,12 +952,47 @@ static int render_section(struct bh_buf *b, const struct section *sec, const jso
     return rc;
 }
 
+int bh__startconf_key_line(struct bh_buf *b, int sec, const char *name, bool extra, const json_t *v)
+{
+    if (extra)
+        return put_line(b, name, json_string_value(v));
+    for (size_t i = 0; i < sections[sec].nkeys; i++)
+        if (strcmp(sections[sec].keys[i].json, name) == 0)
+            return put_key(b, &sections[sec].keys[i], v);
+    return BH_EINVAL;
+}
+
+int bh__startconf_section(struct bh_buf *b, int sec, const json_t *obj)
+{
+    struct bh_buf one;
+    bh_buf_init(&one, BH_STARTCONF_MAX);
+    int rc = render_section(&one, &sections[sec], obj);
+    if (!rc)
+        rc = bh_buf_add(b, one.p, one.len);
+    bh_buf_free(&one);
+    return rc;
+}
+
+const char *bh__startconf_json_name(int sec)
+{
+    return sections[sec].json;
+}
+
 char *bh_startconf_render(const json_t *conf, struct bh_err *err)
 {
-    struct bh_buf b;
     int rc = bh_startconf_validate(conf, err);
     if (rc)
         return NULL;
+    const json_t *text = json_object_get(conf, "text");
+    if (text)
+        return bh__startconf_edit(conf, json_string_value(text), json_string_length(text), err);
+    return bh__startconf_canonical(conf, err);
+}
+
+char *bh__startconf_canonical(const json_t *conf, struct bh_err *err)
+{
+    struct bh_buf b;
+    int rc = 0;
     bh_buf_init(&b, BH_STARTCONF_MAX);
     for (int s = 0; !rc && s < SEC__COUNT; s++) {
         const struct section *sec = &sections[s];
@@ -857,34 +1018,4 @@ char *bh_startconf_render(const json_t *conf, struct bh_err *err)
             bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     return out;
-}
-
-bool bh_startconf_image(const char *base, char *name, size_t ncap, char *ref, size_t rcap)
-{
-    if (!base || !*base)
-        return false;
-    size_t len = strcspn(base, "@");
-    if (ref)
-        snprintf(ref, rcap, "%s", base[len] == '@' && base[len + 1] ? base + len + 1 : "latest");
-    if (len > 6 && !strncmp(base + len - 6, ".qcow2", 6))
-        len -= 6;
-    if (len == 0 || len >= ncap)
-        return false;
-    snprintf(name, ncap, "%.*s", (int)len, base);
-    return true;
-}
-
-bool bh_startconf_uses_image(const json_t *config, const char *image)
-{
-    size_t i;
-    json_t *os;
-    json_array_foreach(json_object_get(config, "os"), i, os)
-    {
-        char name[256];
-        if (bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
-                               sizeof(name), NULL, 0) &&
-            !strcmp(name, image))
-            return true;
-    }
-    return false;
 }

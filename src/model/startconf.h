@@ -14,6 +14,9 @@
  *                       "default_action": "sync", ... }, ... ]
  *   }
  *
+ * and, when the group was given a start.conf file, "text": that file, kept
+ * so that it comes back with its comments (see bh_startconf_render).
+ *
  * JSON keys are the start.conf keys in snake_case (RootTimeout ->
  * root_timeout; FSType is "fstype").  Keys bootherd does not know are kept verbatim, per
  * section, under "extra" so a LINBO file round-trips without loss.
@@ -43,12 +46,18 @@
  * over 128 [Partition] / 64 [OS] sections or 64 unknown keys in a section;
  * or BH_ENOMEM), sets *out and *warnings to NULL, and fills err with field
  * "start.conf:LINE" and a message naming the line, section and key, e.g.
- * "start.conf:12: [OS] DefaultAction: expected start, sync or new, got 'boot'".
+ * "start.conf:12: [OS] DefaultAction: expected start, sync or new, got 'boot'"
+ * or "start.conf:7: [Partition] Dev: /dev/sda1 is already the Dev of
+ * partition 1 (line 2)".  A key with no value ("Key =") is kept as "".
  */
 int bh_startconf_parse(const char *text, size_t len, json_t **out, json_t **warnings,
                        struct bh_err *err);
 
 /*
+ * With a "text" member (the start.conf the group was given, kept beside the
+ * parsed form): the text edited to say what the JSON says, comments and
+ * layout kept (src/model/startconf_edit.c; docs/startconf.md "Comments").
+ * Without one:
  * Render the JSON form back to start.conf text, sections in the order
  * [LINBO], [Partition]..., [OS]..., keys in a fixed canonical order and
  * spelling ("Key = value", bools as yes/no), unknown ("extra") keys last in
@@ -69,6 +78,39 @@ char *bh_startconf_render(const json_t *conf, struct bh_err *err);
  * "config.os[1].default_action" and a message starting with that path.
  */
 int bh_startconf_validate(const json_t *conf, struct bh_err *err);
+
+/*
+ * Keep text (len bytes, the file conf was parsed from) as conf's "text", so
+ * that render gives the admin's own file back.  A file that is not valid
+ * UTF-8 (a Latin-1 comment) can not be a JSON string: then conf gets no
+ * text and, if warnings is not NULL, the warning "line N: not valid UTF-8
+ * (in a comment): the comments are not kept, start.conf is written back
+ * without them".  Returns 0 or BH_ENOMEM.
+ */
+int bh_startconf_keep_text(json_t *conf, const char *text, size_t len, json_t *warnings);
+
+/*
+ * The config to store (new reference): conf itself, or with a "text" that
+ * text edited to match the JSON (render), so the kept text never says
+ * other than the JSON.  conf must have passed bh_startconf_validate.
+ * NULL with err filled (BH_ENOMEM, BH_ETOOBIG).
+ */
+json_t *bh_startconf_normalize(const json_t *conf, struct bh_err *err);
+
+/* Does the store hold an image of this name (the name BaseImage names)? */
+typedef bool (*bh_startconf_image_fn)(void *ud, const char *name);
+
+/*
+ * What an admin should know about a (valid) config, appended to notes as
+ * strings: cross-checks that are not errors (Cache or an OS's Root not
+ * among the [Partition] Devs; a BaseImage naming no image, asked through
+ * has_image when it is not NULL) and keys bootherd keeps but does not act
+ * on (AutoPartition, AutoFormat, AutoInitCache, DownloadType,
+ * KernelOptions, RestoreOpsiState, ForceOpsiSetup), e.g.
+ * "[LINBO] AutoFormat = yes: not acted on (...)".  Returns 0 or BH_ENOMEM.
+ */
+int bh_startconf_notes(const json_t *conf, bh_startconf_image_fn has_image, void *ud,
+                       json_t *notes);
 
 /* The image an OS entry's BaseImage names: "win10.qcow2", "win10@stable"
  * and "win10" all name image win10; ref is what follows '@' ("latest"

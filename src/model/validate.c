@@ -250,6 +250,13 @@ int bh_model_check_value(const struct bh_field *f, const json_t *v, json_t **nor
             return bh_err_set(err, rc, f->name, "field '%s': %s", f->name, sub.msg);
         }
     }
+    if (!out && f->normalize) {
+        struct bh_err sub;
+        bh_err_clear(&sub);
+        if (!(out = f->normalize(v, &sub)))
+            return bh_err_set(err, sub.code ? sub.code : BH_ENOMEM, f->name, "field '%s': %s",
+                              f->name, sub.msg);
+    }
     if (!out)
         out = json_deep_copy(v);
     if (!out)
@@ -258,9 +265,12 @@ int bh_model_check_value(const struct bh_field *f, const json_t *v, json_t **nor
     return 0;
 }
 
+/* Members the API adds to an object that are not fields: a GET, edit,
+ * PUT back carries them, and REPLACE ignores them (startconf_notes: a
+ * group's start.conf notes, api/resources.c). */
 static bool output_only(const char *name)
 {
-    return strcmp(name, "rev") == 0;
+    return strcmp(name, "rev") == 0 || strcmp(name, "startconf_notes") == 0;
 }
 
 int bh_model_validate(const struct bh_kind_desc *k, const json_t *in, enum bh_vmode mode,

@@ -216,15 +216,13 @@ static void test_comments_mixed_case(void **state)
     assert_string_equal(sget(o, "name"), "Windows 10");
     assert_string_equal(sget(o, "description"), "  padded description  ");
     assert_string_equal(sget(o, "default_action"), "sync");
-    assert_null(json_object_get(o, "force_opsi_setup")); /* empty: ignored */
+    assert_string_equal(sget(o, "force_opsi_setup"), ""); /* empty: kept as written */
     assert_string_equal(sget(json_object_get(o, "extra"), "Autostrat"), "yes");
 
-    assert_int_equal(json_array_size(w), 3);
+    assert_int_equal(json_array_size(w), 2);
     assert_string_equal(json_string_value(json_array_get(w, 0)),
                         "line 18: unknown key 'WallpaperDpi' in [LINBO] kept as-is");
     assert_string_equal(json_string_value(json_array_get(w, 1)),
-                        "line 50: empty value for 'ForceOpsiSetup' in [OS] ignored");
-    assert_string_equal(json_string_value(json_array_get(w, 2)),
                         "line 51: unknown key 'Autostrat' in [OS] kept as-is");
     json_decref(conf);
     json_decref(w);
@@ -344,7 +342,7 @@ static void test_warnings_optional(void **state)
     const char *text = "[LINBO]\nFoo = 1\nAutoFormat =\n";
     assert_int_equal(bh_startconf_parse(text, strlen(text), &conf, NULL, &err), 0);
     assert_string_equal(sget(json_object_get(json_object_get(conf, "linbo"), "extra"), "Foo"), "1");
-    assert_null(json_object_get(json_object_get(conf, "linbo"), "auto_format"));
+    assert_string_equal(sget(json_object_get(conf, "linbo"), "auto_format"), ""); /* kept */
     json_decref(conf);
     /* NULL text with length 0 is an empty file */
     assert_int_equal(bh_startconf_parse(NULL, 0, &conf, NULL, &err), 0);
@@ -379,7 +377,8 @@ static const struct err_case err_cases[] = {
     {"[Partition]\nDev = /dev/sda1\nId = 12345\n", BH_EINVAL, "start.conf:3", "got '12345'"},
     {"[Partition]\nDev = /dev/sda1\nId = zz\n", BH_EINVAL, "start.conf:3", "Id: expected"},
     {"[Partition]\nDev = /dev/sda1\nFSType = reiserfs\n", BH_EINVAL, "start.conf:3",
-     "FSType: expected (empty), vfat, fat32, ntfs, ext2, ext3, ext4, btrfs, xfs or swap"},
+     "FSType: expected vfat, fat32, ntfs, ext2, ext3, ext4, btrfs, xfs or swap, got "
+     "'reiserfs'"},
     {"[OS]\nName = a\nDefaultAction = boot\n", BH_EINVAL, "start.conf:3",
      "start.conf:3: [OS] DefaultAction: expected start, sync or new, got 'boot'"},
     {"[LINBO]\nDownloadType = ftp\n", BH_EINVAL, "start.conf:2",
@@ -592,7 +591,7 @@ static const struct verr_case verr_cases[] = {
      "expected a device path"},
     {"{\"partitions\":[{\"label\":\"x\"}]}", "config.partitions[0].dev", "required"},
     {"{\"partitions\":[{\"dev\":\"/dev/sda1\",\"fstype\":\"zfs\"}]}", "config.partitions[0].fstype",
-     "expected (empty), vfat"},
+     "expected vfat, fat32"},
     {"{\"linbo\":{\"extra\":[]}}", "config.linbo.extra", "expected an object of strings"},
     {"{\"linbo\":{\"extra\":{\"Foo\":1}}}", "config.linbo.extra.Foo", "expected a string"},
     {"{\"linbo\":{\"extra\":{\"cache\":\"/dev/sda1\"}}}", "config.linbo.extra.cache",

@@ -12,7 +12,7 @@ import { FormError } from '../../components/Form.js';
 import { LINBO_KEYS, PART_KEYS, OS_KEYS, confName } from './keys.js';
 
 function toInput(type, v) {
-    if (v === undefined || v === null) return '';
+    if (v === undefined || v === null || v === '') return ''; // '' : "Key =" in the file
     if (type === 'bool') return v ? 'true' : 'false';
     return String(v);
 }

@@ -49,7 +49,7 @@ export const OS_KEYS = [
     ['autostart_timeout', 'int'],
     ['default_action', 'enum', ['start', 'sync', 'new']],
     ['restore_opsi_state', 'bool'],
-    ['force_opsi_setup', 'bool'],
+    ['force_opsi_setup', 'str'], // opsi product ids, comma-separated
     ['hidden', 'bool'],
 ];
 
