@@ -2,7 +2,8 @@
 // grid; the agent API (driven here, as a client agent would) reports
 // progress; the tiles and the job page show it without a reload, and
 // straight from the events (which carry the task): no read of the job for
-// a progress report; a failure (its later steps cancelled) is read again.
+// a progress report; a failure (its later steps cancelled) is read again;
+// a host whose agent never came says why it waits.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,6 +94,9 @@ export async function run() {
     await page.click('.notice a[href^="#/jobs/"]');
     await page.waitForSelector('table.job-hosts');
     await step('the job page shows host 1 at 50 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="50"]`));
+    await step('a host whose agent never came says why it waits', () =>
+        page.waitForSelector(`tr[data-mac="${mac(3)}"][data-state="waiting-for-host"] >> text=waiting: no boot profile: profile 'bootherd-client' does not exist`)
+    );
     jobReads = 0;
     await a1.report({ state: 'running', progress: { phase: 'sync', done: 900, total: 1000, rate: 2097152 } });
     await step('  ... and follows its progress to 90 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="90"]`));
