@@ -179,22 +179,15 @@ static int check_steps(struct bh_req *r, struct bh_store *st, const json_t *step
     json_t *groups = json_object(), *versions = json_object(), *errors = json_array();
     int rc = groups && versions && errors ? check_facts(st, hosts, groups, versions, err)
                                           : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    size_t nhosts = 0;
     size_t total =
-        rc ? 0 : bh_steps_check(steps, hosts, groups, versions, errors, JOB_REFUSALS_MAX);
+        rc ? 0 : bh_steps_check(steps, hosts, groups, versions, errors, JOB_REFUSALS_MAX, &nhosts);
     if (total) {
         const json_t *first = json_array_get(errors, 0);
-        json_t *refused = json_object();
-        size_t i;
-        json_t *e;
-        json_array_foreach(errors, i, e)
-        {
-            json_object_set_new(refused, json_string_value(json_object_get(e, "mac")), json_true());
-        }
         char detail[700];
         snprintf(detail, sizeof(detail),
                  "%zu of %zu host%s cannot run these steps, so nothing was created; %s: %s: %s",
-                 json_object_size(refused), json_array_size(hosts),
-                 json_array_size(hosts) == 1 ? "" : "s",
+                 nhosts, json_array_size(hosts), json_array_size(hosts) == 1 ? "" : "s",
                  json_string_value(json_object_get(first, "host")),
                  json_string_value(json_object_get(first, "step")),
                  json_string_value(json_object_get(first, "reason")));
@@ -202,7 +195,6 @@ static int check_steps(struct bh_req *r, struct bh_store *st, const json_t *step
         bh_reply_problem_ext(r, 422, "job-refused", "Job refused", detail,
                              json_string_value(json_object_get(first, "field")), ext);
         json_decref(ext);
-        json_decref(refused);
         *replied = true;
         rc = BH_EINVAL;
     }

@@ -175,7 +175,7 @@ static bool refused(const struct bh_step *s, const char *g, const json_t *conf,
 }
 
 size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *groups,
-                      const json_t *versions, json_t *errors, size_t cap)
+                      const json_t *versions, json_t *errors, size_t cap, size_t *nhosts)
 {
     struct bh_step parsed[BH_STEPS_MAX];
     bool ok[BH_STEPS_MAX];
@@ -187,10 +187,13 @@ size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *gr
         ok[i] = text && bh_step_parse(text, &parsed[i], NULL) == 0;
     }
     const json_t *h;
+    if (nhosts)
+        *nhosts = 0;
     json_array_foreach(hosts, k, h)
     {
         const char *g = json_string_value(json_object_get(h, "group"));
         const json_t *conf = g ? json_object_get(groups, g) : NULL;
+        size_t before = total;
         for (i = 0; i < nsteps; i++) {
             char reason[512], field[32];
             if (!ok[i] || !refused(&parsed[i], g, conf, versions, reason, sizeof(reason)))
@@ -204,6 +207,8 @@ size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *gr
                                             "mac", mac, "step", json_array_get(steps, i), "field",
                                             field, "reason", reason));
         }
+        if (nhosts && total > before)
+            (*nhosts)++;
     }
     return total;
 }

@@ -71,9 +71,10 @@ bool bh_step_admin_only(const struct bh_step *s);
  * versions: "image@ref" -> true for each image version that exists (refs
  * as bh_startconf_image gives them: "latest" when the BaseImage names
  * none).  All borrowed.  Appends at most cap refusals to errors (host
- * order, then step order) and returns how many there are in all.
+ * order, then step order) and returns how many there are in all;
+ * *nhosts (if not NULL) is how many hosts have at least one.
  */
 size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *groups,
-                      const json_t *versions, json_t *errors, size_t cap);
+                      const json_t *versions, json_t *errors, size_t cap, size_t *nhosts);
 
 #endif

@@ -43,7 +43,7 @@ static const char *check(const char *steps, const char *hosts, const char *group
 {
     static char out[4096];
     json_t *s = J(steps), *h = J(hosts), *g = J(groups), *v = J(versions), *errs = json_array();
-    size_t n = bh_steps_check(s, h, g, v, errs, 10), i, o = 0;
+    size_t nh = 0, n = bh_steps_check(s, h, g, v, errs, 10, &nh), i, o = 0;
     json_t *e;
     snprintf(out, sizeof(out), "ok");
     json_array_foreach(errs, i, e)
@@ -55,6 +55,7 @@ static const char *check(const char *steps, const char *hosts, const char *group
                               json_string_value(json_object_get(e, "reason")));
     }
     assert_int_equal(n, json_array_size(errs));
+    assert_true(nh <= n && (nh > 0) == (n > 0));
     json_decref(s);
     json_decref(h);
     json_decref(g);
@@ -118,7 +119,9 @@ static void test_check(void **state)
                         "ok");
     /* the list is capped, the count is not */
     json_t *errs = json_array(), *s = J("['sync:9','start:9']"), *h = J(both), *gg = J(g);
-    assert_int_equal(bh_steps_check(s, h, gg, NULL, errs, 3), 4);
+    size_t nh = 0;
+    assert_int_equal(bh_steps_check(s, h, gg, NULL, errs, 3, &nh), 4);
+    assert_int_equal(nh, 2); /* both hosts, though the list stops at 3 */
     assert_int_equal(json_array_size(errs), 3);
     json_decref(errs);
     json_decref(s);
