@@ -157,10 +157,11 @@ static const struct bh_route routes[] = {
     {"POST", V1 "/agent/boot-local", bh_h_agent_boot_local, BH_ROLE_NONE, NULL, 0,
      "The host's next boot script boots its disk, once (host token; start:N without kexec)"},
     {"POST", V1 "/jobs", bh_h_job_create, BH_ROLE_OPERATOR, NULL, 0,
-     "Run steps on hosts: {targets: {hosts, room, group, selector}, steps, when, wake, parallel}"},
+     "Run steps on hosts: {targets: {hosts, room, group, selector}, steps, when, wake, parallel}; "
+     "422 with errors [{host, step, reason}] and nothing made when a step cannot work on a host"},
     {"GET", V1 "/jobs", bh_h_jobs, BH_ROLE_VIEWER, NULL, 0, "Jobs, newest first (?before=&limit=)"},
     {"GET", V1 "/jobs/{id}", bh_h_job_get, BH_ROLE_VIEWER, NULL, 0,
-     "A job with every host's steps and their states"},
+     "A job with every host's steps and their states, its wake outcome and why it waits"},
     {"POST", V1 "/jobs/{id}/cancel", bh_h_job_cancel, BH_ROLE_OPERATOR, NULL, 0,
      "Cancel the steps that have not finished"},
     {"POST", V1 "/jobs/{id}/retry", bh_h_job_retry, BH_ROLE_OPERATOR, NULL, 0,

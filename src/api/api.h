@@ -49,6 +49,9 @@ void bh_api_agent_seen(struct bh_api *api, const char *mac);
 /* A job as the store has it, with "waiting-for-host" for each host whose
  * next step is queued and whose agent has not asked for steps lately. */
 void bh_api_job_annotate(struct bh_api *api, json_t *job);
+/* What a reader of a job sees (jobview.c): bh_api_job_annotate and
+ * bh_api_job_eta, then each host's wake outcome and, while it waits, why. */
+void bh_api_job_view(struct bh_api *api, json_t *job);
 
 /* A host token's life: its boot session, renewed while the agent is heard
  * from.  Renewed when less than TTL - RENEW_MS is left (a write at most
@@ -203,9 +206,11 @@ void bh_h_imagestore_gc(struct bh_req *r);
 void bh_h_host_wake(struct bh_req *r);
 void bh_h_wake(struct bh_req *r);
 /* Queue a wake for each host (an array of host objects, borrowed); *out is
- * {"queued": [{host, mac, address, interface, port, directed}],
- *  "skipped": [{host, mac, why}]}.  BH_EBUSY if Wake-on-LAN is off. */
-int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, struct bh_err *err);
+ * {"at": when, "queued": [{host, mac, address, interface, port, directed}],
+ *  "skipped": [{host, mac, why}]}; each skipped host gets a "wol.skipped"
+ * event by actor a.  BH_EBUSY if Wake-on-LAN is off. */
+int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, const struct bh_actor *a,
+                      json_t **out, struct bh_err *err);
 /* The job scheduler's tick: wakes the hosts of at:TIME jobs whose time came. */
 void bh_api_jobs_tick(struct bh_api *api);
 void bh_h_agent_hello(struct bh_req *r);

@@ -10,14 +10,23 @@
  * targets: {hosts: [name or MAC...], room, group, selector}; every part
  * adds hosts; a name that matches nothing is an error, a room that holds
  * no host is not (the job would simply be empty, which is refused).
- * Steps must fit the target hosts' groups (sync:N needs OS entry N of each
- * host's start.conf: bh_steps_fit_hosts); a refusal names steps[i].
+ * Steps must work on every target host (model/steps.h, bh_steps_check:
+ * OS entry N in its group's start.conf, a version of the image sync:N
+ * deploys, a cache partition for initcache ...).  When one (host, step)
+ * cannot, the whole job is refused, 422 with "errors": [{host, mac, step,
+ * field, reason}], and nothing is created: as MAAS and FOG refuse a whole
+ * request, and an operator would not want half a room imaged.
+ *
+ * With wake, the answer says for each host whether a packet was queued and
+ * why not (wolapi.c); the job keeps it (bh_store_job_woken), and a reader
+ * sees each host's outcome (jobview.c).
  */
 #include "api.h"
 
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "model/startconf.h"
 #include "model/steps.h"
 
 #include <stdio.h>
@@ -116,32 +125,108 @@ static json_t *job_spec(const json_t *body, enum bh_role role, struct bh_err *er
     return spec;
 }
 
-/* The steps fit the target hosts' groups (model/steps.c has the rule;
- * here the groups are read: each once). */
-static int steps_fit(struct bh_store *st, const json_t *steps, const json_t *hosts,
-                     struct bh_err *err)
+#define JOB_REFUSALS_MAX 100 /* (host, step) refusals listed in the answer */
+
+/* What the check needs to know: each target group's config, and which
+ * image@ref its OS entries name that has a version.  Each group and image
+ * ref read once. */
+static int check_facts(struct bh_store *st, const json_t *hosts, json_t *groups, json_t *versions,
+                       struct bh_err *err)
 {
-    json_t *groups = json_object();
-    if (!groups)
-        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-    size_t i;
-    json_t *h;
-    int rc = 0;
+    size_t i, k;
+    json_t *h, *os;
     json_array_foreach(hosts, i, h)
     {
         const char *g = json_string_value(json_object_get(h, "group"));
         if (!g || json_object_get(groups, g))
             continue;
         json_t *grp = NULL;
-        if ((rc = bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &grp, err)))
-            break;
-        json_object_set(groups, g, json_object_get(grp, "config"));
+        int rc = bh_store_get(st, bh_kind_get(BH_KIND_GROUP), g, &grp, err);
+        if (rc)
+            return rc;
+        const json_t *conf = json_object_get(grp, "config");
+        json_object_set(groups, g, conf ? (json_t *)conf : json_null());
+        json_array_foreach(json_object_get(conf, "os"), k, os)
+        {
+            char name[256], ref[128], key[400];
+            if (!bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
+                                    sizeof(name), ref, sizeof(ref)))
+                continue;
+            snprintf(key, sizeof(key), "%s@%s", name, ref);
+            if (json_object_get(versions, key))
+                continue;
+            json_t *v = NULL;
+            struct bh_err ve;
+            rc = bh_store_version_get(st, name, ref, &v, &ve);
+            json_decref(v);
+            if (rc && rc != BH_ENOTFOUND) {
+                json_decref(grp);
+                *err = ve;
+                return rc;
+            }
+            json_object_set_new(versions, key, json_boolean(rc == 0));
+        }
         json_decref(grp);
     }
-    if (!rc)
-        rc = bh_steps_fit_hosts(steps, hosts, groups, err);
+    return 0;
+}
+
+/* Can every step work on every host?  0; or 422 with the refusals, sent
+ * here (*replied); or an error for the caller to send. */
+static int check_steps(struct bh_req *r, struct bh_store *st, const json_t *steps,
+                       const json_t *hosts, bool *replied, struct bh_err *err)
+{
+    json_t *groups = json_object(), *versions = json_object(), *errors = json_array();
+    int rc = groups && versions && errors ? check_facts(st, hosts, groups, versions, err)
+                                          : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    size_t nhosts = 0;
+    size_t total =
+        rc ? 0 : bh_steps_check(steps, hosts, groups, versions, errors, JOB_REFUSALS_MAX, &nhosts);
+    if (total) {
+        const json_t *first = json_array_get(errors, 0);
+        char detail[700];
+        snprintf(detail, sizeof(detail),
+                 "%zu of %zu host%s cannot run these steps, so nothing was created; %s: %s: %s",
+                 nhosts, json_array_size(hosts), json_array_size(hosts) == 1 ? "" : "s",
+                 json_string_value(json_object_get(first, "host")),
+                 json_string_value(json_object_get(first, "step")),
+                 json_string_value(json_object_get(first, "reason")));
+        json_t *ext = json_pack("{s:O, s:I}", "errors", errors, "errors_total", (json_int_t)total);
+        bh_reply_problem_ext(r, 422, "job-refused", "Job refused", detail,
+                             json_string_value(json_object_get(first, "field")), ext);
+        json_decref(ext);
+        *replied = true;
+        rc = BH_EINVAL;
+    }
     json_decref(groups);
+    json_decref(versions);
+    json_decref(errors);
     return rc;
+}
+
+/* Wake the hosts of a job that starts now, and keep the answer with it:
+ * job becomes the job afterwards, with "wake" the answer. */
+static void wake_now(struct bh_api *api, const json_t *hosts, const struct bh_actor *a,
+                     json_t **job)
+{
+    json_t *woke = NULL, *after = NULL;
+    struct bh_err we;
+    char at[BH_TIME_STRLEN];
+    if (!api->wol || bh_api_wake_hosts(api, hosts, a, &woke, &we)) {
+        bh_time_format(bh_wall_ms(), at);
+        woke = json_pack("{s:s, s:s}", "at", at, "error",
+                         api->wol ? we.msg : "Wake-on-LAN is off on this server");
+    }
+    int64_t id = json_integer_value(json_object_get(*job, "id"));
+    if (woke && bh_store_job_woken(api->store, id, woke, a, &after, &we) == 0) {
+        json_decref(*job);
+        *job = after;
+    } else if (woke) {
+        bh_log(BH_LOG_WARN, "cannot keep a job's wake answer", "job=%lld err=%s", (long long)id,
+               we.msg);
+    }
+    if (woke)
+        json_object_set_new(*job, "wake", woke);
 }
 
 void bh_h_job_create(struct bh_req *r)
@@ -158,33 +243,28 @@ void bh_h_job_create(struct bh_req *r)
     int rc = spec ? 0 : e.code;
     struct bh_api *api = bh_api_ctx(r);
     struct bh_store *st = api->store;
+    bool replied = false;
     if (!rc)
         rc = resolve_targets(st, json_object_get(spec, "targets"), hosts, macs, &e);
     if (!rc)
-        rc = steps_fit(st, json_object_get(spec, "steps"), hosts, &e);
+        rc = check_steps(r, st, json_object_get(spec, "steps"), hosts, &replied, &e);
     struct bh_actor a = bh_api_actor(r);
     if (!rc)
         rc = bh_store_job_create(st, spec, macs, &a, &job, &e);
     /* wake now what should start now; the answer says what was sent where */
     if (!rc && json_is_true(json_object_get(spec, "wake")) &&
-        !strcmp(json_string_value(json_object_get(spec, "when")), "now")) {
-        json_t *woke = NULL;
-        struct bh_err we;
-        if (api->wol && bh_api_wake_hosts(api, hosts, &woke, &we) == 0)
-            json_object_set_new(job, "wake", woke);
-        else
-            json_object_set_new(job, "wake",
-                                json_pack("{s:s}", "error",
-                                          api->wol ? we.msg : "Wake-on-LAN is off on this server"));
-    }
+        !strcmp(json_string_value(json_object_get(spec, "when")), "now"))
+        wake_now(api, hosts, &a, &job);
     json_decref(hosts);
     json_decref(body);
     json_decref(spec);
     json_decref(macs);
     if (rc) {
-        bh_reply_err(r, &e);
+        if (!replied)
+            bh_reply_err(r, &e);
         return;
     }
+    bh_api_job_view(api, job);
     char loc[64];
     snprintf(loc, sizeof(loc), "/api/v1/jobs/%lld",
              (long long)json_integer_value(json_object_get(job, "id")));
@@ -211,8 +291,7 @@ void bh_h_job_get(struct bh_req *r)
         bh_reply_err(r, &e);
         return;
     }
-    bh_api_job_annotate(bh_api_ctx(r), job);
-    bh_api_job_eta(job);
+    bh_api_job_view(bh_api_ctx(r), job);
     bh_reply_json(r, 200, job);
 }
 
@@ -273,6 +352,7 @@ void bh_api_jobs_tick(struct bh_api *api)
     }
     size_t i, k;
     json_t *id, *h;
+    struct bh_actor a = {"scheduler", NULL, NULL};
     json_array_foreach(ids, i, id)
     {
         int64_t jid = json_integer_value(id);
@@ -286,12 +366,12 @@ void bh_api_jobs_tick(struct bh_api *api)
                                  json_string_value(json_object_get(h, "mac")), &host, NULL) == 0)
                     json_array_append_new(hosts, host);
             }
-            if (bh_api_wake_hosts(api, hosts, &woke, &e) == 0)
+            if (bh_api_wake_hosts(api, hosts, &a, &woke, &e) == 0)
                 bh_log(BH_LOG_INFO, "scheduler: woke the hosts of a job", "job=%lld queued=%zu",
                        (long long)jid, json_array_size(json_object_get(woke, "queued")));
         }
-        struct bh_actor a = {"scheduler", NULL, NULL};
-        if (bh_store_job_woken(api->store, jid, &a, &out, &e)) /* else it would wake for ever */
+        /* the answer is kept (else it would wake for ever) */
+        if (bh_store_job_woken(api->store, jid, woke, &a, &out, &e))
             bh_log(BH_LOG_WARN, "scheduler: cannot mark a job woken", "job=%lld err=%s",
                    (long long)jid, e.msg);
         json_decref(job);

@@ -8,13 +8,20 @@
  * answer comes at once, 202, with the hosts queued (and where each packet
  * goes) and the hosts skipped (and why); the sender works through the
  * queue on its own thread, `[wol] stagger_ms` apart.
+ *
+ * Every host's timeline says what became of its wake: "wol.skipped" (with
+ * why: no MAC, no broadcast address, no interface, the queue) is recorded
+ * here, "wol.sent" or "wol.failed" (a send error) by the sender.  A job
+ * with wake keeps the answer (jobsapi.c, jobview.c).
  */
 #include "api.h"
 
 #include "boot/bootsvc.h"
 #include "boot/wol.h"
+#include "core/log.h"
 #include "core/mac.h"
 #include "core/str.h"
+#include "core/timeutil.h"
 #include "model/selector.h"
 
 #include <arpa/inet.h>
@@ -110,8 +117,13 @@ static void wake_one(struct bh_api *api, struct env *v, const json_t *host, json
     const char *ip = json_string_value(json_object_get(host, "ip"));
     const char *label = name && *name ? name : mac;
     uint8_t m[6];
-    if (!mac || bh_mac_parse(mac, m)) /* the store holds valid MACs only */
+    if (!label)
+        label = "";
+    if (!mac || bh_mac_parse(mac, m)) { /* the store holds valid MACs only: for the record */
+        json_array_append_new(skipped, json_pack("{s:s, s:n, s:s}", "host", label, "mac", "why",
+                                                 "no MAC: the host has no MAC address"));
         return;
+    }
     struct bh_wol_where w = {0};
     w.has_ip = ip && inet_pton(AF_INET, ip, &w.ip) == 1;
     room_net(api, v, json_string_value(json_object_get(host, "room")), &w);
@@ -135,7 +147,28 @@ static void wake_one(struct bh_api *api, struct env *v, const json_t *host, json
                                     "port", bh_wol_port(api->wol), "directed", t.directed));
 }
 
-int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, struct bh_err *err)
+/* "wol.skipped" on each skipped host's timeline, in one transaction */
+static void skip_events(struct bh_api *api, const json_t *skipped, const struct bh_actor *a)
+{
+    json_t *evs = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(skipped, i, s)
+    {
+        const char *mac = json_string_value(json_object_get(s, "mac"));
+        if (mac)
+            json_array_append_new(evs, json_pack("{s:s, s:s, s:s, s:{s:O}}", "kind", "host", "key",
+                                                 mac, "type", "wol.skipped", "data", "why",
+                                                 json_object_get(s, "why")));
+    }
+    struct bh_err e;
+    if (json_array_size(evs) && bh_store_event_append_many(api->store, evs, a, &e))
+        bh_log(BH_LOG_WARN, "cannot record skipped wakes", "err=%s", e.msg);
+    json_decref(evs);
+}
+
+int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, const struct bh_actor *a,
+                      json_t **out, struct bh_err *err)
 {
     struct env v;
     if (!api->wol || !api->boot)
@@ -145,12 +178,15 @@ int bh_api_wake_hosts(struct bh_api *api, const json_t *hosts, json_t **out, str
         env_free(&v);
         return rc;
     }
+    char at[BH_TIME_STRLEN]; /* the sender's events on the hosts come after this */
+    bh_time_format(bh_wall_ms(), at);
     json_t *queued = json_array(), *skipped = json_array();
     size_t i;
     json_t *h;
     json_array_foreach(hosts, i, h) wake_one(api, &v, h, queued, skipped);
     env_free(&v);
-    *out = json_pack("{s:o, s:o}", "queued", queued, "skipped", skipped);
+    skip_events(api, skipped, a);
+    *out = json_pack("{s:s, s:o, s:o}", "at", at, "queued", queued, "skipped", skipped);
     return *out ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
 }
 
@@ -168,7 +204,8 @@ static void reply_wake(struct bh_req *r, json_t *hosts)
 {
     json_t *out;
     struct bh_err e;
-    if (bh_api_wake_hosts(bh_api_ctx(r), hosts, &out, &e))
+    struct bh_actor a = bh_api_actor(r);
+    if (bh_api_wake_hosts(bh_api_ctx(r), hosts, &a, &out, &e))
         bh_reply_err(r, &e);
     else
         bh_reply_json(r, 202, out);

@@ -79,6 +79,16 @@ static void plan_make(struct bh_boot *b, const char *mac, json_t *host, struct p
     p->profile = bh_bootview_profile(v, p->profile_name);
 }
 
+void bh_boot_profile_choice(struct bh_boot *b, const char *mac, const json_t *host, char *profile,
+                            size_t pcap, char *action, size_t acap)
+{
+    struct plan p;
+    plan_make(b, mac, json_incref((json_t *)host), &p);
+    bh_strlcpy(profile, p.profile_name, pcap);
+    bh_strlcpy(action, p.action, acap);
+    plan_free(&p);
+}
+
 /* ---- templates ----------------------------------------------------------- */
 
 /* Value of one {{variable}}; "" when unknown or unset. */

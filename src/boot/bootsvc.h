@@ -106,6 +106,11 @@ struct bh_script_req {
  * then still says so on the console). */
 int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct bh_buf *out,
                         struct bh_err *err);
+/* What the host's script boots (as bh_boot_ipxe_script decides it): the
+ * profile's name ("" if none) and the action (profile, menu, local).  host
+ * borrowed (NULL: an unknown machine). */
+void bh_boot_profile_choice(struct bh_boot *b, const char *mac, const json_t *host, char *profile,
+                            size_t pcap, char *action, size_t acap);
 /* The bootstrap boot.ipxe that chains to the per-host script. */
 int bh_boot_bootstrap(const char *http_base, struct bh_buf *out);
 /* Generated TFTP files: pxelinux.cfg/01-<mac>, grub/grub.cfg-01-<mac>,

@@ -2,6 +2,10 @@
  * cmd_job.c - `bootherd job run|ls|show|cancel|retry|watch`.
  *
  *   bootherd job run --room r101 --wake partition format sync:1 start:1
+ *
+ * A refused job (422 with "errors") is printed one refused host and step a
+ * line, on stderr; `job show` prints each host's wake outcome and, while
+ * it waits, why (src/api/jobview.c).
  */
 #include "cli.h"
 
@@ -43,11 +47,43 @@ static int call(struct bh_cli *c, const char *method, const char *path, const js
     }
     if (status != want) {
         int rc = bh_cli_fail_json("job", status, *out);
+        size_t i;
+        json_t *r;
+        const json_t *errs = json_object_get(*out, "errors");
+        json_array_foreach(errs, i, r)
+        {
+            fprintf(stderr, "  refused: %s: %s: %s\n",
+                    json_string_value(json_object_get(r, "host")),
+                    json_string_value(json_object_get(r, "step")),
+                    json_string_value(json_object_get(r, "reason")));
+        }
+        json_int_t total = json_integer_value(json_object_get(*out, "errors_total"));
+        if (total > (json_int_t)json_array_size(errs))
+            fprintf(stderr, "  ... and %lld more\n",
+                    (long long)(total - (json_int_t)json_array_size(errs)));
         json_decref(*out);
         *out = NULL;
         return rc;
     }
     return 0;
+}
+
+/* a host's wake: "queued to ADDR via IF", "sent ...", "failed: ERR", "skipped: WHY" */
+static void print_wake(const json_t *w)
+{
+    const char *st = json_string_value(json_object_get(w, "state"));
+    if (!st)
+        return;
+    const char *why = json_string_value(json_object_get(w, "why"));
+    const char *err = json_string_value(json_object_get(w, "error"));
+    const char *addr = json_string_value(json_object_get(w, "address"));
+    const char *ifc = json_string_value(json_object_get(w, "interface"));
+    printf("      wake: %s", st);
+    if (why || err)
+        printf(": %s", why ? why : err);
+    else if (addr)
+        printf(" to %s%s%s", addr, ifc ? " via " : "", ifc ? ifc : "");
+    printf("\n");
 }
 
 static void print_job(const json_t *job)
@@ -83,6 +119,10 @@ static void print_job(const json_t *job)
         printf("\n");
         if (err)
             printf("      error: %s\n", err);
+        print_wake(json_object_get(h, "wake"));
+        const char *why = json_string_value(json_object_get(h, "waiting_reason"));
+        if (why)
+            printf("      waiting: %s\n", why);
     }
 }
 

@@ -311,6 +311,12 @@ void bh_reply_json(struct bh_req *r, int status, json_t *j)
 void bh_reply_problem(struct bh_req *r, int status, const char *type, const char *title,
                       const char *detail, const char *field)
 {
+    bh_reply_problem_ext(r, status, type, title, detail, field, NULL);
+}
+
+void bh_reply_problem_ext(struct bh_req *r, int status, const char *type, const char *title,
+                          const char *detail, const char *field, const json_t *ext)
+{
     char t[128], inst[PROBLEM_TEXT_MAX], det[PROBLEM_TEXT_MAX], fld[BH_ERR_FIELD_MAX];
     snprintf(t, sizeof(t), "urn:bootherd:problem:%s", type ? type : "error");
     bh_utf8_sanitize(r->path ? r->path : "", inst, sizeof(inst));
@@ -321,6 +327,14 @@ void bh_reply_problem(struct bh_req *r, int status, const char *type, const char
         bh_utf8_sanitize(field, fld, sizeof(fld));
         json_object_set_new(j, "field", json_string(fld));
     }
+    const char *k;
+    json_t *v;
+    if (j && json_is_object(ext))
+        json_object_foreach((json_t *)ext, k, v)
+        {
+            if (!json_object_get(j, k)) /* the RFC 9457 members stay as made here */
+                json_object_set(j, k, v);
+        }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)

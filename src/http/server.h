@@ -138,6 +138,11 @@ void bh_reply_empty(struct bh_req *r, int status);
 /* RFC 9457 problem+json. `type` is a slug such as "unknown-field". */
 void bh_reply_problem(struct bh_req *r, int status, const char *type, const char *title,
                       const char *detail, const char *field);
+/* The same with extension members (RFC 9457 3.2): ext's members are added
+ * (borrowed; NULL for none) beside the standard ones, which they cannot
+ * replace. */
+void bh_reply_problem_ext(struct bh_req *r, int status, const char *type, const char *title,
+                          const char *detail, const char *field, const json_t *ext);
 /* Map a bh_err to a status and a problem. */
 void bh_reply_err(struct bh_req *r, const struct bh_err *e);
 int bh_http_status_for(int code);

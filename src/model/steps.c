@@ -5,6 +5,8 @@
  */
 #include "steps.h"
 
+#include "startconf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -94,90 +96,119 @@ bool bh_step_admin_only(const struct bh_step *s)
     return s->kind == BH_STEP_SHELL;
 }
 
-/* What N of a step counts in a group's start.conf: "os" entries, or
- * "partitions" for format:N; NULL when the step names no N. */
-static const char *counted(const struct bh_step *s)
+/* What a step needs of the host's start.conf */
+enum need { NEED_NONE, NEED_CONF, NEED_OS, NEED_IMAGE, NEED_PART, NEED_CACHE };
+
+static enum need need_of(const struct bh_step *s)
 {
     switch (s->kind) {
     case BH_STEP_SYNC:
-    case BH_STEP_NEW:
+    case BH_STEP_NEW: return NEED_IMAGE;
     case BH_STEP_CREATE_IMAGE:
     case BH_STEP_START:
-    case BH_STEP_POSTSYNC: return "os";
-    case BH_STEP_FORMAT: return s->os ? "partitions" : NULL;
-    default: return NULL;
+    case BH_STEP_POSTSYNC: return NEED_OS;
+    case BH_STEP_FORMAT: return s->os ? NEED_PART : NEED_CONF;
+    case BH_STEP_PARTITION: return NEED_CONF;
+    case BH_STEP_INITCACHE: return NEED_CACHE;
+    default: return NEED_NONE;
     }
 }
 
 static const char *host_label(const json_t *h)
 {
     const char *n = json_string_value(json_object_get(h, "name"));
-    return n ? n : json_string_value(json_object_get(h, "mac"));
+    return n && *n ? n : json_string_value(json_object_get(h, "mac"));
 }
 
-/* Does step i fit host h?  0, or BH_EINVAL with the refusal. */
-static int fits(size_t i, const char *text, const struct bh_step *s, const json_t *h,
-                const json_t *groups, struct bh_err *err)
+/* Why step s cannot work on a host of group g (NULL: in no group) with
+ * config conf: reason filled, true; false when it can. */
+static bool refused(const struct bh_step *s, const char *g, const json_t *conf,
+                    const json_t *versions, char *reason, size_t cap)
 {
-    const char *what = counted(s);
-    if (!what)
-        return 0;
-    bool os = !strcmp(what, "os");
-    const char *entry = os ? "OS entry" : "partition";
-    char field[32];
-    snprintf(field, sizeof(field), "steps[%zu]", i);
-    const char *g = json_string_value(json_object_get(h, "group"));
-    if (!g)
-        return bh_err_set(err, BH_EINVAL, field,
-                          "'%.40s' needs %s %d of the host's group, but host %s is in no group "
-                          "(so it has no start.conf)",
-                          text, entry, s->os, host_label(h));
-    const json_t *conf = json_object_get(groups, g);
-    const json_t *list = json_object_get(conf, what);
-    if (!json_is_object(conf))
-        return bh_err_set(err, BH_EINVAL, field,
-                          "'%.40s' needs %s %d, but group '%s' (of host %s) has no start.conf, "
-                          "so no %s",
-                          text, entry, s->os, g, host_label(h), os ? "OS entries" : "partitions");
-    size_t have = json_array_size(list);
-    if ((size_t)s->os > have)
-        return bh_err_set(err, BH_EINVAL, field,
-                          "'%.40s' names %s %d, but group '%s' (of host %s) has %zu %s", text,
-                          entry, s->os, g, host_label(h), have,
-                          have == 1 ? entry
-                          : os      ? "OS entries"
-                                    : "partitions");
-    return 0;
-}
-
-int bh_steps_fit_hosts(const json_t *steps, const json_t *hosts, const json_t *groups,
-                       struct bh_err *err)
-{
-    size_t i, k;
-    const json_t *v, *h;
-    json_array_foreach(steps, i, v)
-    {
-        struct bh_step s;
-        const char *text = json_string_value(v);
-        if (!text || bh_step_parse(text, &s, NULL) || !counted(&s))
-            continue;
-        /* each group once: hosts of one group fit or fail together */
-        json_t *seen = json_object();
-        int rc = 0;
-        json_array_foreach(hosts, k, h)
-        {
-            const char *g = json_string_value(json_object_get(h, "group"));
-            const char *key = g ? g : "";
-            if (seen && json_object_get(seen, key))
-                continue;
-            if (seen)
-                json_object_set_new(seen, key, json_true());
-            if ((rc = fits(i, text, &s, h, groups, err)))
-                break;
-        }
-        json_decref(seen);
-        if (rc)
-            return rc;
+    enum need need = need_of(s);
+    if (need == NEED_NONE)
+        return false;
+    if (!g) {
+        snprintf(reason, cap, "the host is in no group, so it has no start.conf");
+        return true;
     }
-    return 0;
+    if (!json_is_object(conf)) {
+        snprintf(reason, cap, "group %s has no start.conf", g);
+        return true;
+    }
+    if (need == NEED_CACHE) {
+        const char *cache =
+            json_string_value(json_object_get(json_object_get(conf, "linbo"), "cache"));
+        if (cache && *cache)
+            return false;
+        snprintf(reason, cap, "group %s has no cache partition (start.conf: [LINBO] Cache)", g);
+        return true;
+    }
+    if (need == NEED_CONF)
+        return false;
+    const char *what = need == NEED_PART ? "partitions" : "os";
+    size_t have = json_array_size(json_object_get(conf, what));
+    if ((size_t)s->os > have) {
+        snprintf(reason, cap, "group %s has no %s %d (it has %zu)", g,
+                 need == NEED_PART ? "partition" : "OS entry", s->os, have);
+        return true;
+    }
+    if (need != NEED_IMAGE)
+        return false;
+    const json_t *os = json_array_get(json_object_get(conf, "os"), (size_t)(s->os - 1));
+    char name[256], ref[128], key[400];
+    if (!bh_startconf_image(json_string_value(json_object_get(os, "base_image")), name,
+                            sizeof(name), ref, sizeof(ref))) {
+        snprintf(reason, cap, "OS entry %d of group %s names no image (start.conf: BaseImage)",
+                 s->os, g);
+        return true;
+    }
+    snprintf(key, sizeof(key), "%s@%s", name, ref);
+    if (json_is_true(json_object_get(versions, key)))
+        return false;
+    if (!strcmp(ref, "latest"))
+        snprintf(reason, cap, "image %s (OS entry %d of group %s) has no version", name, s->os, g);
+    else
+        snprintf(reason, cap, "image %s (OS entry %d of group %s) has no version '%s'", name, s->os,
+                 g, ref);
+    return true;
+}
+
+size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *groups,
+                      const json_t *versions, json_t *errors, size_t cap, size_t *nhosts)
+{
+    struct bh_step parsed[BH_STEPS_MAX];
+    bool ok[BH_STEPS_MAX];
+    size_t nsteps = json_array_size(steps), total = 0, i, k;
+    if (nsteps > BH_STEPS_MAX)
+        nsteps = BH_STEPS_MAX;
+    for (i = 0; i < nsteps; i++) {
+        const char *text = json_string_value(json_array_get(steps, i));
+        ok[i] = text && bh_step_parse(text, &parsed[i], NULL) == 0;
+    }
+    const json_t *h;
+    if (nhosts)
+        *nhosts = 0;
+    json_array_foreach(hosts, k, h)
+    {
+        const char *g = json_string_value(json_object_get(h, "group"));
+        const json_t *conf = g ? json_object_get(groups, g) : NULL;
+        size_t before = total;
+        for (i = 0; i < nsteps; i++) {
+            char reason[512], field[32];
+            if (!ok[i] || !refused(&parsed[i], g, conf, versions, reason, sizeof(reason)))
+                continue;
+            if (total++ >= cap)
+                continue;
+            snprintf(field, sizeof(field), "steps[%zu]", i);
+            const char *mac = json_string_value(json_object_get(h, "mac"));
+            json_array_append_new(errors,
+                                  json_pack("{s:s?, s:s?, s:O, s:s, s:s}", "host", host_label(h),
+                                            "mac", mac, "step", json_array_get(steps, i), "field",
+                                            field, "reason", reason));
+        }
+        if (nhosts && total > before)
+            (*nhosts)++;
+    }
+    return total;
 }

@@ -52,19 +52,29 @@ int bh_step_parse(const char *text, struct bh_step *out, struct bh_err *err);
 bool bh_step_admin_only(const struct bh_step *s);
 
 /*
- * Do the steps fit the hosts they are to run on?  A step that names an OS
- * entry (sync:N, new:N, create_image:N, start:N, postsync:N) needs entry N
- * in the start.conf of every target host's group, and format:N needs
- * partition N there; a host in no group, or in a group without a
- * start.conf, has neither.  steps: the job's steps (strings that
- * bh_step_parse takes); hosts: the target host objects ({name, mac,
- * group}); groups: each of their groups' name -> its config (the
- * start.conf as JSON, or null).  All borrowed.  0, or BH_EINVAL with
- * err->field "steps[i]" (i from 0) and a message that quotes the step and
- * names the group, how many OS entries (or partitions) it has and a host
- * in it.
+ * Can the steps work on the hosts they are to run on?  Every (host, step)
+ * that cannot is one refusal {host, mac, step, field, reason}:
+ *   - a step that needs the host's start.conf (partition, format, sync:N,
+ *     new:N, create_image:N, start:N, postsync:N, initcache) and a host in
+ *     no group ("the host is in no group, so it has no start.conf") or a
+ *     group without one ("group bare has no start.conf");
+ *   - an N the group lacks: "group win10 has no OS entry 2 (it has 1)",
+ *     "group win10 has no partition 3 (it has 2)" for format:N;
+ *   - sync:N and new:N (which deploy the image) when OS entry N names no
+ *     image, or an image@ref with no version: "image win10 (OS entry 1 of
+ *     group win10) has no version" ("has no version 'stable'" for a tag);
+ *   - initcache when the start.conf names no cache partition:
+ *     "group win10 has no cache partition (start.conf: [LINBO] Cache)".
+ * steps: the job's steps (strings bh_step_parse takes; others are
+ * skipped); hosts: the target host objects ({name, mac, group}); groups:
+ * each of their groups' name -> its config (start.conf as JSON, or null);
+ * versions: "image@ref" -> true for each image version that exists (refs
+ * as bh_startconf_image gives them: "latest" when the BaseImage names
+ * none).  All borrowed.  Appends at most cap refusals to errors (host
+ * order, then step order) and returns how many there are in all;
+ * *nhosts (if not NULL) is how many hosts have at least one.
  */
-int bh_steps_fit_hosts(const json_t *steps, const json_t *hosts, const json_t *groups,
-                       struct bh_err *err);
+size_t bh_steps_check(const json_t *steps, const json_t *hosts, const json_t *groups,
+                      const json_t *versions, json_t *errors, size_t cap, size_t *nhosts);
 
 #endif

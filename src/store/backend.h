@@ -81,8 +81,8 @@ struct bh_store_backend {
     int (*task_find)(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
                      struct bh_err *err);
     int (*jobs_wake_due)(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
-    int (*job_woken)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                     struct bh_err *err);
+    int (*job_woken)(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
+                     json_t **out, struct bh_err *err);
     int (*task_update)(void *impl, int64_t task, const struct bh_task_report *rep,
                        const struct bh_actor *a, json_t **out, struct bh_err *err);
     int (*agent_login)(void *impl, const struct bh_agent_login *l, struct bh_err *err);

@@ -147,8 +147,8 @@ int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err);
 int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
                  struct bh_err *err);
 int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
-int sq_job_woken(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                 struct bh_err *err);
+int sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
+                 json_t **out, struct bh_err *err);
 int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
                    const struct bh_actor *a, json_t **out, struct bh_err *err);
 

@@ -477,12 +477,40 @@ int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *er
     return rc;
 }
 
-int sq_job_woken(void *impl, int64_t id, const struct bh_actor *a, json_t **out, struct bh_err *err)
+int sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
+                 json_t **out, struct bh_err *err)
 {
-    static const char *const sql[] = {
-        "UPDATE jobs SET spec = json_set(spec, '$.woke', json('true')) WHERE id = ?1",
-    };
-    return job_change(impl, id, sql, 1, "woken", a, out, err);
+    struct sq *q = impl;
+    int64_t rev;
+    char *text = report ? json_dumps(report, JSON_COMPACT) : NULL;
+    if (report && !text)
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    int rc = sq_begin(q, &rev, err);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    struct sq_conn *c = &q->writer;
+    rc = touch_job(c, id, rev, err);
+    sqlite3_stmt *st =
+        rc ? NULL
+           : sq_prepare(
+                 c, "UPDATE jobs SET spec = json_set(spec, '$.woke', json(?2)) WHERE id = ?1", err);
+    if (!rc && !st)
+        rc = BH_EIO;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, text ? text : "true", -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "woken");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    free(text);
+    if (rc) {
+        sq_rollback(q);
+        return rc;
+    }
+    return job_write_end(q, rev, id, "woken", 0, a, out, err);
 }
 
 /* SQL: task t (a row of tasks) may start as far as its job's parallel limit

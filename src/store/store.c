@@ -227,10 +227,10 @@ int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, str
     TIMED(BH_OP_LIST, s->be->jobs_wake_due(s->impl, now_ms, ids, err));
 }
 
-int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
-                       struct bh_err *err)
+int bh_store_job_woken(struct bh_store *s, int64_t id, const json_t *report,
+                       const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
-    TIMED(BH_OP_UPDATE, s->be->job_woken(s->impl, id, a, out, err));
+    TIMED(BH_OP_UPDATE, s->be->job_woken(s->impl, id, report, a, out, err));
 }
 
 int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,

@@ -343,10 +343,12 @@ int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct
 int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, bool queued,
                        json_t **out, struct bh_err *err);
 /* Jobs at:TIME with wake whose time has come and that have not woken their
- * hosts yet (ids, at most 100); then mark one woken (event "woken"). */
+ * hosts yet (ids, at most 100); then mark one woken (event "woken"): the
+ * spec's "woke" becomes report (borrowed: what was sent where and what was
+ * not, and why; NULL: true), which the job keeps. */
 int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err);
-int bh_store_job_woken(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
-                       struct bh_err *err);
+int bh_store_job_woken(struct bh_store *s, int64_t id, const json_t *report,
+                       const struct bh_actor *a, json_t **out, struct bh_err *err);
 /* A host's report on its task (borrowed strings). */
 struct bh_task_report {
     const char *mac;        /* the reporting host */

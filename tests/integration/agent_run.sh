@@ -59,8 +59,23 @@ check "  ... (fetched $n chunks)" test "${n:-99}" -le 4
 check "OS 1's partition holds version 2, bit-exact" cmp -n "$SIZE" "$W/os.raw" "$LOOP"
 
 # ---- what this agent cannot do, and what it must not do here --------------------
+conf() { # [CACHE]: the group's start.conf, with Cache = CACHE when given
+    local c=""
+    [ -n "${1:-}" ] && c="Cache = $1"$'\n'
+    api PUT /api/v1/groups/lab/start.conf "" "$BH_TOKEN" -H 'Content-Type: text/plain' --data-binary "$(printf '[LINBO]\nServer = 192.0.2.1\nGroup = lab\n%s[Partition]\nDev = %s\nSize = 60M\nId = 83\nFSType = ext4\n[OS]\nName = Test OS\nBaseImage = testimg.qcow2\nRoot = %s\n' "$c" "$LOOP" "$LOOP")"
+}
 api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["sync:1","initcache","start:1"]}'
+eq "initcache without a cache partition: the server refuses the job" "422 no cache partition" \
+    "$STATUS $(jq -r '.errors[0].reason | match("no cache partition").string' <<<"$BODY")"
+# the cache goes after the job was made: the agent finds it gone
+conf "$LOOP"
+eq "  ... Cache = $LOOP set" 200 "$STATUS"
+api POST /api/v1/jobs '{"targets":{"hosts":["pc1"]},"steps":["sync:1","initcache","start:1"]}'
+eq "  ... then the job is accepted" 201 "$STATUS"
+[ "$STATUS" = 201 ] || diag "$BODY"
 J3=$(jq -r .id <<<"$BODY")
+conf
+eq "  ... and the cache removed" 200 "$STATUS"
 agent
 api GET "/api/v1/jobs/$J3"
 eq "sync done, initcache failed, start cancelled" "done failed cancelled" "$(jq -r '[.hosts[0].steps[].state] | join(" ")' <<<"$BODY")"

@@ -9,6 +9,9 @@
 #         directed broadcasts (bc_forwarding)
 #   far   198.51.100.20/24 behind rt: the same listener
 #
+# A job with wake keeps each host's outcome: sent, failed (a send error:
+# "lost" has an address no route leads to) or skipped (and why).
+#
 # `bootherd wake --room` sends each host's magic packet (FF x6 + MAC x16)
 # three times to 192.0.2.255 out of br0, in name order, the stagger apart;
 # a host in 198.51.100.0/24 gets a directed broadcast to 198.51.100.255,
@@ -230,6 +233,39 @@ done
 check "  ... and wakes pc01 when its time has come" test "$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")" -gt "$before"
 napi GET "/api/v1/events?since=0&limit=1000"
 eq "  ... once (one 'woken' event on the job)" 1 "$(jq "[.events[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length" <<<"$BODY")"
+
+napi GET "/api/v1/jobs/$JW"
+eq "  ... and the job says the packet went out" "pc01 sent 192.0.2.255 br0" \
+    "$(jq -r '.hosts[0] | "\(.name) \(.wake.state) \(.wake.address) \(.wake.interface)"' <<<"$BODY")"
+
+# ---- a job with wake now: each host's outcome, kept with the job ------------
+nbh host add 52:54:00:00:05:01 name=lost ip=203.0.113.9 >/dev/null
+sleep 1 # the scheduler's sends above are through
+napi POST /api/v1/jobs '{"targets":{"hosts":["pc02","tiny","lost"]},"steps":["reboot"],"wake":true}'
+eq "a job with wake for pc02, tiny, lost: 201" 201 "$STATUS"
+JN=$(jq -r .id <<<"$BODY")
+# (the sender may have sent the first packet already: queued or sent)
+eq "  ... the answer: pc02 and lost queued, tiny skipped" "lost queued|pc02 queued|tiny skipped" \
+    "$(jq -r '[.hosts[] | "\(.name) \(.wake.state | sub("sent|failed"; "queued"))"] | sort | join("|")' <<<"$BODY")"
+for _ in $(seq 1 50); do
+    napi GET "/api/v1/jobs/$JN"
+    [ "$(jq -r '[.hosts[].wake.state] | index("queued")' <<<"$BODY")" = null ] && break
+    sleep 0.2
+done
+eq "job show: pc02's packet sent out of br0" "sent 192.0.2.255 br0" \
+    "$(jq -r '.hosts[] | select(.name == "pc02") | .wake | "\(.state) \(.address) \(.interface)"' <<<"$BODY")"
+eq "  ... lost's failed, with the send error" "failed 203.0.113.255 true" \
+    "$(jq -r '.hosts[] | select(.name == "lost") | .wake | "\(.state) \(.address) \(.error | length > 0)"' <<<"$BODY")"
+contains "  ... tiny skipped, and why" "the host's subnet is a /31 or /32, which has no broadcast address" \
+    "$(jq -r '.hosts[] | select(.name == "tiny") | .wake.why' <<<"$BODY")"
+out=$(nbh job show "$JN")
+contains "bootherd job show: sent" "wake: sent to 192.0.2.255 via br0" "$out"
+contains "  ... failed, with the error" "wake: failed: " "$out"
+contains "  ... skipped, with why" "wake: skipped: the host's subnet is a /31" "$out"
+napi GET /api/v1/hosts/lost/events
+check "lost's timeline has wol.failed" jq -e '[.events[] | select(.type == "wol.failed")] | length >= 1' <<<"$BODY"
+napi GET /api/v1/hosts/tiny/events
+check "tiny's timeline has wol.skipped, with why" jq -e '[.events[] | select(.type == "wol.skipped") | .data.why | startswith("the host'"'"'s subnet")] | any' <<<"$BODY"
 
 kill -TERM "$BH_PID"
 for _ in $(seq 1 50); do kill -0 "$BH_PID" 2>/dev/null || break; sleep 0.1; done

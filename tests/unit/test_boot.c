@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include "boot/bootsvc.h"
+#include "boot/bootwait.h"
 #include "core/str.h"
 #include "store/store.h"
 
@@ -490,6 +491,46 @@ static void test_bootstrap(void **state)
     bh_buf_free(&o);
 }
 
+/* why a host waits: each fact in its turn (bootwait.c) */
+static void test_wait_reason(void **state)
+{
+    (void)state;
+    char r[512];
+    struct bh_wait_facts f = {.action = "profile",
+                              .profile = "bootherd-client",
+                              .profile_exists = true,
+                              .runs_agent = true,
+                              .missing = NULL,
+                              .last_seen = "2026-12-05T10:00:00.000Z"};
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "agent-silent");
+    assert_string_equal(r, "booted (last seen 2026-12-05T10:00:00.000Z), but its agent has not "
+                           "asked for work since");
+    f.last_seen = NULL;
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "never-booted");
+    assert_string_equal(r, "never booted: no network boot seen from it yet; wake it or switch it "
+                           "on");
+    f.missing = "client/vmlinuz";
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "client-not-built");
+    assert_string_equal(r, "client OS not built: client/vmlinuz (of profile 'bootherd-client') is "
+                           "not in the boot root; run bootherd client build");
+    f.runs_agent = false;
+    f.profile = "memtest";
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "other-profile");
+    assert_string_equal(r, "boots another profile: 'memtest' does not start the client OS (its "
+                           "cmdline passes no bootherd.ticket)");
+    f.profile_exists = false;
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "no-profile");
+    assert_string_equal(r, "no boot profile: profile 'memtest' does not exist (bootherd client "
+                           "build makes bootherd-client)");
+    f.profile = "";
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "no-profile");
+    assert_string_equal(r, "no boot profile: none is set for the host, its group or the server");
+    f.action = "local";
+    assert_string_equal(bh_boot_wait_reason(&f, r, sizeof(r)), "local-boot");
+    assert_string_equal(r, "boots from its local disk (boot action local), not into the client "
+                           "OS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_generated_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
         cmocka_unit_test(test_bootproof),
+        cmocka_unit_test(test_wait_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,13 @@
 // grid; the agent API (driven here, as a client agent would) reports
 // progress; the tiles and the job page show it without a reload, and
 // straight from the events (which carry the task): no read of the job for
-// a progress report; a failure (its later steps cancelled) is read again.
-import { startDaemon, newPage, login, goto, must, api, check, eq, step, shot } from '../lib.mjs';
+// a progress report; a failure (its later steps cancelled) is read again;
+// a host whose agent never came says why it waits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BH, startDaemon, newPage, login, goto, must, api, check, eq, step, shot } from '../lib.mjs';
 
 const CONF = `[LINBO]
 Server = 10.0.0.1
@@ -44,6 +49,10 @@ export async function run() {
     await must(d, 'POST', '/rooms', { name: 'r201', subnet: '10.2.1.0/24' });
     await must(d, 'POST', '/groups', { name: 'win' });
     await must(d, 'PUT', '/groups/win/start.conf', CONF);
+    // sync:1 deploys win11: a job for an image with no version is refused
+    const img = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bh-img-')), 'win11.img');
+    fs.writeFileSync(img, Buffer.alloc(65536, 7));
+    execFileSync(BH, ['--url', d.url, '--token', d.token, 'image', 'import', 'win11', img], { stdio: 'ignore' });
     for (let i = 1; i <= 30; i++) await must(d, 'POST', '/hosts', { mac: mac(i), name: `r201-pc${String(i).padStart(2, '0')}`, room: 'r201', group: 'win' });
     const page = await newPage(d);
     await login(page, d.token);
@@ -85,6 +94,9 @@ export async function run() {
     await page.click('.notice a[href^="#/jobs/"]');
     await page.waitForSelector('table.job-hosts');
     await step('the job page shows host 1 at 50 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="50"]`));
+    await step('a host whose agent never came says why it waits', () =>
+        page.waitForSelector(`tr[data-mac="${mac(3)}"][data-state="waiting-for-host"] >> text=waiting: no boot profile: profile 'bootherd-client' does not exist`)
+    );
     jobReads = 0;
     await a1.report({ state: 'running', progress: { phase: 'sync', done: 900, total: 1000, rate: 2097152 } });
     await step('  ... and follows its progress to 90 %', () => page.waitForSelector(`tr[data-mac="${mac(1)}"] progress[value="90"]`));

@@ -1,5 +1,7 @@
 // JobPage.js - one job (#/jobs/ID): a row per host with its progress bar,
 // phase, rate, ETA and error, live from the event stream; cancel and retry.
+// A host the server could not wake, or that waits, says why in the error
+// column (hosts[].wake, hosts[].waiting_reason: docs/api.md, Jobs).
 // Requests: GET /jobs/{id}; its task events update the rows by themselves
 // (lib/store.js), and only events that do not say enough make it read the
 // job again (throttled).
@@ -24,6 +26,15 @@ export function StepChips({ steps }) {
     </ol>`;
 }
 
+/** why a host has no progress: its wake went wrong, or it waits */
+function hostNote(h) {
+    const w = h.wake;
+    const notes = [];
+    if (w && (w.state === 'skipped' || w.state === 'failed')) notes.push(t('job.wake_' + w.state, { why: w.why || w.error || '' }));
+    if (h.state === 'waiting-for-host' && h.waiting_reason) notes.push(t('job.waiting_why', { why: h.waiting_reason }));
+    return notes.join(' · ');
+}
+
 export function JobHostRow({ job, h }) {
     const a = activityIn(job, h) || {};
     const p = a.state === 'running' ? a.progress : null;
@@ -35,7 +46,7 @@ export function JobHostRow({ job, h }) {
         <td>${p?.phase || ''}</td>
         <td class="num">${p ? rate(p.rate) : ''}</td>
         <td class="num">${p && a.eta_s !== null && a.eta_s !== undefined ? duration(a.eta_s) : ''}</td>
-        <td class="err">${a.error || ''}</td>
+        <td class="err">${a.error || hostNote(h)}</td>
     </tr>`;
 }
 
