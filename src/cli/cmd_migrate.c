@@ -95,7 +95,8 @@ static int read_group(struct mig *m, const char *file)
     bh_err_clear(&e);
     json_t *warnings = NULL;
     if (bh_read_file(path, BH_STARTCONF_MAX, &g.text, &g.len, &e) ||
-        bh_startconf_parse(g.text, g.len, &g.config, &warnings, &e)) {
+        bh_startconf_parse(g.text, g.len, &g.config, &warnings, &e) ||
+        bh_startconf_keep_text(g.config, g.text, g.len, NULL)) {
         fprintf(stderr, "bootherd: migrate linbo: %s: %s\n", path, e.msg);
         m->errors++;
         free(g.text);

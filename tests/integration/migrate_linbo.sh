@@ -317,13 +317,17 @@ RC=0; A=$(bhc group startconf physics -f "$W/bad.conf" --create 2>&1) || RC=$?
 eq "--create with a start.conf that does not parse: the group is not made" \
     "1 bootherd group startconf: $W/bad.conf: start.conf:3: [OS] DefaultAction: expected start, sync or new, got 'boot'; group 'physics' was not created" "$RC $A"
 eq "  ... nothing written" "$R3" "$(revision)"
-RC=0; A=$(bhc group startconf physics -f "$SRV/start.conf.ubuntu" --create 2>&1) || RC=$?
+RC=0; A=$(bhc group startconf physics -f "$SRV/start.conf.ubuntu" --create 2>"$W/err") || RC=$?
+A="$A$(grep -v '^warning: ' "$W/err")"
 eq "group startconf --create: the group, then its start.conf" \
     "0 group physics created
 start.conf of group physics updated" "$RC $A"
 api GET /api/v1/groups/physics
+eq "  ... the keys bootherd does not act on are named on stderr" "1" \
+    "$(grep -c '^warning: \[LINBO\] DownloadType = rsync: not acted on' "$W/err")"
 eq "  ... the group has it" "ubuntu.qcow2 /dev/sda3" "$(jq -r '"\(.config.os[0].base_image) \(.config.linbo.cache)"' <<<"$BODY")"
-RC=0; A=$(bhc group startconf physics --create -f "$SRV/start.conf.lab" 2>&1) || RC=$?
+RC=0; A=$(bhc group startconf physics --create -f "$SRV/start.conf.lab" 2>"$W/err") || RC=$?
+A="$A$(grep -v '^warning: ' "$W/err")"
 eq "  ... --create on a group that exists just sets the start.conf" "0 start.conf of group physics updated" "$RC $A"
 
 # ---- killed during an image upload, then run again -----------------------------------
