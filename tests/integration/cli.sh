@@ -186,7 +186,7 @@ fails "boot log -x" 2 "unknown option" bhc boot log --last
 ok_run "--data DIR finds the server and the admin token" "$BH" --data "$BH_DATA" whoami --json
 eq "--data: admin" "admin admin" "$(js '"\(.name) \(.role)"')"
 ok_run "--data after the command" "$BH" host ls --data "$BH_DATA" --json
-eq "--data: lists hosts" pc-1 "$(js '.[0].name')"
+eq "--data: lists hosts" pc-1 "$(js '.items[0].name')"
 fails "--data DIR without a server" 1 "$T/empty/http.addr" "$BH" --data "$T/empty" whoami
 ok_run "BOOTHERD_URL and BOOTHERD_TOKEN" env BOOTHERD_URL="$BH_URL" BOOTHERD_TOKEN="$VIEWER" "$BH" whoami --json
 eq "env: the viewer token is used" "cli-viewer viewer" "$(js '"\(.name) \(.role)"')"
