@@ -131,9 +131,20 @@ void bh_etag(int64_t rev, char out[32]);
 void bh_json_sort(json_t *a, int (*cmp)(const void *, const void *));
 int64_t bh_if_match(struct bh_req *r);
 
-/* ---- list pages (resources.c), also for the console's lists -------------- */
+/* ---- list pages (resources.c) ---------------------------------------------
+ * Every list answers {"items": [...], "next": CURSOR or null}.  CURSOR is
+ * an opaque string: pass it back as ?after=CURSOR (with the same other
+ * parameters) for the next page; null means there is none.  A cursor the
+ * list did not give out is 400 with BH_CURSOR_BAD. */
+#define BH_CURSOR_BAD "after must be a cursor this list gave out: the next of an earlier page"
+/* ?after=: 0 when absent, 1 with *out set (a number from min to max), -1
+ * after replying 400 with BH_CURSOR_BAD. */
+int bh_api_after(struct bh_req *r, int64_t min, int64_t max, int64_t *out);
+/* {"items": items, "next": next as a cursor, or null when next < 0}; takes
+ * items. */
+json_t *bh_api_page(json_t *items, int64_t next);
 
-/* A list request's query, parsed: limit, offset, sort, count, selector,
+/* A list request's query, parsed: limit, after, offset, sort, count, selector,
  * filters on filterable fields and, for kinds with search fields, q. */
 struct bh_api_list;
 /* A route's own list parameter: return 1 if key is one (and was taken), 0
@@ -146,8 +157,8 @@ struct bh_api_list *bh_api_list_parse(struct bh_req *r, const struct bh_kind_des
                                       bh_api_list_arg_fn extra, void *ud, const char *extra_names);
 const struct bh_list_query *bh_api_list_query(const struct bh_api_list *l);
 void bh_api_list_free(struct bh_api_list *l);
-/* The page {items, limit, offset, next_offset when more, total with
- * count=true}; takes items. */
+/* The page {items, next, and total with count=true}; takes items.  Its
+ * cursor is the offset of the next page (?offset= is the same). */
 json_t *bh_api_list_page(const struct bh_api_list *l, json_t *items,
                          const struct bh_list_result *res);
 

@@ -218,27 +218,36 @@ void bh_h_boot_up(struct bh_req *r)
     bh_reply_json(r, 200, json_pack("{s:s, s:s}", "mac", mac, "state", "up"));
 }
 
-/* GET /api/v1/hosts/{key}/events: the newest events of one host */
+/* GET /api/v1/hosts/{key}/events: the newest events of one host; the
+ * cursor is the revision of the page's oldest event */
 void bh_h_host_events(struct bh_req *r)
 {
     struct bh_api *api = bh_api_ctx(r);
     json_t *host, *events;
     struct bh_err e;
-    int64_t limit = 100;
+    int64_t limit = 100, before = 0;
     const char *l = bh_req_query(r, "limit");
-    if (l && bh_parse_i64(l, 1, 1000, &limit)) {
+    if (l && bh_parse_i64(l, 1, BH_LIST_MAX, &limit)) {
         bh_reply_problem(r, 400, "invalid-query", "Bad request", "limit must be 1..1000", "limit");
         return;
     }
+    if (bh_api_after(r, 1, INT64_MAX, &before) < 0)
+        return;
     if (bh_store_get(api->store, bh_kind_get(BH_KIND_HOST), bh_req_param(r, "key"), &host, &e)) {
         bh_reply_err(r, &e);
         return;
     }
     const char *mac = json_string_value(json_object_get(host, "mac"));
-    if (bh_store_events_of(api->store, "host", mac, (int)limit, &events, &e))
+    if (bh_store_events_of(api->store, "host", mac, before, (int)limit, &events, &e)) {
         bh_reply_err(r, &e);
-    else
-        bh_reply_json(r, 200, json_pack("{s:s, s:o}", "mac", mac, "events", events));
+    } else {
+        size_t n = json_array_size(events);
+        json_t *last = json_array_get(events, n ? n - 1 : 0);
+        bh_reply_json(r, 200,
+                      bh_api_page(events, (int64_t)n == limit
+                                              ? json_integer_value(json_object_get(last, "rev"))
+                                              : -1));
+    }
     json_decref(host);
 }
 

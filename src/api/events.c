@@ -234,6 +234,10 @@ void bh_h_events(struct bh_req *r)
         bh_reply_problem(r, 400, "invalid-query", "Bad request", detail, NULL);
         return;
     }
+    /* the cursor: a revision, as since is (a page's next is never null:
+     * it is where to ask for what happens later) */
+    if (bh_api_after(r, 0, now, &since) < 0)
+        return;
     json_t *events;
     struct bh_err e;
     /* every event up to rev0 is committed, so a short page covers it all */
@@ -262,8 +266,7 @@ void bh_h_events(struct bh_req *r)
             else
                 json_array_remove(events, i);
         }
-        bh_reply_json(r, 200,
-                      json_pack("{s:o, s:I}", "events", events, "next_since", (json_int_t)next));
+        bh_reply_json(r, 200, bh_api_page(events, next));
         return;
     }
     json_decref(events);

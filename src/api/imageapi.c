@@ -85,12 +85,31 @@ static void reply_rc(struct bh_req *r, int rc, const struct bh_err *e, int statu
         bh_reply_json(r, status, out);
 }
 
+/* oldest first; the cursor is the offset of the next page */
 void bh_h_image_versions(struct bh_req *r)
 {
     struct bh_err e;
     json_t *out = NULL;
+    int64_t limit = BH_LIST_MAX, off = 0;
+    const char *l = bh_req_query(r, "limit");
+    if (l && bh_parse_i64(l, 1, BH_LIST_MAX, &limit)) {
+        bh_reply_problem(r, 400, "invalid-query", "Bad request", "limit must be 1..1000", "limit");
+        return;
+    }
+    if (bh_api_after(r, 0, INT64_MAX / 2, &off) < 0)
+        return;
     int rc = bh_store_versions(bh_api_ctx(r)->store, bh_req_param(r, "key"), &out, &e);
-    reply_rc(r, rc, &e, 200, rc ? NULL : json_pack("{s:o}", "versions", out));
+    if (rc) {
+        bh_reply_err(r, &e);
+        return;
+    }
+    json_t *page = json_array();
+    size_t n = json_array_size(out);
+    for (size_t i = (size_t)off; i < n && (int64_t)json_array_size(page) < limit; i++)
+        json_array_append(page, json_array_get(out, i));
+    int64_t next = off + (int64_t)json_array_size(page);
+    json_decref(out);
+    bh_reply_json(r, 200, bh_api_page(page, next < (int64_t)n ? next : -1));
 }
 
 void bh_h_image_version(struct bh_req *r)

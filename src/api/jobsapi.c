@@ -305,12 +305,21 @@ void bh_h_jobs(struct bh_req *r)
                          "before is a job id; limit is 1 to 1000", NULL);
         return;
     }
+    /* the cursor: the id of the page's last (oldest) job */
+    if (bh_api_after(r, 1, INT64_MAX, &before) < 0)
+        return;
     struct bh_err e;
     json_t *jobs = NULL;
-    if (bh_store_jobs(bh_api_ctx(r)->store, before, (int)limit, &jobs, &e))
+    if (bh_store_jobs(bh_api_ctx(r)->store, before, (int)limit, &jobs, &e)) {
         bh_reply_err(r, &e);
-    else
-        bh_reply_json(r, 200, json_pack("{s:o}", "jobs", jobs));
+        return;
+    }
+    size_t n = json_array_size(jobs);
+    json_t *last = json_array_get(jobs, n ? n - 1 : 0);
+    bh_reply_json(r, 200,
+                  bh_api_page(jobs, (int64_t)n == limit
+                                        ? json_integer_value(json_object_get(last, "id"))
+                                        : -1));
 }
 
 static void job_action(struct bh_req *r,

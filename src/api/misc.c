@@ -186,6 +186,9 @@ void bh_h_audit(struct bh_req *r)
                          "before must be a positive audit id and limit 1..1000", NULL);
         return;
     }
+    /* the cursor: the id of the page's last (oldest) record */
+    if (bh_api_after(r, 1, INT64_MAX, &q.before_id) < 0)
+        return;
     /* the records of kinds this caller may read, as for events */
     const char *kinds[BH_KIND__COUNT + 2];
     size_t nk = 0, all = 0;
@@ -201,11 +204,12 @@ void bh_h_audit(struct bh_req *r)
         bh_reply_err(r, &e);
         return;
     }
-    json_t *out = json_pack("{s:o}", "items", items);
     size_t n = json_array_size(items);
-    if (out && (int64_t)n == q.limit)
-        json_object_set(out, "next_before", json_object_get(json_array_get(items, n - 1), "id"));
-    bh_reply_json(r, 200, out);
+    json_t *last = json_array_get(items, n ? n - 1 : 0);
+    bh_reply_json(r, 200,
+                  bh_api_page(items, (int64_t)n == q.limit
+                                         ? json_integer_value(json_object_get(last, "id"))
+                                         : -1));
 }
 
 /* ---- start.conf ---------------------------------------------------------- */

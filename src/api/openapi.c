@@ -109,6 +109,186 @@ static json_t *json_response(const char *desc, json_t *schema)
                      "schema", schema);
 }
 
+/* ---- lists: {"items": [...], "next": CURSOR or null} ---------------------- */
+
+static json_t *page_schema(json_t *item)
+{
+    return json_pack(
+        "{s:s, s:[s,s], s:{s:{s:s, s:o}, s:{s:[s,s], s:s}, s:{s:s, s:s}}}", "type", "object",
+        "required", "items", "next", "properties", "items", "type", "array", "items", item, "next",
+        "type", "string", "null", "description",
+        "an opaque cursor: pass it back as ?after= for the next page; null: this was the last "
+        "(GET /api/v1/events: never null, it is where to ask for what happens later)",
+        "total", "type", "integer", "description", "every item that matches (count=true only)");
+}
+
+static void page_params(json_t *params, const char *limit_doc)
+{
+    json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}, s:s}", "name", "after", "in",
+                                            "query", "schema", "type", "string", "description",
+                                            "the next of an earlier page (400 for anything else)"));
+    json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}, s:s}", "name", "limit",
+                                            "in", "query", "schema", "type", "integer", "minimum",
+                                            1, "maximum", BH_LIST_MAX, "description", limit_doc));
+}
+
+static void query_param(json_t *params, const char *name, const char *type, const char *doc)
+{
+    json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}, s:s}", "name", name, "in", "query",
+                                            "schema", "type", type, "description", doc));
+}
+
+/* the lists of their own (not of a kind): jobs, audit, events, a host's
+ * events, an image's versions */
+static bool own_list(const struct bh_route *rt, json_t *resp, json_t *params)
+{
+    const char *item, *limit_doc;
+    if (rt->fn == bh_h_jobs) {
+        item = "Job";
+        limit_doc = "jobs per page (50)";
+        query_param(params, "before", "integer", "jobs older than this job id");
+    } else if (rt->fn == bh_h_audit) {
+        item = "AuditRecord";
+        limit_doc = "records per page (100)";
+        query_param(params, "kind", "string", "records of this kind only");
+        query_param(params, "key", "string", "records of this object only");
+        query_param(params, "actor", "string", "records of this actor only");
+        query_param(params, "before", "integer", "records older than this audit id");
+    } else if (rt->fn == bh_h_events) {
+        item = "Event";
+        limit_doc = "events per page (1000)";
+        query_param(params, "since", "integer",
+                    "the events after this revision (as after; without either: from now)");
+        query_param(params, "kind", "string", "events of this kind only");
+        query_param(params, "key", "string", "events of this object only");
+        json_object_set_new(resp, "410", problem_response("the revision is older than the log"));
+    } else if (rt->fn == bh_h_host_events) {
+        item = "Event";
+        limit_doc = "events per page (100), newest first";
+        json_object_set_new(resp, "404", problem_response("no such host"));
+    } else if (rt->fn == bh_h_image_versions) {
+        item = "Version";
+        limit_doc = "versions per page (1000), oldest first";
+        json_object_set_new(resp, "404", problem_response("no such image"));
+    } else {
+        return false;
+    }
+    page_params(params, limit_doc);
+    json_object_set_new(resp, "200", json_response("a page", page_schema(ref(item))));
+    json_object_set_new(resp, "400", problem_response("a bad cursor, limit or filter"));
+    return true;
+}
+
+static json_t *str_prop(const char *doc)
+{
+    return doc ? json_pack("{s:s, s:s}", "type", "string", "description", doc)
+               : json_pack("{s:s}", "type", "string");
+}
+
+static void list_item_schemas(json_t *schemas)
+{
+    json_object_set_new(
+        schemas, "Event",
+        json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:o, s:o, s:{s:[s,s]}, s:{s:s}}}",
+                  "type", "object", "properties", "rev", "type", "integer", "description",
+                  "the store's revision this event made", "ts", "type", "string", "format",
+                  "date-time", "kind", str_prop("room, group, host, profile, image, job, ..."),
+                  "key", str_prop("the object's key (a host's MAC)"), "type",
+                  str_prop("created, updated, deleted, boot.*, agent.*, ..."), "actor", "type",
+                  "string", "null", "data", "description", "the object, or what happened"));
+    json_object_set_new(
+        schemas, "AuditRecord",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s, s:s}, s:o, s:{s:[s,s]}, s:{s:[s,s]}, s:o, s:o, s:o, "
+                  "s:{s:s}, s:{s:s}}}",
+                  "type", "object", "properties", "id", "type", "integer", "ts", "type", "string",
+                  "format", "date-time", "actor", str_prop(NULL), "token_id", "type", "string",
+                  "null", "remote", "type", "string", "null", "action",
+                  str_prop("created, updated, deleted, ..."), "kind", str_prop(NULL), "key",
+                  str_prop(NULL), "before", "description", "the object before (null: created)",
+                  "after", "description", "the object after (null: deleted)"));
+    json_object_set_new(
+        schemas, "Job",
+        json_pack("{s:s, s:s, s:{s:{s:s}, s:o, s:{s:s}, s:o, s:{s:s}, s:{s:s}}}", "type", "object",
+                  "description",
+                  "a job: GET /api/v1/jobs/{id} adds every host's steps (docs/api.md)",
+                  "properties", "id", "type", "integer", "state",
+                  str_prop("queued, running, done, failed, cancelled"), "spec", "type", "object",
+                  "created_by", str_prop(NULL), "host_count", "type", "integer", "host_states",
+                  "type", "object"));
+    json_object_set_new(
+        schemas, "Version",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:o, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}, "
+                  "s:{s:[s,s]}}}",
+                  "type", "object", "properties", "image", "type", "string", "version", "type",
+                  "integer", "state", str_prop("released or candidate"), "logical_size", "type",
+                  "integer", "stored_size", "type", "integer", "new_bytes", "type", "integer",
+                  "tags", "type", "array", "items", "type", "string", "note", "type", "string",
+                  "null"));
+}
+
+/* operationId: the method and the path's words, URL-safe, e.g.
+ * getHostsByKeyEvents for GET /api/v1/hosts/{key}/events */
+static void operation_id(const struct bh_route *rt, char *out, size_t cap)
+{
+    const char *p = rt->pattern;
+    size_t n = 0;
+    for (const char *m = rt->method; *m && n + 1 < cap; m++)
+        out[n++] = (char)(*m >= 'A' && *m <= 'Z' ? *m - 'A' + 'a' : *m);
+    if (!strncmp(p, "/api/v1", 7))
+        p += 7;
+    bool up = true, any = false;
+    for (; *p && n + 3 < cap; p++) {
+        char ch = *p;
+        if (ch == '{') {
+            out[n++] = 'B';
+            out[n++] = 'y';
+            up = true;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9')) {
+            out[n++] = up && ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+            up = false;
+            any = true;
+        } else {
+            up = true;
+        }
+    }
+    out[n] = '\0';
+    if (!any) /* "/" and "/api/v1" */
+        snprintf(out + n, cap - n, "%s", !strcmp(rt->pattern, "/") ? "Root" : "Index");
+}
+
+/* every {name} of the path that the operation has not declared yet */
+static void path_params(const char *pattern, json_t *params)
+{
+    for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{')) {
+        char name[32];
+        size_t n = strcspn(p + 1, "*}");
+        if (n == 0 || n >= sizeof(name))
+            continue;
+        memcpy(name, p + 1, n);
+        name[n] = '\0';
+        bool have = false;
+        size_t i;
+        json_t *q;
+        json_array_foreach(params, i, q) have |=
+            !strcmp(json_string_value(json_object_get(q, "name")), name) &&
+            !strcmp(json_string_value(json_object_get(q, "in")), "path");
+        if (have)
+            continue;
+        const char *doc = !strcmp(name, "ref")   ? "a version number, or a tag (latest, ...)"
+                          : !strcmp(name, "tag") ? "a tag name"
+                          : strstr(pattern, "/chunks/")
+                              ? "the chunk's id: the SHA-256 of its content, 64 hex digits"
+                          : strstr(pattern, "/uploads/") ? "the upload's id"
+                          : strstr(pattern, "/tasks/")   ? "the step's (task's) id"
+                          : strstr(pattern, "/jobs/")    ? "the job's id"
+                                                         : "the object's name";
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", name, "in",
+                                                "path", "required", 1, "schema", "type", "string",
+                                                "description", doc));
+    }
+}
+
 static void capitalize(const char *in, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", in);
@@ -274,7 +454,7 @@ static json_t *operation(const struct bh_route *rt)
         capitalize(k->name, sname, sizeof(sname));
     json_object_set_new(op, "summary", json_string(rt->summary ? rt->summary : ""));
     char opid[128];
-    snprintf(opid, sizeof(opid), "%s %s", rt->method, rt->pattern);
+    operation_id(rt, opid, sizeof(opid));
     json_object_set_new(op, "operationId", json_string(opid));
     if (strstr(rt->pattern, "{key}"))
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "key",
@@ -284,28 +464,20 @@ static json_t *operation(const struct bh_route *rt)
     bool list =
         k && (rt->fn == bh_h_list || rt->fn == bh_h_hosts_list || rt->fn == bh_h_images_list);
     if (list) {
-        const char *q[][2] = {{"limit", "integer"},
-                              {"offset", "integer"},
-                              {"sort", "string"},
-                              {"count", "boolean"},
-                              {"selector", "string"}};
-        for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
-            json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", q[i][0], "in",
-                                                    "query", "schema", "type", q[i][1]));
+        page_params(params, "objects per page (100)");
+        query_param(params, "offset", "integer", "skip this many (a page's next does it for you)");
+        query_param(params, "sort", "string", "fields, comma-separated, '-' for descending");
+        query_param(params, "count", "boolean", "true: the page says how many match (total)");
+        query_param(params, "selector", "string",
+                    "labels and fields: role in (kiosk,lab),arch!=arm64");
         for (size_t i = 0; i < k->nfields; i++)
             if (k->fields[i].flags & BH_FF_FILTER)
                 json_array_append_new(params,
                                       json_pack("{s:s, s:s, s:{s:s}}", "name", k->fields[i].name,
                                                 "in", "query", "schema", "type", "string"));
-        json_object_set_new(
-            resp, "200",
-            json_response("a page of objects",
-                          json_pack("{s:s, s:{s:{s:s, s:o}, s:{s:s}, s:{s:s}, "
-                                    "s:{s:s}, s:{s:s}}}",
-                                    "type", "object", "properties", "items", "type", "array",
-                                    "items", ref(sname), "limit", "type", "integer", "offset",
-                                    "type", "integer", "next_offset", "type", "integer", "total",
-                                    "type", "integer")));
+        json_object_set_new(resp, "200",
+                            json_response("a page of objects", page_schema(ref(sname))));
+        json_object_set_new(resp, "400", problem_response("a bad cursor, filter or sort"));
         bh_api_console_doc(rt, op, resp, params); /* its q and include, if it has them */
     } else if (k && strstr(rt->pattern, "start.conf")) {
         if (!strcmp(rt->method, "GET"))
@@ -343,6 +515,8 @@ static json_t *operation(const struct bh_route *rt)
             if (strcmp(rt->method, "GET"))
                 json_object_set_new(resp, "412", problem_response("If-Match failed"));
         }
+    } else if (own_list(rt, resp, params)) {
+        /* jobs, audit, events, a host's events, an image's versions */
     } else if (bh_api_console_doc(rt, op, resp, params)) {
         /* the console's routes: consoledoc.c */
     } else if (!strncmp(rt->pattern, "/boot/", 6)) {
@@ -466,6 +640,7 @@ static json_t *operation(const struct bh_route *rt)
     } else {
         json_object_set_new(op, "security", json_array());
     }
+    path_params(rt->pattern, params);
     json_object_set_new(op, "parameters", params);
     json_object_set_new(op, "responses", resp);
     return op;
@@ -490,6 +665,7 @@ static void build(void)
         json_object_set_new(schemas, sname, kind_schema(&bh_kinds[i]));
     }
     bh_api_console_schemas(schemas);
+    list_item_schemas(schemas);
     json_object_set_new(schemas, "Problem",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}",
                                   "type", "object", "properties", "type", "type", "string", "title",
@@ -524,14 +700,16 @@ static void build(void)
         json_object_set_new(item, m, operation(&routes[i]));
     }
     json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}}, "
-        "s:[{s:[]}, {s:[]}]}",
+        "{s:s, s:{s:s, s:s, s:s, s:{s:s, s:s}}, s:[{s:s, s:s}], s:o, s:{s:o, s:{s:{s:s, s:s}, "
+        "s:{s:s, s:s, s:s, s:s}}}, s:[{s:[]}, {s:[]}]}",
         "openapi", "3.1.0", "info", "title", "bootherd API", "version", BH_VERSION, "description",
         "Network boot and fleet imaging. Errors are RFC 9457 problem+json; writes accept "
-        "If-Match with the ETag of the object.",
-        "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearer", "type",
-        "http", "scheme", "bearer", "cookie", "type", "apiKey", "in", "cookie", "name",
-        "bh_session", "description",
+        "If-Match with the ETag of the object. Every list answers {items, next}: pass next "
+        "back as ?after= for the next page; null means there is none.",
+        "license", "name", "Apache-2.0", "identifier", "Apache-2.0", "servers", "url", "/",
+        "description", "the server that serves this document", "paths", paths, "components",
+        "schemas", schemas, "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
+        "cookie", "type", "apiKey", "in", "cookie", "name", "bh_session", "description",
         "a browser session (POST /api/v1/session); writes also need X-CSRF-Token", "security",
         "bearer", "cookie");
     doc_text = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;

@@ -133,6 +133,12 @@ static int list_arg(void *ud, const char *key, const char *val)
             goto bad;
         }
         lc->q.limit = n;
+    } else if (strcmp(key, "after") == 0) {
+        if (bh_parse_i64(val, 0, INT64_MAX / 2, &n)) {
+            snprintf(detail, sizeof(detail), "%s", BH_CURSOR_BAD);
+            goto bad;
+        }
+        lc->q.offset = n;
     } else if (strcmp(key, "offset") == 0) {
         if (bh_parse_i64(val, 0, INT64_MAX / 2, &n)) {
             snprintf(detail, sizeof(detail), "offset must be a non-negative integer");
@@ -171,7 +177,7 @@ static int list_arg(void *ud, const char *key, const char *val)
             char fields[256];
             sortable_list(lc->k, BH_FF_FILTER, fields, sizeof(fields));
             snprintf(detail, sizeof(detail),
-                     "unknown query parameter '%.64s'; use limit, offset, sort, count, "
+                     "unknown query parameter '%.64s'; use limit, after, offset, sort, count, "
                      "selector%s%s%s%s",
                      key, searchable(lc->k) ? ", q" : "", lc->extra_names ? lc->extra_names : "",
                      fields[0] ? ", " : "", fields);
@@ -240,15 +246,30 @@ void bh_api_list_free(struct bh_api_list *l)
     free(l);
 }
 
+int bh_api_after(struct bh_req *r, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = bh_req_query(r, "after");
+    if (!v)
+        return 0;
+    if (bh_parse_i64(v, min, max, out) == 0)
+        return 1;
+    bad_query(r, BH_CURSOR_BAD, "after");
+    return -1;
+}
+
+json_t *bh_api_page(json_t *items, int64_t next)
+{
+    char cur[24];
+    snprintf(cur, sizeof(cur), "%lld", (long long)next);
+    return json_pack("{s:o, s:s?}", "items", items, "next", next >= 0 ? cur : NULL);
+}
+
 json_t *bh_api_list_page(const struct bh_api_list *l, json_t *items,
                          const struct bh_list_result *res)
 {
     const struct bh_list_query *q = bh_api_list_query(l);
     size_t n = json_array_size(items);
-    json_t *out = json_pack("{s:o, s:I, s:I}", "items", items, "limit", (json_int_t)q->limit,
-                            "offset", (json_int_t)q->offset);
-    if (out && res->more)
-        json_object_set_new(out, "next_offset", json_integer(q->offset + (json_int_t)n));
+    json_t *out = bh_api_page(items, res->more ? q->offset + (int64_t)n : -1);
     if (out && res->total >= 0)
         json_object_set_new(out, "total", json_integer(res->total));
     return out;

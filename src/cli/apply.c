@@ -157,10 +157,11 @@ static void validate_section(struct plan *p, size_t si, json_t *arr)
 static int fetch_all(struct bh_cli *c, const struct bh_kind_desc *k, json_t **out)
 {
     json_t *all = json_object();
-    long long offset = 0;
+    char cursor[256] = "";
     for (;;) {
-        char path[256];
-        snprintf(path, sizeof(path), "/api/v1/%s?limit=1000&offset=%lld", k->plural, offset);
+        char path[640];
+        snprintf(path, sizeof(path), "/api/v1/%s?limit=1000%s%s", k->plural,
+                 cursor[0] ? "&after=" : "", cursor);
         long status;
         json_t *page = NULL;
         struct bh_err e;
@@ -179,10 +180,11 @@ static int fetch_all(struct bh_cli *c, const struct bh_kind_desc *k, json_t **ou
         json_t *o;
         json_array_foreach(json_object_get(page, "items"), i, o)
             json_object_set(all, json_string_value(json_object_get(o, key_field(k->kind))), o);
-        json_t *next = json_object_get(page, "next_offset");
-        offset = json_integer_value(next);
+        json_t *next = json_object_get(page, "next");
+        if (json_is_string(next))
+            bh_cli_escape(json_string_value(next), cursor, sizeof(cursor));
         json_decref(page);
-        if (!next)
+        if (!json_is_string(next))
             break;
     }
     *out = all;

@@ -84,6 +84,10 @@ int bh_cli_fail_resp(const char *what, long status, const char *body);
 int bh_cli_fail_json(const char *what, long status, const json_t *problem);
 /* URL-escape into out. */
 void bh_cli_escape(const char *s, char *out, size_t cap);
+/* --json of every list command: {"items": items, "next": next}, the API's
+ * list shape; next is the cursor after the last item printed (a string, to
+ * pass back with --after) or null (NULL: null).  Borrows both. */
+void bh_cli_out_page(const json_t *items, const json_t *next);
 
 /* args.c: the same rules for every subcommand.  Is --help or -h among
  * argv (before a "--")?  Then the command prints its usage to stdout and

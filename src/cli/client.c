@@ -347,6 +347,14 @@ void bh_cli_escape(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
+void bh_cli_out_page(const json_t *items, const json_t *next)
+{
+    json_t *page =
+        json_pack("{s:O, s:O}", "items", items, "next", json_is_string(next) ? next : json_null());
+    bh_out_json(page ? page : items);
+    json_decref(page);
+}
+
 int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
                 const char *what, long want)
 {

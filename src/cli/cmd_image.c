@@ -749,7 +749,7 @@ static int cmd_versions(struct bh_cli *c, const char *name)
                "STORED", "ADDED", "CREATED", "BY", "TAGS", "NOTE");
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(out, "versions"), i, v)
+        json_array_foreach(json_object_get(out, "items"), i, v)
         {
             struct bh_buf tags;
             bh_buf_init(&tags, 1024);

@@ -23,7 +23,7 @@ void bh_usage_job(FILE *f)
     fprintf(f, "usage: bootherd job run [--host H]... [--room R] [--group G] [--selector S]\n"
                "                        [--wake] [--when now|next-boot|at:TIME] [--parallel N]\n"
                "                        STEP...\n"
-               "       bootherd job ls [--limit N]\n"
+               "       bootherd job ls [--limit N] [--after CURSOR]\n"
                "       bootherd job show|cancel|retry|watch ID\n"
                "STEP: partition, format[:N], sync:N, new:N, create_image:N[:NOTE], start:N,\n"
                "      postsync:N, initcache, reboot, halt, shell:CMD (admin)\n");
@@ -178,11 +178,14 @@ static int cmd_run(struct bh_cli *c, int argc, char **argv)
 
 static int cmd_ls(struct bh_cli *c, int argc, char **argv)
 {
-    char path[128] = "/api/v1/jobs";
-    if (argc == 3 && !strcmp(argv[1], "--limit"))
-        snprintf(path, sizeof(path), "/api/v1/jobs?limit=%.10s", argv[2]);
-    else if (argc != 1)
-        return usage();
+    char path[640] = "/api/v1/jobs?", esc[256];
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 >= argc || (strcmp(argv[i], "--limit") && strcmp(argv[i], "--after")))
+            return usage();
+        bh_cli_escape(argv[i + 1], esc, sizeof(esc));
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof(path) - n, "&%s=%s", argv[i] + 2, esc);
+    }
     json_t *out;
     int rc = call(c, "GET", path, NULL, 200, &out);
     if (rc)
@@ -194,7 +197,7 @@ static int cmd_ls(struct bh_cli *c, int argc, char **argv)
                "STEPS");
         size_t i;
         json_t *j;
-        json_array_foreach(json_object_get(out, "jobs"), i, j)
+        json_array_foreach(json_object_get(out, "items"), i, j)
         {
             struct bh_buf steps;
             bh_buf_init(&steps, 4096);

@@ -53,8 +53,8 @@ static int query_from_flags(int argc, char **argv, const char *const *allowed, s
 
 void bh_usage_audit(FILE *f)
 {
-    fprintf(f,
-            "usage: bootherd audit [--kind K] [--key K] [--actor A] [--limit N] [--before ID]\n");
+    fprintf(f, "usage: bootherd audit [--kind K] [--key K] [--actor A] [--limit N] [--before ID]\n"
+               "                     [--after CURSOR]\n");
 }
 
 void bh_usage_whoami(FILE *f)
@@ -79,7 +79,7 @@ void bh_usage_routes(FILE *f)
 
 int bh_cmd_audit(struct bh_cli *c, int argc, char **argv)
 {
-    static const char *const allowed[] = {"kind", "key", "actor", "limit", "before", NULL};
+    static const char *const allowed[] = {"kind", "key", "actor", "limit", "before", "after", NULL};
     struct bh_buf q;
     bh_buf_init(&q, 4096);
     int rc = query_from_flags(argc, argv, allowed, &q);
@@ -227,22 +227,40 @@ int bh_cmd_events(struct bh_cli *c, int argc, char **argv)
         if (from < 0)
             from = 0;
     }
+    /* with --json, one list {items, next} as every list command prints */
+    json_t *all = json_array(), *next = NULL;
     for (;;) {
         char path[1024];
-        snprintf(path, sizeof(path), "/api/v1/events?since=%lld%s", from, q);
+        snprintf(path, sizeof(path), "/api/v1/events?after=%lld%s", from, q);
         json_t *out;
         int rc = get_json(c, path, "events", &out);
-        if (rc)
+        if (rc) {
+            json_decref(all);
+            json_decref(next);
             return rc;
+        }
         size_t i;
         json_t *ev;
-        json_array_foreach(json_object_get(out, "events"), i, ev) print_event(ev, c->json);
-        long long next = (long long)json_integer_value(json_object_get(out, "next_since"));
+        json_array_foreach(json_object_get(out, "items"), i, ev)
+        {
+            if (c->json)
+                json_array_append(all, ev);
+            else
+                print_event(ev, false);
+        }
+        json_decref(next);
+        next = json_incref(json_object_get(out, "next"));
         json_decref(out);
-        if (next <= from)
+        int64_t to;
+        if (!json_is_string(next) || bh_parse_i64(json_string_value(next), 0, INT64_MAX, &to) ||
+            to <= from)
             break;
-        from = next;
+        from = to;
     }
+    if (c->json)
+        bh_cli_out_page(all, next);
+    json_decref(all);
+    json_decref(next);
     return 0;
 }
 
@@ -291,11 +309,11 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
     int rc = get_json(c, path, "boot log", &out);
     if (rc)
         return rc;
-    json_t *events = json_object_get(out, "events");
+    json_t *events = json_object_get(out, "items");
     if (c->json) {
-        bh_out_json(events);
+        bh_out_json(out);
     } else {
-        printf("boot log of %s\n", json_string_value(json_object_get(out, "mac")));
+        printf("boot log of %s\n", argv[1]);
         for (size_t i = json_array_size(events); i-- > 0;) {
             const json_t *ev = json_array_get(events, i);
             char detail[512];

@@ -193,7 +193,7 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
 {
     struct bh_buf q;
     bh_buf_init(&q, 8192);
-    char esc[1024];
+    char esc[1024], cursor[256] = "";
     long long limit = -1, offset = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -221,6 +221,10 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
                 offset = n;
             continue;
         }
+        if (!strcmp(name, "after")) { /* a page's next, from an earlier --json */
+            bh_cli_escape(v, cursor, sizeof(cursor));
+            continue;
+        }
         bh_cli_escape(v, esc, sizeof(esc));
         if (bh_buf_printf(&q, "&%s=%s", name, esc)) {
             fprintf(stderr, "bootherd: too many or too long filters\n");
@@ -228,7 +232,8 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
             return 2;
         }
     }
-    json_t *all = json_array();
+    /* page by page, each asking for the page after the last one's next */
+    json_t *all = json_array(), *next = json_null();
     int rc = 0;
     for (;;) {
         long long want = limit < 0 ? PAGE : limit - (long long)json_array_size(all);
@@ -236,8 +241,12 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
             break;
         if (want > PAGE)
             want = PAGE;
-        char path[8192 + 256];
-        snprintf(path, sizeof(path), "/api/v1/%s?limit=%lld&offset=%lld%s", k->plural, want, offset,
+        char path[8192 + 512], from[300];
+        if (cursor[0])
+            snprintf(from, sizeof(from), "&after=%s", cursor);
+        else
+            snprintf(from, sizeof(from), "&offset=%lld", offset);
+        snprintf(path, sizeof(path), "/api/v1/%s?limit=%lld%s%s", k->plural, want, from,
                  q.p ? q.p : "");
         long status;
         json_t *out = NULL;
@@ -253,20 +262,22 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
             break;
         }
         json_array_extend(all, json_object_get(out, "items"));
-        json_t *next = json_object_get(out, "next_offset");
-        offset = json_integer_value(next);
+        json_decref(next);
+        next = json_incref(json_object_get(out, "next"));
         json_decref(out);
-        if (!next)
+        if (!json_is_string(next))
             break;
+        bh_cli_escape(json_string_value(next), cursor, sizeof(cursor));
     }
     bh_buf_free(&q);
     if (!rc) {
         if (c->json)
-            bh_out_json(all);
+            bh_cli_out_page(all, next);
         else
             bh_out_table(k->plural, all);
     }
     json_decref(all);
+    json_decref(next);
     return rc;
 }
 

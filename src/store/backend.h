@@ -40,8 +40,8 @@ struct bh_store_backend {
                         struct bh_err *err);
     int (*event_append_many)(void *impl, const json_t *events, const struct bh_actor *a,
                              struct bh_err *err);
-    int (*events_of)(void *impl, const char *kind, const char *key, int limit, json_t **events,
-                     struct bh_err *err);
+    int (*events_of)(void *impl, const char *kind, const char *key, int64_t before, int limit,
+                     json_t **events, struct bh_err *err);
     int (*audit)(void *impl, const struct bh_audit_query *q, json_t **items, struct bh_err *err);
     int (*token_lookup)(void *impl, const char *tid, struct bh_token_info *out, struct bh_err *err);
     int (*version_create)(void *impl, const struct bh_version_new *v, const struct bh_actor *a,

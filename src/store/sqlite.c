@@ -508,8 +508,8 @@ static int sq_event_append_many(void *impl, const json_t *events, const struct b
     return sq_commit(q, rev, err);
 }
 
-static int sq_events_of(void *impl, const char *kind, const char *key, int limit, json_t **events,
-                        struct bh_err *err)
+static int sq_events_of(void *impl, const char *kind, const char *key, int64_t before, int limit,
+                        json_t **events, struct bh_err *err)
 {
     struct sq *q = impl;
     struct sq_conn *c = sq_reader(q);
@@ -519,14 +519,15 @@ static int sq_events_of(void *impl, const char *kind, const char *key, int limit
         rc ? NULL
            : sq_prepare(c,
                         "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE kind = ? "
-                        "AND key = ? ORDER BY rev DESC LIMIT ?",
+                        "AND key = ? AND (?3 = 0 OR rev < ?3) ORDER BY rev DESC LIMIT ?4",
                         err);
     if (!rc && !st)
         rc = BH_EIO;
     if (!rc) {
         bind_text_or_null(st, 1, kind);
         bind_text_or_null(st, 2, key);
-        sqlite3_bind_int(st, 3, limit);
+        sqlite3_bind_int64(st, 3, before);
+        sqlite3_bind_int(st, 4, limit);
         int s2;
         while ((s2 = sqlite3_step(st)) == SQLITE_ROW) {
             json_t *ev = event_row(st);

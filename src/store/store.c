@@ -405,10 +405,10 @@ int bh_store_event_append_many(struct bh_store *s, const json_t *events, const s
     TIMED(BH_OP_CREATE, s->be->event_append_many(s->impl, events, a, err));
 }
 
-int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int limit,
-                       json_t **events, struct bh_err *err)
+int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int64_t before,
+                       int limit, json_t **events, struct bh_err *err)
 {
-    TIMED(BH_OP_EVENTS, s->be->events_of(s->impl, kind, key, limit, events, err));
+    TIMED(BH_OP_EVENTS, s->be->events_of(s->impl, kind, key, before, limit, events, err));
 }
 
 int bh_store_audit(struct bh_store *s, const struct bh_audit_query *q, json_t **items,

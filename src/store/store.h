@@ -209,9 +209,10 @@ int bh_store_event_append(struct bh_store *s, const char *kind, const char *key,
  * bursts when a room boots. */
 int bh_store_event_append_many(struct bh_store *s, const json_t *events, const struct bh_actor *a,
                                struct bh_err *err);
-/* The newest `limit` events of one object, newest first. */
-int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int limit,
-                       json_t **events, struct bh_err *err);
+/* The newest `limit` events of one object older than revision `before`
+ * (0: the newest of all), newest first. */
+int bh_store_events_of(struct bh_store *s, const char *kind, const char *key, int64_t before,
+                       int limit, json_t **events, struct bh_err *err);
 
 /* Audit records, newest first. Filters may be NULL. */
 struct bh_audit_query {

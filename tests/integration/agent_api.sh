@@ -27,7 +27,7 @@ contains "the iPXE script asked for from a foreign address still boots the profi
 check "  ... but carries no ticket" bash -c '! grep -q "bootherd.ticket=[^ ]" <<<"$1"' _ "$SCRIPT"
 sleep 0.5 # the boot worker writes the timeline in batches
 api GET /api/v1/hosts/pc1/events
-check "  ... and the host's boot log says why" jq -e '[.events[] | select(.type == "boot.ticket_refused")][0].data.why | test("this server itself")' <<<"$BODY"
+check "  ... and the host's boot log says why" jq -e '[.items[] | select(.type == "boot.ticket_refused")][0].data.why | test("this server itself")' <<<"$BODY"
 expect "a viewer cannot make a ticket by hand" 403 POST /api/v1/hosts/pc1/ticket "" "$(mktoken v1 viewer)"
 expect "  ... nor an operator" 403 POST /api/v1/hosts/pc1/ticket "" "$(mktoken o1 operator)"
 ticket_of() { bhc host ticket "$1"; } # admin: a ticket by hand
@@ -61,7 +61,7 @@ hello "$MAC" "$T2"
 HT=$(jq -r .token <<<"$BODY")
 expect "  ... the new boot's token works" 204 GET /api/v1/agent/task "" "$HT"
 api GET /api/v1/hosts/pc1/events
-check "the inventory is on the host's timeline" jq -e '[.events[] | select(.type == "agent.hello")][0].data.disks[0].size == 2147483648' <<<"$BODY"
+check "the inventory is on the host's timeline" jq -e '[.items[] | select(.type == "agent.hello")][0].data.disks[0].size == 2147483648' <<<"$BODY"
 
 # ---- what the host token may do ---------------------------------------------
 expect "host token: no host list" 403 GET /api/v1/hosts "" "$HT"
@@ -92,7 +92,7 @@ VIEWER=$(mktoken evviewer viewer)
 api GET "/api/v1/events?since=$R_TASK&kind=job" "" "$VIEWER"
 eq "a viewer sees the progress event with its task" \
     "progress $JOB running $TK $MAC pc1 partition running sfdisk 1 null running" \
-    "$(jq -r '.events[0] | "\(.type) \(.data.id) \(.data.state) \(.data.task.id) \(.data.task.host) \(.data.task.name) \(.data.task.step) \(.data.task.state) \(.data.task.progress.phase) \(.data.task.eta_s) \(.data.task.error) \(.data.host_state)"' <<<"$BODY")"
+    "$(jq -r '.items[0] | "\(.type) \(.data.id) \(.data.state) \(.data.task.id) \(.data.task.host) \(.data.task.name) \(.data.task.step) \(.data.task.state) \(.data.task.progress.phase) \(.data.task.eta_s) \(.data.task.error) \(.data.host_state)"' <<<"$BODY")"
 expect "a host token reads no events, task or not" 403 GET "/api/v1/events?since=$R_TASK" "" "$HT"
 expect "done" 200 POST "/api/v1/agent/tasks/$TK" '{"state":"done"}' "$HT"
 api GET /api/v1/agent/task "" "$HT"
@@ -105,8 +105,8 @@ expect "failed, with the reason" 200 POST "/api/v1/agent/tasks/$TK2" '{"state":"
 api GET "/api/v1/events?since=$R_FAIL&kind=job" "" "$VIEWER"
 eq "the failed event carries the task, its error and the host's state" \
     "failed $TK2 sync:1 failed failed" \
-    "$(jq -r '.events[0] | "\(.type) \(.data.task.id) \(.data.task.step) \(.data.task.state) \(.data.host_state)"' <<<"$BODY")"
-contains "  ... the error" "does not match its id" "$(jq -r '.events[0].data.task.error' <<<"$BODY")"
+    "$(jq -r '.items[0] | "\(.type) \(.data.task.id) \(.data.task.step) \(.data.task.state) \(.data.host_state)"' <<<"$BODY")"
+contains "  ... the error" "does not match its id" "$(jq -r '.items[0].data.task.error' <<<"$BODY")"
 api GET "/api/v1/jobs/$JOB"
 eq "pc1 failed" failed "$(jq -r '.hosts[] | select(.name == "pc1") | .state' <<<"$BODY")"
 eq "its later step is cancelled" cancelled "$(jq -r '.hosts[] | select(.name == "pc1") | .steps[2].state' <<<"$BODY")"
@@ -128,7 +128,7 @@ expect "session 1's token is gone with the new boot" 401 POST "/api/v1/agent/tas
 expect "session 2 may not report session 1's step done: 409" 409 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT2"
 contains "  ... saying who holds it" "claimed by agent session" "$BODY"
 api GET /api/v1/hosts/pc1/events
-check "  ... and the host's timeline shows the conflict" jq -e --argjson t "$TK3" '[.events[] | select(.type == "agent.conflict")][0].data.task == $t' <<<"$BODY"
+check "  ... and the host's timeline shows the conflict" jq -e --argjson t "$TK3" '[.items[] | select(.type == "agent.conflict")][0].data.task == $t' <<<"$BODY"
 expect "session 2 starts the step again (the holder has ended): 200" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"running"}' "$HT2"
 expect "  ... and finishes it" 200 POST "/api/v1/agent/tasks/$TK3" '{"state":"done"}' "$HT2"
 expect "the host token works until ..." 200 GET /api/v1/agent/task "" "$HT2"

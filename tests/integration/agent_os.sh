@@ -125,7 +125,7 @@ startconf boot/vmlinuz
 
 # ---- create_image:1 ------------------------------------------------------------------
 api GET /api/v1/images/testos/versions
-V_BEFORE=$(jq '.versions | length' <<<"$BODY")
+V_BEFORE=$(jq '.items | length' <<<"$BODY")
 echo changed-on-pc1 >"$W/bh-note"
 debugfs -w -R "rm /etc/bh-note" "$LOOP" >/dev/null 2>&1
 debugfs -w -R "write $W/bh-note /etc/bh-note" "$LOOP" >/dev/null 2>&1

@@ -45,7 +45,7 @@ eq "the job is done" done "$(jq -r .state <<<"$BODY")"
 SIZE=$(stat -c %s "$W/os.raw")
 check "OS 1's partition holds the image, bit-exact" cmp -n "$SIZE" "$W/os.raw" "$LOOP"
 api GET "/api/v1/events?since=0&limit=1000"
-check "progress reached the event stream" jq -e "[.events[] | select(.kind == \"job\" and .key == \"$J1\") | .type] | index(\"progress\") != null or index(\"running\") != null" <<<"$BODY"
+check "progress reached the event stream" jq -e "[.items[] | select(.kind == \"job\" and .key == \"$J1\") | .type] | index(\"progress\") != null or index(\"running\") != null" <<<"$BODY"
 contains "the agent logged what it fetched" "fetched" "$(cat "$W/agent.log")"
 
 # ---- a second sync changes nothing; a changed image is synced ------------------

@@ -89,7 +89,7 @@ lifecycle() {
     api GET "/api/v1/events?since=$r0"
     eq "$p: one event per change, in order" \
         "$(for t in created updated $([ "$p" == tokens ] || echo updated) deleted; do printf '%s:%s ' "$kind" "$t"; done | sed 's/ $//')" \
-        "$(jq -r '[.events[] | "\(.kind):\(.type)"] | join(" ")' <<<"$BODY")"
+        "$(jq -r '[.items[] | "\(.kind):\(.type)"] | join(" ")' <<<"$BODY")"
 }
 
 lifecycle rooms lc-room '{"name":"lc-room","location":"A","subnet":"10.1.2.0/24"}' '{"description":"patched"}' name
@@ -215,23 +215,25 @@ lq "sort=arch,-name" h7,h6,h2,h5,h4,h3,h1
 lq "sort=-state,name" h1,h2,h7,h3,h5,h4,h6
 
 # paging, over the five h* hosts with a role of kiosk or lab: h1 h2 h3 h5 h6
-page() { # QUERY -> "names|next_offset|total"
+page() { # QUERY -> "names|next|total"
     api GET "/api/v1/hosts?$1"
-    jq -r '[([.items[].name] | join(",")), (.next_offset // "none" | tostring), (.total // "none" | tostring)] | join("|")' <<<"$BODY"
+    jq -r '[([.items[].name] | join(",")), (.next // "none" | tostring), (.total // "none" | tostring)] | join("|")' <<<"$BODY"
 }
 SEL='selector=role%20in%20(kiosk,lab)'
 eq "page: limit=2" "h1,h2|2|none" "$(page "sort=name&limit=2&$SEL")"
 eq "page: offset=2" "h3,h5|4|none" "$(page "sort=name&limit=2&offset=2&$SEL")"
-eq "page: the last page has no next_offset" "h6|none|none" "$(page "sort=name&limit=2&offset=4&$SEL")"
+eq "page: the last page has next null" "h6|none|none" "$(page "sort=name&limit=2&offset=4&$SEL")"
 eq "page: past the end is empty" "|none|none" "$(page "sort=name&limit=2&offset=50&$SEL")"
-eq "page: an exact fit has no next_offset" "h1,h2,h3,h5,h6|none|none" "$(page "sort=name&limit=5&$SEL")"
+eq "page: an exact fit has next null" "h1,h2,h3,h5,h6|none|none" "$(page "sort=name&limit=5&$SEL")"
 eq "count=true with a filter" "h1|1|3" "$(page "sort=name&limit=1&count=true&room=ra")"
 api GET "/api/v1/hosts?limit=1000"
 n_hosts=$(jq '.items | length' <<<"$BODY")
 api GET "/api/v1/hosts?limit=1&count=true"
 eq "count=true counts every host" "$n_hosts" "$(jq -r .total <<<"$BODY")"
 api GET "/api/v1/hosts?limit=2&offset=2"
-check "a page reports its limit and offset" jq -e '.limit == 2 and .offset == 2' <<<"$BODY"
+check "a page is {items, next}, nothing else" jq -e 'keys == ["items", "next"] and (.next | type == "string")' <<<"$BODY"
+n1=$(page "sort=name&limit=2&$SEL" | cut -d'|' -f2)
+eq "page: after=NEXT is the next page" "h3,h5" "$(page "sort=name&limit=2&after=$n1&$SEL" | cut -d'|' -f1)"
 api GET "/api/v1/rooms?sort=-name&selector=!zz"
 check "rooms sort=-name" jq -e '[.items[].name] == ([.items[].name] | sort | reverse)' <<<"$BODY"
 
@@ -259,10 +261,13 @@ check "audit: ids descend and timestamps are RFC 3339" \
 api GET "/api/v1/audit?actor=auditor"
 eq "audit ?actor= filters by who" "aud aud aud" "$(jq -r '[.items[].key] | join(" ")' <<<"$BODY")"
 api GET "/api/v1/audit?limit=2"
-check "audit paging: limit=2 gives next_before" jq -e '(.items | length == 2) and .next_before == .items[1].id' <<<"$BODY"
-nb=$(jq -r .next_before <<<"$BODY")
-api GET "/api/v1/audit?limit=2&before=$nb"
-check "audit paging: before= continues below" jq -e --argjson b "$nb" 'all(.items[]; .id < $b) and (.items | length == 2)' <<<"$BODY"
+check "audit paging: limit=2 gives a next cursor" jq -e '(.items | length == 2) and (.next | type == "string")' <<<"$BODY"
+nb=$(jq -r .next <<<"$BODY")
+last=$(jq -r '.items[1].id' <<<"$BODY")
+api GET "/api/v1/audit?limit=2&after=$nb"
+check "audit paging: after=NEXT continues below" jq -e --argjson b "$last" 'all(.items[]; .id < $b) and (.items | length == 2)' <<<"$BODY"
+api GET "/api/v1/audit?limit=2&before=$last"
+check "audit paging: before=ID is kept" jq -e --argjson b "$last" 'all(.items[]; .id < $b) and (.items | length == 2)' <<<"$BODY"
 
 # ---- events since a revision ----------------------------------------------
 
@@ -276,27 +281,27 @@ eq "events: 200" 200 "$STATUS"
 eq "events: JSON" application/json "$(hdr Content-Type)"
 eq "events: exactly the four changes, in order" \
     "$((since + 1)):image:ev-img:created $((since + 2)):image:ev-img:updated $((since + 3)):host:02:aa:bb:cc:dd:09:created $((since + 4)):image:ev-img:deleted" \
-    "$(jq -r '[.events[] | "\(.rev):\(.kind):\(.key):\(.type)"] | join(" ")' <<<"$BODY")"
-eq "events: next_since is the last revision" $((since + 4)) "$(jq -r .next_since <<<"$BODY")"
+    "$(jq -r '[.items[] | "\(.rev):\(.kind):\(.key):\(.type)"] | join(" ")' <<<"$BODY")"
+eq "events: next is the last revision" $((since + 4)) "$(jq -r .next <<<"$BODY")"
 check "events: data is the object, actor the token" \
-    jq -e '.events[1].data.kind == "disk" and .events[1].actor == "admin" and .events[3].data.name == "ev-img"' <<<"$BODY"
+    jq -e '.items[1].data.kind == "disk" and .items[1].actor == "admin" and .items[3].data.name == "ev-img"' <<<"$BODY"
 api GET "/api/v1/events?since=$((since + 4))"
-eq "events: nothing new since next_since" "0 $((since + 4))" "$(jq -r '"\(.events | length) \(.next_since)"' <<<"$BODY")"
+eq "events: nothing new after next" "0 $((since + 4))" "$(jq -r '"\(.items | length) \(.next)"' <<<"$BODY")"
 api GET "/api/v1/events?since=$since&kind=host"
-eq "events: kind filter" "host" "$(jq -r '[.events[].kind] | unique | join(",")' <<<"$BODY")"
+eq "events: kind filter" "host" "$(jq -r '[.items[].kind] | unique | join(",")' <<<"$BODY")"
 api GET "/api/v1/events?since=$since&key=ev-img"
-eq "events: key filter" 3 "$(jq '.events | length' <<<"$BODY")"
+eq "events: key filter" 3 "$(jq '.items | length' <<<"$BODY")"
 # paging with limit: collect everything since 0 two at a time
 from=0 revs=""
 for _ in $(seq 1 1000); do
-    api GET "/api/v1/events?since=$from&limit=50"
-    revs+=$(jq -r '.events[].rev' <<<"$BODY" | tr '\n' ' ')
-    next=$(jq -r .next_since <<<"$BODY")
+    api GET "/api/v1/events?after=$from&limit=50"
+    revs+=$(jq -r '.items[].rev' <<<"$BODY" | tr '\n' ' ')
+    next=$(jq -r .next <<<"$BODY")
     [ "$next" -le "$from" ] && break
     from=$next
 done
 eq "events: paging with limit visits every revision once" "$(seq 1 "$(revision)" | tr '\n' ' ')" "$revs"
 api GET "/api/v1/events"
-check "events: without since starts now (no backlog)" jq -e --argjson r "$(revision)" '(.events | length == 0) and .next_since == $r' <<<"$BODY"
+check "events: without since starts now (no backlog)" jq -e --argjson r "$(revision)" '(.items | length == 0) and .next == ($r | tostring)' <<<"$BODY"
 
 finish

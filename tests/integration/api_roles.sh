@@ -194,12 +194,12 @@ contains "403 names the role needed" "admin" "$(jq -r .detail <<<"$BODY")"
 # a fresh token event and audit record, for sure among the newest
 mktoken t-late viewer >/dev/null
 api GET "/api/v1/events?since=0" "" "$BH_TOKEN"
-check "admin sees token events" jq -e '[.events[] | select(.kind == "token")] | length > 0' <<<"$BODY"
+check "admin sees token events" jq -e '[.items[] | select(.kind == "token")] | length > 0' <<<"$BODY"
 for role in viewer operator; do
     api GET "/api/v1/events?since=0" "" "$(tok $role)"
-    check "$role sees no token events" jq -e '(.events | length > 0) and ([.events[] | select(.kind == "token")] | length == 0)' <<<"$BODY"
+    check "$role sees no token events" jq -e '(.items | length > 0) and ([.items[] | select(.kind == "token")] | length == 0)' <<<"$BODY"
     api GET "/api/v1/events?since=0&kind=token" "" "$(tok $role)"
-    eq "$role asking for kind=token gets none" 0 "$(jq '.events | length' <<<"$BODY")"
+    eq "$role asking for kind=token gets none" 0 "$(jq '.items | length' <<<"$BODY")"
 done
 api GET "/api/v1/audit?limit=1000" "" "$BH_TOKEN"
 check "admin sees token audit records" jq -e '[.items[] | select(.kind == "token")] | length > 0' <<<"$BODY"
@@ -236,10 +236,10 @@ api POST /api/v1/agent/hello "{\"mac\":\"$EVMAC\",\"ticket\":\"$EVT\"}" ""
 HOSTTOK=$(jq -r '.token // empty' <<<"$BODY" 2>/dev/null)
 for i in $(seq 1 100); do # boot events are written in the background
     api GET "/api/v1/events?since=$R0&kind=host&key=$EVMAC" "" "$BH_TOKEN"
-    jq -e '[.events[].type] | index("boot.script")' <<<"$BODY" >/dev/null && break
+    jq -e '[.items[].type] | index("boot.script")' <<<"$BODY" >/dev/null && break
     sleep 0.05
 done
-check "a host boot event (boot.script)" jq -e '[.events[].type] | index("boot.script")' <<<"$BODY"
+check "a host boot event (boot.script)" jq -e '[.items[].type] | index("boot.script")' <<<"$BODY"
 api POST /api/v1/rooms '{"name":"ev-last"}' # the last event: streams read up to it
 
 ALL_KINDS="group host image job profile room settings token"
@@ -262,11 +262,11 @@ for role in viewer operator admin; do
     want=$VIEWER_KINDS
     [ "$role" == admin ] && want=$ALL_KINDS
     api GET "/api/v1/events?since=$R0&limit=1000" "" "$(tok $role)"
-    eq "events page: the kinds $role may read, and only those [$role]" "$want" "$(jq -c '.events[]' <<<"$BODY" | kinds_seen)"
-    check "events page: host boot events reach $role" jq -e '[.events[] | select(.kind == "host") | .type] | index("boot.script") and index("agent.hello")' <<<"$BODY"
+    eq "events page: the kinds $role may read, and only those [$role]" "$want" "$(jq -c '.items[]' <<<"$BODY" | kinds_seen)"
+    check "events page: host boot events reach $role" jq -e '[.items[] | select(.kind == "host") | .type] | index("boot.script") and index("agent.hello")' <<<"$BODY"
     eq "event stream: the kinds $role may read, and only those [$role]" "$want" "$(ev_follow $role | kinds_seen)"
     api GET "/api/v1/events?since=$R0&kind=settings" "" "$(tok $role)"
-    n=$(jq '.events | length' <<<"$BODY")
+    n=$(jq '.items | length' <<<"$BODY")
     if [ "$role" == admin ]; then
         check "admin asking for kind=settings gets them" test "$n" -gt 0
     else

@@ -69,7 +69,7 @@ refusal() { # MAC: the newest boot.ticket_refused reason on the host's timeline
     local i why
     for i in $(seq 1 30); do # the boot worker writes the timeline in batches
         why=$(bhn --json boot log "$1" --limit 20 2>/dev/null |
-            jq -r '[.[] | select(.type == "boot.ticket_refused")][0].data.why // empty')
+            jq -r '[.items[] | select(.type == "boot.ticket_refused")][0].data.why // empty')
         [ -n "$why" ] && [ "$why" != "${2:-}" ] && break
         sleep 0.1
     done
@@ -114,7 +114,7 @@ script_ticket c1 "$M1" >/dev/null
 bhn host set "$M1" 'boot=' >/dev/null
 for _ in $(seq 1 30); do
     ev=$(bhn --json boot log "$M1" --limit 10 2>/dev/null |
-        jq -c '[.[] | select(.type == "boot.script")][0].data | select(.action == "local")')
+        jq -c '[.items[] | select(.type == "boot.script")][0].data | select(.action == "local")')
     [ -n "$ev" ] && break
     sleep 0.1
 done

@@ -60,7 +60,7 @@ ok_run "room rm" bhc room rm spare
 contains "room rm says so" "removed room spare" "$OUT"
 fails "room show of a removed room" 1 "not found" bhc room show spare
 ok_run "rooms (plural) works too" bhc rooms ls --json
-eq "rooms ls --json is an array of rooms" lab1 "$(js '[.[].name] | join(",")')"
+eq "rooms ls --json is the API's list shape" 'lab1 null' "$(js '"\([.items[].name] | join(",")) \(.next)"')"
 
 # ---- profiles, groups, images --------------------------------------------
 
@@ -101,13 +101,17 @@ ok_run "host ls" bhc host ls
 eq "host ls: header" "MAC NAME ROOM GROUP ARCH STATE LAST_SEEN" "$(header)"
 check "host ls: row" grep -qE '^02:00:00:aa:00:01 +pc-1 +lab1 +g1 +x86_64 +known +-$' <<<"$OUT"
 ok_run "host ls --room" bhc --json host ls --room lab1
-eq "host ls --room filters" "pc-1,pc-2" "$(js '[.[].name] | join(",")')"
+eq "host ls --room filters" "pc-1,pc-2" "$(js '[.items[].name] | join(",")')"
 ok_run "host ls -l selector" bhc --json host ls -l 'role in (kiosk,lab),arch!=arm64'
-eq "host ls -l filters by selector" "pc-1" "$(js '[.[].name] | join(",")')"
+eq "host ls -l filters by selector" "pc-1" "$(js '[.items[].name] | join(",")')"
 ok_run "host ls --sort -name" bhc --json host ls --sort -name
-eq "host ls --sort -name orders" "pc-3,pc-2,pc-1" "$(js '[.[].name] | join(",")')"
+eq "host ls --sort -name orders" "pc-3,pc-2,pc-1" "$(js '[.items[].name] | join(",")')"
 ok_run "host ls --limit 2" bhc --json host ls --limit 2
-eq "host ls --limit 2 gives two" 2 "$(js 'length')"
+eq "host ls --limit 2 gives two" 2 "$(js '.items | length')"
+NEXT=$(js .next)
+check "host ls --limit 2: next is a cursor" test "$NEXT" != null
+ok_run "host ls --after NEXT" bhc --json host ls --after "$NEXT"
+eq "host ls --after: the rest, once" "pc-3 null" "$(js '"\([.items[].name] | join(",")) \(.next)"')"
 ok_run "host set" bhc host set pc-1 state=up hardware='{"cpu":"i5","ram":8}' --unlabel role --label tier=1
 ok_run "host show after set" bhc --json host show pc-1
 eq "host set: state, JSON field, labels" 'up|{"cpu":"i5","ram":8}|{"tier":"1"}' \
@@ -120,7 +124,7 @@ eq "host set @file read the JSON (merged, as set is a merge patch)" '{"cpu":"i5"
 ok_run "host rm two at once" bhc host rm pc-2 02:00:00:aa:00:03
 eq "host rm says what it removed" $'removed host pc-2\nremoved host 02:00:00:aa:00:03' "$OUT"
 ok_run "host ls after rm" bhc --json host ls
-eq "only pc-1 is left" pc-1 "$(js '[.[].name] | join(",")')"
+eq "only pc-1 is left" pc-1 "$(js '[.items[].name] | join(",")')"
 
 # ---- errors name what was wrong -------------------------------------------
 
@@ -182,7 +186,7 @@ fails "boot log -x" 2 "unknown option" bhc boot log --last
 ok_run "--data DIR finds the server and the admin token" "$BH" --data "$BH_DATA" whoami --json
 eq "--data: admin" "admin admin" "$(js '"\(.name) \(.role)"')"
 ok_run "--data after the command" "$BH" host ls --data "$BH_DATA" --json
-eq "--data: lists hosts" pc-1 "$(js '.[0].name')"
+eq "--data: lists hosts" pc-1 "$(js '.items[0].name')"
 fails "--data DIR without a server" 1 "$T/empty/http.addr" "$BH" --data "$T/empty" whoami
 ok_run "BOOTHERD_URL and BOOTHERD_TOKEN" env BOOTHERD_URL="$BH_URL" BOOTHERD_TOKEN="$VIEWER" "$BH" whoami --json
 eq "env: the viewer token is used" "cli-viewer viewer" "$(js '"\(.name) \(.role)"')"
@@ -191,7 +195,7 @@ eq "--token wins" admin "$(js .role)"
 ok_run "BOOTHERD_URL beats --data" env BOOTHERD_URL="$BH_URL" "$BH" --data "$T/empty" --token "$BH_TOKEN" whoami --json
 eq "env URL used" admin "$(js .role)"
 ok_run "a URL with a trailing slash" "$BH" --url "$BH_URL/" --token "$BH_TOKEN" room ls --json
-eq "trailing slash works" lab1 "$(js '.[0].name')"
+eq "trailing slash works" lab1 "$(js '.items[0].name')"
 
 # ---- tokens ---------------------------------------------------------------
 
@@ -267,17 +271,18 @@ wait "${pids[@]}"
 REV=$(curl -s "$BH_URL/ready" | jq -r .revision)
 check "over 1000 revisions now" test "$REV" -gt 1000
 ok_run "host ls pages through more than 1000 hosts" bhc --json host ls
-eq "host ls: all 1051 hosts" 1051 "$(js length)"
+eq "host ls: all 1051 hosts, each once" "1051 1051 null" "$(js '"\(.items | length) \([.items[].mac] | unique | length) \(.next)"')"
 ok_run "host ls --limit 1020 crosses a page" bhc --json host ls --limit 1020
-eq "host ls --limit 1020" 1020 "$(js length)"
+eq "host ls --limit 1020" 1020 "$(js '.items | length')"
+check "host ls --limit 1020: next is the cursor after the last" jq -e '.next | type == "string"' <<<"$OUT"
 ok_run "events --since 0 pages through everything" bhc events --since 0
 eq "events: one line per revision, in order" "$(seq 1 "$REV" | xargs)" "$(awk '{print $1}' <<<"$OUT" | xargs)"
 ok_run "events --json --since" bhc --json events --since $((REV - 3))
-eq "events --json: the last three, as JSON lines" "$((REV - 2)) $((REV - 1)) $REV" "$(jq -r .rev <<<"$OUT" | xargs)"
+eq "events --json: the last three, in the list shape" "$((REV - 2)) $((REV - 1)) $REV|$REV" "$(js '"\([.items[].rev] | join(" "))|\(.next)"')"
 ok_run "events (default: the last 100)" bhc events
 eq "events: the last 100 by default" 100 "$(wc -l <<<"$OUT")"
 ok_run "events --kind room" bhc --json events --since 0 --kind room
-eq "events --kind room: only rooms" room "$(jq -r .kind <<<"$OUT" | sort -u | xargs)"
+eq "events --kind room: only rooms" room "$(js '[.items[].kind] | unique | join(" ")')"
 fails "events with a bad --since" 2 "--since wants a revision" bhc events --since x
 
 # ---- events --follow -------------------------------------------------------

@@ -136,7 +136,7 @@ eq "  ... filed in the room and group, known" "r101 lab known" \
     "$(jq -r '[.hosts[] | "\(.room) \(.group) \(.state)"] | unique | join(",")' <<<"$BODY")"
 eq "  ... one revision per host" "$((R0 + 3))" "$(revision)"
 api GET "/api/v1/events?since=$R0"
-eq "  ... one event per host" "$M3 $M1 $M2" "$(jq -r '[.events[] | select(.type == "updated") | .key] | join(" ")' <<<"$BODY")"
+eq "  ... one event per host" "$M3 $M1 $M2" "$(jq -r '[.items[] | select(.type == "updated") | .key] | join(" ")' <<<"$BODY")"
 api GET "/api/v1/audit?kind=host&key=$M1" "" "$OP"
 eq "  ... audited with who did it" op1 "$(jq -r '.items[0].actor' <<<"$BODY")"
 api GET "/api/v1/hosts?state=new"
@@ -224,7 +224,7 @@ eq "job: eta_s per host (null unless a step runs)" "r101-pc01=null r101-pc02=25 
     "$(jq -r '[.hosts[] | "\(.name)=\(.eta_s)"] | sort | join(" ")' <<<"$BODY")"
 api GET /api/v1/jobs "" "$VIEW"
 eq "jobs list: counts by host state, one request" '{"failed":1,"queued":1,"running":1}' \
-    "$(jq -cS --argjson id "$JOB" '.jobs[] | select(.id == $id) | .host_states' <<<"$BODY")"
+    "$(jq -cS --argjson id "$JOB" '.items[] | select(.id == $id) | .host_states' <<<"$BODY")"
 api GET /api/v1/summary
 eq "summary: busy, failed, jobs running" "1 1 1 0" \
     "$(jq -r '"\(.hosts.busy) \(.hosts.failed) \(.jobs.running) \(.jobs.waiting)"' <<<"$BODY")"
@@ -241,7 +241,7 @@ bhc image import testimg "$W/b.raw" >/dev/null 2>&1
 bhc image import testimg "$W/a.raw" >/dev/null 2>&1 # back to a: nothing new
 bhc image import spare "$W/b.raw" >/dev/null 2>&1
 api GET /api/v1/images/testimg/versions "" "$VIEW"
-V=$(jq .versions <<<"$BODY")
+V=$(jq .items <<<"$BODY")
 eq "three versions" 3 "$(jq length <<<"$V")"
 check "version 1 brings all it stores" jq -e '.[0].new_bytes == .[0].stored_size and .[0].new_bytes > 0' <<<"$V"
 check "version 2 (other data) brings all it stores" jq -e '.[1].new_bytes == .[1].stored_size' <<<"$V"
@@ -274,5 +274,5 @@ bh_stop
 sqlite3 "$BH_DATA/bootherd.db" "UPDATE image_versions SET new_bytes = NULL"
 bh_start "$BH_DATA" || { nok "daemon starts again"; finish; exit 1; }
 api GET /api/v1/images/testimg/versions
-eq "new_bytes worked out again at start" "$(jq -c '[.[].new_bytes]' <<<"$V")" "$(jq -c '[.versions[].new_bytes]' <<<"$BODY")"
+eq "new_bytes worked out again at start" "$(jq -c '[.[].new_bytes]' <<<"$V")" "$(jq -c '[.items[].new_bytes]' <<<"$BODY")"
 finish

@@ -42,9 +42,9 @@ acked() { cat "$W"/w.* 2>/dev/null | awk '$1 == 201 {print $2}' | sort -u; }
 present() { # every host MAC the API lists
     local off=0 page n
     while :; do
-        page=$(curl -s -H "$AUTH" "$BH_URL/api/v1/hosts?limit=1000&offset=$off&sort=mac")
+        page=$(curl -s -H "$AUTH" "$BH_URL/api/v1/hosts?limit=1000&after=$off&sort=mac")
         jq -r '.items[].mac' <<<"$page"
-        n=$(jq -r '.next_offset // empty' <<<"$page")
+        n=$(jq -r '.next // empty' <<<"$page")
         [ -n "$n" ] || break
         off=$n
     done

@@ -52,7 +52,7 @@ check "manifests of src 1..3 saved" test -s "$W/src1.mf" -a -s "$W/src2.mf" -a -
 latest() { api GET /api/v1/images/capimg/versions/latest; jq -r .version <<<"$BODY"; }
 n_events() { # TYPE: events of that type on image capimg
     api GET "/api/v1/events?since=0&kind=image&key=capimg&limit=1000"
-    jq --arg t "$1" '[.events[] | select(.type == $t)] | length' <<<"$BODY"
+    jq --arg t "$1" '[.items[] | select(.type == $t)] | length' <<<"$BODY"
 }
 
 # ---- latest is never set by hand ----------------------------------------------------
@@ -120,7 +120,7 @@ else
 fi
 api GET /api/v1/images/capimg/versions "" "$VIEW"
 eq "a viewer sees every version with its state" "1:released 2:candidate" \
-    "$(jq -r '[.versions[] | "\(.version):\(.state)"] | join(" ")' <<<"$BODY")"
+    "$(jq -r '[.items[] | "\(.version):\(.state)"] | join(" ")' <<<"$BODY")"
 expect "a viewer reads the candidate's manifest" 200 GET /api/v1/images/capimg/versions/2/manifest "" "$VIEW"
 api GET "/api/v1/images/capimg/diff?a=1&b=2" "" "$VIEW"
 eq "a viewer diffs it against v1" "200 false" "$STATUS $(jq -r .identical <<<"$BODY")"

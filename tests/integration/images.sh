@@ -155,9 +155,9 @@ qemu-img convert -O raw "$W/linbo/win10.qdiff" "$W/linbo.expected"
 out=$(bhc image import win10 "$W/linbo/win10.qdiff" 2>&1)
 check "import a LINBO qcow2 + qdiff" test $? -eq 0
 api GET /api/v1/images/win10/versions
-eq "LINBO pair gives two versions" 2 "$(jq '.versions | length' <<<"$BODY")"
-eq "base version keeps the .desc note" "Windows 10, October patches" "$(jq -r '.versions[0].note' <<<"$BODY")"
-eq "overlay version keeps its note" "after the driver update" "$(jq -r '.versions[1].note' <<<"$BODY")"
+eq "LINBO pair gives two versions" 2 "$(jq '.items | length' <<<"$BODY")"
+eq "base version keeps the .desc note" "Windows 10, October patches" "$(jq -r '.items[0].note' <<<"$BODY")"
+eq "overlay version keeps its note" "after the driver update" "$(jq -r '.items[1].note' <<<"$BODY")"
 check "export the LINBO base" bhc image export win10@1 "$W/l1.out"
 check "LINBO base round trip is bit-exact" cmp "$W/a.raw" "$W/l1.out"
 check "export base + qdiff" bhc image export win10@2 "$W/l2.out"

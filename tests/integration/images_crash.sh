@@ -46,13 +46,13 @@ restart() {
 check_versions() { # IMAGE LABEL
     local vs n note ok=1
     vs=$(bhc --json image versions "$1") || { nok "$2: versions"; return; }
-    for n in $(jq -r '.versions[].version' <<<"$vs"); do
-        note=$(jq -r ".versions[] | select(.version == $n) | .note" <<<"$vs")
+    for n in $(jq -r '.items[].version' <<<"$vs"); do
+        note=$(jq -r ".items[] | select(.version == $n) | .note" <<<"$vs")
         if ! bhc image export "$1@$n" "$W/out.raw" >/dev/null 2>&1 || ! cmp -s "$W/out.raw" "$W/$note"; then
             ok=0; diag "$1@$n ($note) does not export whole"
         fi
     done
-    [ "$ok" = 1 ] && ok "$2: every version of $1 exports bit-exact ($(jq '.versions | length' <<<"$vs") versions)" ||
+    [ "$ok" = 1 ] && ok "$2: every version of $1 exports bit-exact ($(jq '.items | length' <<<"$vs") versions)" ||
         nok "$2: every version of $1 exports bit-exact"
 }
 

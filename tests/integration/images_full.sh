@@ -24,7 +24,7 @@ rc=$?
 check "an image larger than the free space fails" test "$rc" -ne 0
 contains "the error says the disk is full" "full" "$out"
 api GET /api/v1/images/full/versions
-eq "no version was created" 0 "$(jq '.versions | length' <<<"$BODY")"
+eq "no version was created" 0 "$(jq '.items | length' <<<"$BODY")"
 eq "no temporary file is left" "" "$(find "$D/images/tmp" -type f 2>/dev/null)"
 check "verify is clean after the failure" bhc image verify
 check "the daemon still answers" curl -sf "$BH_URL/ready"

@@ -107,7 +107,7 @@ eq "job show --json" "$J1" "$(jq -r .id <<<"$out")"
 expect "unknown job: 404" 404 GET /api/v1/jobs/999999
 expect "job id not a number: 404" 404 GET /api/v1/jobs/abc
 api GET "/api/v1/events?since=0&limit=1000"
-check "job events are on the stream" jq -e "[.events[] | select(.kind == \"job\" and .key == \"$J1\") | .type] | index(\"created\") and index(\"cancelled\") and index(\"retried\")" <<<"$BODY"
+check "job events are on the stream" jq -e "[.items[] | select(.kind == \"job\" and .key == \"$J1\") | .type] | index(\"created\") and index(\"cancelled\") and index(\"retried\")" <<<"$BODY"
 api GET "/api/v1/audit?kind=job&key=$J1"
 check "job changes are audited" jq -e '.items | length >= 3' <<<"$BODY"
 finish

@@ -224,6 +224,48 @@ check "read-only fields are marked readOnly" \
     jq -e '.components.schemas.Host.properties | .created_at.readOnly and .updated_at.readOnly and .last_seen.readOnly and .rev.readOnly and (.name.readOnly | not)' <<<"$DOC"
 check "internal fields are not documented" jq -e '.components.schemas.Token.properties | has("hash") | not' <<<"$DOC"
 
+# ---- lists: {items, next} --------------------------------------------------
+
+eq "every GET list documents {items, next} and takes ?after=" "" \
+    "$(jq -r '.paths | to_entries[] | .key as $p | select(.value.get) | .value.get |
+        select(.responses["200"].content["application/json"].schema.properties.items.type == "array") |
+        select((.responses["200"].content["application/json"].schema.required != ["items", "next"]) or
+               ([.parameters[] | select(.name == "after" and .in == "query")] | length != 1)) | $p' <<<"$DOC")"
+eq "the lists documented are every list of the API" \
+    "/api/v1/audit /api/v1/events /api/v1/groups /api/v1/hosts /api/v1/hosts/{key}/events /api/v1/images /api/v1/images/{key}/versions /api/v1/jobs /api/v1/profiles /api/v1/rooms /api/v1/tokens" \
+    "$(jq -r '[.paths | to_entries[] | select(.value.get.responses["200"].content["application/json"].schema.required == ["items", "next"]) | .key] | sort | join(" ")' <<<"$DOC")"
+eq "every path parameter is declared" "" \
+    "$(jq -r '.paths | to_entries[] | .key as $p | ([$p | scan("\\{([^}]+)\\}")[0]] | sort) as $want | .value | to_entries[] | select(([.value.parameters[]? | select(.in == "path") | .name] | sort) != $want) | "\(.key) \($p)"' <<<"$DOC")"
+check "operationIds are URL-safe words" jq -e '[.paths[][] | .operationId | test("^[a-z]+[A-Za-z0-9]*$")] | all' <<<"$DOC"
+check "the document names its server" jq -e '.servers == [{"url": "/", "description": "the server that serves this document"}]' <<<"$DOC"
+
+# ---- @redocly/cli lint: no error ------------------------------------------
+# the linter pinned in tests/openapi/package-lock.json, on the document as
+# the daemon serves it
+
+jq . <<<"$DOC" >"$TEST_TMP/openapi.json"
+LINT=$("$ROOT/tests/openapi/lint.sh" "$TEST_TMP/openapi.json" 2>&1)
+rc=$?
+if [ $rc == 77 ]; then
+    skip "@redocly/cli lint: 0 errors" "$(tail -1 <<<"$LINT")"
+elif [ $rc == 0 ]; then
+    ok "@redocly/cli lint: 0 errors ($(tail -1 <<<"$LINT"))"
+    diag "$(grep '^warn' <<<"$LINT")"
+else
+    nok "@redocly/cli lint: 0 errors"
+    diag "$(grep -v '^warn' <<<"$LINT")"
+fi
+# the lint catches what it is there for
+jq '.paths["/api/v1/jobs/{id}"].get.operationId = "GET /api/v1/jobs/{id}" | del(.servers)' <<<"$DOC" >"$TEST_TMP/bad.json"
+LINT=$("$ROOT/tests/openapi/lint.sh" "$TEST_TMP/bad.json" 2>&1)
+rc=$?
+if [ $rc == 77 ]; then
+    skip "@redocly/cli lint finds a bad operationId and no servers" "$(tail -1 <<<"$LINT")"
+else
+    eq "@redocly/cli lint finds a bad operationId and no servers" "1|2 errors" \
+        "$rc|$(tail -1 <<<"$LINT" | cut -d, -f1)"
+fi
+
 # ---- unknown paths --------------------------------------------------------
 
 for p in /api/v1/openapi.yaml /api/v1/openapi /api/v2/openapi.json /openapi.json /api/v1/hosts/x/start.conf; do

@@ -60,7 +60,7 @@ mktoken t3 viewer >/dev/null
 api GET "/api/v1/audit?limit=3" "" "$OP"
 eq "operator audit page is full" 3 "$(jq '.items | length' <<<"$BODY")"
 eq "operator audit page has no token records" 0 "$(jq '[.items[] | select(.kind == "token")] | length' <<<"$BODY")"
-check "operator audit page links to the next one" jq -e '.next_before > 0' <<<"$BODY"
+check "operator audit page links to the next one" jq -e '.next | tonumber > 0' <<<"$BODY"
 
 # -- If-Match compares strongly, and needs the object ----------------------
 api GET /api/v1/rooms/r2

@@ -93,12 +93,12 @@ st=$(curl -s -o /dev/null -w '%{http_code}' -H $'Range: bytes=0-3\xff' "$BH_URL/
 eq "a Range header with a bad byte: the file is served (whole)" 200 "$st"
 for i in $(seq 1 100); do # boot events are written in the background
     api GET "/api/v1/hosts/$MAC/events"
-    jq -e '.events[] | select(.type == "boot.file")' <<<"$BODY" >/dev/null 2>&1 && break
+    jq -e '.items[] | select(.type == "boot.file")' <<<"$BODY" >/dev/null 2>&1 && break
     sleep 0.05
 done
 eq "the boot.file event names the file and keeps the Range, bad byte as U+FFFD" \
     "test.txt|bytes=0-3"$'\xef\xbf\xbd' \
-    "$(jq -r '[.events[] | select(.type == "boot.file")][0] | "\(.data.file)|\(.data.range)"' <<<"$BODY")"
+    "$(jq -r '[.items[] | select(.type == "boot.file")][0] | "\(.data.file)|\(.data.range)"' <<<"$BODY")"
 
 # ---- request headers quoted in problems -------------------------------------
 

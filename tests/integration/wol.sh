@@ -154,7 +154,7 @@ else
 fi
 
 napi GET /api/v1/hosts/pc01/events
-ev=$(jq -c '[.events[] | select(.type == "wol.sent")][0].data' <<<"$BODY")
+ev=$(jq -c '[.items[] | select(.type == "wol.sent")][0].data' <<<"$BODY")
 eq "the wake is an event on the host" '{"address":"192.0.2.255","directed":false,"interface":"br0","packets":3,"port":9}' \
     "$(jq -c -S . <<<"$ev")"
 out=$(nbh boot log pc01 2>&1)
@@ -232,7 +232,7 @@ for _ in $(seq 1 30); do
 done
 check "  ... and wakes pc01 when its time has come" test "$(grep -c " $(magic 52:54:00:00:01:01)\$" "$T/h1.rx")" -gt "$before"
 napi GET "/api/v1/events?since=0&limit=1000"
-eq "  ... once (one 'woken' event on the job)" 1 "$(jq "[.events[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length" <<<"$BODY")"
+eq "  ... once (one 'woken' event on the job)" 1 "$(jq "[.items[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length" <<<"$BODY")"
 
 napi GET "/api/v1/jobs/$JW"
 eq "  ... and the job says the packet went out" "pc01 sent 192.0.2.255 br0" \

@@ -162,10 +162,10 @@ contains "inventory: the NIC" "nic:      eth0 $MAC driver e1000" "$LOG"
 contains "the agent was started with the server" "FAKE-AGENT run 1: run --server http://192.0.2.1:8080" "$LOG"
 contains "the agent was started again after it exited" "FAKE-AGENT run 2:" "$LOG"
 lab_api GET "/api/v1/hosts/$MAC/events?limit=200"
-files=$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")
+files=$(jq -c '[.items[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")
 contains "timeline: client/vmlinuz fetched" "client/vmlinuz" "$files"
 contains "timeline: client/initrd.img fetched" "client/initrd.img" "$files"
-types=$(jq -r '[.events[].type] | reverse | join(" ")' <<<"$BODY")
+types=$(jq -r '[.items[].type] | reverse | join(" ")' <<<"$BODY")
 contains "timeline: boot.up (the client OS called /boot/up)" "boot.up" "$types"
 lab_api GET "/api/v1/hosts/$MAC"
 # discovered by bootherd, it stays new until an operator registers it; its

@@ -57,14 +57,14 @@ lab_boot_checks() {
     check "the host has a last_seen time" jq -e '.last_seen != null' <<<"$BODY"
     lab_api GET "/api/v1/hosts/$mac/events?limit=200"
     local types t
-    types=$(jq -r '[.events[].type] | reverse | join(" ")' <<<"$BODY")
+    types=$(jq -r '[.items[].type] | reverse | join(" ")' <<<"$BODY")
     for t in $want_events; do
         contains "timeline has $t" "$t" "$types"
     done
     check "the script went to the machine that booted, so it carried a boot ticket" \
-        jq -e '[.events[] | select(.type == "boot.script")][0].data.ticket == true' <<<"$BODY"
-    contains "timeline: kernel fetched" "test/vmlinuz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
-    contains "timeline: initrd fetched" "test/initrd.gz" "$(jq -c '[.events[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
+        jq -e '[.items[] | select(.type == "boot.script")][0].data.ticket == true' <<<"$BODY"
+    contains "timeline: kernel fetched" "test/vmlinuz" "$(jq -c '[.items[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
+    contains "timeline: initrd fetched" "test/initrd.gz" "$(jq -c '[.items[] | select(.type == "boot.file") | .data.file]' <<<"$BODY")"
     local log
     log=$(netlab_exec "$LAB_NS" "$BH" --url "$BH_URL" --token "$BH_TOKEN" boot log "$mac" 2>&1)
     contains "bootherd boot log shows the timeline" "boot.up" "$log"

@@ -11,7 +11,7 @@ check "ipxe.efi is in the boot root" test -s "$LAB_ROOT/ipxe.efi"
 lab_qemu_uefi lab tap0 "$MAC" "$VM_LOG"
 lab_boot_checks "$MAC" "dhcp. tftp.sent boot.script boot.file boot.up"
 lab_api GET "/api/v1/hosts/$MAC/events?limit=200"
-contains "ipxe.efi came over TFTP" "ipxe.efi" "$(jq -c '[.events[] | select(.type == "tftp.sent") | .data.file]' <<<"$BODY")"
+contains "ipxe.efi came over TFTP" "ipxe.efi" "$(jq -c '[.items[] | select(.type == "tftp.sent") | .data.file]' <<<"$BODY")"
 lab_api GET "/boot/ipxe?mac=$MAC&platform=efi&arch=x86_64"
 contains "the UEFI script names the initrd on the command line" "initrd=initrd0" "$BODY"
 finish

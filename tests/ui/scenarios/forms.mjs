@@ -72,7 +72,7 @@ export async function run() {
     await step("an OS entry the hosts' group lacks (sync:2): the server's message at that step", () =>
         page.waitForSelector('dialog .steps li:nth-child(2).has-error .field-error:has-text("group lab has no OS entry 2 (it has 1)")')
     );
-    eq('  ... and no job', 0, (await must(d, 'GET', '/jobs')).jobs.length);
+    eq('  ... and no job', 0, (await must(d, 'GET', '/jobs')).items.length);
     check('no CSP violation or script error', page.problems.length === 0, page.problems.join('\n'));
     await page.context().close();
 }

@@ -20,7 +20,7 @@ export async function run() {
     fs.writeFileSync(img, buf);
     cli('image', 'import', 'deb12', img, '--note', 'security updates');
     fs.rmSync(dir, { recursive: true, force: true });
-    const vers = (await must(d, 'GET', '/images/deb12/versions')).versions;
+    const vers = (await must(d, 'GET', '/images/deb12/versions')).items;
 
     const page = await newPage(d);
     await login(page, d.token);
@@ -54,7 +54,7 @@ export async function run() {
     await page.fill('input[name=version]', '1');
     await page.click('form:has(input[name=tag]) button[type=submit]');
     await step('a tag set in the console shows on its version', () => page.waitForSelector('main table tbody tr:last-child td:has-text("stable")'));
-    eq('  ... and the API has it', ['stable'], (await must(d, 'GET', '/images/deb12/versions')).versions.find((v) => v.version === 1).tags);
+    eq('  ... and the API has it', ['stable'], (await must(d, 'GET', '/images/deb12/versions')).items.find((v) => v.version === 1).tags);
     await page.fill('textarea[name=postsync]', '#!/bin/sh\necho hostname > "$BH_ROOT/etc/hostname"\n');
     await page.click('form:has(textarea[name=postsync]) button[type=submit]');
     await step('the post-sync script saves', async () => {

@@ -35,7 +35,7 @@ export async function run() {
     });
     eq('a job forged from the viewer session (with its CSRF token): 403', ['viewer', 403], forged);
     const jobs = await must(d, 'GET', '/jobs');
-    eq('  ... and no job was made', 0, jobs.jobs.length);
+    eq('  ... and no job was made', 0, jobs.items.length);
     check('no CSP violation or script error', page.problems.length === 0, page.problems.join('\n'));
     await page.context().close();
 }

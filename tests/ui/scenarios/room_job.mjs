@@ -76,7 +76,7 @@ export async function run() {
     page.on('request', (r) => {
         if (r.method() === 'GET' && /\/api\/v1\/jobs\/\d+$/.test(r.url())) jobReads++;
     });
-    const jobs = (await must(d, 'GET', '/jobs')).jobs;
+    const jobs = (await must(d, 'GET', '/jobs')).items;
     eq('one job for 30 hosts', [1, 30], [jobs.length, jobs[0]?.host_count]);
     eq('  ... with sync:1 then start:1', ['sync:1', 'start:1'], jobs[0]?.spec.steps);
 

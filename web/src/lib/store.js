@@ -247,7 +247,7 @@ async function resync() {
     // the revision we had is gone: read the objects again, go on from now
     try {
         const page = await api.get('/events?limit=1');
-        rev = page.next_since;
+        rev = Number(page.next); // the events' cursor is a revision
     } catch {
         /* the retry asks again */
     }
@@ -307,7 +307,7 @@ export async function start() {
     backoff = 1000;
     try {
         const page = await api.get('/events?limit=1');
-        rev = page.next_since;
+        rev = Number(page.next); // the events' cursor is a revision
     } catch {
         /* connect from 0 is wrong; from the server's now is the best left */
     }

@@ -31,7 +31,7 @@ export function Audit() {
     const dk = useDebounced(key);
     const da = useDebounced(actor);
     const cur = before[before.length - 1];
-    const st = useLoad(() => api.get('/audit' + qs({ kind, key: dk, actor: da, before: cur, limit: LIMIT })), [kind, dk, da, cur]);
+    const st = useLoad(() => api.get('/audit' + qs({ kind, key: dk, actor: da, after: cur, limit: LIMIT })), [kind, dk, da, cur]);
     const reset = (fn) => (e) => {
         setBefore([]);
         fn(e.currentTarget.value);
@@ -68,7 +68,7 @@ export function Audit() {
                 />
                 <nav class="pager" aria-label=${t('pager.label')}>
                     <button type="button" disabled=${!before.length} onClick=${() => setBefore(before.slice(0, -1))}>${t('pager.newer')}</button>
-                    <button type="button" disabled=${!d.next_before} onClick=${() => setBefore([...before, d.next_before])}>${t('pager.older')}</button>
+                    <button type="button" disabled=${d.next == null} onClick=${() => setBefore([...before, d.next])}>${t('pager.older')}</button>
                 </nav>`}
         <//>
     <//>`;

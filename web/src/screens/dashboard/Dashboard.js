@@ -16,7 +16,7 @@ async function load() {
     const sum = await api.get('/summary');
     const since = Math.max(0, (sum.rev || 0) - 40);
     const ev = await api.get(`/events?since=${since}`);
-    return { sum, events: ev.events.reverse() };
+    return { sum, events: ev.items.reverse() };
 }
 
 export function Dashboard() {

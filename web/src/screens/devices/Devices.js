@@ -15,24 +15,24 @@ import { can } from '../../lib/session.js';
 import { href } from '../../lib/router.js';
 import { time, bytes } from '../../lib/format.js';
 import { Page, Loading } from '../../components/Bits.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { RegisterForm } from './RegisterForm.js';
 import { ImportForm } from './ImportForm.js';
 
 export function Devices() {
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [picked, setPicked] = useState(new Set());
     const [done, setDone] = useState(null);
     const st = useLoad(
         async () => {
             const [hosts, rooms, groups] = await Promise.all([
-                api.get('/hosts' + qs({ state: 'new', sort: 'created_at', limit: 200, offset, count: true })),
+                api.get('/hosts' + qs({ state: 'new', sort: 'created_at', limit: 200, after: pages.after, count: true })),
                 api.get('/rooms?limit=1000'),
                 api.get('/groups?limit=1000'),
             ]);
             return { hosts, rooms: rooms.items, groups: groups.items };
         },
-        [offset],
+        [pages.after],
         { kinds: ['host'], filter: (ev) => ['created', 'deleted', 'updated'].includes(ev.type) }
     );
     const toggle = (mac) => {
@@ -94,7 +94,7 @@ export function Devices() {
                     </table>
                 </div>
                 ${hosts.items.length ? null : html`<p class="empty">${t('dev.none')}</p>`}
-                <${Pager} page=${hosts} onOffset=${setOffset} />
+                <${Pager} page=${hosts} pages=${pages} limit=${200} />
                 ${can('operator')
                     ? html`<${RegisterForm}
                           picked=${hosts.items.filter((h) => picked.has(h.mac)).map((h) => h.mac)}

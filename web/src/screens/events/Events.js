@@ -17,7 +17,7 @@ export function Events() {
     const [frozen, setFrozen] = useState(null);
     const st = useLoad(async () => {
         const page = await api.get(`/events?since=${Math.max(0, lastRev() - 100)}`);
-        return page.events.reverse();
+        return page.items.reverse();
     }, []);
     return html`<${Page}
         title=${t('nav.events')}

@@ -10,23 +10,23 @@ import { useLoad } from '../../lib/hooks.js';
 import { can } from '../../lib/session.js';
 import { href } from '../../lib/router.js';
 import { Page, Badge, Loading } from '../../components/Bits.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { useForm, Input, FormError } from '../../components/Form.js';
 import { ConfForm } from './ConfForm.js';
 import { ConfText } from './ConfText.js';
 
 export function Group({ name }) {
     const [tab, setTab] = useState('form');
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [textGen, setTextGen] = useState(0);
     const st = useLoad(async () => {
         const [group, conf, hosts] = await Promise.all([
             api.get('/groups/' + enc(name)),
             api.get(`/groups/${enc(name)}/start.conf`, { etag: true }),
-            api.get('/hosts' + qs({ group: name, limit: 100, offset, count: true, sort: 'name' })),
+            api.get('/hosts' + qs({ group: name, limit: 100, after: pages.after, count: true, sort: 'name' })),
         ]);
         return { group, text: conf.data, etag: conf.etag, hosts };
-    }, [name, offset]);
+    }, [name, pages.after]);
     const [over, setOver] = useState(null); // the group as the last save answered
     const d = st.data;
     const group = over && d && over.rev >= d.group.rev ? over : d && d.group;
@@ -67,7 +67,7 @@ export function Group({ name }) {
                     ${d.hosts.items.map((h) => html`<li key=${h.mac}><a href=${href('hosts', h.name || h.mac)}>${h.name || h.mac}</a> <${Badge} state=${h.state} /></li>`)}
                 </ul>
                 ${d.hosts.items.length ? null : html`<p class="empty">${t('grp.nohosts')}</p>`}
-                <${Pager} page=${d.hosts} onOffset=${setOffset} />
+                <${Pager} page=${d.hosts} pages=${pages} limit=${100} />
             `}
         <//>
     <//>`;

@@ -9,14 +9,14 @@ import { can } from '../../lib/session.js';
 import { href, go } from '../../lib/router.js';
 import { Page, Loading } from '../../components/Bits.js';
 import { Table } from '../../components/Table.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { Dialog } from '../../components/Dialog.js';
 import { useForm, Input, FormError } from '../../components/Form.js';
 
 export function Groups() {
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [adding, setAdding] = useState(false);
-    const st = useLoad(() => api.get('/groups' + qs({ limit: 100, offset, count: true })), [offset], { kinds: ['group'] });
+    const st = useLoad(() => api.get('/groups' + qs({ limit: 100, after: pages.after, count: true })), [pages.after], { kinds: ['group'] });
     return html`<${Page}
         title=${t('nav.groups')}
         actions=${can('operator') ? html`<button type="button" class="primary" onClick=${() => setAdding(true)}>${t('grp.add')}</button>` : null}
@@ -34,7 +34,7 @@ export function Groups() {
                         { label: t('f.description'), render: (g) => g.description || '' },
                     ]}
                 />
-                <${Pager} page=${page} onOffset=${setOffset} />`}
+                <${Pager} page=${page} pages=${pages} limit=${100} />`}
         <//>
         ${adding ? html`<${AddGroup} onClose=${() => setAdding(false)} />` : null}
     <//>`;

@@ -51,7 +51,7 @@ export function Host({ name: key }) {
             }
         }
         setLive([]);
-        return { mac: host.mac, events: ev.events || [] };
+        return { mac: host.mac, events: ev.items || [] };
     }, [key]);
     const mac = st.data && st.data.mac;
     useEffect(

@@ -21,7 +21,7 @@ export function Image({ name }) {
     const st = useLoad(
         async () => {
             const [img, vers] = await Promise.all([api.get(base), api.get(base + '/versions')]);
-            return { img, versions: vers.versions || vers.items || [] };
+            return { img, versions: vers.items || [] };
         },
         [name],
         { kinds: ['image'], filter: (ev) => ev.key === name }

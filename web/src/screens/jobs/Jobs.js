@@ -18,7 +18,7 @@ export function Jobs() {
     const [before, setBefore] = useState([]); // stack of cursors
     const [creating, setCreating] = useState(false);
     const cur = before[before.length - 1];
-    const st = useLoad(() => api.get('/jobs' + qs({ limit: LIMIT, before: cur })), [cur], {
+    const st = useLoad(() => api.get('/jobs' + qs({ limit: LIMIT, after: cur })), [cur], {
         kinds: ['job'],
         delay: 1000,
     });
@@ -30,7 +30,7 @@ export function Jobs() {
     >
         <${Loading} st=${st}>
             ${(d) => {
-                const jobs = d.jobs || [];
+                const jobs = d.items || [];
                 return html`<${Table}
                         rows=${jobs}
                         rowKey=${(j) => j.id}
@@ -52,7 +52,7 @@ export function Jobs() {
                     />
                     <nav class="pager" aria-label=${t('pager.label')}>
                         <button type="button" disabled=${!before.length} onClick=${() => setBefore(before.slice(0, -1))}>${t('pager.newer')}</button>
-                        <button type="button" disabled=${jobs.length < LIMIT} onClick=${() => setBefore([...before, jobs[jobs.length - 1].id])}>
+                        <button type="button" disabled=${d.next == null} onClick=${() => setBefore([...before, d.next])}>
                             ${t('pager.older')}
                         </button>
                     </nav>`;

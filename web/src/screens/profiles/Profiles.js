@@ -8,16 +8,16 @@ import { useLoad } from '../../lib/hooks.js';
 import { can } from '../../lib/session.js';
 import { Page, Loading } from '../../components/Bits.js';
 import { Table } from '../../components/Table.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { Dialog } from '../../components/Dialog.js';
 import { useForm, Input, Select, TextArea, FormError } from '../../components/Form.js';
 
 const ARCHES = ['any', 'x86_64', 'i386', 'arm64', 'arm32'];
 
 export function Profiles() {
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [edit, setEdit] = useState(null);
-    const st = useLoad(() => api.get('/profiles' + qs({ limit: 100, offset, count: true })), [offset], { kinds: ['profile'] });
+    const st = useLoad(() => api.get('/profiles' + qs({ limit: 100, after: pages.after, count: true })), [pages.after], { kinds: ['profile'] });
     const w = can('operator');
     return html`<${Page}
         title=${t('nav.profiles')}
@@ -41,7 +41,7 @@ export function Profiles() {
                         },
                     ]}
                 />
-                <${Pager} page=${page} onOffset=${setOffset} />`}
+                <${Pager} page=${page} pages=${pages} limit=${100} />`}
         <//>
         ${edit ? html`<${ProfileForm} p=${edit} onClose=${() => setEdit(null)} onSaved=${st.reload} />` : null}
     <//>`;

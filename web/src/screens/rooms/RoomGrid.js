@@ -15,7 +15,7 @@ import { putHost, putActivity, watchJobs, onEvent } from '../../lib/store.js';
 import { can } from '../../lib/session.js';
 import { num } from '../../lib/format.js';
 import { Page, Loading } from '../../components/Bits.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { HostTile } from './HostTile.js';
 import { ACTIONS, ActionDialog, ActionResult } from './Actions.js';
 
@@ -41,7 +41,7 @@ export function RoomGrid({ room }) {
     const [state, setState] = useState('');
     const [selector, setSelector] = useState('');
     const [q, setQ] = useState('');
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [action, setAction] = useState(null);
     const [result, setResult] = useState(null);
     const dq = useDebounced(q);
@@ -52,11 +52,11 @@ export function RoomGrid({ room }) {
     const rl = useRef(null);
 
     useEffect(() => watchJobs(), []);
-    useEffect(() => setOffset(0), [room, group, state, dsel, dq]);
+    useEffect(() => pages.reset(), [room, group, state, dsel, dq]);
 
     const st = useLoad(
         async () => {
-            const params = { room: all ? '' : room, group, state, selector: dsel, q: dq, limit: LIMIT, offset, count: true, sort: 'name' };
+            const params = { room: all ? '' : room, group, state, selector: dsel, q: dq, limit: LIMIT, after: pages.after, count: true, sort: 'name' };
             const [hosts, groups, sum] = await Promise.all([
                 loadHosts(params),
                 api.get('/groups?limit=1000'),
@@ -70,7 +70,7 @@ export function RoomGrid({ room }) {
             });
             return { hosts, groups: groups.items, sum };
         },
-        [room, group, state, dsel, dq, offset]
+        [room, group, state, dsel, dq, pages.after]
     );
 
     // hosts that join or leave this room: read the list again (tiles of the
@@ -156,7 +156,7 @@ export function RoomGrid({ room }) {
                 <${SelBar} count=${count} total=${hosts.items.length} onAll=${selectAll} onAction=${setAction} />
                 <${ActionResult} res=${result} onClose=${() => setResult(null)} />
                 <${TileList} items=${hosts.items} selOf=${selOf} pick=${pick} />
-                <${Pager} page=${hosts} onOffset=${setOffset} />
+                <${Pager} page=${hosts} pages=${pages} limit=${LIMIT} />
             `}
         <//>
         ${action

@@ -9,21 +9,21 @@ import { href } from '../../lib/router.js';
 import { can } from '../../lib/session.js';
 import { num } from '../../lib/format.js';
 import { Page, Stat, Loading } from '../../components/Bits.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { RoomForm } from './RoomForm.js';
 
 export function Rooms() {
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [edit, setEdit] = useState(null);
     const st = useLoad(
         async () => {
             const [rooms, sum] = await Promise.all([
-                api.get('/rooms' + qs({ limit: 60, offset, count: true })),
+                api.get('/rooms' + qs({ limit: 60, after: pages.after, count: true })),
                 api.get('/summary').catch(() => ({})),
             ]);
             return { rooms, sum };
         },
-        [offset],
+        [pages.after],
         { kinds: ['room'] }
     );
     return html`<${Page}
@@ -51,7 +51,7 @@ export function Rooms() {
                     )}
                 </ul>
                 ${rooms.items.length ? null : html`<p class="empty">${t('rooms.none')}</p>`}
-                <${Pager} page=${rooms} onOffset=${setOffset} />
+                <${Pager} page=${rooms} pages=${pages} limit=${60} />
                 <div class="stats">
                     <${Stat} label=${t('rooms.all')} value=${num(sum.hosts?.total)} href=${href('rooms', '*')} />
                 </div>

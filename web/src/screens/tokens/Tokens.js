@@ -8,16 +8,16 @@ import { useLoad } from '../../lib/hooks.js';
 import { time } from '../../lib/format.js';
 import { Page, Loading } from '../../components/Bits.js';
 import { Table } from '../../components/Table.js';
-import { Pager } from '../../components/Pager.js';
+import { Pager, usePages } from '../../components/Pager.js';
 import { Dialog } from '../../components/Dialog.js';
 import { useForm, Input, Select, FormError } from '../../components/Form.js';
 
 export function Tokens() {
-    const [offset, setOffset] = useState(0);
+    const pages = usePages();
     const [adding, setAdding] = useState(false);
     const [secret, setSecret] = useState(null);
     const [err, setErr] = useState(null);
-    const st = useLoad(() => api.get('/tokens' + qs({ limit: 100, offset, count: true })), [offset], { kinds: ['token'] });
+    const st = useLoad(() => api.get('/tokens' + qs({ limit: 100, after: pages.after, count: true })), [pages.after], { kinds: ['token'] });
     async function revoke(tk) {
         setErr(null);
         try {
@@ -58,7 +58,7 @@ export function Tokens() {
                         },
                     ]}
                 />
-                <${Pager} page=${page} onOffset=${setOffset} />`}
+                <${Pager} page=${page} pages=${pages} limit=${100} />`}
         <//>
         ${adding
             ? html`<${AddToken}
