@@ -31,7 +31,7 @@
 static void wake_outcome(struct bh_api *api, const char *mac, const char *at, json_t *w)
 {
     json_t *evs = NULL;
-    if (bh_store_events_of(api->store, "host", mac, WAKE_EVENTS_LOOKED, &evs, NULL))
+    if (bh_store_events_of(api->store, "host", mac, 0, WAKE_EVENTS_LOOKED, &evs, NULL))
         return;
     size_t i;
     json_t *ev;

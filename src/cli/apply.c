@@ -156,37 +156,17 @@ static void validate_section(struct plan *p, size_t si, json_t *arr)
 
 static int fetch_all(struct bh_cli *c, const struct bh_kind_desc *k, json_t **out)
 {
+    char path[128];
+    json_t *items = NULL;
+    snprintf(path, sizeof(path), "/api/v1/%s?limit=1000", k->plural);
+    if (bh_cli_list_all(c, path, "apply", &items))
+        return 1;
     json_t *all = json_object();
-    char cursor[256] = "";
-    for (;;) {
-        char path[640];
-        snprintf(path, sizeof(path), "/api/v1/%s?limit=1000%s%s", k->plural,
-                 cursor[0] ? "&after=" : "", cursor);
-        long status;
-        json_t *page = NULL;
-        struct bh_err e;
-        if (bh_cli_json(c, "GET", path, NULL, &status, &page, &e)) {
-            fprintf(stderr, "bootherd: %s\n", e.msg);
-            json_decref(all);
-            return 1;
-        }
-        if (status != 200) {
-            int rc = bh_cli_fail_json("apply", status, page);
-            json_decref(page);
-            json_decref(all);
-            return rc;
-        }
-        size_t i;
-        json_t *o;
-        json_array_foreach(json_object_get(page, "items"), i, o)
-            json_object_set(all, json_string_value(json_object_get(o, key_field(k->kind))), o);
-        json_t *next = json_object_get(page, "next");
-        if (json_is_string(next))
-            bh_cli_escape(json_string_value(next), cursor, sizeof(cursor));
-        json_decref(page);
-        if (!json_is_string(next))
-            break;
-    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o)
+        json_object_set(all, json_string_value(json_object_get(o, key_field(k->kind))), o);
+    json_decref(items);
     *out = all;
     return 0;
 }

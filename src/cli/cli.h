@@ -84,6 +84,10 @@ int bh_cli_fail_resp(const char *what, long status, const char *body);
 int bh_cli_fail_json(const char *what, long status, const json_t *problem);
 /* URL-escape into out. */
 void bh_cli_escape(const char *s, char *out, size_t cap);
+/* Every item of a list endpoint (path may carry a query already), page by
+ * page through its "next" cursor, as one new array in *items.  On an
+ * error prints it (what: the command) and returns 1 (*items NULL). */
+int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t **items);
 /* --json of every list command: {"items": items, "next": next}, the API's
  * list shape; next is the cursor after the last item printed (a string, to
  * pass back with --after) or null (NULL: null).  Borrows both. */

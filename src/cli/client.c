@@ -347,6 +347,50 @@ void bh_cli_escape(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
+int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t **items)
+{
+    json_t *all = json_array();
+    char cursor[256] = "";
+    *items = NULL;
+    if (!all)
+        return 1;
+    for (;;) {
+        char url[1024];
+        int n = snprintf(url, sizeof(url), "%s%s%s%s", path,
+                         cursor[0] ? (strchr(path, '?') ? "&" : "?") : "",
+                         cursor[0] ? "after=" : "", cursor);
+        long status;
+        json_t *page = NULL;
+        struct bh_err e;
+        if (n < 0 || (size_t)n >= sizeof(url)) {
+            fprintf(stderr, "bootherd: %s: list path too long\n", what);
+            json_decref(all);
+            return 1;
+        }
+        if (bh_cli_json(c, "GET", url, NULL, &status, &page, &e)) {
+            fprintf(stderr, "bootherd: %s\n", e.msg);
+            json_decref(all);
+            return 1;
+        }
+        if (status != 200) {
+            int rc = bh_cli_fail_json(what, status, page);
+            json_decref(page);
+            json_decref(all);
+            return rc;
+        }
+        json_array_extend(all, json_object_get(page, "items"));
+        json_t *next = json_object_get(page, "next");
+        bool more = json_is_string(next);
+        if (more)
+            bh_cli_escape(json_string_value(next), cursor, sizeof(cursor));
+        json_decref(page);
+        if (!more)
+            break;
+    }
+    *items = all;
+    return 0;
+}
+
 void bh_cli_out_page(const json_t *items, const json_t *next)
 {
     json_t *page =

@@ -235,16 +235,11 @@ static int ensure(struct img *m, json_t **image)
     bh_mreport_add(m->rep, BH_MR_UNCHANGED, "image", m->name, "exists");
     json_t *vs = NULL;
     snprintf(path, sizeof(path), "/api/v1/images/%s/versions", esc);
-    if (get_json(m->c, path, &status, &vs))
+    if (bh_cli_list_all(m->c, path, "versions", &vs))
         return 1;
-    if (status != 200) {
-        int rc = bh_cli_fail_json("versions", status, vs);
-        json_decref(vs);
-        return rc;
-    }
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(vs, "versions"), i, v)
+    json_array_foreach(vs, i, v)
     {
         json_int_t n = json_integer_value(json_object_get(v, "version"));
         const char *mf = json_string_value(json_object_get(v, "manifest"));

@@ -55,7 +55,7 @@ check "image stats --json: bytes exact" test "$(jq .stored_bytes <<<"$OUT")" -gt
 run bhc image versions disk
 eq "versions table: size in MiB" "1 released 3.0 MiB" "$(sed -n 2p <<<"$OUT" | awk '{print $1, $2, $3, $4}')"
 run bhc --json image versions disk
-eq "versions --json: bytes" 3145728 "$(jq '.versions[0].logical_size' <<<"$OUT")"
+eq "versions --json: bytes" 3145728 "$(jq '.items[0].logical_size' <<<"$OUT")"
 
 # ---- commands that changed something say what ------------------------------
 says "image tag says so" "tagged disk@1 as stable" bhc image tag disk stable 1

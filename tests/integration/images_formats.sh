@@ -192,7 +192,7 @@ v=1
 for n in win11.img win11.raw; do
     v=$((v + 1))
     run bhc image import "$n" "$W/a.raw"
-    eq "import $n adds version $v to win11" "0 $v" "$RC $(bhc --json image versions win11 | jq '.versions | length')"
+    eq "import $n adds version $v to win11" "0 $v" "$RC $(bhc --json image versions win11 | jq '.items | length')"
 done
 run bhc image add win12.img kind=disk
 eq "image add win12.img adds image win12" "0 added image win12" "$RC $(head -1 <<<"$OUT")"

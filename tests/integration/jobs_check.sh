@@ -36,7 +36,7 @@ bhc host add 52:54:00:00:20:05 name=pc05 >/dev/null
 bhc host add 52:54:00:00:20:06 name=pc06 group=bare >/dev/null
 
 R0=$(curl -s "$BH_URL/ready" | jq -r .revision)
-NJOBS=$(bhc --json job ls | jq '.jobs | length')
+NJOBS=$(bhc --json job ls | jq '.items | length')
 # refused HOSTS STEPS FIELD REASON...: 422, the hosts and reasons in order
 refused() {
     local what=$1 hosts=$2 steps=$3 field=$4 want=$5
@@ -71,7 +71,7 @@ refused "initcache without a cache partition" '["pc01","pc02"]' '["initcache"]' 
 refused "one bad host refuses the room" '["pc01","pc02","pc03"]' '["sync:1","start:1"]' 'steps[0]' \
     "pc03 sync:1: image ghost (OS entry 1 of group nover) has no version"
 eq "nothing was written by any refusal" "$R0" "$(curl -s "$BH_URL/ready" | jq -r .revision)"
-eq "  ... and no job exists" "$NJOBS" "$(bhc --json job ls | jq '.jobs | length')"
+eq "  ... and no job exists" "$NJOBS" "$(bhc --json job ls | jq '.items | length')"
 out=$(bhc job run --host pc01 --host pc02 sync:1 start:2 2>&1 >/dev/null)
 eq "bootherd job run of a refused job exits 1" 1 "$?"
 contains "  ... the summary line" "Job refused (HTTP 422): 1 of 2 hosts cannot run these steps" "$out"
@@ -97,9 +97,9 @@ out=$(bhc job show "$JW")
 contains "job show prints it" "wake: skipped: $NOIF" "$out"
 api GET /api/v1/hosts/pc05/events
 eq "a wol.skipped event on the host, with why" "$NOIF" \
-    "$(jq -r '[.events[] | select(.type == "wol.skipped")][0].data.why' <<<"$BODY")"
+    "$(jq -r '[.items[] | select(.type == "wol.skipped")][0].data.why' <<<"$BODY")"
 api GET "/api/v1/events?since=0&limit=1000"
-check "the job has its 'woken' event" jq -e "[.events[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length == 1" <<<"$BODY"
+check "the job has its 'woken' event" jq -e "[.items[] | select(.kind == \"job\" and .key == \"$JW\" and .type == \"woken\")] | length == 1" <<<"$BODY"
 api POST /api/v1/wake '{"hosts":["pc06"]}'
 eq "POST /wake says why too" "202 pc06 $NOIF" "$STATUS $(jq -r '.skipped[0] | "\(.host) \(.why)"' <<<"$BODY")"
 api POST /api/v1/jobs '{"targets":{"hosts":["pc06"]},"steps":["reboot"]}'

@@ -204,7 +204,7 @@ eq "six hosts: the commented-out and empty lines are none" 6 "$(jq '.items | len
 api GET /api/v1/images/ubuntu/versions
 eq "image ubuntu: the base then the qdiff, notes from .desc" \
     "1:Ubuntu 22.04 base, LibreOffice and GeoGebra 2:Ubuntu 22.04, printer drivers for room 101" \
-    "$(jq -r '[.versions[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
+    "$(jq -r '[.items[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
 api GET /api/v1/images/ubuntu
 eq "  ... its postsync script from ubuntu.postsync" "$(cat "$SRV/images/ubuntu/ubuntu.postsync")" \
     "$(jq -r .postsync <<<"$BODY")"
@@ -214,10 +214,10 @@ check "  ... version 1 the base" sh -c \
     "'$BH' --url '$BH_URL' --token '$BH_TOKEN' image export ubuntu@1 '$W/u1.raw' >/dev/null 2>&1 && cmp -s '$W/u.raw' '$W/u1.raw'"
 api GET /api/v1/images/win10/versions
 eq "image win10: one version, its note" "1:Windows 10 22H2, October updates" \
-    "$(jq -r '[.versions[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
+    "$(jq -r '[.items[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
 api GET /api/v1/images/win11/versions
 eq "image win11 from the flat layout" "1:Windows 11, flat layout of older LINBO" \
-    "$(jq -r '[.versions[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
+    "$(jq -r '[.items[] | "\(.version):\(.note)"] | join(" ")' <<<"$BODY")"
 api GET /api/v1/images/win7
 eq "win7, named by BaseImage but in no file: no image made up" 404 "$STATUS"
 
@@ -232,7 +232,7 @@ contains "  ... an image file that is a version already says so" \
     "unchanged  version ubuntu@2: images/ubuntu/ubuntu.qdiff is this version already" "$OUT"
 eq "  ... and nothing was written" "$R1" "$(revision)"
 api GET /api/v1/images/ubuntu/versions
-eq "  ... (still two versions of ubuntu)" 2 "$(jq '.versions | length' <<<"$BODY")"
+eq "  ... (still two versions of ubuntu)" 2 "$(jq '.items | length' <<<"$BODY")"
 J=$(bhc --json migrate linbo --dry-run --srv "$SRV" --devices "$DEV" 2>/dev/null)
 eq "--json: the report as one object" "true 0 0 21 2 5 28" \
     "$(jq -r '"\(.dry_run) \(.created) \(.changed) \(.unchanged) \(.skipped) \(.no_meaning) \(.items | length)"' <<<"$J")"
@@ -267,7 +267,7 @@ eq "  ... only what was left is done" \
 created    image   win11
 created    version win11@1" "$(grep -E '^(created|changed) ' <<<"$OUT" | cut -d: -f1)"
 api GET /api/v1/images/ubuntu/versions
-eq "  ... ubuntu has its two versions, once each" 2 "$(jq '.versions | length' <<<"$BODY")"
+eq "  ... ubuntu has its two versions, once each" 2 "$(jq '.items | length' <<<"$BODY")"
 migrate linbo --srv "$SRV" --devices "$DEV"
 eq "  ... and a third run has nothing left to do" "0 created, 0 changed, 21 unchanged, 2 skipped, 5 with no bootherd meaning yet" "$(summary)"
 
@@ -353,7 +353,7 @@ wait "$MPID" 2>/dev/null || KRC=$?
 if [ "$KRC" -eq 137 ]; then
     ok "migrate killed during the upload of big.qcow2"
     api GET /api/v1/images/big/versions
-    eq "  ... no version of big yet" 0 "$(jq '.versions | length' <<<"$BODY")"
+    eq "  ... no version of big yet" 0 "$(jq '.items | length' <<<"$BODY")"
 else
     skip "migrate killed during an upload" "it finished first (exit $KRC)"
 fi
@@ -361,7 +361,7 @@ migrate linbo --srv "$SRV" --devices "$DEV"
 eq "run again after the kill: exit 0, only big is done" "0 created    version big@1" \
     "$RC $(grep -E '^(created|changed) ' <<<"$OUT" | grep -v '^created    image' | cut -d: -f1)"
 api GET /api/v1/images/big/versions
-eq "  ... big has one version" 1 "$(jq '.versions | length' <<<"$BODY")"
+eq "  ... big has one version" 1 "$(jq '.items | length' <<<"$BODY")"
 check "  ... with the content of big.qcow2" sh -c \
     "'$BH' --url '$BH_URL' --token '$BH_TOKEN' image export big '$W/big.out' >/dev/null 2>&1 && qemu-img compare -q '$SRV/images/big/big.qcow2' '$W/big.out'"
 eq "  ... and no converted file left behind, by the killed run either" "" "$(ls "$W" | grep "bootherd-import-" || true)"

@@ -81,8 +81,8 @@ api POST /api/v1/agent/hello "{\"mac\":\"$FIXTURE_MAC\",\"ticket\":\"$(oa_ticket
 OA_HT=$(jq -r .token <<<"$BODY")
 check "fixture: an agent token" test -n "$OA_HT" -a "$OA_HT" != null
 
-# a job for the host fixture (in no group: steps that name no OS entry)
-api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["partition","format"]}'
+# a job for the host fixture (in no group: steps that need no start.conf)
+api POST /api/v1/jobs '{"targets":{"hosts":["oa-hosts"]},"steps":["shell:true","reboot"]}'
 OA_JOB=$(jq -r .id <<<"$BODY")
 check "fixture: a job" test -n "$OA_JOB" -a "$OA_JOB" != null
 

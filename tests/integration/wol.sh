@@ -263,9 +263,9 @@ contains "bootherd job show: sent" "wake: sent to 192.0.2.255 via br0" "$out"
 contains "  ... failed, with the error" "wake: failed: " "$out"
 contains "  ... skipped, with why" "wake: skipped: the host's subnet is a /31" "$out"
 napi GET /api/v1/hosts/lost/events
-check "lost's timeline has wol.failed" jq -e '[.events[] | select(.type == "wol.failed")] | length >= 1' <<<"$BODY"
+check "lost's timeline has wol.failed" jq -e '[.items[] | select(.type == "wol.failed")] | length >= 1' <<<"$BODY"
 napi GET /api/v1/hosts/tiny/events
-check "tiny's timeline has wol.skipped, with why" jq -e '[.events[] | select(.type == "wol.skipped") | .data.why | startswith("the host'"'"'s subnet")] | any' <<<"$BODY"
+check "tiny's timeline has wol.skipped, with why" jq -e '[.items[] | select(.type == "wol.skipped") | .data.why | startswith("the host'"'"'s subnet")] | any' <<<"$BODY"
 
 kill -TERM "$BH_PID"
 for _ in $(seq 1 50); do kill -0 "$BH_PID" 2>/dev/null || break; sleep 0.1; done
