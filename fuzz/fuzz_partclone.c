@@ -6,7 +6,6 @@
  * no more blocks used than it has) or is refused as corrupt or unsupported
  * with a message; never a crash, and memory grows only with the input.
  */
-#define _GNU_SOURCE
 #include "image/srcfmt.h"
 
 #include <stdint.h>
