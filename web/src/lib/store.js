@@ -15,9 +15,11 @@
 // what the event cannot tell makes the store read the job again (at once
 // on its first event, then at most every 200 ms per job, and only while
 // something on screen shows jobs):
-// events without a task (created, cancelled, retried, woken), a failed
-// step (its host's later steps were cancelled with it), and a done step of
-// a job not loaded (the host's next step is not in the event).
+// events without a task (created, cancelled, retried), a failed step (its
+// host's later steps were cancelled with it), and a done step of a job not
+// loaded (the host's next step is not in the event).  A `woken` event
+// changes no step, only the job's wake report: it is read again only while
+// a screen shows that job's detail (watchJobs(id)).
 import { signal, batch } from '@preact/signals';
 import { api } from './api.js';
 
@@ -166,11 +168,19 @@ export function applyTaskNews(ev) {
 
 // ---- who wants job detail ----------------------------------------------------
 let jobWatchers = 0;
-/** a screen that shows job progress calls this while mounted */
-export function watchJobs() {
+const detail = new Map(); // job id -> screens showing its detail
+/** a screen that shows job progress calls this while mounted; one that
+ * shows a job's detail (its wake report too) passes the job's id */
+export function watchJobs(id) {
+    const k = id === undefined ? null : String(id);
     jobWatchers++;
+    if (k !== null) detail.set(k, (detail.get(k) || 0) + 1);
     return () => {
         jobWatchers--;
+        if (k === null) return;
+        const n = detail.get(k) - 1;
+        if (n > 0) detail.set(k, n);
+        else detail.delete(k);
     };
 }
 
@@ -219,6 +229,8 @@ function dispatch(ev) {
     } else if (ev.kind === 'host' && ev.type === 'deleted') {
         const s = hosts.get(ev.key);
         if (s && s.value) s.value = { ...s.value, deleted: true };
+    } else if (ev.kind === 'job' && ev.type === 'woken') {
+        if (detail.has(String(ev.key))) refreshJob(ev.key);
     } else if (ev.kind === 'job') {
         if (!applyTaskNews(ev)) refreshJob(ev.key); // the fallback: read the job
     }

@@ -55,7 +55,7 @@ export function JobPage({ id }) {
     const [err, setErr] = useState(null);
     const [busy, setBusy] = useState(false);
     const ep = epoch.value;
-    useEffect(() => watchJobs(), []);
+    useEffect(() => watchJobs(id), [id]);
     useEffect(() => {
         setErr(null);
         api.get('/jobs/' + enc(id)).then(putJob, setErr);
