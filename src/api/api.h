@@ -143,6 +143,9 @@ int bh_api_after(struct bh_req *r, int64_t min, int64_t max, int64_t *out);
 /* {"items": items, "next": next as a cursor, or null when next < 0}; takes
  * items. */
 json_t *bh_api_page(json_t *items, int64_t next);
+/* bh_api_page for a keyset list read with limit: when it came back full,
+ * the cursor is the last item's field key (a number), else null. */
+json_t *bh_api_page_full(json_t *items, int64_t limit, const char *key);
 
 /* A list request's query, parsed: limit, after, offset, sort, count, selector,
  * filters on filterable fields and, for kinds with search fields, q. */

@@ -241,12 +241,7 @@ void bh_h_host_events(struct bh_req *r)
     if (bh_store_events_of(api->store, "host", mac, before, (int)limit, &events, &e)) {
         bh_reply_err(r, &e);
     } else {
-        size_t n = json_array_size(events);
-        json_t *last = json_array_get(events, n ? n - 1 : 0);
-        bh_reply_json(r, 200,
-                      bh_api_page(events, (int64_t)n == limit
-                                              ? json_integer_value(json_object_get(last, "rev"))
-                                              : -1));
+        bh_reply_json(r, 200, bh_api_page_full(events, limit, "rev"));
     }
     json_decref(host);
 }

@@ -314,12 +314,7 @@ void bh_h_jobs(struct bh_req *r)
         bh_reply_err(r, &e);
         return;
     }
-    size_t n = json_array_size(jobs);
-    json_t *last = json_array_get(jobs, n ? n - 1 : 0);
-    bh_reply_json(r, 200,
-                  bh_api_page(jobs, (int64_t)n == limit
-                                        ? json_integer_value(json_object_get(last, "id"))
-                                        : -1));
+    bh_reply_json(r, 200, bh_api_page_full(jobs, limit, "id"));
 }
 
 static void job_action(struct bh_req *r,

@@ -204,12 +204,7 @@ void bh_h_audit(struct bh_req *r)
         bh_reply_err(r, &e);
         return;
     }
-    size_t n = json_array_size(items);
-    json_t *last = json_array_get(items, n ? n - 1 : 0);
-    bh_reply_json(r, 200,
-                  bh_api_page(items, (int64_t)n == q.limit
-                                         ? json_integer_value(json_object_get(last, "id"))
-                                         : -1));
+    bh_reply_json(r, 200, bh_api_page_full(items, q.limit, "id"));
 }
 
 /* ---- start.conf ---------------------------------------------------------- */

@@ -264,6 +264,14 @@ json_t *bh_api_page(json_t *items, int64_t next)
     return json_pack("{s:o, s:s?}", "items", items, "next", next >= 0 ? cur : NULL);
 }
 
+json_t *bh_api_page_full(json_t *items, int64_t limit, const char *key)
+{
+    size_t n = json_array_size(items);
+    const json_t *last = json_array_get(items, n ? n - 1 : 0);
+    return bh_api_page(items,
+                       (int64_t)n == limit ? json_integer_value(json_object_get(last, key)) : -1);
+}
+
 json_t *bh_api_list_page(const struct bh_api_list *l, json_t *items,
                          const struct bh_list_result *res)
 {

@@ -84,6 +84,13 @@ int bh_cli_fail_resp(const char *what, long status, const char *body);
 int bh_cli_fail_json(const char *what, long status, const json_t *problem);
 /* URL-escape into out. */
 void bh_cli_escape(const char *s, char *out, size_t cap);
+/* GET /api/v1/<coll>/<name> (name escaped here).  The HTTP status, with
+ * the answer in *out when out is not NULL (the caller frees it); -1 after
+ * printing why when the server could not be asked. */
+long bh_cli_get_named(struct bh_cli *c, const char *coll, const char *name, json_t **out);
+/* POST doc (borrowed) to /api/v1/<coll>: 0 when the server answers 201,
+ * else 1 after printing why (what: the command, in the message). */
+int bh_cli_create(struct bh_cli *c, const char *coll, const json_t *doc, const char *what);
 /* Every item of a list endpoint (path may carry a query already), page by
  * page through its "next" cursor, as one new array in *items.  On an
  * error prints it (what: the command) and returns 1 (*items NULL). */

@@ -329,6 +329,43 @@ int bh_cli_fail_resp(const char *what, long status, const char *body)
     return rc;
 }
 
+long bh_cli_get_named(struct bh_cli *c, const char *coll, const char *name, json_t **out)
+{
+    char esc[768], path[1024];
+    bh_cli_escape(name, esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/%s/%s", coll, esc);
+    long status;
+    json_t *doc = NULL;
+    struct bh_err e;
+    if (out)
+        *out = NULL;
+    if (bh_cli_json(c, "GET", path, NULL, &status, &doc, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return -1;
+    }
+    if (out)
+        *out = doc;
+    else
+        json_decref(doc);
+    return status;
+}
+
+int bh_cli_create(struct bh_cli *c, const char *coll, const json_t *doc, const char *what)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/%s", coll);
+    long status;
+    json_t *out = NULL;
+    struct bh_err e;
+    if (bh_cli_json(c, "POST", path, doc, &status, &out, &e)) {
+        fprintf(stderr, "bootherd: %s\n", e.msg);
+        return 1;
+    }
+    int rc = status == 201 ? 0 : bh_cli_fail_json(what, status, out);
+    json_decref(out);
+    return rc;
+}
+
 void bh_cli_escape(const char *s, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -173,17 +173,9 @@ static void linbo_desc(const char *img, char *out, size_t cap)
 
 static int ensure_image(struct bh_cli *c, const char *name, const char *kind, const char *fstype)
 {
-    char path[512], esc[256];
-    bh_cli_escape(name, esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/images/%s", esc);
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
+    long status = bh_cli_get_named(c, "images", name, NULL);
+    if (status < 0)
         return 1;
-    }
-    json_decref(out);
     if (status == 200)
         return 0;
     if (status != 404)
@@ -191,15 +183,8 @@ static int ensure_image(struct bh_cli *c, const char *name, const char *kind, co
     json_t *doc = json_pack("{s:s, s:s}", "name", name, "kind", kind ? kind : "partition");
     if (fstype)
         json_object_set_new(doc, "fstype", json_string(fstype));
-    out = NULL;
-    int rc = bh_cli_json(c, "POST", "/api/v1/images", doc, &status, &out, &e);
+    int rc = bh_cli_create(c, "images", doc, "image");
     json_decref(doc);
-    if (rc) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    rc = status == 201 ? 0 : bh_cli_fail_json("image", status, out);
-    json_decref(out);
     return rc;
 }
 
@@ -291,18 +276,27 @@ static int refuse_kind(const char *src, enum bh_srcfmt outer, enum bh_srcfmt k)
     return 2;
 }
 
+/* a new file tmpdir/bootherd-import-PID.ext for a decoded source, its
+ * name in dec: the fd, or -1 after saying why (dec emptied) */
+static int import_tmp(const char *tmpdir, const char *ext, char *dec, size_t cap)
+{
+    snprintf(dec, cap, "%s/bootherd-import-%d.%s", tmpdir, (int)getpid(), ext);
+    int fd = open(dec, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "bootherd image import: %s: %s (--tmp DIR chooses another place)\n", dec,
+                strerror(errno));
+        dec[0] = '\0';
+    }
+    return fd;
+}
+
 /* A partclone image (read from fd) restored into dec, a new file in
  * tmpdir: the raw partition.  0, or the exit code (and dec removed). */
 static int restore_partclone(const char *src, int fd, const char *tmpdir, char *dec, size_t cap)
 {
-    snprintf(dec, cap, "%s/bootherd-import-%d.part", tmpdir, (int)getpid());
-    int out = open(dec, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        fprintf(stderr, "bootherd image import: %s: %s (--tmp DIR chooses another place)\n", dec,
-                strerror(errno));
-        dec[0] = '\0';
+    int out = import_tmp(tmpdir, "part", dec, cap);
+    if (out < 0)
         return 1;
-    }
     fprintf(stderr, "restoring the partclone image %s into %s\n", src, dec);
     struct bh_err e;
     bh_err_clear(&e);
@@ -329,14 +323,9 @@ static int restore_partclone(const char *src, int fd, const char *tmpdir, char *
 static int decode_source(const char *src, int fd, enum bh_srcfmt f, const char *tmpdir, char *dec,
                          size_t cap)
 {
-    snprintf(dec, cap, "%s/bootherd-import-%d.dec", tmpdir, (int)getpid());
-    int out = open(dec, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        fprintf(stderr, "bootherd image import: %s: %s (--tmp DIR chooses another place)\n", dec,
-                strerror(errno));
-        dec[0] = '\0';
+    int out = import_tmp(tmpdir, "dec", dec, cap);
+    if (out < 0)
         return 1;
-    }
     fprintf(stderr, "decoding %s (%s) into %s\n", src, bh_srcfmt_name(f), dec);
     struct bh_err e;
     bh_err_clear(&e);

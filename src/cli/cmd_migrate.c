@@ -168,17 +168,9 @@ static int links(struct mig *m, const struct group *g, char *out, size_t cap)
             used += (size_t)w;
         if (json_object_get(m->images, name))
             continue;
-        char esc[256], path[512];
-        bh_cli_escape(name, esc, sizeof(esc));
-        snprintf(path, sizeof(path), "/api/v1/images/%s", esc);
-        long status;
-        json_t *img = NULL;
-        struct bh_err e;
-        if (bh_cli_json(m->c, "GET", path, NULL, &status, &img, &e)) {
-            fprintf(stderr, "bootherd: %s\n", e.msg);
+        long status = bh_cli_get_named(m->c, "images", name, NULL);
+        if (status < 0)
             return 1;
-        }
-        json_decref(img);
         if (status == 404) {
             char what[160];
             snprintf(what, sizeof(what), "%s OS %zu", g->name, i + 1);
@@ -211,33 +203,22 @@ static int put_startconf(struct mig *m, const struct group *g)
 
 static int one_group(struct mig *m, const struct group *g)
 {
-    char linked[1024], esc[256], path[512];
+    char linked[1024];
     if (links(m, g, linked, sizeof(linked)))
         return 1;
-    bh_cli_escape(g->name, esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/groups/%s", esc);
-    long status;
-    json_t *cur = NULL;
-    struct bh_err e;
-    if (bh_cli_json(m->c, "GET", path, NULL, &status, &cur, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
+    json_t *cur;
+    long status = bh_cli_get_named(m->c, "groups", g->name, &cur);
+    if (status < 0)
         return 1;
-    }
     int rc = 0;
     const char *imgs = linked[0] ? linked : "none";
     if (status == 404) {
         bh_mreport_add(&m->rep, BH_MR_CREATED, "group", g->name, "start.conf from %s; images: %s",
                        g->file, imgs);
         if (!m->dry_run) {
-            json_t *doc = json_pack("{s:s}", "name", g->name), *out = NULL;
-            if (bh_cli_json(m->c, "POST", "/api/v1/groups", doc, &status, &out, &e)) {
-                fprintf(stderr, "bootherd: %s\n", e.msg);
-                rc = 1;
-            } else if (status != 201) {
-                rc = bh_cli_fail_json("group", status, out);
-            }
+            json_t *doc = json_pack("{s:s}", "name", g->name);
+            rc = bh_cli_create(m->c, "groups", doc, "group");
             json_decref(doc);
-            json_decref(out);
             if (!rc)
                 rc = put_startconf(m, g);
         }

@@ -287,18 +287,9 @@ static int cmd_ls(struct bh_cli *c, const struct bh_kind_desc *k, int argc, char
 static int group_exists(struct bh_cli *c, const char *name, bool create, const char *file,
                         const char *text, size_t len)
 {
-    char esc[256], path[512];
-    bh_cli_escape(name, esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/groups/%s", esc);
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, "GET", path, NULL, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
+    long status = bh_cli_get_named(c, "groups", name, NULL);
+    if (status < 0)
         return 1;
-    }
-    json_decref(out);
-    out = NULL;
     if (status == 200)
         return 0;
     if (status != 404)
@@ -311,6 +302,7 @@ static int group_exists(struct bh_cli *c, const char *name, bool create, const c
         return 1;
     }
     json_t *conf = NULL;
+    struct bh_err e;
     if (bh_startconf_parse(text, len, &conf, NULL, &e)) {
         fprintf(stderr, "bootherd group startconf: %s: %s; group '%s' was not created\n", file,
                 e.msg, name);
@@ -318,14 +310,8 @@ static int group_exists(struct bh_cli *c, const char *name, bool create, const c
     }
     json_decref(conf);
     json_t *doc = json_pack("{s:s}", "name", name);
-    int rc = bh_cli_json(c, "POST", "/api/v1/groups", doc, &status, &out, &e);
+    int rc = bh_cli_create(c, "groups", doc, "group");
     json_decref(doc);
-    if (rc) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    rc = status == 201 ? 0 : bh_cli_fail_json("group", status, out);
-    json_decref(out);
     if (!rc)
         printf("group %s created\n", name);
     return rc;

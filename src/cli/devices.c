@@ -107,14 +107,9 @@ static int check_groups(struct bh_cli *c, struct bh_devices *d, const json_t *pl
         if (!row->group[0] || json_object_get(planned, row->group) ||
             json_object_get(known, row->group))
             continue;
-        char esc[256], path[512];
-        bh_cli_escape(row->group, esc, sizeof(esc));
-        snprintf(path, sizeof(path), "/api/v1/groups/%s", esc);
-        long status;
-        json_t *g = NULL;
-        struct bh_err e;
-        if (bh_cli_json(c, "GET", path, NULL, &status, &g, &e)) {
-            fprintf(stderr, "bootherd: %s\n", e.msg);
+        json_t *g;
+        long status = bh_cli_get_named(c, "groups", row->group, &g);
+        if (status < 0) {
             *fail = 1;
         } else if (status == 200) {
             json_object_set_new(known, row->group, json_true());
