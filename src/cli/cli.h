@@ -120,7 +120,6 @@ void bh_usage_audit(FILE *f);
 void bh_usage_events(FILE *f);
 void bh_usage_whoami(FILE *f);
 void bh_usage_boot(FILE *f);
-void bh_usage_routes(FILE *f);
 void bh_usage_migrate(FILE *f);
 
 /* output.c */
@@ -141,7 +140,6 @@ int bh_cmd_audit(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_events(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_whoami(struct bh_cli *c, int argc, char **argv);
 int bh_cmd_apply(struct bh_cli *c, int argc, char **argv);
-int bh_cmd_routes(int argc, char **argv);
 int bh_cmd_boot(struct bh_cli *c, int argc, char **argv);
 /* cmd_wake.c: Wake-on-LAN */
 int bh_cmd_wake(struct bh_cli *c, int argc, char **argv);

@@ -7,7 +7,7 @@
 #include "core/buf.h"
 #include "core/ini.h"
 #include "core/str.h"
-#include "daemon/daemon.h"
+#include "core/datadir.h"
 
 #include <curl/curl.h>
 #include <errno.h>

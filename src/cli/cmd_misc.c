@@ -1,9 +1,8 @@
 /*
- * cmd_misc.c - `bootherd audit`, `events`, `whoami`, `routes`.
+ * cmd_misc.c - `bootherd audit`, `events`, `whoami`.
  */
 #include "cli.h"
 
-#include "api/api.h"
 #include "core/buf.h"
 #include "core/str.h"
 
@@ -70,11 +69,6 @@ void bh_usage_events(FILE *f)
 void bh_usage_boot(FILE *f)
 {
     fprintf(f, "usage: bootherd boot log HOST [--limit N]\n");
-}
-
-void bh_usage_routes(FILE *f)
-{
-    fprintf(f, "usage: bootherd routes   every API route and the role it needs\n");
 }
 
 int bh_cmd_audit(struct bh_cli *c, int argc, char **argv)
@@ -323,20 +317,5 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
         }
     }
     json_decref(out);
-    return 0;
-}
-
-int bh_cmd_routes(int argc, char **argv)
-{
-    if (argc) {
-        bh_usage_routes(stderr);
-        return 2;
-    }
-    (void)argv;
-    size_t n;
-    const struct bh_route *r = bh_api_routes(&n);
-    for (size_t i = 0; i < n; i++)
-        printf("%-7s %-40s %s\n", r[i].method, r[i].pattern,
-               r[i].flags & BH_ROUTE_PUBLIC ? "public" : bh_role_name(r[i].role));
     return 0;
 }

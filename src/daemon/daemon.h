@@ -4,25 +4,13 @@
 #ifndef BH_DAEMON_DAEMON_H
 #define BH_DAEMON_DAEMON_H
 
+#include "core/datadir.h"
 #include "core/err.h"
 #include "core/tlscert.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
-
-#define BH_DB_FILE    "bootherd.db"
-#define BH_IMAGES_DIR "images" /* chunks and manifests (src/image) */
-#define BH_TOKEN_FILE "admin.token"
-#define BH_ADDR_FILE  "http.addr"
-#define BH_LOCK_FILE  "serve.lock" /* flock()ed by the one serve of a data directory */
-/* the API's URL ("http://ADDR" or "https://ADDR"), and with TLS the boot
- * listener's ("http://ADDR"); written by serve once it listens */
-#define BH_URL_FILE      "http.url"
-#define BH_BOOT_URL_FILE "boot.url"
-/* `bootherd init --tls`: the self-made certificate, relative to DATA */
-#define BH_TLS_DIR       "tls"
-#define BH_TLS_CERT_FILE "tls/cert.pem"
-#define BH_TLS_KEY_FILE  "tls/key.pem"
 
 struct bh_config;
 
@@ -51,6 +39,9 @@ int bh_cmd_client(int argc, char **argv);
 /* `bootherd dhcpd --config FILE`: the DHCP server alone, with a built-in
  * boot policy by architecture, for labs and benchmarks. */
 int bh_cmd_dhcpd(int argc, char **argv);
+/* `bootherd routes`: the API's route table, with the role each needs. */
+int bh_cmd_routes(int argc, char **argv);
+void bh_usage_routes(FILE *f);
 
 /* Write data atomically: temp file, fsync, rename, fsync the directory. */
 int bh_write_file_atomic(const char *path, const char *data, size_t len, int mode,
