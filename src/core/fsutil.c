@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,4 +52,24 @@ int bh_open_beneath(int dirfd, const char *path, int flags)
         fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
     while (fd < 0 && errno == EINTR);
     return (int)fd;
+}
+
+int bh_mkdir_p(const char *path, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST ? -1 : 0;
 }

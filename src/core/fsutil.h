@@ -1,5 +1,6 @@
 /*
- * fsutil.h - opening files strictly inside a directory.  Leaf module.
+ * fsutil.h - opening files strictly inside a directory, making one.  Leaf
+ * module.
  */
 #ifndef BH_CORE_FSUTIL_H
 #define BH_CORE_FSUTIL_H
@@ -19,5 +20,9 @@ bool bh_path_ok(const char *path, size_t max);
  * with errno (EXDEV when the path tried to escape, EINVAL when bh_path_ok
  * refused it). */
 int bh_open_beneath(int dirfd, const char *path, int flags);
+
+/* mkdir -p: path and each missing parent, with mode.  0, or -1 with errno
+ * (ENAMETOOLONG past PATH_MAX); a directory already there is fine. */
+int bh_mkdir_p(const char *path, unsigned mode);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "config.h"
+#include "core/fsutil.h"
 #include "core/str.h"
 
 #include <errno.h>
@@ -77,24 +78,6 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t cap, co
         return -1;
     }
     return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[PATH_MAX];
-    if (bh_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* the directory of the running binary, e.g. /usr/bin or .../build */
@@ -294,7 +277,7 @@ static int install_outputs(const char *outdir, const char *root)
 {
     static const char *const names[] = {CLIENT_KERNEL, CLIENT_INITRD};
     char dir[PATH_MAX], src[PATH_MAX], tmp[2][64];
-    if (pathf(dir, sizeof(dir), "%s/%s", root, CLIENT_DIR) < 0 || mkdir_p(dir, 0755) < 0) {
+    if (pathf(dir, sizeof(dir), "%s/%s", root, CLIENT_DIR) < 0 || bh_mkdir_p(dir, 0755) < 0) {
         fprintf(stderr, "bootherd client: cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -531,7 +514,7 @@ static int client_build(int argc, char **argv)
         fprintf(stderr, "bootherd client: the cache directory's path is too long\n");
         return 2;
     }
-    if (mkdir_p(cache, 0755) < 0) {
+    if (bh_mkdir_p(cache, 0755) < 0) {
         fprintf(stderr, "bootherd client: cannot create %s: %s\n", cache, strerror(errno));
         return 1;
     }

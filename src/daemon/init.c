@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "config.h"
+#include "core/fsutil.h"
 #include "core/str.h"
 #include "store/store.h"
 
@@ -19,22 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[PATH_MAX];
-    if (bh_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
 
 static int make_admin(struct bh_store *st, const char *dir, bool reset)
 {
@@ -127,7 +112,7 @@ int bh_cmd_init(int argc, char **argv)
         fprintf(stderr, "bootherd init: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (mkdir_p(dir, 0750) < 0) {
+    if (bh_mkdir_p(dir, 0750) < 0) {
         fprintf(stderr, "bootherd init: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
