@@ -1,11 +1,11 @@
 #!/bin/bash
 # run-all.sh - the whole suite, as `make test` runs it.  The last line is
-# "N passed, N failed".  Sections: lint, build, unit (cmocka), integration
+# "N passed, N failed, N skipped".  Sections: lint, build, unit (cmocka), integration
 # (real daemon + curl + CLI), ui (the web console driven in headless
 # Chromium by tests/ui), the same again under ASan+UBSan, and a short
 # libFuzzer run of every parser.  FUZZ_SECONDS (default 10) sets the fuzz time.
 # A check that cannot run here prints "ok - ... # SKIP why" and is counted as
-# skipped, never as passed.
+# skipped, never as passed; with BH_NO_SKIP=1 (CI) any skip fails the run.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -123,6 +123,13 @@ if CC=clang build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=fals
     done
 else
     fail "build fuzz drivers (clang)"; tail -30 "$OUT/build-fuzz-build.log"
+fi
+
+# CI (.ci/run sets BH_NO_SKIP=1) is a fresh Debian 12 machine as root: it
+# can run every check, so a skip there is a failure, named by the lines above
+if [ "${BH_NO_SKIP:-0}" = 1 ]; then
+    if [ "$SKIP" -eq 0 ]; then pass "nothing skipped (BH_NO_SKIP=1)"; else
+        fail "nothing skipped (BH_NO_SKIP=1): $SKIP checks skipped, see the '# SKIP' lines above"; fi
 fi
 
 echo
