@@ -340,6 +340,14 @@ static void write_addr_files(const char *addr, const char *boot_addr, bool tls)
         bh_log(BH_LOG_WARN, "cannot record the address", "err=%s", e.msg);
 }
 
+/* the address a listening socket got (port 0 asks the kernel for one) */
+static int local_addr(int fd, char out[BH_ADDR_STRLEN], struct bh_err *err)
+{
+    if (bh_net_local_addr(fd, out) == 0)
+        return 0;
+    return bh_err_set(err, BH_ESYS, NULL, "cannot read the listening address: %s", strerror(errno));
+}
+
 /* One serve per data directory: two would share a database, overwrite
  * each other's http.url and remove it at exit.  The lock goes with the
  * process (flock), so a kill -9 leaves nothing stale; the file says who
@@ -429,8 +437,8 @@ static int run(struct serve *s)
     if (bh_priv_lookup(s->cfg.user, &priv, &e) || bh_priv_hand_over(&priv, ".", dbs, &e) ||
         bh_net_listen_tcp(s->cfg.http_listen, 512, &listen_fd, &e) ||
         (boot_listen[0] && bh_net_listen_tcp(boot_listen, 512, &boot_fd, &e)) ||
-        bh_store_open(&sc, &store, &e) || bh_net_local_addr(listen_fd, addr) ||
-        (boot_fd >= 0 && bh_net_local_addr(boot_fd, boot_addr)) ||
+        bh_store_open(&sc, &store, &e) || local_addr(listen_fd, addr, &e) ||
+        (boot_fd >= 0 && local_addr(boot_fd, boot_addr, &e)) ||
         bh_boot_start(s->loop, &s->cfg.boot, store, port_of(boot_fd >= 0 ? boot_addr : addr), &boot,
                       &e) ||
         bh_priv_drop(&priv, &e) || bh_ws_hub_start(&wsc, bh_api_events_wake, &s->api, &hub, &e)) {
