@@ -247,33 +247,20 @@ static void client_ip(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
                   INET6_ADDRSTRLEN);
 }
 
-/* our address as seen from client sa (the route's source address) */
-static void server_addr_for(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
-{
-    out[0] = '\0';
-    if (sa->sa_family != AF_INET)
-        return;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in local;
-    socklen_t len = sizeof(local);
-    if (fd >= 0 && connect(fd, sa, sizeof(struct sockaddr_in)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&local, &len) == 0)
-        inet_ntop(AF_INET, &local.sin_addr, out, INET6_ADDRSTRLEN);
-    if (fd >= 0)
-        close(fd);
-}
-
-static int tftp_virtual(void *ud, const struct sockaddr *client, const char *path, char **data,
-                        size_t *len)
+static int tftp_virtual(void *ud, const struct sockaddr *client, const struct in_addr *local,
+                        const char *path, char **data, size_t *len)
 {
     struct bh_boot *b = ud;
-    char server[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+    (void)client;
+    char server[INET_ADDRSTRLEN + 8], ip[INET_ADDRSTRLEN] = "";
     struct bh_buf out;
     struct bh_boot_settings st;
     bh_boot_settings(b, &st);
-    server_addr_for(client, ip);
+    /* the address the request came to is the one the client reaches us at */
     if (st.server_ip[0])
         bh_strlcpy(ip, st.server_ip, sizeof(ip));
+    else
+        inet_ntop(AF_INET, local, ip, sizeof(ip));
     snprintf(server, sizeof(server), "%s:%d", ip, b->http_port);
     bh_buf_init(&out, 64 * 1024);
     int rc = bh_boot_virtual_file(b, path, server, &out);

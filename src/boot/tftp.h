@@ -37,9 +37,11 @@ struct bh_tftp_hooks {
      * BH_ENOTFOUND to look in the boot root instead; BH_EPERM refuses it
      * (TFTP error 2), any other error gives TFTP error 0.  `path` has passed
      * the name checks (one leading '/' stripped; no control bytes,
-     * backslashes, '..' components or absolute names). */
-    int (*virtual_file)(void *ud, const struct sockaddr *client, const char *path, char **data,
-                        size_t *len);
+     * backslashes, '..' components or absolute names).  `local` is our
+     * address the request came to (the reply leaves from it): the address
+     * the client reaches us at, which generated files point back to. */
+    int (*virtual_file)(void *ud, const struct sockaddr *client, const struct in_addr *local,
+                        const char *path, char **data, size_t *len);
     /* Loop thread: a transfer ended (also for refused requests: ok false,
      * blksize 0).  The report and what it points to are borrowed for the
      * call. */

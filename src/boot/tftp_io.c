@@ -18,6 +18,7 @@
  */
 #include "tftp.h"
 
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/timeutil.h"
@@ -27,13 +28,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define RECV_BATCH  32         /* datagrams read per readiness callback */
@@ -42,11 +41,10 @@
 #define ASCII_RING  128        /* > BH_TFTP_WINDOW_MAX + 2: netascii block starts kept */
 /* A window goes out in batches: one read, one sendmmsg(2).  A transfer's
  * buffer holds up to BATCH_BYTES of block data (at least one block). */
-#define BATCH_MAX           BH_TFTP_WINDOW_MAX
-#define BATCH_BYTES         (64u * 1024)
-#define WARN_PER_SEC        50 /* refused-request warnings per second, then counted */
-#define OPEN_EAGAIN_RETRIES 3  /* openat2 may ask to retry on a racing rename */
-#define DEFAULT_MTU         1500
+#define BATCH_MAX    BH_TFTP_WINDOW_MAX
+#define BATCH_BYTES  (64u * 1024)
+#define WARN_PER_SEC 50 /* refused-request warnings per second, then counted */
+#define DEFAULT_MTU  1500
 
 struct shared_file {
     struct shared_file *next;
@@ -89,6 +87,7 @@ struct bh_tftp {
     struct bh_tftp_hooks hooks;
     int rootfd;
     int fd;
+    struct in_addr bound; /* the address fd is bound to (may be 0.0.0.0) */
     uv_poll_t poll;
     bool poll_open;
     bool stopping;
@@ -212,31 +211,17 @@ static void file_release(struct bh_tftp *t, struct shared_file *f)
     free(f);
 }
 
-/* Open `path` strictly below the root: '..' out of it, absolute names,
- * symlinks leading outside and magic links all fail in the kernel. */
-static int open_beneath(int rootfd, const char *path)
-{
-    struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    for (int i = 0;; i++) {
-        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-        if (fd >= 0)
-            return (int)fd;
-        if (errno != EAGAIN || i >= OPEN_EAGAIN_RETRIES)
-            return -errno;
-    }
-}
-
 /* Find or open the shared file; on failure returns the TFTP error code with
  * *why. */
 static int file_get(struct bh_tftp *t, const char *path, struct shared_file **out, uint64_t *size,
                     const char **why)
 {
-    int fd = open_beneath(t->rootfd, path);
+    /* strictly below the root: '..' out of it, absolute names, symlinks
+     * leading outside and magic links all fail in the kernel */
+    int fd = bh_openat_beneath(t->rootfd, path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
-        switch (-fd) {
+        /* errno, read at the call: each kind of failure has its TFTP code */
+        switch (errno) {
         case ENOENT:
         case ENOTDIR:
         case ENAMETOOLONG: *why = "file not found"; return BH_TFTP_ENOTFOUND;
@@ -560,13 +545,12 @@ static int xfer_socket(const struct sockaddr_in *peer, const struct in_addr *loc
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -errno;
+        return BH_ESYS;
     struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr = *local};
     if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
         connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) < 0) {
-        int e = errno;
         close(fd);
-        return -e;
+        return BH_ESYS;
     }
     int m = 0;
     socklen_t ml = sizeof(m);
@@ -575,13 +559,16 @@ static int xfer_socket(const struct sockaddr_in *peer, const struct in_addr *loc
 }
 
 /* Where the data comes from: the hook's generated file, else the root. */
-static int find_source(struct bh_tftp *t, struct xfer *x, const char *path, const char **why)
+static int find_source(struct bh_tftp *t, struct xfer *x, const struct in_addr *local,
+                       const char *path, const char **why)
 {
     if (t->hooks.virtual_file) {
         char *data = NULL;
         size_t len = 0;
-        int rc = t->hooks.virtual_file(t->hooks.ud, (const struct sockaddr *)&x->peer, path, &data,
-                                       &len);
+        /* no IP_PKTINFO (never on Linux): the address we are bound to */
+        const struct in_addr *me = local->s_addr ? local : &t->bound;
+        int rc = t->hooks.virtual_file(t->hooks.ud, (const struct sockaddr *)&x->peer, me, path,
+                                       &data, &len);
         if (rc == 0 && (data || !len)) {
             x->vdata = data;
             x->size = len;
@@ -621,7 +608,7 @@ static void start_request(struct bh_tftp *t, const struct bh_tftp_req *r,
     x->start_ns = start_ns;
     x->mode = r->mode;
     memcpy(x->path, r->file, r->file_len + 1);
-    if ((code = find_source(t, x, path, &why)) != 0)
+    if ((code = find_source(t, x, local, path, &why)) != 0)
         goto refused;
     uint32_t mtu = 0;
     x->fd = xfer_socket(peer, local, &mtu);
@@ -804,8 +791,8 @@ int bh_tftp_start(uv_loop_t *loop, const struct bh_boot_config *cfg,
         free(t);
         return rc;
     }
-    int probe = open_beneath(t->rootfd, ".");
-    if (probe == -ENOSYS) {
+    int probe = bh_openat_beneath(t->rootfd, ".", O_RDONLY);
+    if (probe < 0 && errno == ENOSYS) {
         bh_tftp_free(t);
         return bh_err_set(err, BH_EUNSUPP, "tftp", "the kernel lacks openat2 (Linux 5.6 or later)");
     }
@@ -821,6 +808,7 @@ int bh_tftp_start(uv_loop_t *loop, const struct bh_boot_config *cfg,
         return rc;
     }
     (void)setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    t->bound = ((const struct sockaddr_in *)(const void *)&ss)->sin_addr;
     uv_poll_init(loop, &t->poll, t->fd);
     t->poll.data = t;
     t->poll_open = true;

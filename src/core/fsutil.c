@@ -35,6 +35,28 @@ bool bh_path_ok(const char *path, size_t max)
     return n > 0;
 }
 
+/* openat2 answers EAGAIN when a rename or mount raced the lookup; a few
+ * tries are enough in practice, and the caller sees EAGAIN after that. */
+#define BENEATH_EAGAIN_RETRIES 3
+
+int bh_openat_beneath(int dirfd, const char *path, int flags)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    for (int tries = 0;; tries++) {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd >= 0)
+            break;
+        if (errno == EINTR || (errno == EAGAIN && tries < BENEATH_EAGAIN_RETRIES))
+            continue;
+        break;
+    }
+    return (int)fd;
+}
+
 int bh_open_beneath(int dirfd, const char *path, int flags)
 {
     if (!bh_path_ok(path, 4096)) {
@@ -43,15 +65,7 @@ int bh_open_beneath(int dirfd, const char *path, int flags)
     }
     if (path[0] == '/')
         path++;
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    long fd;
-    do
-        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-    while (fd < 0 && errno == EINTR);
-    return (int)fd;
+    return bh_openat_beneath(dirfd, path, flags);
 }
 
 int bh_mkdir_p(const char *path, unsigned mode)

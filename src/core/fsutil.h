@@ -21,6 +21,13 @@ bool bh_path_ok(const char *path, size_t max);
  * refused it). */
 int bh_open_beneath(int dirfd, const char *path, int flags);
 
+/* The same kernel confinement without the bh_path_ok check: "." and empty
+ * components resolve as open(2) does ("./a", "a//b").  For callers that
+ * check names themselves to name their refusals (TFTP).  Tries again a few
+ * times when openat2 reports EAGAIN (a racing rename).  Returns the fd or
+ * -1 with errno (EXDEV on an escape, ENOSYS before Linux 5.6). */
+int bh_openat_beneath(int dirfd, const char *path, int flags);
+
 /* mkdir -p: path and each missing parent, with mode.  0, or -1 with errno
  * (ENAMETOOLONG past PATH_MAX); a directory already there is fine. */
 int bh_mkdir_p(const char *path, unsigned mode);

@@ -970,6 +970,67 @@ static void test_mac_not_host(void **state)
     assert_null(bh_mac_not_host(oui));
 }
 
+/* bh_openat_beneath leaves the name to the kernel: "." and empty
+ * components open as open(2) would, and still nothing outside the root,
+ * by "..", an absolute name or a symlink, while bh_open_beneath refuses
+ * such names before the kernel sees them. */
+static void test_openat_beneath_kernel_only(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bh-openat-XXXXXX", path[160];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/root", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/root/sub", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/root/sub/f", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/root/out", dir);
+    assert_int_equal(symlink("../secret", path), 0);
+    snprintf(path, sizeof(path), "%s/root", dir);
+    int root = open(path, O_RDONLY | O_DIRECTORY);
+    assert_true(root >= 0);
+    int fd = bh_openat_beneath(root, "./sub/f", O_RDONLY);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = bh_openat_beneath(root, "sub//f", O_RDONLY);
+    assert_true(fd >= 0);
+    close(fd);
+    errno = 0;
+    assert_true(bh_open_beneath(root, "./sub/f", O_RDONLY) < 0);
+    assert_int_equal(errno, EINVAL);
+    errno = 0;
+    assert_true(bh_openat_beneath(root, "../secret", O_RDONLY) < 0);
+    assert_int_equal(errno, EXDEV);
+    errno = 0;
+    assert_true(bh_openat_beneath(root, "out", O_RDONLY) < 0);
+    assert_int_equal(errno, EXDEV);
+    errno = 0;
+    assert_true(bh_openat_beneath(root, path, O_RDONLY) < 0); /* absolute */
+    assert_int_equal(errno, EXDEV);
+    errno = 0;
+    assert_true(bh_openat_beneath(root, "sub/none", O_RDONLY) < 0);
+    assert_int_equal(errno, ENOENT);
+    close(root);
+    snprintf(path, sizeof(path), "%s/root/out", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/root/sub/f", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/root/sub", dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/root", dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* The boot-file path check works on bytes: an overlong "%c0%ae" is two
  * bytes of a name, never '.', so it cannot climb out of the root. */
 static void test_open_beneath_overlong_dot(void **state)
@@ -1037,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_mac_not_host),
         cmocka_unit_test(test_open_beneath_overlong_dot),
+        cmocka_unit_test(test_openat_beneath_kernel_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -748,14 +748,17 @@ struct srv_fixture {
     int reports, ok_reports;
     char last_path[64];
     char hook_path[64];
+    char hook_local[INET_ADDRSTRLEN];
 };
 
-static int vfile_hook(void *ud, const struct sockaddr *client, const char *path, char **data,
-                      size_t *len)
+static int vfile_hook(void *ud, const struct sockaddr *client, const struct in_addr *local,
+                      const char *path, char **data, size_t *len)
 {
     struct srv_fixture *f = ud;
     (void)client;
     snprintf(f->hook_path, sizeof(f->hook_path), "%s", path);
+    /* the address the request came to, as the server already knows it */
+    inet_ntop(AF_INET, local, f->hook_local, sizeof(f->hook_local));
     if (!strcmp(path, "secret"))
         return BH_EPERM;
     if (strcmp(path, "gen/menu.cfg") != 0)
@@ -892,7 +895,8 @@ static void test_server_loopback(void **state)
     assert_int_equal(buf[0], 'a');
     assert_int_equal(buf[2999], 'a' + 2999 % 26);
     assert_string_equal(f.last_path, "/file");
-    assert_string_equal(f.hook_path, "file"); /* the hook saw the checked name */
+    assert_string_equal(f.hook_path, "file");       /* the hook saw the checked name */
+    assert_string_equal(f.hook_local, "127.0.0.1"); /* and the address it came to */
     /* with options: OACK then data */
     assert_int_equal(RRQ("\0\1file\0octet\0blksize\0001000\0tsize\0000\0"), 3000);
     /* a generated file, converted to netascii */
