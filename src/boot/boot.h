@@ -9,6 +9,7 @@
 #define BH_BOOT_BOOT_H
 
 #include "core/err.h"
+#include "core/mac.h"
 
 #include <limits.h>
 #include <net/if.h>
@@ -93,12 +94,12 @@ void bh_boot_config_defaults(struct bh_boot_config *c);
 
 struct bh_boot_client {
     uint8_t mac[6];
-    char mac_str[18]; /* aa:bb:cc:dd:ee:ff */
-    uint16_t arch;    /* option 93, BH_ARCH_NONE if absent */
-    bool pxe;         /* vendor class (60) starts with "PXEClient" */
-    bool http;        /* vendor class starts with "HTTPClient" */
-    bool ipxe;        /* user class (77) "iPXE" or option 175 present */
-    bool rpi;         /* Raspberry Pi boot ROM */
+    char mac_str[BH_MAC_STRLEN]; /* aa:bb:cc:dd:ee:ff */
+    uint16_t arch;               /* option 93, BH_ARCH_NONE if absent */
+    bool pxe;                    /* vendor class (60) starts with "PXEClient" */
+    bool http;                   /* vendor class starts with "HTTPClient" */
+    bool ipxe;                   /* user class (77) "iPXE" or option 175 present */
+    bool rpi;                    /* Raspberry Pi boot ROM */
     char vendor_class[128];
     char user_class[64];
     bool has_uuid;
@@ -121,11 +122,14 @@ enum bh_boot_kind {
     BH_BOOT_RPI,      /* Raspberry Pi: option 43 "Raspberry Pi Boot" + TFTP server */
 };
 
+#define BH_BOOT_FILE_MAX 256 /* boot file name or URL, with its NUL */
+#define BH_BOOT_WHY_MAX  64
+
 struct bh_boot_decision {
     enum bh_boot_kind kind;
-    char filename[256];         /* TFTP path or URL */
-    struct in_addr next_server; /* TFTP server (siaddr, option 66) */
-    char why[64];               /* short reason, for events and logs: "bios", "efi64", ... */
+    char filename[BH_BOOT_FILE_MAX]; /* TFTP path or URL */
+    struct in_addr next_server;      /* TFTP server (siaddr, option 66) */
+    char why[BH_BOOT_WHY_MAX];       /* short reason, for events and logs: "bios", "efi64", ... */
 };
 
 /* Canonical text of a GUID from option 97 / SMBIOS (first three fields

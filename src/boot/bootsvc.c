@@ -210,22 +210,16 @@ static bool dhcp_reservation(void *ud, const uint8_t mac[6], struct in_addr *ip,
     return ok;
 }
 
-static void dhcp_event(void *ud, const struct bh_boot_client *c, const char *type,
-                       const json_t *data)
+static void dhcp_event(void *ud, const struct bh_boot_client *c, const struct bh_dhcp_event *ev)
 {
     struct bh_boot *b = ud;
-    const char *ip = json_string_value(json_object_get(data, "ip"));
-    if (!ip)
-        ip = json_string_value(json_object_get(data, "yiaddr"));
-    if (!ip)
-        ip = json_string_value(json_object_get(data, "ciaddr"));
-    ipmap_put(b, ip, c->mac_str);
+    char ip[INET_ADDRSTRLEN];
+    if (ev->ip.s_addr && inet_ntop(AF_INET, &ev->ip, ip, sizeof(ip)))
+        ipmap_put(b, ip, c->mac_str);
     /* a machine that is network booting is "booting"; a plain DHCP client
      * (an installed OS renewing its lease) is only alive */
-    const char *file = json_string_value(json_object_get(data, "file"));
-    bool booting = file && *file;
-    bh_bootwork_seen(b->work, c->mac_str, booting ? "booting" : NULL);
-    bh_bootwork_event(b->work, c->mac_str, type, json_deep_copy(data));
+    bh_bootwork_seen(b->work, c->mac_str, ev->file[0] ? "booting" : NULL);
+    bh_bootwork_dhcp(b->work, ev);
 }
 
 static void dhcp_seen(void *ud, const struct bh_boot_client *c, struct in_addr ip, int64_t until,
@@ -238,14 +232,6 @@ static void dhcp_seen(void *ud, const struct bh_boot_client *c, struct in_addr i
 }
 
 /* ---- TFTP hooks ---------------------------------------------------------- */
-
-static void client_ip(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
-{
-    out[0] = '\0';
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  INET6_ADDRSTRLEN);
-}
 
 static int tftp_virtual(void *ud, const struct sockaddr *client, const struct in_addr *local,
                         const char *path, char **data, size_t *len)
@@ -273,25 +259,13 @@ static int tftp_virtual(void *ud, const struct sockaddr *client, const struct in
     return *data ? 0 : BH_ENOMEM;
 }
 
-static void tftp_report(void *ud, const struct bh_tftp_report *r)
+static void tftp_report(void *ud, const struct bh_tftp_event *ev)
 {
     struct bh_boot *b = ud;
-    char ip[INET6_ADDRSTRLEN], mac[18];
-    client_ip(r->client, ip);
-    if (!bh_boot_mac_of_ip(b, ip, mac))
+    char ip[INET_ADDRSTRLEN], mac[BH_MAC_STRLEN];
+    if (!inet_ntop(AF_INET, &ev->client.sin_addr, ip, sizeof(ip)) || !bh_boot_mac_of_ip(b, ip, mac))
         return; /* not a machine we know of: the log line is enough */
-    /* the name is what the client asked for, any bytes: the event is JSON */
-    char file[512], why[512];
-    bh_utf8_sanitize(r->path, file, sizeof(file));
-    json_t *data = json_pack("{s:s, s:I, s:f, s:i, s:i, s:i, s:s}", "file", file, "bytes",
-                             (json_int_t)r->bytes, "ms", (double)r->nanos / 1e6, "retransmits",
-                             (int)r->retransmits, "blksize", (int)r->blksize, "windowsize",
-                             (int)r->windowsize, "client", ip);
-    if (data && !r->ok && r->error) {
-        bh_utf8_sanitize(r->error, why, sizeof(why));
-        json_object_set_new(data, "error", json_string(why));
-    }
-    bh_bootwork_event(b->work, mac, r->ok ? "tftp.sent" : "tftp.failed", data);
+    bh_bootwork_tftp(b->work, mac, ev);
     bh_bootwork_seen(b->work, mac, "booting");
 }
 

@@ -4,8 +4,10 @@
 #include "bootwork.h"
 
 #include "core/log.h"
+#include "core/str.h"
 #include "core/timeutil.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,73 @@ void bh_bootwork_event(struct bh_bootwork *w, const char *mac, const char *type,
     }
     wake(w);
     pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- typed boot events: turned into store events here, once ------------ */
+
+#define EVENT_TEXT_MAX 512 /* a client-chosen name in an event, sanitized and capped */
+
+static const char *kind_name(enum bh_boot_kind k)
+{
+    switch (k) {
+    case BH_BOOT_NONE: return "none";
+    case BH_BOOT_TFTP: return "tftp";
+    case BH_BOOT_HTTP: return "http";
+    case BH_BOOT_SCRIPT: return "script";
+    case BH_BOOT_RPI: return "rpi";
+    }
+    return "?";
+}
+
+static void addr_text(struct in_addr a, char out[INET_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (a.s_addr)
+        inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+}
+
+json_t *bh_bootwork_dhcp_data(const struct bh_dhcp_event *ev)
+{
+    char ip[INET_ADDRSTRLEN], relay[INET_ADDRSTRLEN];
+    addr_text(ev->ip, ip);
+    addr_text(ev->relay, relay);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "mode",
+                     ev->mode == BH_DHCP_FULL ? "full" : "proxy", "mac", ev->mac, "ip", ip,
+                     "interface", ev->iface, "relay", relay, "boot", kind_name(ev->boot), "file",
+                     ev->file, "why", ev->why, "arch", (json_int_t)ev->arch, "lease_time",
+                     (json_int_t)ev->lease_time);
+}
+
+json_t *bh_bootwork_tftp_data(const struct bh_tftp_event *ev)
+{
+    char ip[INET_ADDRSTRLEN];
+    addr_text(ev->client.sin_addr, ip);
+    /* the name is what the client asked for, any bytes: the event is JSON */
+    char file[EVENT_TEXT_MAX], why[EVENT_TEXT_MAX];
+    bh_utf8_sanitize(ev->path, file, sizeof(file));
+    json_t *data = json_pack("{s:s, s:I, s:f, s:i, s:i, s:i, s:s}", "file", file, "bytes",
+                             (json_int_t)ev->bytes, "ms", (double)ev->nanos / 1e6, "retransmits",
+                             (int)ev->retransmits, "blksize", (int)ev->blksize, "windowsize",
+                             (int)ev->windowsize, "client", ip);
+    if (data && !ev->ok && ev->error[0]) {
+        bh_utf8_sanitize(ev->error, why, sizeof(why));
+        json_object_set_new(data, "error", json_string(why));
+    }
+    return data;
+}
+
+void bh_bootwork_dhcp(struct bh_bootwork *w, const struct bh_dhcp_event *ev)
+{
+    json_t *data = bh_bootwork_dhcp_data(ev);
+    if (data)
+        bh_bootwork_event(w, ev->mac, ev->type, data);
+}
+
+void bh_bootwork_tftp(struct bh_bootwork *w, const char *mac, const struct bh_tftp_event *ev)
+{
+    json_t *data = bh_bootwork_tftp_data(ev);
+    if (data)
+        bh_bootwork_event(w, mac, ev->ok ? "tftp.sent" : "tftp.failed", data);
 }
 
 void bh_bootwork_seen(struct bh_bootwork *w, const char *mac, const char *state)

@@ -11,6 +11,7 @@
 #ifndef BH_BOOT_BOOTWORK_H
 #define BH_BOOT_BOOTWORK_H
 
+#include "bootevent.h"
 #include "bootview.h"
 
 #include <jansson.h>
@@ -29,6 +30,15 @@ void bh_bootwork_stop(struct bh_bootwork *w);
 void bh_bootwork_refresh(struct bh_bootwork *w);
 /* A boot event on host `mac` (takes data, may be NULL). */
 void bh_bootwork_event(struct bh_bootwork *w, const char *mac, const char *type, json_t *data);
+/* What DHCP did for a client (ev->mac), as a store event of ev->type.  ev
+ * is copied; this is the one place it becomes JSON. */
+void bh_bootwork_dhcp(struct bh_bootwork *w, const struct bh_dhcp_event *ev);
+/* A TFTP transfer of host `mac` ended: "tftp.sent" or "tftp.failed". */
+void bh_bootwork_tftp(struct bh_bootwork *w, const char *mac, const struct bh_tftp_event *ev);
+/* The event data the two above record (new object, caller owns; NULL when
+ * out of memory): one field per struct field, as the console reads them. */
+json_t *bh_bootwork_dhcp_data(const struct bh_dhcp_event *ev);
+json_t *bh_bootwork_tftp_data(const struct bh_tftp_event *ev);
 /* Host `mac` showed a sign of life; state is the new state, or NULL to
  * keep it.  last_seen is written at most once a minute per host unless the
  * state changes. */

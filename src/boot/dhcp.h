@@ -14,6 +14,7 @@
 #define BH_BOOT_DHCP_H
 
 #include "boot.h"
+#include "bootevent.h"
 
 #include <jansson.h>
 #include <uv.h>
@@ -39,14 +40,11 @@ struct bh_dhcp_hooks {
      * addresses should be kept outside the dynamic range.  May be NULL. */
     bool (*reservation)(void *ud, const uint8_t mac[6], struct in_addr *ip, char *hostname,
                         size_t hostname_cap);
-    /* Loop thread.  Something a user should see happened to a client:
-     * type "dhcp.offer" (proxy offers too), "dhcp.ack", "dhcp.nak",
-     * "dhcp.release", "dhcp.decline", "pxe.ack"; data (borrowed) is
-     * {mode, mac, ip, interface, relay, boot, file, why, arch, lease_time}.
-     * "dhcp.ack" fires when the ACK leaves, after its lease is committed.
+    /* Loop thread.  Something a user should see happened to client c:
+     * ev->type says what (bootevent.h).  "dhcp.ack" fires when the ACK
+     * leaves, after its lease is committed.  ev is borrowed for the call.
      * May be NULL. */
-    void (*on_event)(void *ud, const struct bh_boot_client *c, const char *type,
-                     const json_t *data);
+    void (*on_event)(void *ud, const struct bh_boot_client *c, const struct bh_dhcp_event *ev);
     /* Loop thread, from memory.  A boot client's MAC was tied to address
      * ip by this request (from port 68, or through a relay: `relayed`): a
      * lease we bound until `until` (seconds since the epoch), or, until =

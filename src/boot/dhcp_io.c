@@ -21,6 +21,7 @@
 #include "dhcp.h"
 
 #include "core/log.h"
+#include "core/str.h"
 #include "core/timeutil.h"
 #include "dhcp_proto.h"
 #include "dhcp_server.h"
@@ -100,36 +101,25 @@ struct bh_dhcp {
 
 /* ---- events -------------------------------------------------------------- */
 
-static const char *kind_name(enum bh_boot_kind k)
-{
-    switch (k) {
-    case BH_BOOT_NONE: return "none";
-    case BH_BOOT_TFTP: return "tftp";
-    case BH_BOOT_HTTP: return "http";
-    case BH_BOOT_SCRIPT: return "script";
-    case BH_BOOT_RPI: return "rpi";
-    }
-    return "?";
-}
-
 static void emit(struct bh_dhcp *d, const char *type, const struct bh_boot_client *c,
                  const struct bh_boot_decision *b, struct in_addr yiaddr, uint32_t lease_time)
 {
     if (!type || !d->hooks.on_event)
         return;
-    char ip[INET_ADDRSTRLEN] = "", relay[INET_ADDRSTRLEN] = "";
-    if (yiaddr.s_addr)
-        inet_ntop(AF_INET, &yiaddr, ip, sizeof(ip));
-    if (c->giaddr.s_addr)
-        inet_ntop(AF_INET, &c->giaddr, relay, sizeof(relay));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "mode",
-                          c->mode == BH_DHCP_FULL ? "full" : "proxy", "mac", c->mac_str, "ip", ip,
-                          "interface", c->iface, "relay", relay, "boot", kind_name(b->kind), "file",
-                          b->filename, "why", b->why, "arch", (json_int_t)c->arch, "lease_time",
-                          (json_int_t)lease_time);
-    if (j)
-        d->hooks.on_event(d->hooks.ud, c, type, j);
-    json_decref(j);
+    struct bh_dhcp_event ev = {
+        .mode = c->mode == BH_DHCP_FULL ? BH_DHCP_FULL : BH_DHCP_PROXY,
+        .ip = yiaddr,
+        .relay = c->giaddr,
+        .boot = b->kind,
+        .arch = c->arch,
+        .lease_time = lease_time,
+    };
+    bh_strlcpy(ev.type, type, sizeof(ev.type));
+    bh_strlcpy(ev.mac, c->mac_str, sizeof(ev.mac));
+    bh_strlcpy(ev.iface, c->iface, sizeof(ev.iface));
+    bh_strlcpy(ev.file, b->filename, sizeof(ev.file));
+    bh_strlcpy(ev.why, b->why, sizeof(ev.why));
+    d->hooks.on_event(d->hooks.ud, c, &ev);
 }
 
 /* ---- sending ------------------------------------------------------------- */

@@ -12,24 +12,12 @@
 #define BH_BOOT_TFTP_H
 
 #include "boot.h"
+#include "bootevent.h"
 
 #include <sys/socket.h>
 #include <uv.h>
 
 struct bh_tftp;
-
-/* What happened to one transfer, for events and metrics. */
-struct bh_tftp_report {
-    const struct sockaddr *client;
-    const char *path;     /* as requested */
-    bool ok;              /* false: error, timeout or refused */
-    int error_code;       /* TFTP error sent (0 none) */
-    const char *error;    /* text sent or logged */
-    uint64_t bytes;       /* file bytes delivered */
-    uint64_t nanos;       /* request to final ACK */
-    uint32_t retransmits; /* DATA packets sent again */
-    uint16_t blksize, windowsize;
-};
 
 struct bh_tftp_hooks {
     /* Loop thread, must not block.  If `path` names a generated file for this
@@ -43,9 +31,8 @@ struct bh_tftp_hooks {
     int (*virtual_file)(void *ud, const struct sockaddr *client, const struct in_addr *local,
                         const char *path, char **data, size_t *len);
     /* Loop thread: a transfer ended (also for refused requests: ok false,
-     * blksize 0).  The report and what it points to are borrowed for the
-     * call. */
-    void (*on_transfer)(void *ud, const struct bh_tftp_report *r);
+     * blksize 0).  The event (bootevent.h) is borrowed for the call. */
+    void (*on_transfer)(void *ud, const struct bh_tftp_event *ev);
     void *ud;
 };
 

@@ -21,6 +21,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/str.h"
 #include "core/timeutil.h"
 #include "tftp_proto.h"
 
@@ -141,19 +142,19 @@ static void report(struct bh_tftp *t, const struct sockaddr_in *peer, const char
 {
     if (!t->hooks.on_transfer)
         return;
-    struct bh_tftp_report r = {
-        .client = (const struct sockaddr *)peer,
-        .path = path,
+    struct bh_tftp_event ev = {
+        .client = *peer,
         .ok = ok,
         .error_code = code,
-        .error = msg,
         .bytes = bytes,
         .nanos = nanos,
         .retransmits = retrans,
         .blksize = blksize,
         .windowsize = windowsize,
     };
-    t->hooks.on_transfer(t->hooks.ud, &r);
+    bh_strlcpy(ev.path, path, sizeof(ev.path));
+    bh_strlcpy(ev.error, msg ? msg : "", sizeof(ev.error));
+    t->hooks.on_transfer(t->hooks.ud, &ev);
 }
 
 /* Answer from the server port, leaving from the address the request came

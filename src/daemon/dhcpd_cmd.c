@@ -90,12 +90,14 @@ static void decide(void *ud, const struct bh_boot_client *c, struct bh_boot_deci
     bh_strlcpy(d->why, why, sizeof(d->why));
 }
 
-static void on_event(void *ud, const struct bh_boot_client *c, const char *type, const json_t *data)
+static void on_event(void *ud, const struct bh_boot_client *c, const struct bh_dhcp_event *ev)
 {
     (void)ud;
-    bh_log(BH_LOG_DEBUG, "dhcp event", "type=%s mac=%s ip=%s iface=%s file=%s", type, c->mac_str,
-           json_string_value(json_object_get(data, "ip")), c->iface,
-           json_string_value(json_object_get(data, "file")));
+    char ip[INET_ADDRSTRLEN] = "";
+    if (ev->ip.s_addr)
+        inet_ntop(AF_INET, &ev->ip, ip, sizeof(ip));
+    bh_log(BH_LOG_DEBUG, "dhcp event", "type=%s mac=%s ip=%s iface=%s file=%s", ev->type,
+           c->mac_str, ip, c->iface, ev->file);
 }
 
 static void log_stats(struct dhcpd *s)

@@ -35,17 +35,17 @@ struct tftpd {
     struct bh_tftp *tftp;
 };
 
-static void on_transfer(void *ud, const struct bh_tftp_report *r)
+static void on_transfer(void *ud, const struct bh_tftp_event *r)
 {
     (void)ud;
     char addr[BH_ADDR_STRLEN];
-    bh_net_format(r->client, addr);
+    bh_net_format((const struct sockaddr *)&r->client, addr);
     double ms = (double)r->nanos / 1e6;
     bh_log(BH_LOG_INFO, "tftp transfer",
            "client=%s path=%s ok=%s bytes=%llu ms=%.1f retransmits=%u blksize=%u windowsize=%u "
            "error_code=%d error=%s",
            addr, r->path, r->ok ? "true" : "false", (unsigned long long)r->bytes, ms,
-           r->retransmits, r->blksize, r->windowsize, r->error_code, r->error ? r->error : "");
+           r->retransmits, r->blksize, r->windowsize, r->error_code, r->error);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

@@ -492,6 +492,72 @@ static void test_bootstrap(void **state)
 }
 
 /* why a host waits: each fact in its turn (bootwait.c) */
+/* The typed DHCP and TFTP events become event data once, in bootwork,
+ * with the fields the console reads: an absent address is "", a client's
+ * file name is made valid UTF-8, an error only on a failed transfer. */
+static void test_event_data(void **state)
+{
+    (void)state;
+    struct bh_dhcp_event d = {.type = "dhcp.ack",
+                              .mac = MAC1,
+                              .mode = BH_DHCP_FULL,
+                              .iface = "eth1",
+                              .boot = BH_BOOT_TFTP,
+                              .file = "undionly.kpxe",
+                              .why = "bios",
+                              .arch = BH_ARCH_BIOS,
+                              .lease_time = 3600};
+    inet_pton(AF_INET, "192.0.2.50", &d.ip);
+    json_t *j = bh_bootwork_dhcp_data(&d);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "full");
+    assert_string_equal(json_string_value(json_object_get(j, "mac")), MAC1);
+    assert_string_equal(json_string_value(json_object_get(j, "ip")), "192.0.2.50");
+    assert_string_equal(json_string_value(json_object_get(j, "relay")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "interface")), "eth1");
+    assert_string_equal(json_string_value(json_object_get(j, "boot")), "tftp");
+    assert_string_equal(json_string_value(json_object_get(j, "file")), "undionly.kpxe");
+    assert_string_equal(json_string_value(json_object_get(j, "why")), "bios");
+    assert_int_equal(json_integer_value(json_object_get(j, "arch")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "lease_time")), 3600);
+    assert_int_equal(json_object_size(j), 10);
+    json_decref(j);
+    d.mode = BH_DHCP_PROXY;
+    d.ip.s_addr = 0;
+    inet_pton(AF_INET, "192.0.2.1", &d.relay);
+    j = bh_bootwork_dhcp_data(&d);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "proxy");
+    assert_string_equal(json_string_value(json_object_get(j, "ip")), "");
+    assert_string_equal(json_string_value(json_object_get(j, "relay")), "192.0.2.1");
+    json_decref(j);
+
+    struct bh_tftp_event t = {.ok = true, .bytes = 3000, .nanos = 2500000, .blksize = 1468};
+    t.client.sin_family = AF_INET;
+    inet_pton(AF_INET, "192.0.2.50", &t.client.sin_addr);
+    bh_strlcpy(t.path,
+               "a\xff"
+               "b",
+               sizeof(t.path)); /* not UTF-8 */
+    bh_strlcpy(t.error, "ignored when ok", sizeof(t.error));
+    j = bh_bootwork_tftp_data(&t);
+    assert_non_null(j);
+    const char *file = json_string_value(json_object_get(j, "file"));
+    assert_non_null(file);
+    assert_string_not_equal(file, "a\xff"
+                                  "b");
+    assert_int_equal(json_integer_value(json_object_get(j, "bytes")), 3000);
+    assert_true(json_real_value(json_object_get(j, "ms")) == 2.5);
+    assert_int_equal(json_integer_value(json_object_get(j, "blksize")), 1468);
+    assert_string_equal(json_string_value(json_object_get(j, "client")), "192.0.2.50");
+    assert_null(json_object_get(j, "error"));
+    json_decref(j);
+    t.ok = false;
+    bh_strlcpy(t.error, "file not found", sizeof(t.error));
+    j = bh_bootwork_tftp_data(&t);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "file not found");
+    json_decref(j);
+}
+
 static void test_wait_reason(void **state)
 {
     (void)state;
@@ -542,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bootstrap, setup, teardown),
         cmocka_unit_test(test_bootproof),
         cmocka_unit_test(test_wait_reason),
+        cmocka_unit_test(test_event_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -746,7 +746,7 @@ struct srv_fixture {
     uint16_t port;
     char root[64];
     int reports, ok_reports;
-    char last_path[64];
+    char last_path[BH_TFTP_EVENT_PATH_MAX];
     char hook_path[64];
     char hook_local[INET_ADDRSTRLEN];
 };
@@ -770,7 +770,7 @@ static int vfile_hook(void *ud, const struct sockaddr *client, const struct in_a
     return 0;
 }
 
-static void report_hook(void *ud, const struct bh_tftp_report *r)
+static void report_hook(void *ud, const struct bh_tftp_event *r)
 {
     struct srv_fixture *f = ud;
     f->reports++;
