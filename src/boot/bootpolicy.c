@@ -13,7 +13,7 @@
  * A group's or host's boot.files overrides the file per firmware
  * (bios, efi32, efi64, arm64, http).  Unknown MACs follow unknown_hosts.
  */
-#include "bootsvc.h"
+#include "bootpolicy.h"
 
 #include "core/log.h"
 #include "core/str.h"
@@ -30,28 +30,29 @@ static const char *sget(const json_t *o, const char *k)
     return s && *s ? s : NULL;
 }
 
-/* boot.files[key] of the host, else of its group */
-static const char * override(struct bh_boot *b, const json_t *host, const char *key)
+/* boot.files[key] of the host, else of its group, copied into buf (the
+ * group's string would go with our reference to the group); NULL if
+ * neither says. */
+static const char * override(const struct bh_bootctx *x, const json_t *host, const char *key,
+                             char *buf, size_t cap)
 {
     const char *f = sget(json_object_get(json_object_get(host, "boot"), "files"), key);
-    if (f || !host)
-        return f;
-    json_t *g = bh_bootview_group(bh_boot_view(b), sget(host, "group"));
-    f = sget(json_object_get(json_object_get(g, "boot"), "files"), key);
-    /* the string lives in g, which the view keeps while the group exists;
-     * copy before letting go of our reference */
-    static _Thread_local char buf[256];
+    json_t *g = NULL;
+    if (!f && host) {
+        g = bh_bootview_group(x->view, sget(host, "group"));
+        f = sget(json_object_get(json_object_get(g, "boot"), "files"), key);
+    }
     if (f)
-        bh_strlcpy(buf, f, sizeof(buf));
+        bh_strlcpy(buf, f, cap);
     json_decref(g);
     return f ? buf : NULL;
 }
 
-static bool in_root(struct bh_boot *b, const char *file)
+static bool in_root(const struct bh_bootctx *x, const char *file)
 {
     if (!strncmp(file, "http://", 7) || !strncmp(file, "https://", 8))
         return true;
-    return faccessat(bh_boot_root_fd(b), file[0] == '/' ? file + 1 : file, R_OK, 0) == 0;
+    return faccessat(x->root_fd, file[0] == '/' ? file + 1 : file, R_OK, 0) == 0;
 }
 
 static void set(struct bh_boot_decision *d, enum bh_boot_kind kind, const char *file,
@@ -78,18 +79,18 @@ static const char *firmware_of(const struct bh_boot_client *c)
     }
 }
 
-void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d)
+void bh_bootpolicy_decide(const struct bh_bootctx *x, const struct bh_boot_client *c,
+                          struct bh_boot_decision *d)
 {
-    struct bh_boot_settings st;
-    bh_boot_settings(b, &st);
+    const struct bh_boot_settings *st = &x->settings;
     memset(d, 0, sizeof(*d));
-    json_t *host = bh_bootview_host(bh_boot_view(b), c->mac_str);
+    json_t *host = bh_bootview_host(x->view, c->mac_str);
     if (!host) {
-        if (st.unknown_hosts == BH_UNKNOWN_IGNORE) {
+        if (st->unknown_hosts == BH_UNKNOWN_IGNORE) {
             set(d, BH_BOOT_NONE, NULL, "unknown host, ignored");
             return;
         }
-        if (st.unknown_hosts == BH_UNKNOWN_REGISTER && (c->pxe || c->http || c->ipxe || c->rpi)) {
+        if (st->unknown_hosts == BH_UNKNOWN_REGISTER && (c->pxe || c->http || c->ipxe || c->rpi)) {
             json_t *doc = json_pack("{s:s, s:s}", "mac", c->mac_str, "state", "new");
             const char *arch = c->arch == BH_ARCH_EFI_X64 || c->arch == BH_ARCH_EFI_BC ||
                                        c->arch == BH_ARCH_HTTP_X64
@@ -115,28 +116,28 @@ void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh
                     json_object_set_new(hw, "client_arch", json_integer(c->arch));
                 json_object_set_new(doc, "hardware", hw);
             }
-            bh_bootwork_register(bh_boot_work(b), doc);
+            bh_bootwork_register(x->work, doc);
         }
     }
-    if (st.server_ip[0])
-        inet_pton(AF_INET, st.server_ip, &d->next_server);
+    if (st->server_ip[0])
+        inet_pton(AF_INET, st->server_ip, &d->next_server);
     else
         d->next_server = c->iface_addr;
     char ip[INET_ADDRSTRLEN], base[300];
     inet_ntop(AF_INET, &d->next_server, ip, sizeof(ip));
-    if (st.http_base[0])
-        bh_strlcpy(base, st.http_base, sizeof(base));
+    if (st->http_base[0])
+        bh_strlcpy(base, st->http_base, sizeof(base));
     else
-        snprintf(base, sizeof(base), "http://%s:%d", ip, bh_boot_http_port(b));
+        snprintf(base, sizeof(base), "http://%s:%d", ip, x->http_port);
 
-    char file[600];
+    char file[600], own[BH_BOOT_FILE_MAX];
     const char *f;
     if (c->ipxe) {
         snprintf(file, sizeof(file), "%s/boot/boot.ipxe", base);
         set(d, BH_BOOT_SCRIPT, file, "ipxe");
     } else if (c->http) {
         bool arm = c->arch == BH_ARCH_HTTP_ARM64;
-        f = override(b, host, "http");
+        f = override(x, host, "http", own, sizeof(own));
         if (f)
             bh_strlcpy(file, f, sizeof(file));
         else
@@ -148,23 +149,23 @@ void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh
     } else if (!c->pxe) {
         set(d, BH_BOOT_NONE, NULL, "not a network boot client");
     } else if (c->arch == BH_ARCH_BIOS || c->arch == BH_ARCH_NONE) {
-        f = override(b, host, "bios");
+        f = override(x, host, "bios", own, sizeof(own));
         set(d, BH_BOOT_TFTP, f ? f : "undionly.kpxe", "bios");
     } else if (c->arch == BH_ARCH_EFI_X64 || c->arch == BH_ARCH_EFI_BC) {
-        f = override(b, host, "efi64");
-        set(d, BH_BOOT_TFTP, f ? f : st.snponly ? "snponly.efi" : "ipxe.efi", "uefi-x64");
+        f = override(x, host, "efi64", own, sizeof(own));
+        set(d, BH_BOOT_TFTP, f ? f : st->snponly ? "snponly.efi" : "ipxe.efi", "uefi-x64");
     } else if (c->arch == BH_ARCH_EFI_ARM64) {
-        f = override(b, host, "arm64");
+        f = override(x, host, "arm64", own, sizeof(own));
         set(d, BH_BOOT_TFTP, f ? f : "ipxe-arm64.efi", "uefi-arm64");
     } else if (c->arch == BH_ARCH_EFI_IA32) {
-        f = override(b, host, "efi32");
+        f = override(x, host, "efi32", own, sizeof(own));
         set(d, BH_BOOT_TFTP, f ? f : "ipxe-ia32.efi", "uefi-ia32");
     } else {
         snprintf(file, sizeof(file), "unsupported architecture %u", c->arch);
         set(d, BH_BOOT_NONE, NULL, file);
     }
     /* a loader we do not have would only make the firmware wait and fail */
-    if (d->kind == BH_BOOT_TFTP && !in_root(b, d->filename)) {
+    if (d->kind == BH_BOOT_TFTP && !in_root(x, d->filename)) {
         bh_log(BH_LOG_WARN, "boot file missing from the boot root", "mac=%s file=%s hint=%s",
                c->mac_str, d->filename, "run: bootherd assets install");
         snprintf(file, sizeof(file), "%s not in the boot root", d->filename);

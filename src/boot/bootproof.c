@@ -183,7 +183,7 @@ static int prove(struct bh_bootproof *p, const char *mac, const char *remote, in
                           "the request came from this server itself (%s), not from the machine",
                           ip);
     /* the neighbour table, outside the lock: it is a file read */
-    char nmac[18] = "";
+    char nmac[BH_MAC_STRLEN] = "";
     bool nknown = p->cfg.neighbour_of(ip, nmac) == 0;
     pthread_mutex_lock(&p->mu);
     json_t *e = proven(p, mac, ip, now_ms, nknown, nmac, err);

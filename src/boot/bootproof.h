@@ -33,6 +33,7 @@
 #define BH_BOOT_BOOTPROOF_H
 
 #include "core/err.h"
+#include "core/mac.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,7 +50,7 @@ struct bh_bootproof_config {
     bool relayed;      /* an exchange through a DHCP relay is proof without a neighbour entry */
     /* The neighbour table's MAC for ip: 0, or BH_ENOTFOUND / BH_ESYS when
      * it has none or cannot be read.  NULL: bh_net_neighbour. (Tests.) */
-    int (*neighbour_of)(const char *ip, char mac[18]);
+    int (*neighbour_of)(const char *ip, char mac[BH_MAC_STRLEN]);
 };
 
 int bh_bootproof_new(const struct bh_bootproof_config *cfg, struct bh_bootproof **out);

@@ -6,7 +6,7 @@
  * One plan (host, group, merged boot settings, profile) is made per request
  * from the boot view and rendered for the loader that asked.
  */
-#include "bootsvc.h"
+#include "bootscript.h"
 
 #include "core/log.h"
 #include "core/mac.h"
@@ -59,11 +59,10 @@ static json_t *merge_boot(const json_t *group, const json_t *host)
     return out;
 }
 
-static void plan_make(struct bh_boot *b, const char *mac, json_t *host, struct plan *p)
+static void plan_make(const struct bh_bootctx *x, const char *mac, json_t *host, struct plan *p)
 {
-    struct bh_bootview *v = bh_boot_view(b);
-    struct bh_boot_settings st;
-    bh_boot_settings(b, &st);
+    struct bh_bootview *v = x->view;
+    const struct bh_boot_settings *st = &x->settings;
     memset(p, 0, sizeof(*p));
     p->mac = mac;
     p->host = host;
@@ -74,16 +73,16 @@ static void plan_make(struct bh_boot *b, const char *mac, json_t *host, struct p
     if (!name)
         name = sget(p->group, "default_profile");
     if (!name)
-        name = st.default_profile;
+        name = st->default_profile;
     bh_strlcpy(p->profile_name, name ? name : "", sizeof(p->profile_name));
     p->profile = bh_bootview_profile(v, p->profile_name);
 }
 
-void bh_boot_profile_choice(struct bh_boot *b, const char *mac, const json_t *host, char *profile,
-                            size_t pcap, char *action, size_t acap)
+void bh_bootscript_choice(const struct bh_bootctx *x, const char *mac, const json_t *host,
+                          char *profile, size_t pcap, char *action, size_t acap)
 {
     struct plan p;
-    plan_make(b, mac, json_incref((json_t *)host), &p);
+    plan_make(x, mac, json_incref((json_t *)host), &p);
     bh_strlcpy(profile, p.profile_name, pcap);
     bh_strlcpy(action, p.action, acap);
     plan_free(&p);
@@ -303,19 +302,18 @@ int bh_boot_bootstrap(const char *http_base, struct bh_buf *out)
                          http_base, http_base);
 }
 
-int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct bh_buf *out,
-                        struct bh_err *err)
+int bh_bootscript_ipxe(const struct bh_bootctx *x, const struct bh_script_req *q,
+                       struct bh_buf *out, struct bh_err *err)
 {
-    struct bh_bootview *v = bh_boot_view(b);
-    struct bh_boot_settings st;
-    bh_boot_settings(b, &st);
+    struct bh_bootview *v = x->view;
+    const struct bh_boot_settings *st = &x->settings;
     json_t *host = bh_bootview_host(v, q->mac);
-    if (!host && st.unknown_hosts == BH_UNKNOWN_IGNORE) {
+    if (!host && st->unknown_hosts == BH_UNKNOWN_IGNORE) {
         bh_log(BH_LOG_INFO, "unknown host ignored", "mac=%s", q->mac);
         return bh_buf_printf(out, "#!ipxe\necho bootherd does not boot %s (unknown)\nexit\n",
                              q->mac);
     }
-    if (!host && st.unknown_hosts == BH_UNKNOWN_REGISTER) {
+    if (!host && st->unknown_hosts == BH_UNKNOWN_REGISTER) {
         json_t *doc = json_pack("{s:s, s:s}", "mac", q->mac, "state", "new");
         if (doc && q->arch &&
             (!strcmp(q->arch, "x86_64") || !strcmp(q->arch, "i386") || !strcmp(q->arch, "arm64")))
@@ -328,11 +326,11 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
         if (doc && fw)
             json_object_set_new(doc, "hardware",
                                 json_pack("{s:s, s:s}", "source", "ipxe", "firmware", fw));
-        bh_bootwork_register(bh_boot_work(b), doc);
+        bh_bootwork_register(x->work, doc);
     }
     struct plan p;
-    plan_make(b, q->mac, host, &p);
-    if (host && bh_boot_take_local_once(b, q->mac))
+    plan_make(x, q->mac, host, &p);
+    if (host && x->take_local_once && x->take_local_once(x->ud, q->mac))
         p.action = "local";
     int rc = bh_buf_printf(out, "#!ipxe\n# bootherd: %s %s, action %s\n", q->mac,
                            sget(host, "name") ? sget(host, "name") : "(unknown host)", p.action);
@@ -348,9 +346,9 @@ int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct
     json_t *data = json_pack("{s:s, s:s, s:s?, s:s?, s:b}", "action", p.action, "profile",
                              p.profile_name, "arch", q->arch, "platform", q->platform, "ticket",
                              q->ticket && q->ticket->state > 0);
-    bh_bootwork_event(bh_boot_work(b), q->mac, "boot.script", data);
+    bh_bootwork_event(x->work, q->mac, "boot.script", data);
     if (host)
-        bh_bootwork_seen(bh_boot_work(b), q->mac, "booting");
+        bh_bootwork_seen(x->work, q->mac, "booting");
     plan_free(&p);
     if (rc)
         return bh_err_set(err, BH_ENOMEM, NULL, "boot script too large");
@@ -458,10 +456,10 @@ static bool mac_from_file(const char *s, char mac[BH_MAC_STRLEN])
     return strlen(s) == 20 && !strncmp(s, "01-", 3) && bh_mac_normalize(s + 3, mac) == 0;
 }
 
-int bh_boot_virtual_file(struct bh_boot *b, const char *path, const char *server,
-                         struct bh_buf *out)
+int bh_bootscript_file(const struct bh_bootctx *x, const char *path, const char *server,
+                       struct bh_buf *out)
 {
-    struct bh_bootview *v = bh_boot_view(b);
+    struct bh_bootview *v = x->view;
     char mac[BH_MAC_STRLEN];
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     json_t *host = NULL;
@@ -487,18 +485,17 @@ int bh_boot_virtual_file(struct bh_boot *b, const char *path, const char *server
     } else {
         return BH_ENOTFOUND;
     }
-    struct bh_boot_settings st;
-    bh_boot_settings(b, &st);
-    if (!host && st.unknown_hosts == BH_UNKNOWN_IGNORE)
+    const struct bh_boot_settings *st = &x->settings;
+    if (!host && st->unknown_hosts == BH_UNKNOWN_IGNORE)
         return BH_ENOTFOUND;
     char http_base[300];
-    if (st.http_base[0])
-        bh_strlcpy(http_base, st.http_base, sizeof(http_base));
+    if (st->http_base[0])
+        bh_strlcpy(http_base, st->http_base, sizeof(http_base));
     else
         snprintf(http_base, sizeof(http_base), "http://%s", server);
     struct bh_script_req q = {.mac = mac, .http_base = http_base, .server = server};
     struct plan p;
-    plan_make(b, mac, host, &p);
+    plan_make(x, mac, host, &p);
     int rc = what == PXELINUX     ? render_pxelinux(&p, &q, out)
              : what == GRUB       ? render_grub(&p, &q, out)
              : what == RPI_CONFIG ? render_rpi_config(&p, out)

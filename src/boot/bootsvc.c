@@ -7,6 +7,8 @@
  */
 #include "bootsvc.h"
 
+#include "bootpolicy.h"
+
 #include "core/log.h"
 #include "core/net.h"
 #include "core/str.h"
@@ -121,6 +123,56 @@ void bh_boot_settings(struct bh_boot *b, struct bh_boot_settings *out)
     json_decref(s);
 }
 
+/* ---- the narrow view the policy and the scripts get ---------------------- */
+
+static bool take_local_once(void *ud, const char *mac)
+{
+    return bh_boot_take_local_once(ud, mac);
+}
+
+static void ctx_of(struct bh_boot *b, struct bh_bootctx *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->view = b->view;
+    x->work = b->work;
+    bh_boot_settings(b, &x->settings);
+    x->root_fd = b->root_fd;
+    x->http_port = b->http_port;
+    x->take_local_once = take_local_once;
+    x->ud = b;
+}
+
+void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d)
+{
+    struct bh_bootctx x;
+    ctx_of(b, &x);
+    bh_bootpolicy_decide(&x, c, d);
+}
+
+int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct bh_buf *out,
+                        struct bh_err *err)
+{
+    struct bh_bootctx x;
+    ctx_of(b, &x);
+    return bh_bootscript_ipxe(&x, q, out, err);
+}
+
+void bh_boot_profile_choice(struct bh_boot *b, const char *mac, const json_t *host, char *profile,
+                            size_t pcap, char *action, size_t acap)
+{
+    struct bh_bootctx x;
+    ctx_of(b, &x);
+    bh_bootscript_choice(&x, mac, host, profile, pcap, action, acap);
+}
+
+int bh_boot_virtual_file(struct bh_boot *b, const char *path, const char *server,
+                         struct bh_buf *out)
+{
+    struct bh_bootctx x;
+    ctx_of(b, &x);
+    return bh_bootscript_file(&x, path, server, out);
+}
+
 /* ---- client IP -> MAC ---------------------------------------------------- */
 
 static void ipmap_put(struct bh_boot *b, const char *ip, const char *mac)
@@ -134,13 +186,13 @@ static void ipmap_put(struct bh_boot *b, const char *ip, const char *mac)
     pthread_mutex_unlock(&b->ipmu);
 }
 
-/* The MAC last seen with this IPv4 address, into mac[18]; false if none. */
-bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18])
+/* The MAC last seen with this IPv4 address; false if none. */
+bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[BH_MAC_STRLEN])
 {
     pthread_mutex_lock(&b->ipmu);
     const char *m = json_string_value(json_object_get(b->ipmap, ip));
     if (m)
-        bh_strlcpy(mac, m, 18);
+        bh_strlcpy(mac, m, BH_MAC_STRLEN);
     pthread_mutex_unlock(&b->ipmu);
     return m != NULL;
 }
@@ -197,9 +249,8 @@ static bool dhcp_reservation(void *ud, const uint8_t mac[6], struct in_addr *ip,
                              size_t cap)
 {
     struct bh_boot *b = ud;
-    char m[18];
-    snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-             mac[5]);
+    char m[BH_MAC_STRLEN];
+    bh_mac_format(mac, m);
     json_t *host = bh_bootview_host(b->view, m);
     const char *s = json_string_value(json_object_get(host, "ip"));
     bool ok = s && inet_pton(AF_INET, s, ip) == 1;

@@ -6,9 +6,9 @@
 #define BH_BOOT_BOOTSVC_H
 
 #include "boot.h"
+#include "bootctx.h"
 #include "bootproof.h"
-#include "bootview.h"
-#include "bootwork.h"
+#include "bootscript.h"
 #include "core/buf.h"
 
 #include <jansson.h>
@@ -17,16 +17,6 @@
 struct bh_boot;
 struct bh_tftp;
 struct bh_dhcp;
-
-/* What applies now: the config file, overlaid by the settings object. */
-struct bh_boot_settings {
-    enum bh_unknown_policy unknown_hosts;
-    char default_profile[64];
-    int64_t offline_after;
-    bool snponly;
-    char server_ip[16];
-    char http_base[256];
-};
 
 /* Open the boot root, bind DHCP and TFTP (call while privileged), load the
  * boot view and start the worker.  The services answer once `loop` runs. */
@@ -48,8 +38,8 @@ const struct bh_boot_config *bh_boot_config_of(const struct bh_boot *b);
 enum bh_dhcp_mode bh_boot_iface_mode(struct bh_boot *b, int i);
 /* The port of the HTTP API and boot endpoints. */
 int bh_boot_http_port(const struct bh_boot *b);
-/* The MAC last seen with this IPv4 address (from DHCP), into mac[18]. */
-bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[18]);
+/* The MAC last seen with this IPv4 address (from DHCP), into mac[BH_MAC_STRLEN]. */
+bool bh_boot_mac_of_ip(struct bh_boot *b, const char *ip, char mac[BH_MAC_STRLEN]);
 /* The boot ticket for mac's current boot, for a request from remote
  * (bootproof.h): BH_EPERM with why when remote has not proven it. */
 int bh_boot_ticket(struct bh_boot *b, const char *mac, const char *remote,
@@ -74,48 +64,16 @@ int bh_boot_metrics(struct bh_boot *b, struct bh_buf *out);
 
 /* ---- decisions (bootpolicy.c) --------------------------------------------- */
 
-/* How DHCP client c boots (loop thread; registers unknown MACs by policy). */
+/* How DHCP client c boots (loop thread; registers unknown MACs by policy):
+ * bh_bootpolicy_decide over this service's view. */
 void bh_boot_decide(struct bh_boot *b, const struct bh_boot_client *c, struct bh_boot_decision *d);
 
-/* ---- scripts and generated files (bootscript.c) -------------------------- */
+/* ---- scripts and generated files (bootscript.h says what each does) ---- */
 
-/* {{ticket}} of a script, made only if the script uses it: get(ud, out,
- * cap) fills out, or fails and the script has none.  state says what
- * happened (0: not asked, 1: made, -1: refused). */
-struct bh_script_ticket {
-    int (*get)(void *ud, char *out, size_t cap);
-    void *ud;
-    int state;
-    char value[BH_BOOTPROOF_TICKET_MAX];
-};
-
-struct bh_script_req {
-    const char *mac;                 /* aa:bb:cc:dd:ee:ff */
-    const char *arch;                /* iPXE ${buildarch}: i386, x86_64, arm64; may be NULL */
-    const char *platform;            /* iPXE ${platform}: pcbios, efi; may be NULL */
-    const char *uuid;                /* may be NULL */
-    const char *serial;              /* may be NULL */
-    const char *http_base;           /* where this client reaches us, no trailing slash */
-    const char *server;              /* our address as the client sees it */
-    struct bh_script_ticket *ticket; /* {{ticket}}: the agent's boot ticket; may be NULL */
-};
-
-/* The iPXE script for a machine: a menu, a direct boot or exit to disk.
- * Registers an unknown MAC by policy and reports "boot.script".  Returns 0
- * and fills out (text), or an error (e.g. the profile is missing: the script
- * then still says so on the console). */
 int bh_boot_ipxe_script(struct bh_boot *b, const struct bh_script_req *q, struct bh_buf *out,
                         struct bh_err *err);
-/* What the host's script boots (as bh_boot_ipxe_script decides it): the
- * profile's name ("" if none) and the action (profile, menu, local).  host
- * borrowed (NULL: an unknown machine). */
 void bh_boot_profile_choice(struct bh_boot *b, const char *mac, const json_t *host, char *profile,
                             size_t pcap, char *action, size_t acap);
-/* The bootstrap boot.ipxe that chains to the per-host script. */
-int bh_boot_bootstrap(const char *http_base, struct bh_buf *out);
-/* Generated TFTP files: pxelinux.cfg/01-<mac>, grub/grub.cfg-01-<mac>,
- * <serial>/cmdline.txt and <serial>/config.txt.  BH_ENOTFOUND if `path`
- * is not one of them. */
 int bh_boot_virtual_file(struct bh_boot *b, const char *path, const char *server,
                          struct bh_buf *out);
 

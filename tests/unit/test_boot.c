@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 
+#include "boot/bootpolicy.h"
 #include "boot/bootsvc.h"
 #include "boot/bootwait.h"
 #include "core/str.h"
@@ -171,6 +172,40 @@ static void test_loader_by_firmware(void **state)
     c.pxe = false; /* a plain DHCP client */
     bh_boot_decide(B, &c, &d);
     assert_int_equal(d.kind, BH_BOOT_NONE);
+}
+
+/* The policy decides from the narrow view alone: settings, the boot root
+ * and the view, no boot services.  A group's boot file is copied out to
+ * the caller's buffer, and two decisions in a row do not share it. */
+static void test_policy_narrow_view(void **state)
+{
+    (void)state;
+    mk(BH_KIND_GROUP, "{'name':'lab','boot':{'files':{'bios':'lab.kpxe'}}}");
+    mk(BH_KIND_HOST, "{'mac':'" MAC1 "','name':'pc1','group':'lab'}");
+    sync_view();
+    touch("lab.kpxe");
+    struct bh_bootctx x = {.view = bh_boot_view(B),
+                           .work = bh_boot_work(B),
+                           .root_fd = bh_boot_root_fd(B),
+                           .http_port = 9000};
+    bh_strlcpy(x.settings.server_ip, "198.51.100.7", sizeof(x.settings.server_ip));
+    x.settings.unknown_hosts = BH_UNKNOWN_IGNORE;
+    struct bh_boot_decision d, d2;
+    struct bh_boot_client c = client(MAC1, BH_ARCH_BIOS);
+    bh_bootpolicy_decide(&x, &c, &d);
+    assert_int_equal(d.kind, BH_BOOT_TFTP);
+    assert_string_equal(d.filename, "lab.kpxe");
+    char ip[16];
+    inet_ntop(AF_INET, &d.next_server, ip, sizeof(ip));
+    assert_string_equal(ip, "198.51.100.7");
+    c.ipxe = true;
+    bh_bootpolicy_decide(&x, &c, &d2);
+    assert_string_equal(d2.filename, "http://198.51.100.7:9000/boot/boot.ipxe");
+    assert_string_equal(d.filename, "lab.kpxe"); /* the first one is intact */
+    struct bh_boot_client u = client(MAC2, BH_ARCH_BIOS);
+    bh_bootpolicy_decide(&x, &u, &d);
+    assert_int_equal(d.kind, BH_BOOT_NONE);
+    assert_string_equal(d.why, "unknown host, ignored");
 }
 
 static void test_overrides_and_settings(void **state)
@@ -601,6 +636,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_loader_by_firmware, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_narrow_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipxe_scripts, setup, teardown),
