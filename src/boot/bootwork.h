@@ -30,8 +30,9 @@ void bh_bootwork_stop(struct bh_bootwork *w);
 void bh_bootwork_refresh(struct bh_bootwork *w);
 /* A boot event on host `mac` (takes data, may be NULL). */
 void bh_bootwork_event(struct bh_bootwork *w, const char *mac, const char *type, json_t *data);
-/* What DHCP did for a client (ev->mac), as a store event of ev->type.  ev
- * is copied; this is the one place it becomes JSON. */
+/* What DHCP did for a client (ev->mac), queued as a store event of
+ * ev->type.  ev is borrowed for the call; this is the one place a boot
+ * event becomes JSON. */
 void bh_bootwork_dhcp(struct bh_bootwork *w, const struct bh_dhcp_event *ev);
 /* A TFTP transfer of host `mac` ended: "tftp.sent" or "tftp.failed". */
 void bh_bootwork_tftp(struct bh_bootwork *w, const char *mac, const struct bh_tftp_event *ev);
