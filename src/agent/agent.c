@@ -98,8 +98,8 @@ int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *re
         return bh_err_set(err, BH_ENOTFOUND, NULL,
                           "the group has no OS entry %d with a BaseImage and a Root", n);
     if (!bh_startconf_image(base, name, ncap, ref, rcap))
-        return bh_err_set(err, BH_EINVAL, NULL, "OS entry %d's BaseImage '%.64s' names no image",
-                          n, base);
+        return bh_err_set(err, BH_EINVAL, NULL, "OS entry %d's BaseImage '%.64s' names no image", n,
+                          base);
     return 0;
 }
 
@@ -182,4 +182,3 @@ int bh_agent_umount(const char *dir, struct bh_err *err)
     }
     return bh_err_set(err, BH_ESYS, NULL, "cannot unmount %s: %s", dir, strerror(errno));
 }
-

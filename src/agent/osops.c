@@ -176,8 +176,9 @@ static int start_local(struct bh_agent *a, int n, struct bh_err *err)
     if (bh_cli_json(&a->api, "POST", "/api/v1/agent/boot-local", NULL, &status, &out, &e) ||
         status != 204) {
         const char *d = jstr(out, "detail");
-        int rc = bh_err_set(err, BH_EIO, NULL, "the server did not arrange a boot from the disk: %s",
-                            status ? (d ? d : "unexpected answer") : e.msg);
+        int rc =
+            bh_err_set(err, BH_EIO, NULL, "the server did not arrange a boot from the disk: %s",
+                       status ? (d ? d : "unexpected answer") : e.msg);
         json_decref(out);
         return rc;
     }
@@ -226,8 +227,8 @@ static int fetch_script(struct bh_agent *a, const char *image, char **script, st
             rc = bh_err_set(err, BH_ENOMEM, NULL, "the post-sync script of %s: out of memory",
                             image);
     } else if (r.status != 204) {
-        rc = bh_err_set(err, BH_EIO, NULL, "fetching the post-sync script of %s: HTTP %ld",
-                        image, r.status);
+        rc = bh_err_set(err, BH_EIO, NULL, "fetching the post-sync script of %s: HTTP %ld", image,
+                        r.status);
     }
     bh_resp_free(&r);
     return rc;
@@ -362,8 +363,8 @@ int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, struct bh_err 
         rc = bh_cli_push(&a->api, fd, size, &o, &st, &ver, &e);
     close(fd);
     if (rc)
-        return bh_err_set(err, rc < 0 ? rc : BH_EIO, NULL, "create_image:%d: %s from %s: %s",
-                          s->os, image, root, e.msg);
+        return bh_err_set(err, rc < 0 ? rc : BH_EIO, NULL, "create_image:%d: %s from %s: %s", s->os,
+                          image, root, e.msg);
     /* a candidate waits for an operator's promote (or the image auto-promotes) */
     const char *state = json_string_value(json_object_get(ver, "state"));
     fprintf(stderr,

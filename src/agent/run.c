@@ -175,8 +175,8 @@ int bh_agent_do_step(struct bh_agent *a, const struct bh_step *s, const char *te
     case BH_STEP_REBOOT:
     case BH_STEP_HALT: return do_power(a, s, err);
     default:
-        return bh_err_set(err, BH_EUNSUPP, NULL, "this agent (%s) cannot do '%s' yet",
-                          BH_VERSION, text);
+        return bh_err_set(err, BH_EUNSUPP, NULL, "this agent (%s) cannot do '%s' yet", BH_VERSION,
+                          text);
     }
 }
 

@@ -168,8 +168,7 @@ static void test_step_shell(void **state)
 
 /* ---- the partition plan --------------------------------------------------- */
 
-static int plan(const char *config_json, bool uefi, struct bh_buf *sc, char *disk,
-                struct bh_err *e)
+static int plan(const char *config_json, bool uefi, struct bh_buf *sc, char *disk, struct bh_err *e)
 {
     json_t *c = json_loads(config_json, 0, NULL);
     assert_non_null(c);
@@ -333,16 +332,17 @@ static void test_exec(void **state)
     char *echo[] = {"sh", "-c", "printf '%s %s' \"$BH_X\" \"$(pwd)\"", NULL};
     const char *env[] = {"BH_X=set", NULL};
     assert_int_equal(
-        bh_exec(&(struct bh_exec){
-                    .argv = echo, .env = env, .cwd = "/", .out = out, .out_cap = sizeof(out)},
-                &e),
+        bh_exec(
+            &(struct bh_exec){
+                .argv = echo, .env = env, .cwd = "/", .out = out, .out_cap = sizeof(out)},
+            &e),
         0);
     assert_string_equal(out, "set /");
     char *cat[] = {"cat", NULL};
-    assert_int_equal(bh_exec(&(struct bh_exec){.argv = cat, .input = "fed", .out = out,
-                                               .out_cap = sizeof(out)},
-                             &e),
-                     0);
+    assert_int_equal(
+        bh_exec(&(struct bh_exec){.argv = cat, .input = "fed", .out = out, .out_cap = sizeof(out)},
+                &e),
+        0);
     assert_string_equal(out, "fed");
     char *none[] = {"bh-no-such-program", NULL};
     assert_int_equal(bh_exec(&(struct bh_exec){.argv = none}, &e), BH_EIO);
@@ -451,9 +451,8 @@ static void test_group_helpers(void **state)
     assert_string_equal(bh_agent_cache_dev(&a), "/dev/sda4");
     char name[64], ref[32];
     struct bh_err e;
-    assert_int_equal(bh_agent_os_image(bh_agent_os(&a, 1), 1, name, sizeof(name), ref,
-                                       sizeof(ref), &e),
-                     0);
+    assert_int_equal(
+        bh_agent_os_image(bh_agent_os(&a, 1), 1, name, sizeof(name), ref, sizeof(ref), &e), 0);
     assert_string_equal(name, "win10");
     assert_string_equal(ref, "stable");
     assert_null(bh_agent_os(&a, 2));
@@ -463,8 +462,8 @@ static void test_group_helpers(void **state)
     assert_string_equal(e.msg, "/dev/sda3 is a swap partition, not an OS");
     assert_int_not_equal(access(dir, F_OK), 0); /* its temp directory is gone */
     /* a device that is not there cannot be mounted, and says where */
-    assert_int_equal(
-        bh_agent_mount(&a, path("no-such-dev"), false, "/mnt", dir, sizeof(dir), &e), BH_ESYS);
+    assert_int_equal(bh_agent_mount(&a, path("no-such-dev"), false, "/mnt", dir, sizeof(dir), &e),
+                     BH_ESYS);
     assert_true(!strncmp(e.msg, "cannot mount ", 13));
     assert_non_null(strstr(e.msg, "(ext4/vfat/ntfs3) on /tmp/bootherd-os."));
     assert_int_not_equal(access(dir, F_OK), 0);
@@ -489,16 +488,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_step_messages),
-        cmocka_unit_test(test_step_partition_and_capture),
-        cmocka_unit_test(test_step_shell),
-        cmocka_unit_test(test_plan_mbr_and_gpt),
-        cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_mkfs_argv),
-        cmocka_unit_test(test_format_files),
-        cmocka_unit_test(test_exec),
-        cmocka_unit_test(test_cache_decisions),
-        cmocka_unit_test(test_group_helpers),
+        cmocka_unit_test(test_step_messages),   cmocka_unit_test(test_step_partition_and_capture),
+        cmocka_unit_test(test_step_shell),      cmocka_unit_test(test_plan_mbr_and_gpt),
+        cmocka_unit_test(test_plan_errors),     cmocka_unit_test(test_mkfs_argv),
+        cmocka_unit_test(test_format_files),    cmocka_unit_test(test_exec),
+        cmocka_unit_test(test_cache_decisions), cmocka_unit_test(test_group_helpers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
