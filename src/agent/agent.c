@@ -47,9 +47,10 @@ int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, con
     json_t *out = NULL;
     struct bh_err e;
     int rc = bh_cli_json(&a->api, "POST", path, body, &status, &out, &e);
-    if (!rc && status != 200)
-        rc = bh_cli_fail_json("report", status, out);
-    else if (rc)
+    if (!rc && status != 200) {
+        bh_cli_fail_json("report", status, out); /* says why on stderr */
+        rc = status == 401 ? BH_EAUTH : BH_EIO;
+    } else if (rc)
         fprintf(stderr, "bootherd-agent: report: %s\n", e.msg);
     json_decref(body);
     json_decref(out);

@@ -65,7 +65,9 @@ void bh_agent_wait(struct bh_agent *a, int poll_ms);
 
 /* The machine as sysfs and procfs tell it (inventory.c). */
 json_t *bh_agent_inventory(void);
-/* Tell the server how the current task goes (state running|done|failed). */
+/* Tell the server how the current task goes (state running|done|failed).
+ * 0, or a BH_E* code (said on stderr) when the server did not take it: a
+ * step refused "running" may not start now. */
 int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error);
 /* Progress of a phase, at most twice a second (always at the end). */
 void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uint64_t total,

@@ -266,7 +266,8 @@ int bh_agent_cmd_run(int argc, char **argv)
             json_decref(t);
             break;
         } else if (status == 401) {
-            rc = bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+            bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+            rc = BH_EAUTH;
         } else if (channel) {
             bh_agent_wait(&a, a.poll_ms);
         } else {
