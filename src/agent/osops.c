@@ -37,10 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SCRIPT_MAX (64 * 1024)

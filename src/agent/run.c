@@ -27,7 +27,6 @@
 #include "steps.h"
 
 #include "core/str.h"
-#include "core/timeutil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
