@@ -1,12 +1,15 @@
 /*
  * agent.h - what the steps of `bootherd-agent run` share: the server
  * connection with the host token, this host and its group as hello
- * answered, and the task being done.
+ * answered, and the task being done; and the helpers below every step
+ * (agent.c: reports, the group's OS entries, mounting).  The steps
+ * themselves are declared in steps.h, for run.c (and the tests) only.
  */
 #ifndef BH_AGENT_AGENT_H
 #define BH_AGENT_AGENT_H
 
 #include "cli/cli.h"
+#include "core/err.h"
 #include "model/steps.h"
 
 #include <jansson.h>
@@ -21,6 +24,9 @@ struct bh_agent {
     json_t *host;  /* from hello: name, room, group */
     json_t *group; /* from hello: the layout and OS entries */
     int64_t task;  /* the step being done */
+    /* set by a step that reported the task done itself because the machine
+     * is going away (reboot, halt, kexec): run.c then reports nothing more */
+    bool step_reported;
     /* the last step finished here and how: if the server lost the report
      * (it was away), it is sent again instead of the step being redone */
     int64_t finished_task;
@@ -59,7 +65,9 @@ void bh_agent_wait(struct bh_agent *a, int poll_ms);
 
 /* The machine as sysfs and procfs tell it (inventory.c). */
 json_t *bh_agent_inventory(void);
-/* Tell the server how the current task goes (state running|done|failed). */
+/* Tell the server how the current task goes (state running|done|failed).
+ * 0, or a BH_E* code (said on stderr) when the server did not take it: a
+ * step refused "running" may not start now. */
 int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error);
 /* Progress of a phase, at most twice a second (always at the end). */
 void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uint64_t total,
@@ -67,30 +75,22 @@ void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uin
 /* OS entry n (from 1) of the group's start.conf, or NULL. */
 const json_t *bh_agent_os(const struct bh_agent *a, int n);
 /* Image name and version ref of an OS entry's BaseImage ("win10.qcow2",
- * "win10@stable", "win10"); 1 with why filled when it has none. */
+ * "win10@stable", "win10"); BH_ENOTFOUND (no such entry, or one without
+ * BaseImage or Root) or BH_EINVAL (no image named), with err filled. */
 int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *ref, size_t rcap,
-                      char *why, size_t cap);
+                      struct bh_err *err);
 /* Is this the bootherd client OS (BOOTHERD_CLIENT_OS=1)?  Only there are
  * reboot, halt and kexec allowed. */
 bool bh_agent_in_client_os(void);
 
 /* Mount dev (its FSType in the start.conf, else ext4, vfat or ntfs3) at
  * where in the client OS, elsewhere at a new /tmp/bootherd-os.* directory;
- * dir: where it is.  Then unmount (and remove that directory). */
+ * dir: where it is.  Then unmount (and remove that directory).  0, or a
+ * BH_E* code with err filled (err may be NULL). */
 int bh_agent_mount(const struct bh_agent *a, const char *dev, bool rw, const char *where, char *dir,
-                   size_t dcap, char *why, size_t cap);
-int bh_agent_umount(const char *dir, char *why, size_t cap);
+                   size_t dcap, struct bh_err *err);
+int bh_agent_umount(const char *dir, struct bh_err *err);
 /* The group's cache partition (start.conf Cache), or NULL. */
 const char *bh_agent_cache_dev(const struct bh_agent *a);
-/* initcache: the chunks of the group's images into the cache partition. */
-int bh_agent_initcache(struct bh_agent *a, char *why, size_t cap);
-
-/* osops.c: steps that mount the OS partition or leave the client OS.  Each
- * returns 0, 1 with why filled, or -1 when it reported done itself (the
- * machine is going away). */
-int bh_agent_start(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
-int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
-int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
-int bh_agent_shell(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap);
 
 #endif

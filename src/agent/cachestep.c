@@ -10,40 +10,34 @@
  * LINBO's remote caches (Cache = //server/share) are not supported; such a
  * group syncs from the server directly.
  */
-#include "agent.h"
 #include "cache.h"
 #include "httpsrc.h"
+#include "steps.h"
 
 #include <stdio.h>
 #include <string.h>
-
-const char *bh_agent_cache_dev(const struct bh_agent *a)
-{
-    const char *c = json_string_value(
-        json_object_get(json_object_get(json_object_get(a->group, "config"), "linbo"), "cache"));
-    return c && !strncmp(c, "/dev/", 5) ? c : NULL;
-}
 
 static void on_fill(void *ud, uint64_t done, uint64_t total)
 {
     bh_agent_progress(ud, "caching", done, total, 0);
 }
 
-int bh_agent_initcache(struct bh_agent *a, char *why, size_t cap)
+int bh_agent_initcache(struct bh_agent *a, struct bh_err *err)
 {
     const char *dev = bh_agent_cache_dev(a);
-    if (!dev) {
-        snprintf(why, cap, "the group's start.conf names no cache partition (Cache = /dev/...)");
-        return 1;
-    }
+    if (!dev)
+        return bh_err_set(err, BH_ENOTFOUND, NULL,
+                          "the group's start.conf names no cache partition (Cache = /dev/...)");
     char dir[64];
-    if (bh_agent_mount(a, dev, true, "/cache", dir, sizeof(dir), why, cap))
-        return 1;
+    int rc = bh_agent_mount(a, dev, true, "/cache", dir, sizeof(dir), err);
+    if (rc)
+        return rc;
     struct bh_httpsrc *hs = NULL;
     struct bh_httpsrc_opts ho = {.server = a->api.url, .token = a->api.token};
     struct bh_err e;
     bh_err_clear(&e);
-    int rc = bh_httpsrc_open(&ho, &hs, &e);
+    bool said = false; /* err says which image failed */
+    rc = bh_httpsrc_open(&ho, &hs, &e);
     struct bh_chunk_source src = bh_httpsrc_source(hs);
     struct bh_cache c;
     if (!rc)
@@ -51,9 +45,9 @@ int bh_agent_initcache(struct bh_agent *a, char *why, size_t cap)
     uint64_t added = 0, images = 0;
     const json_t *oses = json_object_get(json_object_get(a->group, "config"), "os");
     for (size_t i = 0; !rc && i < json_array_size(oses); i++) {
-        char name[256], ref[64], skip[256];
+        char name[256], ref[64];
         if (bh_agent_os_image(json_array_get(oses, i), (int)i + 1, name, sizeof(name), ref,
-                              sizeof(ref), skip, sizeof(skip)))
+                              sizeof(ref), NULL))
             continue; /* an entry without an image */
         struct bh_manifest m;
         bh_manifest_init(&m);
@@ -61,25 +55,27 @@ int bh_agent_initcache(struct bh_agent *a, char *why, size_t cap)
         rc = bh_httpsrc_manifest(hs, name, ref, &m, &e);
         if (!rc)
             rc = bh_cache_fill(&c, &m, on_fill, a, &n, &e);
-        if (rc)
-            snprintf(why, cap, "initcache: %s@%s into %s: %s", name, ref, dev, e.msg);
-        else
+        if (rc) {
+            bh_err_set(err, rc, NULL, "initcache: %s@%s into %s: %s", name, ref, dev, e.msg);
+            said = true;
+        } else
             fprintf(stderr, "bootherd-agent: initcache: %s@%s: %llu chunks fetched\n", name, ref,
                     (unsigned long long)n);
         added += n;
         images++;
         bh_manifest_free(&m);
     }
-    if (rc && !why[0])
-        snprintf(why, cap, "initcache into %s: %s", dev, e.msg);
+    if (rc && !said)
+        bh_err_set(err, rc, NULL, "initcache into %s: %s", dev, e.msg);
     bh_httpsrc_close(hs);
-    if (bh_agent_umount(dir, rc ? NULL : why, cap))
-        rc = 1;
+    int urc = bh_agent_umount(dir, rc ? NULL : err);
+    if (!rc)
+        rc = urc;
     if (!rc) {
         json_t *p = json_pack("{s:s, s:I, s:I}", "phase", "cached", "images", (json_int_t)images,
                               "fetched_chunks", (json_int_t)added);
         bh_agent_report(a, "running", p, NULL);
         json_decref(p);
     }
-    return rc ? 1 : 0;
+    return rc;
 }

@@ -99,7 +99,5 @@ struct bh_agent_deploy_req {
 };
 int bh_agent_deploy(const struct bh_agent_deploy_req *q, struct bh_deploy_stats *st,
                     struct bh_err *err);
-/* run.c: the agent's life in the client OS (hello, then jobs) */
-int bh_agent_cmd_run(int argc, char **argv);
 
 #endif

@@ -30,13 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* run argv (with text on its standard input); 0, or 1 with why filled */
-static int run(char *const argv[], const char *stdin_text, char *why, size_t cap)
-{
-    struct bh_exec x = {.argv = argv, .input = stdin_text};
-    return bh_exec(&x, why, cap);
-}
-
 /* /dev/sda1 -> /dev/sda, 1; /dev/nvme0n1p2 and /dev/loop0p2 -> .., 2 */
 int bh_disk_split(const char *dev, char *disk, size_t cap, int *num)
 {
@@ -131,21 +124,19 @@ static bool is_gpt(const json_t *config, bool uefi)
     return uefi;
 }
 
-int bh_disk_partition(const json_t *config, bool uefi, char *why, size_t cap)
+int bh_disk_plan(const json_t *config, bool uefi, struct bh_buf *sc, char *disk, size_t cap,
+                 struct bh_err *err)
 {
     const json_t *parts = json_object_get(config, "partitions");
-    if (!json_array_size(parts)) {
-        snprintf(why, cap, "the group's start.conf has no [Partition]");
-        return 1;
-    }
+    if (!json_array_size(parts))
+        return bh_err_set(err, BH_EINVAL, NULL, "the group's start.conf has no [Partition]");
     bool gpt = is_gpt(config, uefi);
-    char disk[128] = "";
-    struct bh_buf sc;
-    bh_buf_init(&sc, 64 * 1024);
-    bh_buf_printf(&sc, "label: %s\n", gpt ? "gpt" : "dos");
+    if (!cap)
+        return bh_err_set(err, BH_EINVAL, NULL, "no room for the disk's name");
+    disk[0] = '\0';
+    bh_buf_printf(sc, "label: %s\n", gpt ? "gpt" : "dos");
     size_t i;
     json_t *p;
-    int rc = 0;
     json_array_foreach(parts, i, p)
     {
         const char *dev = json_string_value(json_object_get(p, "dev"));
@@ -155,62 +146,53 @@ int bh_disk_partition(const json_t *config, bool uefi, char *why, size_t cap)
         char d[128];
         int num;
         uint64_t bytes;
-        if (!dev || bh_disk_split(dev, d, sizeof(d), &num)) {
-            snprintf(why, cap, "partition %zu: cannot tell the disk of '%s'", i + 1,
-                     dev ? dev : "");
-            rc = 1;
-            break;
-        }
+        if (!dev || bh_disk_split(dev, d, sizeof(d), &num))
+            return bh_err_set(err, BH_EINVAL, NULL, "partition %zu: cannot tell the disk of '%s'",
+                              i + 1, dev ? dev : "");
         if (!disk[0])
-            bh_strlcpy(disk, d, sizeof(disk));
-        if (strcmp(disk, d)) {
-            snprintf(why, cap, "partitions on two disks (%s, %s): one disk per layout", disk, d);
-            rc = 1;
-            break;
-        }
-        if (num != (int)i + 1) {
-            snprintf(why, cap,
-                     "%s: partitions must be numbered 1, 2, 3... in start.conf order (this is "
-                     "number %d, expected %zu)",
-                     dev, num, i + 1);
-            rc = 1;
-            break;
-        }
-        if (size_bytes(size, &bytes)) {
-            snprintf(why, cap, "%s: bad size '%s'", dev, size);
-            rc = 1;
-            break;
-        }
-        if (!bytes && i + 1 != json_array_size(parts)) {
-            snprintf(why, cap, "%s: only the last partition may take the rest of the disk", dev);
-            rc = 1;
-            break;
-        }
+            bh_strlcpy(disk, d, cap);
+        if (strcmp(disk, d))
+            return bh_err_set(err, BH_EINVAL, NULL,
+                              "partitions on two disks (%s, %s): one disk per layout", disk, d);
+        if (num != (int)i + 1)
+            return bh_err_set(err, BH_EINVAL, NULL,
+                              "%s: partitions must be numbered 1, 2, 3... in start.conf order "
+                              "(this is number %d, expected %zu)",
+                              dev, num, i + 1);
+        if (size_bytes(size, &bytes))
+            return bh_err_set(err, BH_EINVAL, NULL, "%s: bad size '%s'", dev, size);
+        if (!bytes && i + 1 != json_array_size(parts))
+            return bh_err_set(err, BH_EINVAL, NULL,
+                              "%s: only the last partition may take the rest of the disk", dev);
         const char *type = id && *id ? id : "83";
-        if (gpt && !(type = gpt_type(type))) {
-            snprintf(why, cap, "%s: no GPT type for Id %s", dev, id);
-            rc = 1;
-            break;
-        }
-        bh_buf_printf(&sc, "%s", "");
+        if (gpt && !(type = gpt_type(type)))
+            return bh_err_set(err, BH_EINVAL, NULL, "%s: no GPT type for Id %s", dev, id);
         if (bytes)
-            bh_buf_printf(&sc, "size=%llu, ", (unsigned long long)(bytes / 512));
-        bh_buf_printf(&sc, "type=%s", type);
+            bh_buf_printf(sc, "size=%llu, ", (unsigned long long)(bytes / 512));
+        bh_buf_printf(sc, "type=%s", type);
         if (!gpt && json_is_true(json_object_get(p, "bootable")))
-            bh_buf_printf(&sc, ", bootable");
+            bh_buf_printf(sc, ", bootable");
         if (gpt && label && *label && !strpbrk(label, "\",\n"))
-            bh_buf_printf(&sc, ", name=\"%s\"", label);
-        bh_buf_printf(&sc, "\n");
+            bh_buf_printf(sc, ", name=\"%s\"", label);
+        bh_buf_printf(sc, "\n");
     }
+    return 0;
+}
+
+int bh_disk_partition(const json_t *config, bool uefi, struct bh_err *err)
+{
+    char disk[128];
+    struct bh_buf sc;
+    bh_buf_init(&sc, 64 * 1024);
+    int rc = bh_disk_plan(config, uefi, &sc, disk, sizeof(disk), err);
     if (!rc) {
         char *argv[] = {"sfdisk", "--quiet", "--wipe", "always", "--wipe-partitions",
                         "always", disk,      NULL};
-        rc = run(argv, sc.p, why, cap);
+        rc = bh_exec(&(struct bh_exec){.argv = argv, .input = sc.p}, err);
     }
     if (!rc) { /* the kernel's view of the new table (sfdisk asks too; loop devices need it) */
         char *argv[] = {"blockdev", "--rereadpt", disk, NULL};
-        char ignore[256];
-        run(argv, NULL, ignore, sizeof(ignore));
+        bh_exec(&(struct bh_exec){.argv = argv}, NULL);
     }
     bh_buf_free(&sc);
     return rc;
@@ -229,13 +211,38 @@ static bool wait_node(const char *dev)
     return false;
 }
 
-int bh_disk_format(const json_t *config, int n, char *why, size_t cap)
+int bh_disk_mkfs_argv(const char *dev, const char *fs, const char *lab, char **argv,
+                      struct bh_err *err)
+{
+    argv[0] = NULL;
+    if (!fs || !*fs)
+        return 0;
+    char *d = (char *)dev, *l = (char *)lab;
+    char *const ext4[] = {"mkfs.ext4", "-F", "-q", "-L", l, d, NULL};
+    char *const vfat[] = {"mkfs.vfat", "-n", l, d, NULL};
+    char *const vfat_nl[] = {"mkfs.vfat", d, NULL};
+    char *const ntfs[] = {"mkfs.ntfs", "-Q", "-F", "-L", l, d, NULL};
+    char *const swap[] = {"mkswap", "-L", l, d, NULL};
+    char *const *src = !strcmp(fs, "ext4")   ? ext4
+                       : !strcmp(fs, "vfat") ? (lab[0] ? vfat : vfat_nl)
+                       : !strcmp(fs, "ntfs") ? ntfs
+                       : !strcmp(fs, "swap") ? swap
+                                             : NULL;
+    if (!src)
+        return bh_err_set(err, BH_EUNSUPP, NULL, "%s: this agent cannot make a '%s' file system",
+                          dev, fs);
+    size_t k = 0;
+    for (; src[k]; k++)
+        argv[k] = src[k];
+    argv[k] = NULL;
+    return 0;
+}
+
+int bh_disk_format(const json_t *config, int n, struct bh_err *err)
 {
     const json_t *parts = json_object_get(config, "partitions");
-    if (n > 0 && (size_t)n > json_array_size(parts)) {
-        snprintf(why, cap, "the group's start.conf has no partition %d", n);
-        return 1;
-    }
+    if (n > 0 && (size_t)n > json_array_size(parts))
+        return bh_err_set(err, BH_EINVAL, NULL, "the group's start.conf has no partition %d", n);
     size_t i;
     json_t *p;
     json_array_foreach(parts, i, p)
@@ -247,28 +254,19 @@ int bh_disk_format(const json_t *config, int n, char *why, size_t cap)
         const char *label = json_string_value(json_object_get(p, "label"));
         char lab[64];
         bh_strlcpy(lab, label ? label : "", sizeof(lab));
-        if (!dev || !fs || !*fs)
+        if (!dev)
             continue; /* no file system wanted */
-        char *ext4[] = {"mkfs.ext4", "-F", "-q", "-L", lab, (char *)dev, NULL};
-        char *vfat[] = {"mkfs.vfat", "-n", lab, (char *)dev, NULL};
-        char *vfat_nl[] = {"mkfs.vfat", (char *)dev, NULL};
-        char *ntfs[] = {"mkfs.ntfs", "-Q", "-F", "-L", lab, (char *)dev, NULL};
-        char *swap[] = {"mkswap", "-L", lab, (char *)dev, NULL};
-        char *const *argv = !strcmp(fs, "ext4")   ? ext4
-                            : !strcmp(fs, "vfat") ? (lab[0] ? vfat : vfat_nl)
-                            : !strcmp(fs, "ntfs") ? ntfs
-                            : !strcmp(fs, "swap") ? swap
-                                                  : NULL;
-        if (!argv) {
-            snprintf(why, cap, "%s: this agent cannot make a '%s' file system", dev, fs);
-            return 1;
-        }
-        if (!wait_node(dev)) {
-            snprintf(why, cap, "%s does not exist (was the disk partitioned?)", dev);
-            return 1;
-        }
-        if (run(argv, NULL, why, cap))
-            return 1;
+        char *argv[8];
+        int rc = bh_disk_mkfs_argv(dev, fs, lab, argv, err);
+        if (rc)
+            return rc;
+        if (!argv[0])
+            continue; /* no file system wanted */
+        if (!wait_node(dev))
+            return bh_err_set(err, BH_ENOTFOUND, NULL,
+                              "%s does not exist (was the disk partitioned?)", dev);
+        if ((rc = bh_exec(&(struct bh_exec){.argv = argv}, err)))
+            return rc;
     }
     return 0;
 }

@@ -246,15 +246,15 @@ static int get(struct bh_httpsrc *s, const char *path, const char *what, struct 
             first_fail = now;
         double waited = (double)(now - first_fail) / 1e9;
         if (waited >= s->retry_secs) {
-            char why[128];
+            char last[128];
             if (cc != CURLE_OK)
-                bh_strlcpy(why, curl_easy_strerror(cc), sizeof(why));
+                bh_strlcpy(last, curl_easy_strerror(cc), sizeof(last));
             else
-                snprintf(why, sizeof(why), "HTTP %ld", st);
+                snprintf(last, sizeof(last), "HTTP %ld", st);
             rc = bh_err_sett(err, BH_EIO, "server-unreachable", NULL,
                              "%s: the server at %s has not answered for %.0f s (last: %s); "
                              "giving up",
-                             what, s->server, waited, why);
+                             what, s->server, waited, last);
             break;
         }
         __atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);

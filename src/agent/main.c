@@ -4,6 +4,7 @@
  * the table below: add a row (and its file) to add one.
  */
 #include "deploy.h"
+#include "run.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -25,8 +25,8 @@
  * (BOOTHERD_CLIENT_OS=1); elsewhere the step checks what it can and then
  * fails, saying what it would have run.
  */
-#include "agent.h"
 #include "proc.h"
+#include "steps.h"
 
 #include "cli/push.h"
 #include "core/str.h"
@@ -37,10 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SCRIPT_MAX (64 * 1024)
@@ -51,113 +48,36 @@ static const char *jstr(const json_t *o, const char *k)
     return s && *s ? s : NULL;
 }
 
-/* the FSType start.conf gives the partition dev */
-static const char *fstype_of(const struct bh_agent *a, const char *dev)
-{
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(json_object_get(a->group, "config"), "partitions"), i, p)
-    {
-        const char *d = jstr(p, "dev");
-        if (d && !strcmp(d, dev))
-            return jstr(p, "fstype");
-    }
-    return NULL;
-}
-
-int bh_agent_mount(const struct bh_agent *a, const char *dev, bool rw, const char *where, char *dir,
-                   size_t dcap, char *why, size_t cap)
-{
-    if (bh_agent_in_client_os()) {
-        bh_strlcpy(dir, where, dcap);
-        mkdir(dir, 0755);
-    } else {
-        bh_strlcpy(dir, "/tmp/bootherd-os.XXXXXX", dcap);
-        if (!mkdtemp(dir)) {
-            snprintf(why, cap, "mkdtemp: %s", strerror(errno));
-            return 1;
-        }
-    }
-    const char *fs = fstype_of(a, dev);
-    const char *want = !fs                   ? NULL
-                       : !strcmp(fs, "ntfs") ? "ntfs3"
-                       : !strcmp(fs, "swap") ? "swap"
-                                             : fs;
-    if (want && !strcmp(want, "swap")) {
-        snprintf(why, cap, "%s is a swap partition, not an OS", dev);
-        return 1;
-    }
-    static const char *const any[] = {"ext4", "vfat", "ntfs3", NULL};
-    unsigned long fl = rw ? 0 : MS_RDONLY;
-    int err = 0;
-    if (want) {
-        if (mount(dev, dir, want, fl, NULL) == 0)
-            return 0;
-        err = errno;
-    } else {
-        for (int i = 0; any[i]; i++) {
-            if (mount(dev, dir, any[i], fl, NULL) == 0)
-                return 0;
-            err = errno;
-        }
-    }
-    snprintf(why, cap, "cannot mount %s (%s) on %s: %s", dev, want ? want : "ext4/vfat/ntfs3", dir,
-             strerror(err));
-    if (!bh_agent_in_client_os())
-        rmdir(dir);
-    return 1;
-}
-
-int bh_agent_umount(const char *dir, char *why, size_t cap)
-{
-    sync();
-    for (int i = 0; i < 50; i++) {
-        if (umount2(dir, 0) == 0) {
-            if (!strncmp(dir, "/tmp/bootherd-", 14))
-                rmdir(dir);
-            return 0;
-        }
-        if (errno != EBUSY)
-            break;
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (why)
-        snprintf(why, cap, "cannot unmount %s: %s", dir, strerror(errno));
-    return 1;
-}
-
 /* dir + "/" + path in the OS (a leading "/" is the OS's root) */
-static int os_path(const char *dir, const char *path, char *out, size_t cap, char *why, size_t wcap,
-                   const char *what)
+static int os_path(const char *dir, const char *path, char *out, size_t cap, const char *what,
+                   struct bh_err *err)
 {
     while (*path == '/')
         path++;
-    if (strstr(path, "..")) {
-        snprintf(why, wcap, "%s '%s' leaves the partition", what, path);
-        return 1;
-    }
+    if (strstr(path, ".."))
+        return bh_err_set(err, BH_EINVAL, NULL, "%s '%s' leaves the partition", what, path);
     snprintf(out, cap, "%s/%s", dir, path);
     if (access(out, R_OK) == 0)
         return 0;
-    snprintf(why, wcap, "the OS has no %s /%s (%s)", what, path, strerror(errno));
-    return 1;
+    return bh_err_set(err, BH_ENOTFOUND, NULL, "the OS has no %s /%s (%s)", what, path,
+                      strerror(errno));
 }
 
 /* ---- start:N ------------------------------------------------------------ */
 
-static int start_local(struct bh_agent *a, int n, char *why, size_t cap);
+static int start_local(struct bh_agent *a, int n, struct bh_err *err);
 
-static int start_kexec(struct bh_agent *a, const json_t *os, int n, const char *root, char *why,
-                       size_t cap)
+static int start_kexec(struct bh_agent *a, const json_t *os, int n, const char *root,
+                       struct bh_err *err)
 {
     char dir[64], kernel[512], initrd[512] = "", cmdline[2048];
     const char *k = jstr(os, "kernel"), *i = jstr(os, "initrd"), *app = jstr(os, "append");
-    if (bh_agent_mount(a, root, false, "/mnt", dir, sizeof(dir), why, cap))
-        return 1;
-    int rc = os_path(dir, k, kernel, sizeof(kernel), why, cap, "Kernel");
+    int rc = bh_agent_mount(a, root, false, "/mnt", dir, sizeof(dir), err);
+    if (rc)
+        return rc;
+    rc = os_path(dir, k, kernel, sizeof(kernel), "Kernel", err);
     if (!rc && i)
-        rc = os_path(dir, i, initrd, sizeof(initrd), why, cap, "Initrd");
+        rc = os_path(dir, i, initrd, sizeof(initrd), "Initrd", err);
     if (app && strstr(app, "root="))
         snprintf(cmdline, sizeof(cmdline), "%s", app);
     else
@@ -165,18 +85,18 @@ static int start_kexec(struct bh_agent *a, const json_t *os, int n, const char *
     char initarg[530], cmdarg[2070];
     snprintf(initarg, sizeof(initarg), "--initrd=%s", initrd);
     snprintf(cmdarg, sizeof(cmdarg), "--command-line=%s", cmdline);
-    if (!rc && !bh_agent_in_client_os()) {
-        snprintf(why, cap,
-                 "refusing to kexec: not running in the bootherd client OS (would load /%s%s%s "
-                 "from %s with '%s')",
-                 k + (*k == '/'), i ? " and " : "", i ? i : "", root, cmdline);
-        rc = 1;
-    }
+    if (!rc && !bh_agent_in_client_os())
+        rc = bh_err_set(err, BH_EPERM, NULL,
+                        "refusing to kexec: not running in the bootherd client OS (would load "
+                        "/%s%s%s from %s with '%s')",
+                        k + (*k == '/'), i ? " and " : "", i ? i : "", root, cmdline);
     if (!rc) {
         char *argv[] = {
             "kexec", "-l", kernel, initrd[0] ? initarg : cmdarg, initrd[0] ? cmdarg : NULL, NULL};
-        char why1[512];
-        rc = bh_exec(&(struct bh_exec){.argv = argv}, why1, sizeof(why1));
+        struct bh_err e1, e2;
+        bh_err_clear(&e1);
+        bh_err_clear(&e2);
+        rc = bh_exec(&(struct bh_exec){.argv = argv}, &e1);
         if (rc) { /* a locked-down kernel loads only through kexec_file_load */
             char *argv_s[] = {"kexec",
                               "-s",
@@ -185,34 +105,41 @@ static int start_kexec(struct bh_agent *a, const json_t *os, int n, const char *
                               initrd[0] ? initarg : cmdarg,
                               initrd[0] ? cmdarg : NULL,
                               NULL};
-            rc = bh_exec(&(struct bh_exec){.argv = argv_s}, why, cap);
+            rc = bh_exec(&(struct bh_exec){.argv = argv_s}, &e2);
             if (rc)
-                snprintf(why + strlen(why), cap - strlen(why), "; without -s: %s", why1);
+                bh_err_set(err, rc, NULL, "%s; without -s: %s", e2.msg, e1.msg);
         }
     }
-    if (bh_agent_umount(dir, rc ? NULL : why, cap) && !rc)
-        return 1;
+    int urc = bh_agent_umount(dir, rc ? NULL : err);
     if (rc)
-        return 1;
+        return rc;
+    if (urc)
+        return urc;
     fprintf(stderr, "bootherd-agent: start: kexec %s with '%s'\n", k, cmdline);
     bh_agent_report(a, "done", NULL, NULL);
+    a->step_reported = true;
     char *exec[] = {"kexec", "-e", NULL};
-    bh_exec(&(struct bh_exec){.argv = exec}, why, cap);
+    struct bh_err e;
+    bh_err_clear(&e);
+    bh_exec(&(struct bh_exec){.argv = exec}, &e);
     /* still here: the kexec failed; the disk's own boot loader may do */
-    fprintf(stderr, "bootherd-agent: kexec -e returned (%s); booting from the disk instead\n", why);
-    if (start_local(a, n, why, cap) > 0)
-        fprintf(stderr, "bootherd-agent: start: %s\n", why);
-    return -1;
+    fprintf(stderr, "bootherd-agent: kexec -e returned (%s); booting from the disk instead\n",
+            e.msg);
+    rc = start_local(a, n, err);
+    if (rc && err)
+        fprintf(stderr, "bootherd-agent: start: %s\n", err->msg);
+    return rc ? rc : BH_ESYS;
 }
 
 /* under UEFI: the first boot entry on a disk (not the network) boots next */
 static void uefi_bootnext(void)
 {
-    char out[4096], why[256];
+    char out[4096];
+    struct bh_err e;
+    bh_err_clear(&e);
     char *list[] = {"efibootmgr", "-v", NULL};
-    if (bh_exec(&(struct bh_exec){.argv = list, .out = out, .out_cap = sizeof(out)}, why,
-                sizeof(why))) {
-        fprintf(stderr, "bootherd-agent: start: %s\n", why);
+    if (bh_exec(&(struct bh_exec){.argv = list, .out = out, .out_cap = sizeof(out)}, &e)) {
+        fprintf(stderr, "bootherd-agent: start: %s\n", e.msg);
         return;
     }
     for (char *line = out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
@@ -225,8 +152,8 @@ static void uefi_bootnext(void)
         char num[5];
         snprintf(num, sizeof(num), "%.4s", line + 4);
         char *set[] = {"efibootmgr", "--bootnext", num, NULL};
-        if (bh_exec(&(struct bh_exec){.argv = set}, why, sizeof(why)))
-            fprintf(stderr, "bootherd-agent: start: %s\n", why);
+        if (bh_exec(&(struct bh_exec){.argv = set}, &e))
+            fprintf(stderr, "bootherd-agent: start: %s\n", e.msg);
         else
             fprintf(stderr, "bootherd-agent: start: next boot is entry %s\n", num);
         return;
@@ -234,51 +161,52 @@ static void uefi_bootnext(void)
     fprintf(stderr, "bootherd-agent: start: no disk entry among the UEFI boot entries\n");
 }
 
-static int start_local(struct bh_agent *a, int n, char *why, size_t cap)
+static int start_local(struct bh_agent *a, int n, struct bh_err *err)
 {
-    if (!bh_agent_in_client_os()) {
-        snprintf(why, cap, "refusing to reboot into OS %d: not running in the bootherd client OS",
-                 n);
-        return 1;
-    }
+    if (!bh_agent_in_client_os())
+        return bh_err_set(err, BH_EPERM, NULL,
+                          "refusing to reboot into OS %d: not running in the bootherd client OS",
+                          n);
     long status = 0;
     json_t *out = NULL;
     struct bh_err e;
     if (bh_cli_json(&a->api, "POST", "/api/v1/agent/boot-local", NULL, &status, &out, &e) ||
         status != 204) {
         const char *d = jstr(out, "detail");
-        snprintf(why, cap, "the server did not arrange a boot from the disk: %s",
-                 status ? (d ? d : "unexpected answer") : e.msg);
+        int rc =
+            bh_err_set(err, BH_EIO, NULL, "the server did not arrange a boot from the disk: %s",
+                       status ? (d ? d : "unexpected answer") : e.msg);
         json_decref(out);
-        return 1;
+        return rc;
     }
     json_decref(out);
     if (access("/sys/firmware/efi", F_OK) == 0)
         uefi_bootnext();
     bh_agent_report(a, "done", NULL, NULL);
+    a->step_reported = true;
     sync();
     reboot(RB_AUTOBOOT);
-    fprintf(stderr, "bootherd-agent: reboot: %s\n", strerror(errno));
-    return -1;
+    int e2 = errno;
+    fprintf(stderr, "bootherd-agent: reboot: %s\n", strerror(e2));
+    return bh_err_set(err, BH_ESYS, NULL, "reboot: %s", strerror(e2));
 }
 
-int bh_agent_start(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+int bh_agent_start(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     const json_t *os = bh_agent_os(a, s->os);
     const char *root = jstr(os, "root"), *k = jstr(os, "kernel");
-    if (!os || !root) {
-        snprintf(why, cap, "the group has no OS entry %d with a Root", s->os);
-        return 1;
-    }
+    if (!os || !root)
+        return bh_err_set(err, BH_ENOTFOUND, NULL, "the group has no OS entry %d with a Root",
+                          s->os);
     if (k && strcasecmp(k, "auto"))
-        return start_kexec(a, os, s->os, root, why, cap);
-    return start_local(a, s->os, why, cap);
+        return start_kexec(a, os, s->os, root, err);
+    return start_local(a, s->os, err);
 }
 
 /* ---- postsync:N --------------------------------------------------------- */
 
 /* the image's script into *script (NULL when it has none) */
-static int fetch_script(struct bh_agent *a, const char *image, char **script, char *why, size_t cap)
+static int fetch_script(struct bh_agent *a, const char *image, char **script, struct bh_err *err)
 {
     char path[512], esc[256];
     bh_cli_escape(image, esc, sizeof(esc));
@@ -286,24 +214,25 @@ static int fetch_script(struct bh_agent *a, const char *image, char **script, ch
     struct bh_resp r = {0};
     struct bh_err e;
     *script = NULL;
-    if (bh_cli_request(&a->api, "GET", path, NULL, NULL, 0, NULL, &r, &e)) {
-        snprintf(why, cap, "fetching the post-sync script of %s: %s", image, e.msg);
-        return 1;
-    }
+    if (bh_cli_request(&a->api, "GET", path, NULL, NULL, 0, NULL, &r, &e))
+        return bh_err_set(err, BH_EIO, NULL, "fetching the post-sync script of %s: %s", image,
+                          e.msg);
     int rc = 0;
     if (r.status == 200 && r.len <= SCRIPT_MAX) {
         *script = strndup(r.body ? r.body : "", r.len);
-        rc = *script ? 0 : 1;
+        if (!*script)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "the post-sync script of %s: out of memory",
+                            image);
     } else if (r.status != 204) {
-        snprintf(why, cap, "fetching the post-sync script of %s: HTTP %ld", image, r.status);
-        rc = 1;
+        rc = bh_err_set(err, BH_EIO, NULL, "fetching the post-sync script of %s: HTTP %ld", image,
+                        r.status);
     }
     bh_resp_free(&r);
     return rc;
 }
 
 /* without a script: the host's name into etc/hostname, when the OS has one */
-static int set_hostname(const char *dir, const char *name, char *why, size_t cap)
+static int set_hostname(const char *dir, const char *name, struct bh_err *err)
 {
     char path[256], tmp[272];
     snprintf(path, sizeof(path), "%s/etc/hostname", dir);
@@ -312,41 +241,41 @@ static int set_hostname(const char *dir, const char *name, char *why, size_t cap
     snprintf(tmp, sizeof(tmp), "%s.bootherd", path);
     FILE *f = fopen(tmp, "w");
     if (!f || fprintf(f, "%s\n", name) < 0 || fflush(f) || fsync(fileno(f))) {
-        snprintf(why, cap, "writing %s: %s", path, strerror(errno));
+        int rc = bh_err_set(err, BH_ESYS, NULL, "writing %s: %s", path, strerror(errno));
         if (f)
             fclose(f);
         unlink(tmp);
-        return 1;
+        return rc;
     }
     fclose(f);
     if (rename(tmp, path)) {
-        snprintf(why, cap, "writing %s: %s", path, strerror(errno));
+        int rc = bh_err_set(err, BH_ESYS, NULL, "writing %s: %s", path, strerror(errno));
         unlink(tmp);
-        return 1;
+        return rc;
     }
     fprintf(stderr, "bootherd-agent: postsync: etc/hostname is %s\n", name);
     return 0;
 }
 
-int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     const json_t *os = bh_agent_os(a, s->os);
     const char *root = jstr(os, "root");
     char image[256], ref[64];
-    if (bh_agent_os_image(os, s->os, image, sizeof(image), ref, sizeof(ref), why, cap))
-        return 1;
+    int rc = bh_agent_os_image(os, s->os, image, sizeof(image), ref, sizeof(ref), err);
+    if (rc)
+        return rc;
     char *script = NULL;
-    if (fetch_script(a, image, &script, why, cap))
-        return 1;
+    if ((rc = fetch_script(a, image, &script, err)))
+        return rc;
     char dir[64];
-    if (bh_agent_mount(a, root, true, "/mnt", dir, sizeof(dir), why, cap)) {
+    if ((rc = bh_agent_mount(a, root, true, "/mnt", dir, sizeof(dir), err))) {
         free(script);
-        return 1;
+        return rc;
     }
     const char *name = jstr(a->host, "name") ? jstr(a->host, "name") : a->mac;
     const char *room = jstr(a->host, "room") ? jstr(a->host, "room") : "";
     const char *group = jstr(a->host, "group") ? jstr(a->host, "group") : "";
-    int rc;
     if (script) {
         /* bootherd's names, and LINBO's for the scripts admins bring along */
         char v[12][320];
@@ -368,24 +297,22 @@ int bh_agent_postsync(struct bh_agent *a, const struct bh_step *s, char *why, si
         env[12] = NULL;
         char *argv[] = {"sh", "-c", script, "postsync", NULL};
         char out[2048] = "";
+        struct bh_err e;
+        bh_err_clear(&e);
         rc = bh_exec(
             &(struct bh_exec){
                 .argv = argv, .env = env, .cwd = dir, .out = out, .out_cap = sizeof(out)},
-            why, cap);
+            &e);
         if (out[0])
             fprintf(stderr, "bootherd-agent: postsync %s:\n%s\n", image, out);
-        if (rc) {
-            char tmp[1024];
-            snprintf(tmp, sizeof(tmp), "the post-sync script of %s on %s: %s", image, root, why);
-            bh_strlcpy(why, tmp, cap);
-        }
+        if (rc)
+            bh_err_set(err, rc, NULL, "the post-sync script of %s on %s: %s", image, root, e.msg);
     } else {
-        rc = set_hostname(dir, name, why, cap);
+        rc = set_hostname(dir, name, err);
     }
     free(script);
-    if (bh_agent_umount(dir, rc ? NULL : why, cap))
-        return 1;
-    return rc;
+    int urc = bh_agent_umount(dir, rc ? NULL : err);
+    return rc ? rc : urc;
 }
 
 /* ---- create_image:N ----------------------------------------------------- */
@@ -408,36 +335,33 @@ static bool mounted(const char *dev)
     return m;
 }
 
-int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     const json_t *os = bh_agent_os(a, s->os);
     const char *root = jstr(os, "root");
     char image[256], ref[64];
-    if (bh_agent_os_image(os, s->os, image, sizeof(image), ref, sizeof(ref), why, cap))
-        return 1;
-    if (mounted(root)) {
-        snprintf(why, cap, "%s is mounted: a capture needs the file system at rest", root);
-        return 1;
-    }
+    int rc = bh_agent_os_image(os, s->os, image, sizeof(image), ref, sizeof(ref), err);
+    if (rc)
+        return rc;
+    if (mounted(root))
+        return bh_err_set(err, BH_EBUSY, NULL,
+                          "%s is mounted: a capture needs the file system at rest", root);
     int fd = open(root, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, cap, "%s: %s", root, strerror(errno));
-        return 1;
-    }
+    if (fd < 0)
+        return bh_err_set(err, BH_ESYS, NULL, "%s: %s", root, strerror(errno));
     uint64_t size = 0;
     struct bh_err e;
     bh_err_clear(&e);
     struct bh_push_opts o = {.name = image, .note = s->arg, .progress = push_progress, .ud = a};
     struct bh_push_stats st;
     json_t *ver = NULL;
-    int rc = bh_push_source_size(fd, &size, &e);
+    rc = bh_push_source_size(fd, &size, &e);
     if (!rc)
         rc = bh_cli_push(&a->api, fd, size, &o, &st, &ver, &e);
     close(fd);
-    if (rc) {
-        snprintf(why, cap, "create_image:%d: %s from %s: %s", s->os, image, root, e.msg);
-        return 1;
-    }
+    if (rc)
+        return bh_err_set(err, rc < 0 ? rc : BH_EIO, NULL, "create_image:%d: %s from %s: %s", s->os,
+                          image, root, e.msg);
     /* a candidate waits for an operator's promote (or the image auto-promotes) */
     const char *state = json_string_value(json_object_get(ver, "state"));
     fprintf(stderr,
@@ -457,12 +381,14 @@ int bh_agent_capture(struct bh_agent *a, const struct bh_step *s, char *why, siz
 
 /* ---- shell:CMD ---------------------------------------------------------- */
 
-int bh_agent_shell(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+int bh_agent_shell(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     char out[3072] = "";
     char *argv[] = {"sh", "-c", (char *)s->arg, NULL};
-    int rc = bh_exec(&(struct bh_exec){.argv = argv, .out = out, .out_cap = sizeof(out)}, why, cap);
-    json_t *p = json_pack("{s:s, s:s, s:i}", "phase", "output", "output", out, "status", rc);
+    int rc = bh_exec(&(struct bh_exec){.argv = argv, .out = out, .out_cap = sizeof(out)}, err);
+    /* the task's "status" is 0 or 1 (failed), as the server and operators see it */
+    json_t *p =
+        json_pack("{s:s, s:s, s:i}", "phase", "output", "output", out, "status", rc ? 1 : 0);
     bh_agent_report(a, "running", p, NULL);
     json_decref(p);
     return rc;

@@ -62,22 +62,22 @@ static void feed(int fd, const char *text)
     close(fd);
 }
 
-int bh_exec(const struct bh_exec *x, char *why, size_t cap)
+int bh_exec(const struct bh_exec *x, struct bh_err *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1};
     if ((x->input && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0) {
-        snprintf(why, cap, "pipe: %s", strerror(errno));
+        int rc = bh_err_set(err, BH_ESYS, NULL, "pipe: %s", strerror(errno));
         close_all(in, out, -1);
-        return 1;
+        return rc;
     }
     char *envbuf[ENV_MAX];
     char **envp = make_env(x, envbuf, ENV_MAX);
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(why, cap, "fork: %s", strerror(errno));
+        int rc = bh_err_set(err, BH_ESYS, NULL, "fork: %s", strerror(errno));
         close_all(in, out, nul);
-        return 1;
+        return rc;
     }
     if (pid == 0) {
         dup2(x->input ? in[0] : nul, STDIN_FILENO);
@@ -121,8 +121,7 @@ int bh_exec(const struct bh_exec *x, char *why, size_t cap)
     while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
         ;
     if (w < 0) {
-        snprintf(why, cap, "%s: waitpid: %s", x->argv[0], strerror(errno));
-        return 1;
+        return bh_err_set(err, BH_ESYS, NULL, "%s: waitpid: %s", x->argv[0], strerror(errno));
     }
     while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
         buf[--len] = '\0';
@@ -134,8 +133,10 @@ int bh_exec(const struct bh_exec *x, char *why, size_t cap)
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     const char *tail = len > 300 ? buf + len - 300 : buf;
-    snprintf(why, cap, "%s failed (%s %d)%s%s", x->argv[0], WIFEXITED(st) ? "status" : "signal",
-             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), len ? ": " : "", tail);
-    bh_utf8_scrub(why);
-    return 1;
+    bh_err_set(err, BH_EIO, NULL, "%s failed (%s %d)%s%s", x->argv[0],
+               WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+               len ? ": " : "", tail);
+    if (err)
+        bh_utf8_scrub(err->msg);
+    return BH_EIO;
 }

@@ -6,6 +6,8 @@
 #ifndef BH_AGENT_PROC_H
 #define BH_AGENT_PROC_H
 
+#include "core/err.h"
+
 #include <stddef.h>
 
 struct bh_exec {
@@ -17,8 +19,9 @@ struct bh_exec {
     size_t out_cap;
 };
 
-/* 0 when it exits 0; else 1 with why = the command, how it ended and the
- * end of what it printed. */
-int bh_exec(const struct bh_exec *x, char *why, size_t cap);
+/* 0 when it exits 0; else BH_EIO with err's message = the command, how it
+ * ended and the end of what it printed (BH_ESYS when it could not be run:
+ * pipe, fork, waitpid). */
+int bh_exec(const struct bh_exec *x, struct bh_err *err);
 
 #endif

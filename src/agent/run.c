@@ -14,14 +14,19 @@
  * halt (only inside the client OS, which says so with
  * BOOTHERD_CLIENT_OS=1); initcache, and sync/new through the cache
  * partition (cachestep.c).
+ *
+ * The calls go one way: run.c (run.h) -> the steps (steps.h: osops.c,
+ * cachestep.c; disk.h; deploy.h) -> the helpers below them all (agent.h:
+ * agent.c; proc.h, cache.h, httpsrc.h).  A step never includes run.h or
+ * calls into run.c, and agent.c includes no step's header.
  */
 #include "agent.h"
 #include "deploy.h"
 #include "disk.h"
+#include "run.h"
+#include "steps.h"
 
 #include "core/str.h"
-#include "model/startconf.h"
-#include "core/timeutil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,7 +38,6 @@
 #include <unistd.h>
 
 #define HELLO_BACKOFF_MAX_MS 30000
-#define PROGRESS_EVERY_MS    500
 
 static void sleep_ms(int ms)
 {
@@ -76,7 +80,7 @@ static int hello(struct bh_agent *a, const char *ticket)
             bh_cli_fail_json("hello", status, out);
             json_decref(out);
             json_decref(body);
-            return 1;
+            return BH_EAUTH; /* the ticket or the host is refused */
         }
         fprintf(stderr, "bootherd-agent: hello: %s; again in %d ms\n",
                 status ? "the server is not ready" : e.msg, wait);
@@ -86,96 +90,19 @@ static int hello(struct bh_agent *a, const char *ticket)
     }
 }
 
-bool bh_agent_in_client_os(void)
-{
-    const char *os = getenv("BOOTHERD_CLIENT_OS");
-    return os && !strcmp(os, "1");
-}
-
-int bh_agent_report(struct bh_agent *a, const char *state, json_t *progress, const char *error)
-{
-    char path[96];
-    snprintf(path, sizeof(path), "/api/v1/agent/tasks/%lld", (long long)a->task);
-    json_t *body = json_pack("{s:s}", "state", state);
-    if (progress)
-        json_object_set(body, "progress", progress);
-    json_t *ej = error ? json_string(error) : NULL; /* NULL when not UTF-8 */
-    if (error) /* never drop the error: without one, "failed" is refused */
-        json_object_set_new(body, "error", ej ? ej : json_string("(an error that is not text)"));
-    long status = 0;
-    json_t *out = NULL;
-    struct bh_err e;
-    int rc = bh_cli_json(&a->api, "POST", path, body, &status, &out, &e);
-    if (!rc && status != 200)
-        rc = bh_cli_fail_json("report", status, out);
-    else if (rc)
-        fprintf(stderr, "bootherd-agent: report: %s\n", e.msg);
-    json_decref(body);
-    json_decref(out);
-    return rc;
-}
-
-void bh_agent_progress(struct bh_agent *a, const char *phase, uint64_t done, uint64_t total,
-                       uint64_t fetched)
-{
-    uint64_t now = bh_mono_ns() / 1000000;
-    if (strcmp(a->phase, phase) || a->phase_task != a->task) { /* a new phase: its clock */
-        bh_strlcpy(a->phase, phase, sizeof(a->phase));
-        a->phase_task = a->task;
-        a->phase_t0_ms = now;
-    }
-    if (done < total && now - a->last_report_ms < PROGRESS_EVERY_MS)
-        return;
-    a->last_report_ms = now;
-    json_t *p = json_pack("{s:s, s:I, s:I}", "phase", phase, "done", (json_int_t)done, "total",
-                          (json_int_t)total);
-    if (fetched)
-        json_object_set_new(p, "fetched", json_integer((json_int_t)fetched));
-    uint64_t ms = now - a->phase_t0_ms;
-    if (ms >= 200 && done) { /* rate over the phase so far, and what is left at that rate */
-        uint64_t rate = done * 1000 / ms;
-        json_object_set_new(p, "rate", json_integer((json_int_t)rate));
-        if (rate && total >= done)
-            json_object_set_new(p, "eta_s", json_integer((json_int_t)((total - done) / rate)));
-    }
-    bh_agent_report(a, "running", p, NULL);
-    json_decref(p);
-}
-
 static void on_progress(void *ud, uint64_t done, uint64_t total, uint64_t fetched)
 {
     bh_agent_progress(ud, "deploying", done, total, fetched);
 }
 
-const json_t *bh_agent_os(const struct bh_agent *a, int n)
-{
-    return json_array_get(json_object_get(json_object_get(a->group, "config"), "os"),
-                          (size_t)(n - 1));
-}
-
-int bh_agent_os_image(const json_t *os, int n, char *name, size_t ncap, char *ref, size_t rcap,
-                      char *why, size_t cap)
-{
-    const char *base = json_string_value(json_object_get(os, "base_image"));
-    const char *root = json_string_value(json_object_get(os, "root"));
-    if (!os || !base || !*base || !root || !*root) {
-        snprintf(why, cap, "the group has no OS entry %d with a BaseImage and a Root", n);
-        return 1;
-    }
-    if (!bh_startconf_image(base, name, ncap, ref, rcap)) {
-        snprintf(why, cap, "OS entry %d's BaseImage '%.64s' names no image", n, base);
-        return 1;
-    }
-    return 0;
-}
-
-static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+static int do_deploy(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     const json_t *os = bh_agent_os(a, s->os);
     const char *root = json_string_value(json_object_get(os, "root"));
     char name[256], ref[64];
-    if (bh_agent_os_image(os, s->os, name, sizeof(name), ref, sizeof(ref), why, cap))
-        return 1;
+    int rc = bh_agent_os_image(os, s->os, name, sizeof(name), ref, sizeof(ref), err);
+    if (rc)
+        return rc;
     struct bh_agent_deploy_req q = {.server = a->api.url,
                                     .token = a->api.token,
                                     .name = name,
@@ -190,20 +117,18 @@ static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, siz
     bh_err_clear(&e);
     /* through the cache partition, when the group has one that mounts */
     const char *cdev = bh_agent_cache_dev(a);
-    char cdir[64], cwhy[512];
-    bool cached =
-        cdev && !bh_agent_mount(a, cdev, true, "/cache", cdir, sizeof(cdir), cwhy, sizeof(cwhy));
+    char cdir[64];
+    bool cached = cdev && !bh_agent_mount(a, cdev, true, "/cache", cdir, sizeof(cdir), &e);
     if (cdev && !cached)
-        fprintf(stderr, "bootherd-agent: without the cache: %s\n", cwhy);
+        fprintf(stderr, "bootherd-agent: without the cache: %s\n", e.msg);
     q.cache_dir = cached ? cdir : NULL;
-    int rc = bh_agent_deploy(&q, &st, &e);
+    bh_err_clear(&e);
+    rc = bh_agent_deploy(&q, &st, &e);
     if (cached)
-        bh_agent_umount(cdir, NULL, 0);
-    if (rc) {
-        snprintf(why, cap, "%s:%d: %s@%s onto %s: %s", s->kind == BH_STEP_NEW ? "new" : "sync",
-                 s->os, name, ref, root, e.msg);
-        return 1;
-    }
+        bh_agent_umount(cdir, NULL);
+    if (rc)
+        return bh_err_set(err, rc, NULL, "%s:%d: %s@%s onto %s: %s",
+                          s->kind == BH_STEP_NEW ? "new" : "sync", s->os, name, ref, root, e.msg);
     fprintf(stderr,
             "bootherd-agent: %s@%s on %s: %llu extents, %llu already right, fetched %llu chunks "
             "(%llu bytes; %llu from the cache) in %.1f s; %llu requests retried\n",
@@ -215,19 +140,43 @@ static int do_deploy(struct bh_agent *a, const struct bh_step *s, char *why, siz
 
 /* reboot and halt: the machine only, never a server a test runs on.  The
  * step is reported done first: afterwards nobody is left to say so. */
-static int do_power(struct bh_agent *a, const struct bh_step *s, char *why, size_t cap)
+static int do_power(struct bh_agent *a, const struct bh_step *s, struct bh_err *err)
 {
     const char *what = s->kind == BH_STEP_REBOOT ? "reboot" : "halt";
-    if (!bh_agent_in_client_os()) {
-        snprintf(why, cap, "refusing to %s: not running in the bootherd client OS", what);
-        return 1;
-    }
+    if (!bh_agent_in_client_os())
+        return bh_err_set(err, BH_EPERM, NULL,
+                          "refusing to %s: not running in the bootherd client OS", what);
     bh_agent_report(a, "done", NULL, NULL);
+    a->step_reported = true;
     sync();
     reboot(s->kind == BH_STEP_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
-    snprintf(why, cap, "%s failed: %s", what, strerror(errno));
-    fprintf(stderr, "bootherd-agent: %s\n", why);
-    return -1; /* reported done already */
+    int e = errno;
+    fprintf(stderr, "bootherd-agent: %s failed: %s\n", what, strerror(e));
+    return bh_err_set(err, BH_ESYS, NULL, "%s failed: %s", what, strerror(e));
+}
+
+int bh_agent_do_step(struct bh_agent *a, const struct bh_step *s, const char *text,
+                     struct bh_err *err)
+{
+    const json_t *config = json_object_get(a->group, "config");
+    a->step_reported = false;
+    switch (s->kind) {
+    case BH_STEP_PARTITION:
+        return bh_disk_partition(config, access("/sys/firmware/efi", F_OK) == 0, err);
+    case BH_STEP_FORMAT: return bh_disk_format(config, s->os, err);
+    case BH_STEP_SYNC:
+    case BH_STEP_NEW: return do_deploy(a, s, err);
+    case BH_STEP_START: return bh_agent_start(a, s, err);
+    case BH_STEP_POSTSYNC: return bh_agent_postsync(a, s, err);
+    case BH_STEP_CREATE_IMAGE: return bh_agent_capture(a, s, err);
+    case BH_STEP_SHELL: return bh_agent_shell(a, s, err);
+    case BH_STEP_INITCACHE: return bh_agent_initcache(a, err);
+    case BH_STEP_REBOOT:
+    case BH_STEP_HALT: return do_power(a, s, err);
+    default:
+        return bh_err_set(err, BH_EUNSUPP, NULL, "this agent (%s) cannot do '%s' yet", BH_VERSION,
+                          text);
+    }
 }
 
 /* Do one step; false when the server did not let it start (cancelled
@@ -236,7 +185,7 @@ static bool run_step(struct bh_agent *a, const char *text)
 {
     struct bh_step s;
     struct bh_err e;
-    char why[1024] = "";
+    bh_err_clear(&e);
     if (bh_step_parse(text, &s, &e)) {
         bh_agent_report(a, "failed", NULL, e.msg);
         return true;
@@ -245,32 +194,13 @@ static bool run_step(struct bh_agent *a, const char *text)
         fprintf(stderr, "bootherd-agent: step '%s' may not start now; asking again later\n", text);
         return false;
     }
-    int rc;
-    const json_t *config = json_object_get(a->group, "config");
-    switch (s.kind) {
-    case BH_STEP_PARTITION:
-        rc = bh_disk_partition(config, access("/sys/firmware/efi", F_OK) == 0, why, sizeof(why));
-        break;
-    case BH_STEP_FORMAT: rc = bh_disk_format(config, s.os, why, sizeof(why)); break;
-    case BH_STEP_SYNC:
-    case BH_STEP_NEW: rc = do_deploy(a, &s, why, sizeof(why)); break;
-    case BH_STEP_START: rc = bh_agent_start(a, &s, why, sizeof(why)); break;
-    case BH_STEP_POSTSYNC: rc = bh_agent_postsync(a, &s, why, sizeof(why)); break;
-    case BH_STEP_CREATE_IMAGE: rc = bh_agent_capture(a, &s, why, sizeof(why)); break;
-    case BH_STEP_SHELL: rc = bh_agent_shell(a, &s, why, sizeof(why)); break;
-    case BH_STEP_INITCACHE: rc = bh_agent_initcache(a, why, sizeof(why)); break;
-    case BH_STEP_REBOOT:
-    case BH_STEP_HALT: rc = do_power(a, &s, why, sizeof(why)); break;
-    default:
-        snprintf(why, sizeof(why), "this agent (%s) cannot do '%s' yet", BH_VERSION, text);
-        rc = 1;
-    }
-    if (rc < 0) /* reported done already; the machine is going away */
+    int rc = bh_agent_do_step(a, &s, text, &e);
+    if (a->step_reported) /* reported done already; the machine is going away */
         return true;
     a->finished_task = a->task;
     a->finished_ok = rc == 0;
-    bh_strlcpy(a->finished_why, why, sizeof(a->finished_why));
-    bh_agent_report(a, rc ? "failed" : "done", NULL, rc ? why : NULL);
+    bh_strlcpy(a->finished_why, rc ? e.msg : "", sizeof(a->finished_why));
+    bh_agent_report(a, rc ? "failed" : "done", NULL, rc ? e.msg : NULL);
     return true;
 }
 
@@ -335,7 +265,8 @@ int bh_agent_cmd_run(int argc, char **argv)
             json_decref(t);
             break;
         } else if (status == 401) {
-            rc = bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+            bh_cli_fail_json("task", status, t); /* the token is gone: a new boot */
+            rc = BH_EAUTH;
         } else if (channel) {
             bh_agent_wait(&a, a.poll_ms);
         } else {
