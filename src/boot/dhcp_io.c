@@ -25,7 +25,7 @@
 #include "core/timeutil.h"
 #include "dhcp_proto.h"
 #include "dhcp_server.h"
-#include "leasedb.h"
+#include "store/leases.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

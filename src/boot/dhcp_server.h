@@ -20,7 +20,7 @@
 
 #include "dhcp.h"
 #include "dhcp_proto.h"
-#include "leasedb.h"
+#include "store/leases.h"
 
 #define BH_DHCP_OFFER_HOLD_S   60     /* an offered address is kept this long for its client */
 #define BH_DHCP_DECLINE_HOLD_S 600    /* a declined address rests this long */

@@ -7,6 +7,7 @@
 #ifndef BH_STORE_BACKEND_H
 #define BH_STORE_BACKEND_H
 
+#include "leases.h"
 #include "store.h"
 
 struct bh_store_backend {
@@ -102,5 +103,17 @@ struct bh_store_backend {
 extern const struct bh_store_backend bh__sqlite_backend;
 
 void bh__store_notify(struct bh_store *s, int64_t rev);
+
+/* The lease rows (leases.h): the backend's connection to the lease
+ * database, used by one thread at a time (leases.c's writer once it runs).
+ * apply writes v[0..n) (puts and deletes) in one transaction, all or
+ * nothing. */
+struct bh__lease_rows;
+int bh__sq_lease_open(const char *path, struct bh__lease_rows **out, struct bh_err *err);
+int bh__sq_lease_load(struct bh__lease_rows *l, int (*cb)(void *ud, const struct bh_lease_rec *r),
+                      void *ud, struct bh_err *err);
+int bh__sq_lease_apply(struct bh__lease_rows *l, const struct bh_lease_rec *v, size_t n,
+                       struct bh_err *err);
+void bh__sq_lease_close(struct bh__lease_rows *l);
 
 #endif

@@ -29,7 +29,7 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-int sq_fail(struct sq_conn *c, struct bh_err *err, const char *what)
+int bh__sq_fail(struct sq_conn *c, struct bh_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(c->db);
     int rc = BH_EIO;
@@ -43,7 +43,7 @@ int sq_fail(struct sq_conn *c, struct bh_err *err, const char *what)
     return bh_err_set(err, rc, NULL, "store: %s: %s", what, sqlite3_errmsg(c->db));
 }
 
-sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql, struct bh_err *err)
+sqlite3_stmt *bh__sq_prepare(struct sq_conn *c, const char *sql, struct bh_err *err)
 {
     uint64_t h = hash_str(sql);
     struct sq_stmt *victim = &c->cache[0];
@@ -63,7 +63,7 @@ sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql, struct bh_err *err)
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        sq_fail(c, err, "prepare");
+        bh__sq_fail(c, err, "prepare");
         return NULL;
     }
     char *copy = strdup(sql);
@@ -83,11 +83,11 @@ sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql, struct bh_err *err)
     return st;
 }
 
-int sq_exec(struct sq_conn *c, const char *sql, struct bh_err *err)
+int bh__sq_exec(struct sq_conn *c, const char *sql, struct bh_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = sq_fail(c, err, "exec");
+        int rc = bh__sq_fail(c, err, "exec");
         sqlite3_free(msg);
         return rc;
     }
@@ -110,12 +110,12 @@ static int conn_open(struct sq_conn *c, const char *path, bool writer, int busy_
     }
     sqlite3_busy_timeout(c->db, busy_ms);
     sqlite3_extended_result_codes(c->db, 1);
-    int rc = sq_exec(c, "PRAGMA foreign_keys = ON", err);
+    int rc = bh__sq_exec(c, "PRAGMA foreign_keys = ON", err);
     if (!rc && writer)
-        rc = sq_exec(c,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     "PRAGMA wal_autocheckpoint = 1000",
-                     err);
+        rc = bh__sq_exec(c,
+                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                         "PRAGMA wal_autocheckpoint = 1000",
+                         err);
     if (rc) {
         sqlite3_close(c->db);
         c->db = NULL;
@@ -138,7 +138,7 @@ static void conn_close(struct sq_conn *c)
     pthread_mutex_destroy(&c->mu);
 }
 
-struct sq_conn *sq_reader(struct sq *q)
+struct sq_conn *bh__sq_reader(struct sq *q)
 {
     unsigned start = atomic_fetch_add_explicit(&q->next_reader, 1, memory_order_relaxed);
     for (int i = 0; i < q->nreaders; i++) {
@@ -151,7 +151,7 @@ struct sq_conn *sq_reader(struct sq *q)
     return c;
 }
 
-void sq_release(struct sq_conn *c)
+void bh__sq_release(struct sq_conn *c)
 {
     pthread_mutex_unlock(&c->mu);
 }
@@ -173,11 +173,12 @@ static void sq_close(void *impl)
 
 static int load_revision(struct sq *q, struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(&q->writer, "SELECT value FROM meta WHERE key='revision'", err);
+    sqlite3_stmt *st =
+        bh__sq_prepare(&q->writer, "SELECT value FROM meta WHERE key='revision'", err);
     if (!st)
         return BH_EIO;
     if (sqlite3_step(st) != SQLITE_ROW)
-        return sq_fail(&q->writer, err, "read revision");
+        return bh__sq_fail(&q->writer, err, "read revision");
     atomic_store(&q->revision, sqlite3_column_int64(st, 0));
     sqlite3_reset(st);
     return 0;
@@ -197,8 +198,8 @@ static int sq_open(struct bh_store *owner, const struct bh_store_config *cfg, vo
         free(q);
         return rc;
     }
-    if ((rc = sq_migrate(q, err)) || (rc = load_revision(q, err)) ||
-        (rc = sq_build_selects(q) ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0))
+    if ((rc = bh__sq_migrate(q, err)) || (rc = load_revision(q, err)) ||
+        (rc = bh__sq_build_selects(q) ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0))
         goto fail;
     q->nreaders = cfg->readers > 0 ? cfg->readers : READERS_DEFAULT;
     q->readers = calloc((size_t)q->nreaders, sizeof(*q->readers));
@@ -210,7 +211,7 @@ static int sq_open(struct bh_store *owner, const struct bh_store_config *cfg, vo
         /* a first read opens the WAL and shared-memory files now, while the
          * daemon may still be privileged (see serve.c) */
         if ((rc = conn_open(&q->readers[i], cfg->path, false, busy, err)) ||
-            (rc = sq_exec(&q->readers[i], "SELECT value FROM meta", err))) {
+            (rc = bh__sq_exec(&q->readers[i], "SELECT value FROM meta", err))) {
             q->nreaders = i + (q->readers[i].db != NULL);
             goto fail;
         }
@@ -225,20 +226,20 @@ fail:
 static int sq_ping(void *impl, struct bh_err *err)
 {
     struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     int rc = 0;
-    sqlite3_stmt *st = sq_prepare(c, "SELECT value FROM meta WHERE key='revision'", err);
+    sqlite3_stmt *st = bh__sq_prepare(c, "SELECT value FROM meta WHERE key='revision'", err);
     if (!st)
         rc = BH_EIO;
     else if (sqlite3_step(st) != SQLITE_ROW)
-        rc = sq_fail(c, err, "ping");
+        rc = bh__sq_fail(c, err, "ping");
     if (st)
         sqlite3_reset(st);
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
-/* Kept in memory by sq_commit; reading it never takes a connection (a
+/* Kept in memory by bh__sq_commit; reading it never takes a connection (a
  * caller may already hold one). */
 static int64_t sq_revision(void *impl)
 {
@@ -250,9 +251,9 @@ static int sq_schema_version(void *impl)
     return ((struct sq *)impl)->schema_version;
 }
 
-int sq_bump(struct sq *q, int64_t *rev, struct bh_err *err)
+int bh__sq_bump(struct sq *q, int64_t *rev, struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(
+    sqlite3_stmt *st = bh__sq_prepare(
         &q->writer, "UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value", err);
     if (!st)
         return BH_EIO;
@@ -260,21 +261,21 @@ int sq_bump(struct sq *q, int64_t *rev, struct bh_err *err)
     if (sqlite3_step(st) == SQLITE_ROW)
         *rev = sqlite3_column_int64(st, 0);
     else
-        rc = sq_fail(&q->writer, err, "bump revision");
+        rc = bh__sq_fail(&q->writer, err, "bump revision");
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_begin(struct sq *q, int64_t *rev, struct bh_err *err)
+int bh__sq_begin(struct sq *q, int64_t *rev, struct bh_err *err)
 {
     pthread_mutex_lock(&q->writer.mu);
-    int rc = sq_exec(&q->writer, "BEGIN IMMEDIATE", err);
+    int rc = bh__sq_exec(&q->writer, "BEGIN IMMEDIATE", err);
     if (rc) {
         pthread_mutex_unlock(&q->writer.mu);
         return rc;
     }
-    if ((rc = sq_bump(q, rev, err))) {
-        sq_rollback(q);
+    if ((rc = bh__sq_bump(q, rev, err))) {
+        bh__sq_rollback(q);
         return rc;
     }
     return 0;
@@ -284,22 +285,22 @@ static int prune_events(struct sq *q, int64_t rev, struct bh_err *err)
 {
     if (rev % PRUNE_EVERY != 0 || rev <= q->events_keep)
         return 0;
-    sqlite3_stmt *st = sq_prepare(&q->writer, "DELETE FROM events WHERE rev <= ?", err);
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, "DELETE FROM events WHERE rev <= ?", err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, rev - q->events_keep);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(&q->writer, err, "prune events");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "prune events");
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_commit(struct sq *q, int64_t rev, struct bh_err *err)
+int bh__sq_commit(struct sq *q, int64_t rev, struct bh_err *err)
 {
     int rc = prune_events(q, rev, err);
     if (!rc)
-        rc = sq_exec(&q->writer, "COMMIT", err);
+        rc = bh__sq_exec(&q->writer, "COMMIT", err);
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
     atomic_store(&q->revision, rev);
@@ -308,14 +309,14 @@ int sq_commit(struct sq *q, int64_t rev, struct bh_err *err)
     return 0;
 }
 
-void sq_rollback(struct sq *q)
+void bh__sq_rollback(struct sq *q)
 {
     if (!sqlite3_get_autocommit(q->writer.db))
-        sq_exec(&q->writer, "ROLLBACK", NULL);
+        bh__sq_exec(&q->writer, "ROLLBACK", NULL);
     pthread_mutex_unlock(&q->writer.mu);
 }
 
-int sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v)
+int bh__sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v)
 {
     if (!v || json_is_null(v))
         return sqlite3_bind_null(st, idx);
@@ -332,7 +333,7 @@ int sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v)
     return sqlite3_bind_text(st, idx, s, -1, free);
 }
 
-json_t *sq_column_json(sqlite3_stmt *st, int col)
+json_t *bh__sq_column_json(sqlite3_stmt *st, int col)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return json_null();
@@ -347,17 +348,17 @@ static int bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
     return s ? sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, idx);
 }
 
-int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, const char *type,
-              const json_t *before, const json_t *after, const struct bh_actor *a, bool audit,
-              struct bh_err *err)
+int bh__sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, const char *type,
+                  const json_t *before, const json_t *after, const struct bh_actor *a, bool audit,
+                  struct bh_err *err)
 {
     char ts[BH_TIME_STRLEN];
     bh_time_format(bh_wall_ms(), ts);
     const char *actor = a && a->name ? a->name : "system";
-    sqlite3_stmt *st = sq_prepare(&q->writer,
-                                  "INSERT INTO events (rev, ts, kind, key, type, actor, data) "
-                                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                  err);
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer,
+                                      "INSERT INTO events (rev, ts, kind, key, type, actor, data) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                      err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, rev);
@@ -366,16 +367,17 @@ int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, cons
     bind_text_or_null(st, 4, key);
     bind_text_or_null(st, 5, type);
     bind_text_or_null(st, 6, actor);
-    sq_bind_json_text(st, 7, after ? after : before);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(&q->writer, err, "append event");
+    bh__sq_bind_json_text(st, 7, after ? after : before);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "append event");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc || !audit)
         return rc;
-    st = sq_prepare(&q->writer,
-                    "INSERT INTO audit (ts, actor, token_id, remote, action, kind, key, before, "
-                    "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    err);
+    st =
+        bh__sq_prepare(&q->writer,
+                       "INSERT INTO audit (ts, actor, token_id, remote, action, kind, key, before, "
+                       "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       err);
     if (!st)
         return BH_EIO;
     bind_text_or_null(st, 1, ts);
@@ -385,9 +387,9 @@ int sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, cons
     bind_text_or_null(st, 5, type);
     bind_text_or_null(st, 6, kind);
     bind_text_or_null(st, 7, key);
-    sq_bind_json_text(st, 8, before);
-    sq_bind_json_text(st, 9, after);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(&q->writer, err, "append audit");
+    bh__sq_bind_json_text(st, 8, before);
+    bh__sq_bind_json_text(st, 9, after);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "append audit");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
@@ -399,7 +401,25 @@ static json_t *event_row(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 0), "ts", sqlite3_column_text(st, 1),
                      "kind", sqlite3_column_text(st, 2), "key", sqlite3_column_text(st, 3), "type",
                      sqlite3_column_text(st, 4), "actor", sqlite3_column_text(st, 5), "data",
-                     sq_column_json(st, 6));
+                     bh__sq_column_json(st, 6));
+}
+
+/* Append every row of st (a bound "SELECT rev, ts, kind, key, type, actor,
+ * data FROM events ...") to arr as an event object; st is reset after. */
+static int event_rows(struct sq_conn *c, sqlite3_stmt *st, json_t *arr, struct bh_err *err)
+{
+    int rc = 0, r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *ev = event_row(st);
+        if (!ev || json_array_append_new(arr, ev)) {
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+            break;
+        }
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = bh__sq_fail(c, err, "read events");
+    sqlite3_reset(st);
+    return rc;
 }
 
 static int sq_events(void *impl, int64_t since, int limit, json_t **events, struct bh_err *err)
@@ -410,13 +430,13 @@ static int sq_events(void *impl, int64_t since, int limit, json_t **events, stru
         return bh_err_set(err, BH_EINVAL, "since",
                           "since=%lld is ahead of the current revision %lld", (long long)since,
                           (long long)now);
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     json_t *arr = json_array();
     int rc = arr ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     /* the oldest kept event and the page come from one snapshot, so a prune
      * in between cannot open a silent gap */
-    bool in_txn = !rc && !(rc = sq_exec(c, "BEGIN", err));
-    sqlite3_stmt *st = rc ? NULL : sq_prepare(c, "SELECT MIN(rev) FROM events", err);
+    bool in_txn = !rc && !(rc = bh__sq_exec(c, "BEGIN", err));
+    sqlite3_stmt *st = rc ? NULL : bh__sq_prepare(c, "SELECT MIN(rev) FROM events", err);
     if (!rc && !st)
         rc = BH_EIO;
     if (!rc && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
@@ -429,29 +449,20 @@ static int sq_events(void *impl, int64_t since, int limit, json_t **events, stru
     }
     if (st)
         sqlite3_reset(st);
-    if (!rc && !(st = sq_prepare(c,
-                                 "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE "
-                                 "rev > ? ORDER BY rev LIMIT ?",
-                                 err)))
+    if (!rc &&
+        !(st = bh__sq_prepare(c,
+                              "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE "
+                              "rev > ? ORDER BY rev LIMIT ?",
+                              err)))
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_int64(st, 1, since);
         sqlite3_bind_int(st, 2, limit);
-        int s2;
-        while ((s2 = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *ev = event_row(st);
-            if (!ev || json_array_append_new(arr, ev)) {
-                rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        if (!rc && s2 != SQLITE_DONE)
-            rc = sq_fail(c, err, "read events");
-        sqlite3_reset(st);
+        rc = event_rows(c, st, arr, err);
     }
     if (in_txn)
-        sq_exec(c, "COMMIT", NULL);
-    sq_release(c);
+        bh__sq_exec(c, "COMMIT", NULL);
+    bh__sq_release(c);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -466,14 +477,14 @@ static int sq_event_append(void *impl, const char *kind, const char *key, const 
 {
     struct sq *q = impl;
     int64_t r;
-    int rc = sq_begin(q, &r, err);
+    int rc = bh__sq_begin(q, &r, err);
     if (rc)
         return rc;
-    if ((rc = sq_record(q, r, kind, key, type, NULL, data, a, audit, err))) {
-        sq_rollback(q);
+    if ((rc = bh__sq_record(q, r, kind, key, type, NULL, data, a, audit, err))) {
+        bh__sq_rollback(q);
         return rc;
     }
-    if ((rc = sq_commit(q, r, err)))
+    if ((rc = bh__sq_commit(q, r, err)))
         return rc;
     if (rev)
         *rev = r;
@@ -488,39 +499,40 @@ static int sq_event_append_many(void *impl, const json_t *events, const struct b
     if (n == 0)
         return 0;
     int64_t rev;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     for (size_t i = 0; !rc && i < n; i++) {
         const json_t *ev = json_array_get(events, i);
         if (i > 0) /* every event has its own revision */
-            rc = sq_bump(q, &rev, err);
+            rc = bh__sq_bump(q, &rev, err);
         if (!rc)
-            rc = sq_record(q, rev, json_string_value(json_object_get(ev, "kind")),
-                           json_string_value(json_object_get(ev, "key")),
-                           json_string_value(json_object_get(ev, "type")), NULL,
-                           json_object_get(ev, "data"), a, false, err);
+            rc = bh__sq_record(q, rev, json_string_value(json_object_get(ev, "kind")),
+                               json_string_value(json_object_get(ev, "key")),
+                               json_string_value(json_object_get(ev, "type")), NULL,
+                               json_object_get(ev, "data"), a, false, err);
     }
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
-    return sq_commit(q, rev, err);
+    return bh__sq_commit(q, rev, err);
 }
 
 static int sq_events_of(void *impl, const char *kind, const char *key, int64_t before, int limit,
                         json_t **events, struct bh_err *err)
 {
     struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     json_t *arr = json_array();
     int rc = arr ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     sqlite3_stmt *st =
         rc ? NULL
-           : sq_prepare(c,
-                        "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE kind = ? "
-                        "AND key = ? AND (?3 = 0 OR rev < ?3) ORDER BY rev DESC LIMIT ?4",
-                        err);
+           : bh__sq_prepare(
+                 c,
+                 "SELECT rev, ts, kind, key, type, actor, data FROM events WHERE kind = ? "
+                 "AND key = ? AND (?3 = 0 OR rev < ?3) ORDER BY rev DESC LIMIT ?4",
+                 err);
     if (!rc && !st)
         rc = BH_EIO;
     if (!rc) {
@@ -528,19 +540,9 @@ static int sq_events_of(void *impl, const char *kind, const char *key, int64_t b
         bind_text_or_null(st, 2, key);
         sqlite3_bind_int64(st, 3, before);
         sqlite3_bind_int(st, 4, limit);
-        int s2;
-        while ((s2 = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *ev = event_row(st);
-            if (!ev || json_array_append_new(arr, ev)) {
-                rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        if (!rc && s2 != SQLITE_DONE)
-            rc = sq_fail(c, err, "read events");
-        sqlite3_reset(st);
+        rc = event_rows(c, st, arr, err);
     }
-    sq_release(c);
+    bh__sq_release(c);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -552,10 +554,10 @@ static int sq_events_of(void *impl, const char *kind, const char *key, int64_t b
 static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items, struct bh_err *err)
 {
     struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     int rc = 0;
     json_t *arr = json_array();
-    sqlite3_stmt *st = sq_prepare(
+    sqlite3_stmt *st = bh__sq_prepare(
         c,
         "SELECT id, ts, actor, token_id, remote, action, kind, key, before, after FROM audit "
         "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR key = ?2) AND (?3 IS NULL OR actor = "
@@ -593,19 +595,19 @@ static int sq_audit(void *impl, const struct bh_audit_query *aq, json_t **items,
                       "actor", sqlite3_column_text(st, 2), "token_id", sqlite3_column_text(st, 3),
                       "remote", sqlite3_column_text(st, 4), "action", sqlite3_column_text(st, 5),
                       "kind", sqlite3_column_text(st, 6), "key", sqlite3_column_text(st, 7),
-                      "before", sq_column_json(st, 8), "after", sq_column_json(st, 9));
+                      "before", bh__sq_column_json(st, 8), "after", bh__sq_column_json(st, 9));
         if (!r || json_array_append_new(arr, r)) {
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
             break;
         }
     }
     if (!rc && s != SQLITE_DONE)
-        rc = sq_fail(c, err, "read audit");
+        rc = bh__sq_fail(c, err, "read audit");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     free(only);
 out:
-    sq_release(c);
+    bh__sq_release(c);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -618,12 +620,12 @@ static int sq_token_lookup(void *impl, const char *tid, struct bh_token_info *ou
                            struct bh_err *err)
 {
     struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     int rc = 0;
     sqlite3_stmt *st =
-        sq_prepare(c, "SELECT name, role, hash, expires_at FROM tokens WHERE tid = ?", err);
+        bh__sq_prepare(c, "SELECT name, role, hash, expires_at FROM tokens WHERE tid = ?", err);
     if (!st) {
-        sq_release(c);
+        bh__sq_release(c);
         return BH_EIO;
     }
     sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
@@ -643,10 +645,10 @@ static int sq_token_lookup(void *impl, const char *tid, struct bh_token_info *ou
     } else if (s == SQLITE_DONE) {
         rc = bh_err_set(err, BH_ENOTFOUND, NULL, "no such token");
     } else {
-        rc = sq_fail(c, err, "token lookup");
+        rc = bh__sq_fail(c, err, "token lookup");
     }
     sqlite3_reset(st);
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
@@ -657,51 +659,51 @@ const struct bh_store_backend bh__sqlite_backend = {
     .ping = sq_ping,
     .revision = sq_revision,
     .schema_version = sq_schema_version,
-    .get = sq_get,
-    .list = sq_list,
-    .create = sq_create,
-    .update = sq_update,
-    .update_many = sq_update_many,
-    .put_many = sq_put_many,
-    .del = sq_delete,
+    .get = bh__sq_get,
+    .list = bh__sq_list,
+    .create = bh__sq_create,
+    .update = bh__sq_update,
+    .update_many = bh__sq_update_many,
+    .put_many = bh__sq_put_many,
+    .del = bh__sq_delete,
     .events = sq_events,
     .event_append = sq_event_append,
     .event_append_many = sq_event_append_many,
     .events_of = sq_events_of,
     .audit = sq_audit,
     .token_lookup = sq_token_lookup,
-    .version_create = sq_version_create,
-    .version_get = sq_version_get,
-    .versions = sq_versions,
-    .version_promote = sq_version_promote,
-    .tag_set = sq_tag_set,
-    .tag_delete = sq_tag_delete,
-    .version_delete = sq_version_delete,
-    .upload_create = sq_upload_create,
-    .upload_get = sq_upload_get,
-    .upload_delete = sq_upload_delete,
-    .image_roots = sq_image_roots,
-    .version_set_new_bytes = sq_version_set_new_bytes,
-    .versions_without_new_bytes = sq_versions_without_new_bytes,
-    .summary = sq_summary,
-    .hosts_activity = sq_hosts_activity,
-    .images_usage = sq_images_usage,
-    .job_create = sq_job_create,
-    .job_get = sq_job_get,
-    .jobs = sq_jobs,
-    .job_cancel = sq_job_cancel,
-    .job_retry = sq_job_retry,
-    .task_next = sq_task_next,
-    .task_find = sq_task_find,
-    .jobs_wake_due = sq_jobs_wake_due,
-    .job_woken = sq_job_woken,
-    .task_update = sq_task_update,
-    .agent_login = sq_agent_login,
-    .agent_session = sq_agent_session,
-    .agent_renew = sq_agent_renew,
-    .agent_end = sq_agent_end,
-    .session_create = sq_session_create,
-    .session_get = sq_session_get,
-    .session_touch = sq_session_touch,
-    .session_end = sq_session_end,
+    .version_create = bh__sq_version_create,
+    .version_get = bh__sq_version_get,
+    .versions = bh__sq_versions,
+    .version_promote = bh__sq_version_promote,
+    .tag_set = bh__sq_tag_set,
+    .tag_delete = bh__sq_tag_delete,
+    .version_delete = bh__sq_version_delete,
+    .upload_create = bh__sq_upload_create,
+    .upload_get = bh__sq_upload_get,
+    .upload_delete = bh__sq_upload_delete,
+    .image_roots = bh__sq_image_roots,
+    .version_set_new_bytes = bh__sq_version_set_new_bytes,
+    .versions_without_new_bytes = bh__sq_versions_without_new_bytes,
+    .summary = bh__sq_summary,
+    .hosts_activity = bh__sq_hosts_activity,
+    .images_usage = bh__sq_images_usage,
+    .job_create = bh__sq_job_create,
+    .job_get = bh__sq_job_get,
+    .jobs = bh__sq_jobs,
+    .job_cancel = bh__sq_job_cancel,
+    .job_retry = bh__sq_job_retry,
+    .task_next = bh__sq_task_next,
+    .task_find = bh__sq_task_find,
+    .jobs_wake_due = bh__sq_jobs_wake_due,
+    .job_woken = bh__sq_job_woken,
+    .task_update = bh__sq_task_update,
+    .agent_login = bh__sq_agent_login,
+    .agent_session = bh__sq_agent_session,
+    .agent_renew = bh__sq_agent_renew,
+    .agent_end = bh__sq_agent_end,
+    .session_create = bh__sq_session_create,
+    .session_get = bh__sq_session_get,
+    .session_touch = bh__sq_session_touch,
+    .session_end = bh__sq_session_end,
 };

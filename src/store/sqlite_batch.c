@@ -32,11 +32,11 @@ static int put_one(struct sq *q, struct bh_store_put *p, const struct bh_actor *
     p->result = BH_PUT_UNCHANGED;
     if (!p->kind || !p->key)
         return bh_err_set(err, BH_EINVAL, NULL, "a put needs a kind and a key");
-    int rc = sq_update_in(q, p->kind, p->key, p->fn ? p->fn : keep, p->ud, 0,
-                          p->fn ? p->flags : BH_UPD_PARTIAL, a, rev, &obj, changed, err);
+    int rc = bh__sq_update_in(q, p->kind, p->key, p->fn ? p->fn : keep, p->ud, 0,
+                              p->fn ? p->flags : BH_UPD_PARTIAL, a, rev, &obj, changed, err);
     if (rc == BH_ENOTFOUND && p->create) {
         bh_err_clear(err);
-        rc = sq_create_in(q, p->kind, p->create, a, rev, &obj, err);
+        rc = bh__sq_create_in(q, p->kind, p->create, a, rev, &obj, err);
         *changed = rc == 0;
         if (!rc)
             p->result = BH_PUT_CREATED;
@@ -49,12 +49,13 @@ static int put_one(struct sq *q, struct bh_store_put *p, const struct bh_actor *
     return rc;
 }
 
-int sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
-                const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud, struct bh_err *err)
+int bh__sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
+                    const struct bh_actor *a, bh_store_put_err_fn on_err, void *ud,
+                    struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t first, last = 0;
-    int rc = sq_begin(q, &first, err), failed = 0;
+    int rc = bh__sq_begin(q, &first, err), failed = 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -62,8 +63,8 @@ int sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
         bool changed = false;
         struct bh_err pe;
         bh_err_clear(&pe);
-        if ((rc = sq_exec(&q->writer, "SAVEPOINT put", err)) ||
-            (last && (rc = sq_bump(q, &rev, err))))
+        if ((rc = bh__sq_exec(&q->writer, "SAVEPOINT put", err)) ||
+            (last && (rc = bh__sq_bump(q, &rev, err))))
             break;
         int prc = put_one(q, &puts[i], a, rev, &changed, &pe);
         if (prc == BH_EIO || prc == BH_ENOMEM) { /* the database, not the data */
@@ -74,11 +75,11 @@ int sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
         }
         if (changed)
             last = rev;
-        rc = sq_exec(&q->writer, changed ? "RELEASE put" : "ROLLBACK TO put; RELEASE put", err);
+        rc = bh__sq_exec(&q->writer, changed ? "RELEASE put" : "ROLLBACK TO put; RELEASE put", err);
         if (rc)
             break;
         if (prc) {
-            sq_err_of_key(&pe, puts[i].key);
+            bh__sq_err_of_key(&pe, puts[i].key);
             if (!failed && err)
                 *err = pe;
             if (!failed)
@@ -88,8 +89,8 @@ int sq_put_many(void *impl, struct bh_store_put *puts, size_t n, unsigned flags,
         }
     }
     if (rc || failed || !last || (flags & BH_PUT_DRY_RUN)) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc ? rc : failed;
     }
-    return sq_commit(q, last, err);
+    return bh__sq_commit(q, last, err);
 }

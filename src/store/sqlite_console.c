@@ -49,7 +49,7 @@ static const char *const host_states[] = {"new", "known", "booting", "up", "offl
 static int each_row(struct sq_conn *c, const char *sql, int64_t room_id,
                     int (*fn)(void *ud, sqlite3_stmt *st), void *ud, struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(c, sql, err);
+    sqlite3_stmt *st = bh__sq_prepare(c, sql, err);
     if (!st)
         return BH_EIO;
     if (sqlite3_bind_parameter_count(st) >= 1) {
@@ -62,7 +62,7 @@ static int each_row(struct sq_conn *c, const char *sql, int64_t room_id,
     while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
         rc = fn(ud, st);
     if (!rc && r != SQLITE_DONE)
-        rc = sq_fail(c, err, "summary");
+        rc = bh__sq_fail(c, err, "summary");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc == BH_ENOMEM)
@@ -112,7 +112,7 @@ static int row_jobs(void *ud, sqlite3_stmt *st)
 
 static int room_of(struct sq_conn *c, const char *room, int64_t *id, struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(c, "SELECT id FROM rooms WHERE name = ?", err);
+    sqlite3_stmt *st = bh__sq_prepare(c, "SELECT id FROM rooms WHERE name = ?", err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_text(st, 1, room, -1, SQLITE_TRANSIENT);
@@ -122,21 +122,21 @@ static int room_of(struct sq_conn *c, const char *room, int64_t *id, struct bh_e
     else if (r == SQLITE_DONE)
         rc = bh_err_set(err, BH_ENOTFOUND, "room", "no room '%.64s'", room);
     else
-        rc = sq_fail(c, err, "find room");
+        rc = bh__sq_fail(c, err, "find room");
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_summary(void *impl, const char *room, json_t **out, struct bh_err *err)
+int bh__sq_summary(void *impl, const char *room, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
+    struct sq_conn *c = bh__sq_reader(impl);
     json_t *sum = json_object(), *hosts = json_object(), *by = json_object(), *jobs = json_object();
     int rc = sum && hosts && by && jobs ? 0 : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     for (size_t i = 0; !rc && i < sizeof(host_states) / sizeof(host_states[0]); i++)
         if (json_object_set_new(by, host_states[i], json_integer(0)))
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     /* every figure from one snapshot, the revision included */
-    bool in_txn = !rc && !(rc = sq_exec(c, "BEGIN", err));
+    bool in_txn = !rc && !(rc = bh__sq_exec(c, "BEGIN", err));
     int64_t room_id = 0;
     if (!rc && room)
         rc = room_of(c, room, &room_id, err);
@@ -166,8 +166,8 @@ int sq_summary(void *impl, const char *room, json_t **out, struct bh_err *err)
                       "('queued', 'running')) a)",
                       0, row_jobs, jobs, err);
     if (in_txn)
-        sq_exec(c, "COMMIT", NULL);
-    sq_release(c);
+        bh__sq_exec(c, "COMMIT", NULL);
+    bh__sq_release(c);
     if (!rc) {
         json_int_t total = 0;
         const char *k;
@@ -194,15 +194,15 @@ static int bind_array(sqlite3_stmt *st, const json_t *arr, struct bh_err *err)
 {
     if (!json_is_array(arr))
         return bh_err_set(err, BH_EINVAL, NULL, "a list of keys is an array");
-    return sq_bind_json_text(st, 1, arr) == SQLITE_OK
+    return bh__sq_bind_json_text(st, 1, arr) == SQLITE_OK
                ? 0
                : bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
 }
 
-int sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_err *err)
+int bh__sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st = sq_prepare(c, HOST_ACTIVITY, err);
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(c, HOST_ACTIVITY, err);
     json_t *map = json_object();
     int rc = !st ? BH_EIO : !map ? bh_err_set(err, BH_ENOMEM, NULL, "out of memory") : 0;
     if (!rc)
@@ -213,19 +213,19 @@ int sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_er
             "{s:I, s:I, s:s, s:s, s:o, s:s?, s:s?}", "job", (json_int_t)sqlite3_column_int64(st, 2),
             "task", (json_int_t)sqlite3_column_int64(st, 1), "step",
             (const char *)sqlite3_column_text(st, 3), "state",
-            (const char *)sqlite3_column_text(st, 4), "progress", sq_column_json(st, 5), "error",
-            (const char *)sqlite3_column_text(st, 6), "updated",
+            (const char *)sqlite3_column_text(st, 4), "progress", bh__sq_column_json(st, 5),
+            "error", (const char *)sqlite3_column_text(st, 6), "updated",
             (const char *)sqlite3_column_text(st, 7));
         if (!a || json_object_set_new(map, (const char *)sqlite3_column_text(st, 0), a))
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     if (!rc && r != SQLITE_DONE)
-        rc = sq_fail(c, err, "host activity");
+        rc = bh__sq_fail(c, err, "host activity");
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     if (rc) {
         json_decref(map);
         return rc;
@@ -234,10 +234,10 @@ int sq_hosts_activity(void *impl, const json_t *macs, json_t **out, struct bh_er
     return 0;
 }
 
-int sq_images_usage(void *impl, const json_t *names, json_t **out, struct bh_err *err)
+int bh__sq_images_usage(void *impl, const json_t *names, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st = sq_prepare(
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(
         c,
         "SELECT i.name, count(v.id), coalesce(sum(v.state = '" BH_VERSION_CANDIDATE "'), 0), "
         "(SELECT t.version FROM image_tags t WHERE t.image_id = i.id AND t.tag = '" BH_TAG_LATEST
@@ -264,12 +264,12 @@ int sq_images_usage(void *impl, const json_t *names, json_t **out, struct bh_err
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     }
     if (!rc && r != SQLITE_DONE)
-        rc = sq_fail(c, err, "image usage");
+        rc = bh__sq_fail(c, err, "image usage");
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     if (rc) {
         json_decref(map);
         return rc;

@@ -26,15 +26,15 @@ static bool is_timestamp(const struct bh_field *f)
 static int field_expr(struct bh_buf *b, const struct bh_field *f)
 {
     if (f->type == BH_F_REF)
-        return bh_buf_printf(b, "(SELECT name FROM %s WHERE id = t.%s)", sq_table(f->ref_kind),
+        return bh_buf_printf(b, "(SELECT name FROM %s WHERE id = t.%s)", bh__sq_table(f->ref_kind),
                              f->column);
     return bh_buf_printf(b, "t.%s", f->column);
 }
 
-int sq_build_selects(struct sq *q)
+int bh__sq_build_selects(struct sq *q)
 {
     for (int k = 0; k < BH_KIND__COUNT; k++) {
-        assert(sq_table((enum bh_kind)k) != NULL); /* every kind has a table */
+        assert(bh__sq_table((enum bh_kind)k) != NULL); /* every kind has a table */
         const struct bh_kind_desc *kd = bh_kind_get((enum bh_kind)k);
         struct bh_buf b;
         bh_buf_init(&b, SQL_MAX);
@@ -78,7 +78,7 @@ static json_t *row_to_json(const struct bh_kind_desc *k, sqlite3_stmt *st)
             case BH_F_BOOL: v = json_boolean(sqlite3_column_int(st, c)); break;
             case BH_F_LABELS:
             case BH_F_OBJECT:
-            case BH_F_STRLIST: v = sq_column_json(st, c); break;
+            case BH_F_STRLIST: v = bh__sq_column_json(st, c); break;
             default:
                 v = json_stringn((const char *)sqlite3_column_text(st, c),
                                  (size_t)sqlite3_column_bytes(st, c));
@@ -118,8 +118,8 @@ static int find_row(struct sq *q, struct sq_conn *c, const struct bh_kind_desc *
             val = mac;
         }
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s t WHERE t.%s = ?", q->select_cols[k->kind],
-                 sq_table(k->kind), f->column);
-        sqlite3_stmt *st = sq_prepare(c, sql, err);
+                 bh__sq_table(k->kind), f->column);
+        sqlite3_stmt *st = bh__sq_prepare(c, sql, err);
         if (!st)
             return BH_EIO;
         sqlite3_bind_text(st, 1, val, -1, SQLITE_TRANSIENT);
@@ -133,7 +133,7 @@ static int find_row(struct sq *q, struct sq_conn *c, const struct bh_kind_desc *
         }
         sqlite3_reset(st);
         if (s != SQLITE_DONE)
-            return sq_fail(c, err, "find");
+            return bh__sq_fail(c, err, "find");
     }
     return bh_err_set(err, BH_ENOTFOUND, NULL, "%s '%.128s' not found", k->name, key);
 }
@@ -143,8 +143,8 @@ static int read_by_id(struct sq *q, const struct bh_kind_desc *k, int64_t id, js
 {
     char sql[SQL_MAX];
     snprintf(sql, sizeof(sql), "SELECT %s FROM %s t WHERE t.id = ?", q->select_cols[k->kind],
-             sq_table(k->kind));
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
+             bh__sq_table(k->kind));
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql, err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, id);
@@ -154,20 +154,20 @@ static int read_by_id(struct sq *q, const struct bh_kind_desc *k, int64_t id, js
         if (!*out)
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     } else {
-        rc = sq_fail(&q->writer, err, "read back");
+        rc = bh__sq_fail(&q->writer, err, "read back");
     }
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_get(void *impl, const struct bh_kind_desc *k, const char *key, json_t **out,
-           struct bh_err *err)
+int bh__sq_get(void *impl, const struct bh_kind_desc *k, const char *key, json_t **out,
+               struct bh_err *err)
 {
     struct sq *q = impl;
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     struct row r;
     int rc = find_row(q, c, k, key, &r, err);
-    sq_release(c);
+    bh__sq_release(c);
     if (!rc)
         *out = r.obj;
     return rc;
@@ -309,7 +309,7 @@ static int where_sql(struct bh_buf *b, struct binds *bs, const struct bh_list_qu
         const struct bh_field *f = qr->filters[i].field;
         if (f->type == BH_F_REF)
             rc = bh_buf_printf(b, " AND t.%s = (SELECT id FROM %s WHERE name = ?)", f->column,
-                               sq_table(f->ref_kind));
+                               bh__sq_table(f->ref_kind));
         else
             rc = bh_buf_printf(b, " AND t.%s = ?", f->column);
         if (!rc)
@@ -340,7 +340,7 @@ static int count_rows(struct sq_conn *c, const char *table, const char *where,
         bh_buf_free(&b);
         return bh_err_set(err, rc, NULL, "query too complex");
     }
-    sqlite3_stmt *st = sq_prepare(c, b.p, err);
+    sqlite3_stmt *st = bh__sq_prepare(c, b.p, err);
     bh_buf_free(&b);
     if (!st)
         return BH_EIO;
@@ -348,13 +348,13 @@ static int count_rows(struct sq_conn *c, const char *table, const char *where,
     if (sqlite3_step(st) == SQLITE_ROW)
         *total = sqlite3_column_int64(st, 0);
     else
-        rc = sq_fail(c, err, "count");
+        rc = bh__sq_fail(c, err, "count");
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *res,
-            struct bh_err *err)
+int bh__sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *res,
+                struct bh_err *err)
 {
     struct sq *q = impl;
     const struct bh_kind_desc *k = qr->kind;
@@ -366,7 +366,7 @@ int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *r
     int rc = !bs || !items ? BH_ENOMEM : where_sql(&where, bs, qr);
     if (!rc)
         rc = bh_buf_printf(&sql, "SELECT %s FROM %s t%s ORDER BY ", q->select_cols[k->kind],
-                           sq_table(k->kind), where.p);
+                           bh__sq_table(k->kind), where.p);
     for (size_t i = 0; i < qr->nsort && !rc; i++) {
         rc = field_expr(&sql, qr->sort[i].field);
         if (!rc)
@@ -379,15 +379,16 @@ int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *r
                         rc == BH_ENOMEM ? "out of memory" : "query too complex");
         goto out;
     }
-    struct sq_conn *c = sq_reader(q);
+    struct sq_conn *c = bh__sq_reader(q);
     res->total = -1;
-    if (qr->want_total && (rc = count_rows(c, sq_table(k->kind), where.p, bs, &res->total, err))) {
-        sq_release(c);
+    if (qr->want_total &&
+        (rc = count_rows(c, bh__sq_table(k->kind), where.p, bs, &res->total, err))) {
+        bh__sq_release(c);
         goto out;
     }
-    sqlite3_stmt *st = sq_prepare(c, sql.p, err);
+    sqlite3_stmt *st = bh__sq_prepare(c, sql.p, err);
     if (!st) {
-        sq_release(c);
+        bh__sq_release(c);
         rc = BH_EIO;
         goto out;
     }
@@ -409,9 +410,9 @@ int sq_list(void *impl, const struct bh_list_query *qr, struct bh_list_result *r
         }
     }
     if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
-        rc = sq_fail(c, err, "list");
+        rc = bh__sq_fail(c, err, "list");
     sqlite3_reset(st);
-    sq_release(c);
+    bh__sq_release(c);
 out:
     bh_buf_free(&where);
     bh_buf_free(&sql);
@@ -430,30 +431,30 @@ static int check_unique(struct sq *q, const struct bh_kind_desc *k, const struct
                         const json_t *v, int64_t self, struct bh_err *err)
 {
     char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE %s = ? AND id != ?", sq_table(k->kind),
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE %s = ? AND id != ?", bh__sq_table(k->kind),
              f->column);
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql, err);
     if (!st)
         return BH_EIO;
-    sq_bind_json_text(st, 1, v);
+    bh__sq_bind_json_text(st, 1, v);
     sqlite3_bind_int64(st, 2, self);
     int s = sqlite3_step(st);
     sqlite3_reset(st);
     if (s == SQLITE_ROW)
         return bh_err_set(err, BH_ECONFLICT, f->name, "a %s with %s '%.128s' already exists",
                           k->name, f->name, json_string_value(v) ? json_string_value(v) : "?");
-    return s == SQLITE_DONE ? 0 : sq_fail(&q->writer, err, "unique check");
+    return s == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "unique check");
 }
 
 static int resolve_ref(struct sq *q, const struct bh_field *f, const json_t *v, int64_t *id,
                        struct bh_err *err)
 {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE name = ?", sq_table(f->ref_kind));
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
+    snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE name = ?", bh__sq_table(f->ref_kind));
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql, err);
     if (!st)
         return BH_EIO;
-    sq_bind_json_text(st, 1, v);
+    bh__sq_bind_json_text(st, 1, v);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
@@ -461,7 +462,7 @@ static int resolve_ref(struct sq *q, const struct bh_field *f, const json_t *v, 
     if (s == SQLITE_ROW)
         return 0;
     if (s != SQLITE_DONE)
-        return sq_fail(&q->writer, err, "resolve reference");
+        return bh__sq_fail(&q->writer, err, "resolve reference");
     return bh_err_set(err, BH_ENOREF, f->name, "%s '%.128s' does not exist",
                       bh_kind_get(f->ref_kind)->name, json_string_value(v));
 }
@@ -512,7 +513,7 @@ static int bind_col(sqlite3_stmt *st, int idx, const struct colset *cs, size_t i
 {
     if (cs->v[i] && cs->f[i]->type == BH_F_REF)
         return sqlite3_bind_int64(st, idx, cs->ref[i]);
-    return sq_bind_json_text(st, idx, cs->v[i]);
+    return bh__sq_bind_json_text(st, idx, cs->v[i]);
 }
 
 static int step_write(struct sq *q, sqlite3_stmt *st, const char *what, struct bh_err *err)
@@ -523,11 +524,11 @@ static int step_write(struct sq *q, sqlite3_stmt *st, const char *what, struct b
         return 0;
     if ((s & 0xff) == SQLITE_CONSTRAINT)
         return bh_err_set(err, BH_ECONFLICT, NULL, "%s: %s", what, sqlite3_errmsg(q->writer.db));
-    return sq_fail(&q->writer, err, what);
+    return bh__sq_fail(&q->writer, err, what);
 }
 
-int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
-                 const struct bh_actor *a, int64_t rev, json_t **out, struct bh_err *err)
+int bh__sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
+                     const struct bh_actor *a, int64_t rev, json_t **out, struct bh_err *err)
 {
     struct colset cs;
     struct bh_buf sql;
@@ -537,7 +538,7 @@ int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
     int rc = prepare_cols(q, k, doc, true, 0, -1, &cs, err);
     if (rc)
         goto out;
-    rc = bh_buf_printf(&sql, "INSERT INTO %s (rev, created_at, updated_at", sq_table(k->kind));
+    rc = bh_buf_printf(&sql, "INSERT INTO %s (rev, created_at, updated_at", bh__sq_table(k->kind));
     for (size_t i = 0; i < cs.n && !rc; i++)
         rc = bh_buf_printf(&sql, ", %s", cs.f[i]->column);
     if (!rc)
@@ -550,7 +551,7 @@ int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         goto out;
     }
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql.p, err);
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql.p, err);
     if (!st) {
         rc = BH_EIO;
         goto out;
@@ -565,8 +566,8 @@ int sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *doc,
     json_t *after;
     if ((rc = read_by_id(q, k, sqlite3_last_insert_rowid(q->writer.db), &after, err)))
         goto out;
-    rc =
-        sq_record(q, rev, k->name, bh_model_key_of(k, after), "created", NULL, after, a, true, err);
+    rc = bh__sq_record(q, rev, k->name, bh_model_key_of(k, after), "created", NULL, after, a, true,
+                       err);
     if (rc)
         json_decref(after);
     else
@@ -576,20 +577,20 @@ out:
     return rc;
 }
 
-int sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc, const struct bh_actor *a,
-              json_t **out, struct bh_err *err)
+int bh__sq_create(void *impl, const struct bh_kind_desc *k, const json_t *doc,
+                  const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
     json_t *after = NULL;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    if ((rc = sq_create_in(q, k, doc, a, rev, &after, err))) {
-        sq_rollback(q);
+    if ((rc = bh__sq_create_in(q, k, doc, a, rev, &after, err))) {
+        bh__sq_rollback(q);
         return rc;
     }
-    if ((rc = sq_commit(q, rev, err))) {
+    if ((rc = bh__sq_commit(q, rev, err))) {
         json_decref(after);
         return rc;
     }
@@ -634,9 +635,10 @@ static int precondition(const struct bh_kind_desc *k, const struct row *r, int64
                       (long long)if_rev, (long long)r->rev);
 }
 
-int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
-                 void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, int64_t rev,
-                 json_t **out, bool *changed, struct bh_err *err)
+int bh__sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key,
+                     bh_store_modify_fn fn, void *ud, int64_t if_rev, unsigned flags,
+                     const struct bh_actor *a, int64_t rev, json_t **out, bool *changed,
+                     struct bh_err *err)
 {
     struct colset cs;
     struct bh_buf sql;
@@ -656,7 +658,7 @@ int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh
     }
     if ((rc = prepare_cols(q, k, doc, false, flags, r.id, &cs, err)))
         goto out;
-    rc = bh_buf_printf(&sql, "UPDATE %s SET rev = ?, updated_at = ?", sq_table(k->kind));
+    rc = bh_buf_printf(&sql, "UPDATE %s SET rev = ?, updated_at = ?", bh__sq_table(k->kind));
     for (size_t i = 0; i < cs.n && !rc; i++)
         rc = bh_buf_printf(&sql, ", %s = ?", cs.f[i]->column);
     if (!rc)
@@ -665,7 +667,7 @@ int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh
         rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         goto out;
     }
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql.p, err);
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql.p, err);
     if (!st) {
         rc = BH_EIO;
         goto out;
@@ -680,8 +682,8 @@ int sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key, bh
     /* nothing changed: no revision, no event, no audit record */
     *changed = !same_state(r.obj, after);
     if (*changed)
-        rc = sq_record(q, rev, k->name, bh_model_key_of(k, after), "updated", r.obj, after, a, true,
-                       err);
+        rc = bh__sq_record(q, rev, k->name, bh_model_key_of(k, after), "updated", r.obj, after, a,
+                           true, err);
 out:
     bh_buf_free(&sql);
     json_decref(doc);
@@ -700,25 +702,25 @@ out:
     return 0;
 }
 
-int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
-              void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
-              struct bh_err *err)
+int bh__sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_store_modify_fn fn,
+                  void *ud, int64_t if_rev, unsigned flags, const struct bh_actor *a, json_t **out,
+                  struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
     bool changed;
     json_t *obj = NULL;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
-    rc = sq_update_in(q, k, key, fn, ud, if_rev, flags, a, rev, &obj, &changed, err);
+    rc = bh__sq_update_in(q, k, key, fn, ud, if_rev, flags, a, rev, &obj, &changed, err);
     if (rc || !changed) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         if (!rc)
             *out = obj;
         return rc;
     }
-    if ((rc = sq_commit(q, rev, err))) {
+    if ((rc = bh__sq_commit(q, rev, err))) {
         json_decref(obj);
         return rc;
     }
@@ -726,7 +728,7 @@ int sq_update(void *impl, const struct bh_kind_desc *k, const char *key, bh_stor
     return 0;
 }
 
-void sq_err_of_key(struct bh_err *err, const char *key)
+void bh__sq_err_of_key(struct bh_err *err, const char *key)
 {
     if (!err || !strncmp(err->msg, key, strlen(key)))
         return;
@@ -738,16 +740,16 @@ void sq_err_of_key(struct bh_err *err, const char *key)
 /* Every object in one transaction; each one that changes in a savepoint of
  * its own, with its own revision, so one that does not change is undone
  * alone and leaves no revision behind. */
-int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
-                   bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
-                   json_t **out, struct bh_err *err)
+int bh__sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
+                       bh_store_modify_fn fn, void *ud, unsigned flags, const struct bh_actor *a,
+                       json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t first, last = 0;
     json_t *objs = json_array();
     if (!objs)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-    int rc = sq_begin(q, &first, err);
+    int rc = bh__sq_begin(q, &first, err);
     if (rc) {
         json_decref(objs);
         return rc;
@@ -764,11 +766,11 @@ int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
             rc = bh_err_set(err, BH_EINVAL, NULL, "key %zu is not a string", i);
             break;
         }
-        if ((rc = sq_exec(&q->writer, "SAVEPOINT many", err)) ||
-            (last && (rc = sq_bump(q, &rev, err))))
+        if ((rc = bh__sq_exec(&q->writer, "SAVEPOINT many", err)) ||
+            (last && (rc = bh__sq_bump(q, &rev, err))))
             break;
-        if ((rc = sq_update_in(q, k, ks, fn, ud, 0, flags, a, rev, &obj, &changed, err))) {
-            sq_err_of_key(err, ks);
+        if ((rc = bh__sq_update_in(q, k, ks, fn, ud, 0, flags, a, rev, &obj, &changed, err))) {
+            bh__sq_err_of_key(err, ks);
             break;
         }
         if (changed)
@@ -776,20 +778,20 @@ int sq_update_many(void *impl, const struct bh_kind_desc *k, const json_t *keys,
         if (json_array_append_new(objs, obj))
             rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
         if (!rc)
-            rc = sq_exec(&q->writer, changed ? "RELEASE many" : "ROLLBACK TO many; RELEASE many",
-                         err);
+            rc = bh__sq_exec(&q->writer,
+                             changed ? "RELEASE many" : "ROLLBACK TO many; RELEASE many", err);
         if (rc)
             break;
     }
     if (rc || !last) { /* a failure, or nothing changed */
-        sq_rollback(q);
+        bh__sq_rollback(q);
         if (rc)
             json_decref(objs);
         else
             *out = objs;
         return rc;
     }
-    if ((rc = sq_commit(q, last, err))) {
+    if ((rc = bh__sq_commit(q, last, err))) {
         json_decref(objs);
         return rc;
     }
@@ -809,15 +811,15 @@ static int check_unreferenced(struct sq *q, const struct bh_kind_desc *k, const 
                 continue;
             char sql[256];
             snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE %s = ?",
-                     sq_table(other->kind), f->column);
-            sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
+                     bh__sq_table(other->kind), f->column);
+            sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql, err);
             if (!st)
                 return BH_EIO;
             sqlite3_bind_int64(st, 1, id);
             int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
             sqlite3_reset(st);
             if (n < 0)
-                return sq_fail(&q->writer, err, "reference check");
+                return bh__sq_fail(&q->writer, err, "reference check");
             if (n > 0)
                 return bh_err_set(err, BH_ECONFLICT, NULL,
                                   "%s '%.128s' is still used by %lld %s (field '%s'); move or "
@@ -829,34 +831,34 @@ static int check_unreferenced(struct sq *q, const struct bh_kind_desc *k, const 
     return 0;
 }
 
-int sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
-              const struct bh_actor *a, struct bh_err *err)
+int bh__sq_delete(void *impl, const struct bh_kind_desc *k, const char *key, int64_t if_rev,
+                  const struct bh_actor *a, struct bh_err *err)
 {
     struct sq *q = impl;
     struct row r = {0};
     int64_t rev;
     char sql[256];
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     if ((rc = find_for_write(q, k, key, if_rev, &r, err)) ||
         (rc = precondition(k, &r, if_rev, err)) || (rc = check_unreferenced(q, k, key, r.id, err)))
         goto fail;
-    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", sq_table(k->kind));
-    sqlite3_stmt *st = sq_prepare(&q->writer, sql, err);
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", bh__sq_table(k->kind));
+    sqlite3_stmt *st = bh__sq_prepare(&q->writer, sql, err);
     if (!st) {
         rc = BH_EIO;
         goto fail;
     }
     sqlite3_bind_int64(st, 1, r.id);
     if ((rc = step_write(q, st, "delete", err)) ||
-        (rc = sq_record(q, rev, k->name, bh_model_key_of(k, r.obj), "deleted", r.obj, NULL, a, true,
-                        err)))
+        (rc = bh__sq_record(q, rev, k->name, bh_model_key_of(k, r.obj), "deleted", r.obj, NULL, a,
+                            true, err)))
         goto fail;
     json_decref(r.obj);
-    return sq_commit(q, rev, err);
+    return bh__sq_commit(q, rev, err);
 fail:
-    sq_rollback(q);
+    bh__sq_rollback(q);
     json_decref(r.obj);
     return rc;
 }

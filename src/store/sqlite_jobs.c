@@ -83,10 +83,10 @@ static const char *job_state(const json_t *hosts)
 
 static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(c,
-                                  "SELECT id, rev, spec, created_by, created_at, updated_at "
-                                  "FROM jobs WHERE id = ?",
-                                  err);
+    sqlite3_stmt *st = bh__sq_prepare(c,
+                                      "SELECT id, rev, spec, created_by, created_at, updated_at "
+                                      "FROM jobs WHERE id = ?",
+                                      err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, id);
@@ -95,22 +95,22 @@ static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *
     if (r == SQLITE_ROW)
         job = json_pack("{s:I, s:I, s:o, s:s?, s:s?, s:s?}", "id",
                         (json_int_t)sqlite3_column_int64(st, 0), "rev",
-                        (json_int_t)sqlite3_column_int64(st, 1), "spec", sq_column_json(st, 2),
+                        (json_int_t)sqlite3_column_int64(st, 1), "spec", bh__sq_column_json(st, 2),
                         "created_by", (const char *)sqlite3_column_text(st, 3), "created_at",
                         (const char *)sqlite3_column_text(st, 4), "updated_at",
                         (const char *)sqlite3_column_text(st, 5));
     else if (r == SQLITE_DONE)
         rc = bh_err_set(err, BH_ENOTFOUND, "job", "no job %lld", (long long)id);
     else
-        rc = sq_fail(c, err, "read job");
+        rc = bh__sq_fail(c, err, "read job");
     sqlite3_reset(st);
     if (rc)
         return rc;
-    st = sq_prepare(c,
-                    "SELECT h.mac, h.name, t.id, t.seq, t.step, t.state, t.progress, t.error, "
-                    "t.started_at, t.finished_at FROM tasks t JOIN hosts h ON h.id = t.host_id "
-                    "WHERE t.job_id = ? ORDER BY h.mac, t.seq",
-                    err);
+    st = bh__sq_prepare(c,
+                        "SELECT h.mac, h.name, t.id, t.seq, t.step, t.state, t.progress, t.error, "
+                        "t.started_at, t.finished_at FROM tasks t JOIN hosts h ON h.id = t.host_id "
+                        "WHERE t.job_id = ? ORDER BY h.mac, t.seq",
+                        err);
     if (!st) {
         json_decref(job);
         return BH_EIO;
@@ -130,13 +130,13 @@ static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *
                                         (json_int_t)sqlite3_column_int64(st, 3), "step",
                                         (const char *)sqlite3_column_text(st, 4), "state",
                                         (const char *)sqlite3_column_text(st, 5), "progress",
-                                        sq_column_json(st, 6), "error",
+                                        bh__sq_column_json(st, 6), "error",
                                         (const char *)sqlite3_column_text(st, 7), "started_at",
                                         (const char *)sqlite3_column_text(st, 8), "finished_at",
                                         (const char *)sqlite3_column_text(st, 9)));
     }
     if (r != SQLITE_DONE)
-        rc = sq_fail(c, err, "read tasks");
+        rc = bh__sq_fail(c, err, "read tasks");
     sqlite3_reset(st);
     size_t i;
     json_t *h;
@@ -153,19 +153,19 @@ static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *
     return rc;
 }
 
-int sq_job_get(void *impl, int64_t id, json_t **out, struct bh_err *err)
+int bh__sq_job_get(void *impl, int64_t id, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
+    struct sq_conn *c = bh__sq_reader(impl);
     int rc = load_job(c, id, out, err);
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
-int sq_jobs(void *impl, int64_t before, int limit, json_t **out, struct bh_err *err)
+int bh__sq_jobs(void *impl, int64_t before, int limit, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
+    struct sq_conn *c = bh__sq_reader(impl);
     sqlite3_stmt *st =
-        sq_prepare(c, "SELECT id FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", err);
+        bh__sq_prepare(c, "SELECT id FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", err);
     int rc = st ? 0 : BH_EIO;
     json_t *arr = json_array();
     if (st) {
@@ -199,7 +199,7 @@ int sq_jobs(void *impl, int64_t before, int limit, json_t **out, struct bh_err *
             json_array_append_new(arr, job);
         }
     }
-    sq_release(c);
+    bh__sq_release(c);
     if (rc)
         json_decref(arr);
     else
@@ -213,13 +213,14 @@ static int touch_job(struct sq_conn *c, int64_t id, int64_t rev, struct bh_err *
 {
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
-    sqlite3_stmt *st = sq_prepare(c, "UPDATE jobs SET rev = ?, updated_at = ? WHERE id = ?", err);
+    sqlite3_stmt *st =
+        bh__sq_prepare(c, "UPDATE jobs SET rev = ?, updated_at = ? WHERE id = ?", err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, rev);
     sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "update job");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "update job");
     if (!rc && sqlite3_changes(c->db) == 0)
         rc = bh_err_set(err, BH_ENOTFOUND, "job", "no job %lld", (long long)id);
     sqlite3_reset(st);
@@ -276,15 +277,16 @@ static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type
         json_decref(news);
         if (!strcmp(type, "created")) /* what was asked, shell commands too, is audited */
             json_object_set(data, "spec", json_object_get(job, "spec"));
-        rc = sq_record(q, rev, "job", key, type, NULL, data, a, strcmp(type, "progress") != 0, err);
+        rc = bh__sq_record(q, rev, "job", key, type, NULL, data, a, strcmp(type, "progress") != 0,
+                           err);
         json_decref(data);
     }
     if (rc) {
         json_decref(job);
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
-    rc = sq_commit(q, rev, err);
+    rc = bh__sq_commit(q, rev, err);
     if (!rc && out)
         *out = job;
     else
@@ -292,42 +294,42 @@ static int job_write_end(struct sq *q, int64_t rev, int64_t id, const char *type
     return rc;
 }
 
-int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,
-                  json_t **out, struct bh_err *err)
+int bh__sq_job_create(void *impl, const json_t *spec, const json_t *macs, const struct bh_actor *a,
+                      json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev, id = 0;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
-    sqlite3_stmt *st = sq_prepare(c,
-                                  "INSERT INTO jobs (rev, state, spec, created_by, created_at, "
-                                  "updated_at) VALUES (?, 'queued', ?, ?, ?, ?) RETURNING id",
-                                  err);
+    sqlite3_stmt *st = bh__sq_prepare(c,
+                                      "INSERT INTO jobs (rev, state, spec, created_by, created_at, "
+                                      "updated_at) VALUES (?, 'queued', ?, ?, ?, ?) RETURNING id",
+                                      err);
     if (!st)
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_int64(st, 1, rev);
-        sq_bind_json_text(st, 2, spec);
+        bh__sq_bind_json_text(st, 2, spec);
         sqlite3_bind_text(st, 3, a && a->name ? a->name : "system", -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 4, ts, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) == SQLITE_ROW)
             id = sqlite3_column_int64(st, 0);
         else
-            rc = sq_fail(c, err, "create job");
+            rc = bh__sq_fail(c, err, "create job");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     const json_t *steps = json_object_get(spec, "steps");
     st = rc ? NULL
-            : sq_prepare(c,
-                         "INSERT INTO tasks (job_id, host_id, seq, step, state) "
-                         "SELECT ?, id, ?, ?, 'queued' FROM hosts WHERE mac = ?",
-                         err);
+            : bh__sq_prepare(c,
+                             "INSERT INTO tasks (job_id, host_id, seq, step, state) "
+                             "SELECT ?, id, ?, ?, 'queued' FROM hosts WHERE mac = ?",
+                             err);
     if (!rc && !st)
         rc = BH_EIO;
     size_t i, k;
@@ -343,7 +345,7 @@ int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const stru
             sqlite3_bind_text(st, 3, json_string_value(step), -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(st, 4, json_string_value(mac), -1, SQLITE_TRANSIENT);
             if (sqlite3_step(st) != SQLITE_DONE)
-                rc = sq_fail(c, err, "create task");
+                rc = bh__sq_fail(c, err, "create task");
             else if (sqlite3_changes(c->db) != 1)
                 rc = bh_err_set(err, BH_ENOREF, "targets", "no host with MAC %s",
                                 json_string_value(mac));
@@ -352,7 +354,7 @@ int sq_job_create(void *impl, const json_t *spec, const json_t *macs, const stru
         }
     }
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
     return job_write_end(q, rev, id, "created", 0, a, out, err);
@@ -363,7 +365,7 @@ static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t n
                       const char *type, const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     int64_t rev;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
@@ -371,7 +373,7 @@ static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t n
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
     for (size_t i = 0; !rc && i < nsql; i++) {
-        sqlite3_stmt *st = sq_prepare(c, sql[i], err);
+        sqlite3_stmt *st = bh__sq_prepare(c, sql[i], err);
         if (!st) {
             rc = BH_EIO;
             break;
@@ -379,19 +381,19 @@ static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t n
         sqlite3_bind_int64(st, 1, id);
         if (sqlite3_bind_parameter_count(st) >= 2)
             sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, type);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, type);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
     return job_write_end(q, rev, id, type, 0, a, out, err);
 }
 
-int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                  struct bh_err *err)
+int bh__sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
+                      struct bh_err *err)
 {
     static const char *const sql[] = {
         "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE job_id = "
@@ -400,7 +402,8 @@ int sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out
     return job_change(impl, id, sql, 1, "cancelled", a, out, err);
 }
 
-int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out, struct bh_err *err)
+int bh__sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
+                     struct bh_err *err)
 {
     /* every step of a host from its first unfinished one runs again */
     static const char *const sql[] = {
@@ -413,17 +416,17 @@ int sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
 
 /* the host's running step (with queued: or queued one) whose text begins
  * with prefix: {task, job, step, state} or JSON null */
-int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
-                 struct bh_err *err)
+int bh__sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
+                     struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
+    struct sq_conn *c = bh__sq_reader(impl);
     sqlite3_stmt *st =
-        sq_prepare(c,
-                   "SELECT t.id, t.job_id, t.step, t.state, t.claim FROM tasks t JOIN hosts h "
-                   "ON h.id = t.host_id WHERE h.mac = ?1 AND (t.state = 'running' "
-                   "OR (?3 AND t.state = 'queued')) AND substr(t.step, 1, "
-                   "length(?2)) = ?2 ORDER BY t.id LIMIT 1",
-                   err);
+        bh__sq_prepare(c,
+                       "SELECT t.id, t.job_id, t.step, t.state, t.claim FROM tasks t JOIN hosts h "
+                       "ON h.id = t.host_id WHERE h.mac = ?1 AND (t.state = 'running' "
+                       "OR (?3 AND t.state = 'queued')) AND substr(t.step, 1, "
+                       "length(?2)) = ?2 ORDER BY t.id LIMIT 1",
+                       err);
     int rc = st ? 0 : BH_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
@@ -440,19 +443,19 @@ int sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, j
         else if (r == SQLITE_DONE)
             *out = json_null();
         else
-            rc = sq_fail(c, err, "running task");
+            rc = bh__sq_fail(c, err, "running task");
         sqlite3_reset(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
 /* at:TIME jobs with wake whose time has come and whose hosts were not woken
  * yet: their ids */
-int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err)
+int bh__sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st = sq_prepare(
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(
         c,
         "SELECT j.id FROM jobs j WHERE json_extract(j.spec, '$.wake') AND "
         "json_extract(j.spec, '$.start_ms') <= ?1 AND json_extract(j.spec, '$.woke') IS NULL "
@@ -467,25 +470,25 @@ int sq_jobs_wake_due(void *impl, int64_t now_ms, json_t **ids, struct bh_err *er
         while ((r = sqlite3_step(st)) == SQLITE_ROW)
             json_array_append_new(*ids, json_integer(sqlite3_column_int64(st, 0)));
         if (r != SQLITE_DONE) {
-            rc = sq_fail(c, err, "jobs due");
+            rc = bh__sq_fail(c, err, "jobs due");
             json_decref(*ids);
             *ids = NULL;
         }
         sqlite3_reset(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
-int sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
-                 json_t **out, struct bh_err *err)
+int bh__sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
+                     json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
     char *text = report ? json_dumps(report, JSON_COMPACT) : NULL;
     if (report && !text)
         return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc) {
         free(text);
         return rc;
@@ -494,20 +497,20 @@ int sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_a
     rc = touch_job(c, id, rev, err);
     sqlite3_stmt *st =
         rc ? NULL
-           : sq_prepare(
+           : bh__sq_prepare(
                  c, "UPDATE jobs SET spec = json_set(spec, '$.woke', json(?2)) WHERE id = ?1", err);
     if (!rc && !st)
         rc = BH_EIO;
     if (st) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, text ? text : "true", -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "woken");
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "woken");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     free(text);
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
     return job_write_end(q, rev, id, "woken", 0, a, out, err);
@@ -527,9 +530,9 @@ int sq_job_woken(void *impl, int64_t id, const json_t *report, const struct bh_a
 
 /* ---- the agent's side ---------------------------------------------------- */
 
-int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
+int bh__sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
+    struct sq_conn *c = bh__sq_reader(impl);
     /* the oldest job with an unfinished step for this host whose earlier
      * steps are all done, and that may start:
      *   at:TIME     not before start_ms;
@@ -537,7 +540,7 @@ int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
      *               after the job was made;
      *   parallel N  this host has begun the job already, or fewer than N
      *               other hosts are in the middle of it */
-    sqlite3_stmt *st = sq_prepare(
+    sqlite3_stmt *st = bh__sq_prepare(
         c,
         "SELECT t.id, t.job_id, t.seq, t.step, t.state FROM tasks t JOIN hosts h ON "
         "h.id = t.host_id JOIN jobs j ON j.id = t.job_id WHERE h.mac = ?1 AND t.state IN "
@@ -565,10 +568,10 @@ int sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
         else if (r == SQLITE_DONE)
             *out = json_null();
         else
-            rc = sq_fail(c, err, "next task");
+            rc = bh__sq_fail(c, err, "next task");
         sqlite3_reset(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
@@ -581,11 +584,11 @@ static int check_claim(struct sq_conn *c, int64_t task, const struct bh_task_rep
     if (!rep->session)
         return 0;
     sqlite3_stmt *st =
-        sq_prepare(c,
-                   "SELECT t.claim, coalesce((SELECT s.expires_ms > ?3 FROM agent_sessions s "
-                   "WHERE s.tid = t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id "
-                   "WHERE t.id = ?1 AND h.mac = ?2",
-                   err);
+        bh__sq_prepare(c,
+                       "SELECT t.claim, coalesce((SELECT s.expires_ms > ?3 FROM agent_sessions s "
+                       "WHERE s.tid = t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id "
+                       "WHERE t.id = ?1 AND h.mac = ?2",
+                       err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, task);
@@ -605,18 +608,18 @@ static int check_claim(struct sq_conn *c, int64_t task, const struct bh_task_rep
             err->type = "claimed";
         }
     } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        rc = sq_fail(c, err, "task claim");
+        rc = bh__sq_fail(c, err, "task claim");
     }
     sqlite3_reset(st);
     return rc;
 }
 
-int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
-                   const struct bh_actor *a, json_t **out, struct bh_err *err)
+int bh__sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
+                       const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev, job = 0;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
@@ -627,23 +630,24 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
      * done | failed; a cancelled task stays cancelled */
     sqlite3_stmt *st =
         rc ? NULL
-           : sq_prepare(c,
-                        "UPDATE tasks AS t SET state = ?3, progress = "
-                        "coalesce(?4, progress), error = ?5, started_at = "
-                        "coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN "
-                        "('done', 'failed') THEN ?6 ELSE finished_at END, claim = "
-                        "coalesce(?7, claim), updated_at = ?6 WHERE id = ?1 AND host_id = (SELECT "
-                        "id FROM hosts WHERE mac = ?2) AND (state = 'queued' OR "
-                        "(state = 'running' AND ?3 <> 'queued')) AND (t.state <> "
-                        "'queued' OR ?3 <> 'running' OR " PARALLEL_OK ") RETURNING job_id",
-                        err);
+           : bh__sq_prepare(
+                 c,
+                 "UPDATE tasks AS t SET state = ?3, progress = "
+                 "coalesce(?4, progress), error = ?5, started_at = "
+                 "coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN "
+                 "('done', 'failed') THEN ?6 ELSE finished_at END, claim = "
+                 "coalesce(?7, claim), updated_at = ?6 WHERE id = ?1 AND host_id = (SELECT "
+                 "id FROM hosts WHERE mac = ?2) AND (state = 'queued' OR "
+                 "(state = 'running' AND ?3 <> 'queued')) AND (t.state <> "
+                 "'queued' OR ?3 <> 'running' OR " PARALLEL_OK ") RETURNING job_id",
+                 err);
     if (!rc && !st)
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_int64(st, 1, task);
         sqlite3_bind_text(st, 2, rep->mac, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, rep->state, -1, SQLITE_TRANSIENT);
-        sq_bind_json_text(st, 4, rep->progress);
+        bh__sq_bind_json_text(st, 4, rep->progress);
         if (rep->error)
             sqlite3_bind_text(st, 5, rep->error, -1, SQLITE_TRANSIENT);
         else
@@ -662,32 +666,33 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
                             "job's parallel limit is reached",
                             (long long)task);
         else
-            rc = sq_fail(c, err, "update task");
+            rc = bh__sq_fail(c, err, "update task");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     /* a failed step stops this host: its later steps are cancelled */
     if (!rc && !strcmp(rep->state, "failed")) {
-        st = sq_prepare(c,
-                        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = "
-                        "?2 WHERE job_id = ?1 AND host_id = (SELECT host_id FROM tasks WHERE id = "
-                        "?3) AND seq > "
-                        "(SELECT seq FROM tasks WHERE id = ?3) AND state = 'queued'",
-                        err);
+        st = bh__sq_prepare(
+            c,
+            "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = "
+            "?2 WHERE job_id = ?1 AND host_id = (SELECT host_id FROM tasks WHERE id = "
+            "?3) AND seq > "
+            "(SELECT seq FROM tasks WHERE id = ?3) AND state = 'queued'",
+            err);
         if (!st)
             rc = BH_EIO;
         else {
             sqlite3_bind_int64(st, 1, job);
             sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
             sqlite3_bind_int64(st, 3, task);
-            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "stop host");
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "stop host");
             sqlite3_reset(st);
         }
     }
     if (!rc)
         rc = touch_job(c, job, rev, err);
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
     return job_write_end(q, rev, job,
@@ -701,7 +706,7 @@ int sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
 static int session_exec(struct sq_conn *c, const char *sql, const char *mac, int64_t n,
                         struct bh_err *err)
 {
-    sqlite3_stmt *st = sq_prepare(c, sql, err);
+    sqlite3_stmt *st = bh__sq_prepare(c, sql, err);
     if (!st)
         return BH_EIO;
     int np = sqlite3_bind_parameter_count(st);
@@ -710,7 +715,7 @@ static int session_exec(struct sq_conn *c, const char *sql, const char *mac, int
         sqlite3_bind_text(st, 2, mac, -1, SQLITE_TRANSIENT);
     if (np >= 3)
         sqlite3_bind_int64(st, 3, n);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sq_fail(c, err, "agent sessions");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "agent sessions");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
@@ -730,11 +735,11 @@ static int session_write(struct sq *q, const char *sql, const char *mac, int64_t
     return rc;
 }
 
-int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *err)
+int bh__sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
@@ -751,8 +756,8 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
                           "host_id = (SELECT id FROM hosts WHERE mac = ?2)",
                           l->mac, 0, err);
     sqlite3_stmt *st = NULL;
-    if (!rc &&
-        !(st = sq_prepare(c, "INSERT INTO agent_nonces (nonce, expires_ms) VALUES (?, ?)", err)))
+    if (!rc && !(st = bh__sq_prepare(
+                     c, "INSERT INTO agent_nonces (nonce, expires_ms) VALUES (?, ?)", err)))
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_text(st, 1, l->nonce, -1, SQLITE_TRANSIENT);
@@ -762,15 +767,16 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
             rc = bh_err_set(err, BH_EAUTH, "ticket",
                             "this ticket was used already: boot the machine again for a new one");
         else if (r != SQLITE_DONE)
-            rc = sq_fail(c, err, "ticket nonce");
+            rc = bh__sq_fail(c, err, "ticket nonce");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    if (!rc && !(st = sq_prepare(c,
-                                 "INSERT INTO agent_sessions (tid, host_id, nonce, hash, "
-                                 "expires_ms, created_at, created_ms) SELECT ?, id, ?, ?, ?, ?, "
-                                 "? FROM hosts WHERE mac = ?",
-                                 err)))
+    if (!rc &&
+        !(st = bh__sq_prepare(c,
+                              "INSERT INTO agent_sessions (tid, host_id, nonce, hash, "
+                              "expires_ms, created_at, created_ms) SELECT ?, id, ?, ?, ?, ?, "
+                              "? FROM hosts WHERE mac = ?",
+                              err)))
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_text(st, 1, l->tid, -1, SQLITE_TRANSIENT);
@@ -782,7 +788,7 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
         sqlite3_bind_text(st, 7, l->mac, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(st);
         if (r != SQLITE_DONE)
-            rc = sq_fail(c, err, "agent session");
+            rc = bh__sq_fail(c, err, "agent session");
         else if (sqlite3_changes(c->db) == 0)
             rc = bh_err_set(err, BH_ENOTFOUND, "mac", "no host with MAC %s", l->mac);
         sqlite3_reset(st);
@@ -790,16 +796,17 @@ int sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *er
     }
     if (!rc) {
         struct bh_actor a = {"agent", l->tid, NULL};
-        rc = sq_record(q, rev, "host", l->mac, "agent.hello", NULL, l->inventory, &a, false, err);
+        rc = bh__sq_record(q, rev, "host", l->mac, "agent.hello", NULL, l->inventory, &a, false,
+                           err);
     }
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
-    return sq_commit(q, rev, err);
+    return bh__sq_commit(q, rev, err);
 }
 
-int sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err)
+int bh__sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err)
 {
     int changes = 0;
     int rc = session_write(impl,
@@ -811,7 +818,7 @@ int sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_er
     return rc;
 }
 
-int sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err)
+int bh__sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err)
 {
     return session_write(impl,
                          "UPDATE agent_sessions SET expires_ms = 0 WHERE expires_ms > ?1 AND "
@@ -819,14 +826,14 @@ int sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *er
                          mac, boot_ms, NULL, err);
 }
 
-int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], int64_t *expires_ms,
-                     struct bh_err *err)
+int bh__sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65],
+                         int64_t *expires_ms, struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st = sq_prepare(c,
-                                  "SELECT h.mac, s.hash, s.expires_ms FROM agent_sessions s "
-                                  "JOIN hosts h ON h.id = s.host_id WHERE s.tid = ?",
-                                  err);
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(c,
+                                      "SELECT h.mac, s.hash, s.expires_ms FROM agent_sessions s "
+                                      "JOIN hosts h ON h.id = s.host_id WHERE s.tid = ?",
+                                      err);
     int rc = st ? 0 : BH_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
@@ -838,10 +845,10 @@ int sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65], i
         } else if (r == SQLITE_DONE) {
             rc = bh_err_set(err, BH_ENOTFOUND, "token", "no such agent session");
         } else {
-            rc = sq_fail(c, err, "agent session");
+            rc = bh__sq_fail(c, err, "agent session");
         }
         sqlite3_reset(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }

@@ -15,7 +15,7 @@ static const char *const tables[BH_KIND__COUNT] = {
     [BH_KIND_SETTINGS] = "settings",
 };
 
-const char *sq_table(enum bh_kind k)
+const char *bh__sq_table(enum bh_kind k)
 {
     return tables[k];
 }
@@ -187,10 +187,10 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-int sq_migrate(struct sq *q, struct bh_err *err)
+int bh__sq_migrate(struct sq *q, struct bh_err *err)
 {
     struct sq_conn *c = &q->writer;
-    sqlite3_stmt *st = sq_prepare(c, "PRAGMA user_version", err);
+    sqlite3_stmt *st = bh__sq_prepare(c, "PRAGMA user_version", err);
     if (!st)
         return BH_EIO;
     int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -203,12 +203,12 @@ int sq_migrate(struct sq *q, struct bh_err *err)
     for (int v = version; v < NMIGRATIONS; v++) {
         char bump[64];
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-        int rc = sq_exec(c, "BEGIN IMMEDIATE", err);
+        int rc = bh__sq_exec(c, "BEGIN IMMEDIATE", err);
         if (rc)
             return rc;
-        if ((rc = sq_exec(c, migrations[v], err)) || (rc = sq_exec(c, bump, err)) ||
-            (rc = sq_exec(c, "COMMIT", err))) {
-            sq_exec(c, "ROLLBACK", NULL);
+        if ((rc = bh__sq_exec(c, migrations[v], err)) || (rc = bh__sq_exec(c, bump, err)) ||
+            (rc = bh__sq_exec(c, "COMMIT", err))) {
+            bh__sq_exec(c, "ROLLBACK", NULL);
             return rc;
         }
     }

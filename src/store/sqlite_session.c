@@ -20,14 +20,14 @@ static int session_write(struct sq *q, const char *sql, const char *hash, int64_
 {
     struct sq_conn *c = &q->writer;
     pthread_mutex_lock(&c->mu);
-    sqlite3_stmt *st = sq_prepare(c, sql, err);
+    sqlite3_stmt *st = bh__sq_prepare(c, sql, err);
     int rc = st ? 0 : BH_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
         if (sqlite3_bind_parameter_count(st) >= 2)
             sqlite3_bind_int64(st, 2, n);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = sq_fail(c, err, "browser session");
+            rc = bh__sq_fail(c, err, "browser session");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
@@ -35,32 +35,33 @@ static int session_write(struct sq *q, const char *sql, const char *hash, int64_
     return rc;
 }
 
-int sq_session_create(void *impl, const struct bh_session_new *n, const struct bh_actor *a,
-                      struct bh_err *err)
+int bh__sq_session_create(void *impl, const struct bh_session_new *n, const struct bh_actor *a,
+                          struct bh_err *err)
 {
     struct sq *q = impl;
     int64_t rev;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
     /* the dead go first: the table holds live sessions and a few more */
     sqlite3_stmt *st =
-        sq_prepare(c, "DELETE FROM web_sessions WHERE expires_ms <= ?1 OR last_ms < ?2", err);
+        bh__sq_prepare(c, "DELETE FROM web_sessions WHERE expires_ms <= ?1 OR last_ms < ?2", err);
     if (!st)
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_int64(st, 1, n->now_ms);
         sqlite3_bind_int64(st, 2, n->idle_before_ms);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = sq_fail(c, err, "remove dead browser sessions");
+            rc = bh__sq_fail(c, err, "remove dead browser sessions");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    if (!rc && !(st = sq_prepare(c,
-                                 "INSERT INTO web_sessions (hash, token_tid, created_ms, last_ms, "
-                                 "expires_ms) VALUES (?1, ?2, ?3, ?3, ?4)",
-                                 err)))
+    if (!rc &&
+        !(st = bh__sq_prepare(c,
+                              "INSERT INTO web_sessions (hash, token_tid, created_ms, last_ms, "
+                              "expires_ms) VALUES (?1, ?2, ?3, ?3, ?4)",
+                              err)))
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_text(st, 1, n->hash, -1, SQLITE_TRANSIENT);
@@ -71,27 +72,28 @@ int sq_session_create(void *impl, const struct bh_session_new *n, const struct b
         if (r != SQLITE_DONE && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
             rc = bh_err_set(err, BH_ENOREF, "token", "the token was revoked just now");
         else if (r != SQLITE_DONE)
-            rc = sq_fail(c, err, "browser session");
+            rc = bh__sq_fail(c, err, "browser session");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     if (!rc)
-        rc =
-            sq_record(q, rev, "token", n->token_name, "session.login", NULL, n->data, a, true, err);
+        rc = bh__sq_record(q, rev, "token", n->token_name, "session.login", NULL, n->data, a, true,
+                           err);
     if (rc) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
-    return sq_commit(q, rev, err);
+    return bh__sq_commit(q, rev, err);
 }
 
-int sq_session_get(void *impl, const char *hash, struct bh_session_info *out, struct bh_err *err)
+int bh__sq_session_get(void *impl, const char *hash, struct bh_session_info *out,
+                       struct bh_err *err)
 {
-    struct sq_conn *c = sq_reader(impl);
-    sqlite3_stmt *st = sq_prepare(c,
-                                  "SELECT token_tid, created_ms, last_ms, expires_ms "
-                                  "FROM web_sessions WHERE hash = ?",
-                                  err);
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(c,
+                                      "SELECT token_tid, created_ms, last_ms, expires_ms "
+                                      "FROM web_sessions WHERE hash = ?",
+                                      err);
     int rc = st ? 0 : BH_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
@@ -105,47 +107,47 @@ int sq_session_get(void *impl, const char *hash, struct bh_session_info *out, st
         } else if (r == SQLITE_DONE) {
             rc = bh_err_set(err, BH_ENOTFOUND, NULL, "no such browser session");
         } else {
-            rc = sq_fail(c, err, "browser session");
+            rc = bh__sq_fail(c, err, "browser session");
         }
         sqlite3_reset(st);
     }
-    sq_release(c);
+    bh__sq_release(c);
     return rc;
 }
 
-int sq_session_touch(void *impl, const char *hash, int64_t now_ms, struct bh_err *err)
+int bh__sq_session_touch(void *impl, const char *hash, int64_t now_ms, struct bh_err *err)
 {
     return session_write(impl, "UPDATE web_sessions SET last_ms = max(last_ms, ?2) WHERE hash = ?1",
                          hash, now_ms, err);
 }
 
-int sq_session_end(void *impl, const char *hash, const char *token_name, const struct bh_actor *a,
-                   struct bh_err *err)
+int bh__sq_session_end(void *impl, const char *hash, const char *token_name,
+                       const struct bh_actor *a, struct bh_err *err)
 {
     struct sq *q = impl;
     if (!token_name || !a)
         return session_write(q, "DELETE FROM web_sessions WHERE hash = ?1", hash, 0, err);
     int64_t rev;
-    int rc = sq_begin(q, &rev, err);
+    int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
-    sqlite3_stmt *st = sq_prepare(c, "DELETE FROM web_sessions WHERE hash = ?", err);
+    sqlite3_stmt *st = bh__sq_prepare(c, "DELETE FROM web_sessions WHERE hash = ?", err);
     if (!st)
         rc = BH_EIO;
     if (!rc) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = sq_fail(c, err, "end browser session");
+            rc = bh__sq_fail(c, err, "end browser session");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
     bool gone = !rc && sqlite3_changes(c->db) == 0; /* ended already: no second logout */
     if (!rc && !gone)
-        rc = sq_record(q, rev, "token", token_name, "session.logout", NULL, NULL, a, true, err);
+        rc = bh__sq_record(q, rev, "token", token_name, "session.logout", NULL, NULL, a, true, err);
     if (rc || gone) {
-        sq_rollback(q);
+        bh__sq_rollback(q);
         return rc;
     }
-    return sq_commit(q, rev, err);
+    return bh__sq_commit(q, rev, err);
 }

@@ -11,7 +11,7 @@
 
 #include "boot/dhcp_proto.h"
 #include "boot/dhcp_server.h"
-#include "boot/leasedb.h"
+#include "store/leases.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>

@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "model/model.h"
 #include "model/selector.h"
+#include "jobs/rules.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -1093,6 +1094,34 @@ static int64_t next_task(const char *mac)
     return id;
 }
 
+/* The backend's host and job states are those the rules (src/jobs/rules.c)
+ * derive from the same task states: while the SQLite backend keeps its own
+ * copy of the rules, this holds the two together. */
+static void agrees_with_rules(const json_t *job)
+{
+    const json_t *hosts = json_object_get(job, "hosts");
+    enum bh_run_state hs[16];
+    assert_true(json_array_size(hosts) <= 16);
+    size_t i, k;
+    json_t *h, *t;
+    json_array_foreach(hosts, i, h)
+    {
+        enum bh_task_state ts[16];
+        const json_t *steps = json_object_get(h, "steps");
+        assert_true(json_array_size(steps) <= 16);
+        json_array_foreach(steps, k, t)
+        {
+            assert_int_equal(
+                bh_task_state_parse(json_string_value(json_object_get(t, "state")), &ts[k]), 0);
+        }
+        hs[i] = bh_host_state(ts, json_array_size(steps));
+        assert_string_equal(json_string_value(json_object_get(h, "state")),
+                            bh_run_state_name(hs[i]));
+    }
+    assert_string_equal(json_string_value(json_object_get(job, "state")),
+                        bh_run_state_name(bh_job_state(hs, json_array_size(hosts))));
+}
+
 static void test_jobs_and_tasks(void **state)
 {
     (void)state;
@@ -1108,6 +1137,7 @@ static void test_jobs_and_tasks(void **state)
     assert_int_equal(bh_store_job_create(S, spec, macs, &actor, &job, &e), 0);
     int64_t id = json_integer_value(json_object_get(job, "id"));
     assert_string_equal(json_string_value(json_object_get(job, "state")), "queued");
+    agrees_with_rules(job);
     json_decref(job);
     /* a MAC that is no host: refused, nothing created */
     json_t *bad = json_pack("[s]", "00:00:00:00:00:09");
@@ -1121,12 +1151,14 @@ static void test_jobs_and_tasks(void **state)
     assert_int_equal(task_upd(t1, MAC1, NULL, "running", prog, NULL, &job, &e), 0);
     json_decref(prog);
     assert_string_equal(json_string_value(json_object_get(job, "state")), "running");
+    agrees_with_rules(job);
     json_decref(job);
     assert_int_equal(next_task(MAC1), t1); /* still the running one */
     /* host 2 may not report on host 1's task */
     assert_int_equal(task_upd(t1, "00:00:00:00:00:02", NULL, "done", NULL, NULL, &job, &e),
                      BH_ECONFLICT);
     assert_int_equal(task_upd(t1, MAC1, NULL, "done", NULL, NULL, &job, &e), 0);
+    agrees_with_rules(job);
     json_decref(job);
     int64_t t2 = next_task(MAC1);
     assert_true(t2 > t1);
@@ -1137,12 +1169,14 @@ static void test_jobs_and_tasks(void **state)
     assert_string_equal(step_state(job, 0, 2), "cancelled");
     assert_string_equal(step_state(job, 1, 0), "queued");
     assert_string_equal(json_string_value(json_object_get(job, "state")), "running");
+    agrees_with_rules(job);
     json_decref(job);
     assert_int_equal(next_task(MAC1), 0);
     /* a finished task cannot be reopened */
     assert_int_equal(task_upd(t1, MAC1, NULL, "running", NULL, NULL, &job, &e), BH_ECONFLICT);
     /* retry: the failed and cancelled steps run again, from the failed one */
     assert_int_equal(bh_store_job_retry(S, id, &actor, &job, &e), 0);
+    agrees_with_rules(job);
     json_decref(job);
     assert_int_equal(next_task(MAC1), t2);
     /* cancel: every unfinished step of every host */
@@ -1150,6 +1184,7 @@ static void test_jobs_and_tasks(void **state)
     assert_string_equal(step_state(job, 0, 0), "done");
     assert_string_equal(step_state(job, 1, 0), "cancelled");
     assert_string_equal(json_string_value(json_object_get(job, "state")), "cancelled");
+    agrees_with_rules(job);
     json_decref(job);
     assert_int_equal(next_task("00:00:00:00:00:02"), 0);
     /* the list: newest first, with counts */

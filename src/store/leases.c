@@ -1,35 +1,29 @@
 /*
- * leasedb.c - durable leases with group commit (see leasedb.h).
+ * leases.c - durable leases with group commit (see leases.h); the rows
+ * themselves go through the backend (backend.h: bh__sq_lease_*).
  *
  * One mutex guards the queue; the loop thread holds it only to append.  The
- * writer swaps the queue out and does its SQLite work without the lock, so
+ * writer swaps the queue out and writes its batch without the lock, so
  * a slow disk never stalls the loop: it only delays the replies that wait
  * for the commit.
  */
-#include "leasedb.h"
+#include "leases.h"
+
+#include "backend.h"
 
 #include "core/log.h"
 #include "core/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define RETRY_MS        100 /* after a failed commit */
-#define STOP_RETRIES    3   /* failed commits tolerated while stopping */
-#define BUSY_TIMEOUT_MS 5000
-
-static const char schema[] = "CREATE TABLE IF NOT EXISTS leases ("
-                             " ip INTEGER PRIMARY KEY," /* host byte order */
-                             " mac BLOB NOT NULL,"
-                             " state INTEGER NOT NULL,"
-                             " expires INTEGER NOT NULL," /* seconds since the epoch */
-                             " hostname TEXT NOT NULL DEFAULT '')";
+#define RETRY_MS     100 /* after a failed commit */
+#define STOP_RETRIES 3   /* failed commits tolerated while stopping */
 
 struct queue {
     struct bh_lease_rec *v;
@@ -37,8 +31,7 @@ struct queue {
 };
 
 struct bh_leasedb {
-    sqlite3 *db;
-    sqlite3_stmt *put, *del;
+    struct bh__lease_rows *rows; /* the backend's */
     pthread_t thread;
     bool started, stop;
     pthread_mutex_t mu;
@@ -53,11 +46,6 @@ struct bh_leasedb {
     _Atomic uint64_t commits, nanos;
 };
 
-static int db_fail(struct bh_leasedb *l, const char *what, struct bh_err *err)
-{
-    return bh_err_set(err, BH_EIO, NULL, "lease database: %s: %s", what, sqlite3_errmsg(l->db));
-}
-
 int bh_leasedb_open(const char *path, struct bh_leasedb **out, struct bh_err *err)
 {
     struct bh_leasedb *l = calloc(1, sizeof(*l));
@@ -69,95 +57,19 @@ int bh_leasedb_open(const char *path, struct bh_leasedb **out, struct bh_err *er
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, &ca);
     pthread_condattr_destroy(&ca);
-    int rc;
-    if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        rc = bh_err_set(err, BH_EIO, path, "lease database %s: %s", path,
-                        l->db ? sqlite3_errmsg(l->db) : "cannot open");
-        goto fail;
-    }
-    sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
-    /* WAL + FULL: a commit is one fsync of the WAL, and survives power loss */
-    if (sqlite3_exec(l->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(l->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(l->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(l, "setup", err);
-        goto fail;
-    }
-    if (sqlite3_prepare_v2(l->db,
-                           "INSERT OR REPLACE INTO leases(ip, mac, state, expires, hostname) "
-                           "VALUES (?, ?, ?, ?, ?)",
-                           -1, &l->put, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(l->db, "DELETE FROM leases WHERE ip = ?", -1, &l->del, NULL) !=
-            SQLITE_OK) {
-        rc = db_fail(l, "prepare", err);
-        goto fail;
+    int rc = bh__sq_lease_open(path, &l->rows, err);
+    if (rc) {
+        bh_leasedb_close(l);
+        return rc;
     }
     *out = l;
     return 0;
-fail:
-    bh_leasedb_close(l);
-    return rc;
 }
 
 int bh_leasedb_load(struct bh_leasedb *l, int (*cb)(void *ud, const struct bh_lease_rec *r),
                     void *ud, struct bh_err *err)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(l->db,
-                           "SELECT ip, mac, state, expires, hostname FROM leases ORDER BY ip", -1,
-                           &st, NULL) != SQLITE_OK)
-        return db_fail(l, "load", err);
-    int rc = 0, step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct bh_lease_rec r = {0};
-        sqlite3_int64 ip = sqlite3_column_int64(st, 0);
-        if (ip < 0 || ip > UINT32_MAX || sqlite3_column_bytes(st, 1) != 6)
-            continue; /* not ours: skip rather than refuse to start */
-        r.ip = (uint32_t)ip;
-        memcpy(r.mac, sqlite3_column_blob(st, 1), 6);
-        r.state = (uint8_t)sqlite3_column_int(st, 2);
-        r.expires = sqlite3_column_int64(st, 3);
-        const unsigned char *h = sqlite3_column_text(st, 4);
-        if (h)
-            snprintf(r.hostname, sizeof(r.hostname), "%s", (const char *)h);
-        if ((rc = cb(ud, &r)) != 0)
-            break;
-    }
-    if (!rc && step != SQLITE_DONE)
-        rc = db_fail(l, "load", err);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* One transaction for the whole batch. */
-static int apply(struct bh_leasedb *l, const struct queue *b)
-{
-    if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return BH_EIO;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct bh_lease_rec *r = &b->v[i];
-        sqlite3_stmt *st = r->del ? l->del : l->put;
-        sqlite3_bind_int64(st, 1, r->ip);
-        if (!r->del) {
-            sqlite3_bind_blob(st, 2, r->mac, 6, SQLITE_STATIC);
-            sqlite3_bind_int(st, 3, r->state);
-            sqlite3_bind_int64(st, 4, r->expires);
-            sqlite3_bind_text(st, 5, r->hostname, -1, SQLITE_STATIC);
-        }
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        if (rc != SQLITE_DONE) {
-            sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-            return BH_EIO;
-        }
-    }
-    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-        return BH_EIO;
-    }
-    return 0;
+    return bh__sq_lease_load(l->rows, cb, ud, err);
 }
 
 static void deadline(struct timespec *ts, uint64_t mono_ns)
@@ -208,7 +120,8 @@ static void *writer(void *arg)
         pthread_mutex_unlock(&l->mu);
 
         uint64_t t0 = bh_mono_ns();
-        int rc = apply(l, &l->batch);
+        struct bh_err e = {0};
+        int rc = bh__sq_lease_apply(l->rows, l->batch.v, l->batch.n, &e);
         pthread_mutex_lock(&l->mu);
         if (rc == 0) {
             failures = 0;
@@ -225,7 +138,7 @@ static void *writer(void *arg)
         }
         failures++;
         bh_log(BH_LOG_ERROR, "lease commit failed; retrying", "changes=%zu err=%s", l->batch.n,
-               sqlite3_errmsg(l->db));
+               e.msg);
         if (l->stop && failures >= STOP_RETRIES) {
             bh_log(BH_LOG_ERROR, "lease changes lost at shutdown", "changes=%zu",
                    l->batch.n + l->q.n);
@@ -308,9 +221,7 @@ void bh_leasedb_close(struct bh_leasedb *l)
     if (!l)
         return;
     bh_leasedb_close_writer(l);
-    sqlite3_finalize(l->put);
-    sqlite3_finalize(l->del);
-    sqlite3_close(l->db);
+    bh__sq_lease_close(l->rows);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     free(l->q.v);

@@ -1,6 +1,13 @@
 /*
- * leasedb.h - durable DHCP leases: their own SQLite file (WAL,
- * synchronous=FULL) and a writer thread doing group commit.
+ * leases.h - durable DHCP leases, a store concern: the backend keeps the
+ * rows (SQLite: sqlite_leases.c), this front runs the writer thread that
+ * does group commit.
+ *
+ * The leases live in their own database file beside the store's (SQLite:
+ * WAL, synchronous=FULL), not in the store's: the DHCP server commits a
+ * batch every few milliseconds under load and must never queue behind an
+ * API transaction on the store's single writer, and `bootherd dhcpd` runs
+ * them without opening the store at all.  Only this interface touches it.
  *
  * The loop thread queues lease changes and gets a sequence number for each;
  * the writer commits everything queued within commit_ms of the first change
@@ -13,8 +20,8 @@
  * kill -9 at any point: SQLite's WAL keeps the file consistent and every
  * change reported committed is on disk.
  */
-#ifndef BH_BOOT_LEASEDB_H
-#define BH_BOOT_LEASEDB_H
+#ifndef BH_STORE_LEASES_H
+#define BH_STORE_LEASES_H
 
 #include "core/err.h"
 
