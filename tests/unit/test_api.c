@@ -251,12 +251,42 @@ static void test_bad_json_and_404(void **state)
     json_decref(j);
 }
 
+/* What the router gets is decoded once by the server (RFC 3986 2.1); a
+ * decoded NUL, a path that is not UTF-8 and an over-long head are refused
+ * before any route. */
+static void test_decoding_and_limits(void **state)
+{
+    (void)state;
+    json_t *j;
+    assert_int_equal(request("POST", "/api/v1/hosts", tok_operator,
+                             "{\"mac\":\"00:00:00:00:00:03\",\"name\":\"pc03\"}", &j),
+                     201);
+    json_decref(j);
+    assert_int_equal(request("GET", "/api/v1/hosts/pc%30%33", tok_viewer, NULL, &j), 200);
+    assert_string_equal(str(j, "name"), "pc03");
+    json_decref(j);
+    assert_int_equal(request("GET", "/api/v1/hosts/pc03%00.json", tok_viewer, NULL, &j), 400);
+    assert_string_equal(str(j, "type"), "urn:bootherd:problem:invalid-url");
+    json_decref(j);
+    assert_int_equal(request("GET", "/api/v1/hosts/%ff%fe", tok_viewer, NULL, &j), 400);
+    json_decref(j);
+    /* an encoded slash stays inside its segment: no such host, not another route */
+    assert_int_equal(request("GET", "/api/v1/hosts/pc03%2F..%2F..", tok_viewer, NULL, &j), 404);
+    json_decref(j);
+    /* a segment longer than a parameter may be: no route */
+    char path[600] = "/api/v1/hosts/";
+    memset(path + strlen(path), 'a', 400);
+    assert_int_equal(request("GET", path, tok_viewer, NULL, &j), 404);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth_by_role),
         cmocka_unit_test(test_create_get_list),
         cmocka_unit_test(test_bad_json_and_404),
+        cmocka_unit_test(test_decoding_and_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
