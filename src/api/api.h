@@ -67,7 +67,8 @@ void bh_api_job_view(struct bh_api *api, json_t *job);
 /* The complete route table (static). */
 const struct bh_route *bh_api_routes(size_t *n);
 
-/* libmicrohttpd auth hook: Bearer token or session cookie -> role. */
+/* libmicrohttpd auth hook: Bearer token or session cookie -> role, then
+ * that role against the route's need (its least role): 403 below it. */
 int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
 /* Check an API token string (auth.c): 0 with *auth filled (auth->host set
  * for a client agent's host token) and, if expires_ms is not NULL, the

@@ -97,15 +97,29 @@ int bh_api_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *e
     return 0;
 }
 
+/* The route's need is its least role (api.c's table): a caller below it
+ * is known but may not use the route. */
+static int authorize(struct bh_req *r, const struct bh_auth *auth, struct bh_err *err)
+{
+    const struct bh_route *rt = bh_req_route(r);
+    if (!rt || auth->role >= rt->need)
+        return 0;
+    return bh_err_sett(err, BH_EPERM, "forbidden", NULL, "token '%s' has role %s; this needs %s",
+                       auth->name, bh_role_name(auth->role), bh_role_name(rt->need));
+}
+
 int bh_api_authenticate(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err)
 {
     struct bh_api *api = ud;
     const char *tok = bearer(r);
+    int rc;
     if (tok) /* a token wins over a cookie, and needs no CSRF token */
-        return bh_api_check_token(api, tok, auth, NULL, err);
-    if (bh_req_header(r, "Cookie"))
-        return bh_api_session_auth(api, r, auth, err);
-    return bh_err_set(err, BH_EAUTH, NULL,
-                      "missing credentials: send 'Authorization: Bearer <token>', or log in "
-                      "(POST /api/v1/session) and send the session cookie");
+        rc = bh_api_check_token(api, tok, auth, NULL, err);
+    else if (bh_req_header(r, "Cookie"))
+        rc = bh_api_session_auth(api, r, auth, err);
+    else
+        return bh_err_set(err, BH_EAUTH, NULL,
+                          "missing credentials: send 'Authorization: Bearer <token>', or log in "
+                          "(POST /api/v1/session) and send the session cookie");
+    return rc ? rc : authorize(r, auth, err);
 }

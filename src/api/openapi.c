@@ -635,7 +635,7 @@ static json_t *operation(const struct bh_route *rt)
         json_object_set_new(resp, "401", problem_response("no or bad token"));
         json_object_set_new(resp, "403", problem_response("role too low"));
         char role[96];
-        snprintf(role, sizeof(role), "needs role %s or higher", bh_role_name(rt->role));
+        snprintf(role, sizeof(role), "needs role %s or higher", bh_role_name(rt->need));
         json_object_set_new(op, "description", json_string(role));
     } else {
         json_object_set_new(op, "security", json_array());

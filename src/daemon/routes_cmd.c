@@ -25,6 +25,6 @@ int bh_cmd_routes(int argc, char **argv)
     const struct bh_route *r = bh_api_routes(&n);
     for (size_t i = 0; i < n; i++)
         printf("%-7s %-40s %s\n", r[i].method, r[i].pattern,
-               r[i].flags & BH_ROUTE_PUBLIC ? "public" : bh_role_name(r[i].role));
+               r[i].flags & BH_ROUTE_PUBLIC ? "public" : bh_role_name(r[i].need));
     return 0;
 }

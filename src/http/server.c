@@ -641,9 +641,11 @@ static int admit(struct bh_req *r)
     struct bh_err e;
     bh_err_clear(&e);
     int rc = h->cfg.authenticate ? h->cfg.authenticate(h->cfg.ud, r, &r->auth, &e) : BH_EAUTH;
-    if (r->boot_only && (rc || !r->auth.host[0]))
+    /* a client agent known by its host token is answered here, even when
+     * refused (403); anyone else goes to HTTPS first */
+    if (r->boot_only && ((rc && rc != BH_EPERM) || !r->auth.host[0]))
         return misdirected(r);
-    if (rc == BH_EPERM) { /* e.g. a session cookie without its CSRF token */
+    if (rc == BH_EPERM) { /* a role too low, or a session cookie without its CSRF token */
         bh_reply_problem(r, 403, e.type ? e.type : "forbidden", "Forbidden", e.msg, e.field);
         return -1;
     }
@@ -651,13 +653,6 @@ static int admit(struct bh_req *r)
         bh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"bootherd\"");
         bh_reply_problem(r, 401, "unauthenticated", "Unauthenticated",
                          e.msg[0] ? e.msg : "send 'Authorization: Bearer <token>'", NULL);
-        return -1;
-    }
-    if (r->auth.role < r->m.route->role) {
-        char detail[160];
-        snprintf(detail, sizeof(detail), "token '%s' has role %s; this needs %s", r->auth.name,
-                 bh_role_name(r->auth.role), bh_role_name(r->m.route->role));
-        bh_reply_problem(r, 403, "forbidden", "Forbidden", detail, NULL);
         return -1;
     }
     return 0;

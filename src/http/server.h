@@ -10,8 +10,8 @@
 #define BH_HTTP_SERVER_H
 
 #include "core/err.h"
+#include "core/mac.h"
 #include "front.h"
-#include "model/model.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,20 +38,25 @@ struct bh_route {
     const char *pattern; /* "/api/v1/hosts/{key}"; {x} matches one segment,
                           * a last {x*} the rest of the path */
     bh_handler_fn fn;
-    enum bh_role role; /* least role needed (ignored with BH_ROUTE_PUBLIC) */
-    const void *data;  /* handler data, e.g. the kind descriptor */
+    /* What the caller must have to use the route, opaque here: the server
+     * stores it and hands it back (bh_req_route), and the authenticate
+     * hook, which knows what it means, checks it.  The API puts its least
+     * role (enum bh_role) here.  Ignored with BH_ROUTE_PUBLIC. */
+    unsigned need;
+    const void *data; /* handler data, e.g. the kind descriptor */
     unsigned flags;
     const char *summary; /* one line for the OpenAPI document */
 };
 
-/* Who is calling, filled by the auth hook. */
+/* Who is calling, filled by the auth hook.  The server reads only host
+ * (for the plain boot listener); the rest is the hook's, for its handlers. */
 struct bh_auth {
-    enum bh_role role;
+    unsigned role; /* the caller's rank, opaque here (the API's enum bh_role) */
     char name[64];
     char token_id[32];
-    char host[18];         /* a client agent's host token: the host's MAC; "" otherwise */
-    bool session;          /* authenticated by a browser session's cookie, not a Bearer token */
-    char session_hash[65]; /* with session: the hex SHA-256 naming it in the store */
+    char host[BH_MAC_STRLEN]; /* a client agent's host token: the host's MAC; "" otherwise */
+    bool session;             /* authenticated by a browser session's cookie, not a Bearer token */
+    char session_hash[65];    /* with session: the hex SHA-256 naming it in the store */
 };
 
 /* HSTS on every answer over TLS (RFC 6797 6.1): a year, the usual value */
@@ -83,10 +88,13 @@ struct bh_http_config {
     const struct bh_route *routes;
     size_t nroutes;
     /* Authenticate from the Authorization header or a session cookie
-     * (bh_req_header).  Return 0 and fill *auth; BH_EAUTH with err filled
-     * (answered 401); or BH_EPERM with err filled, err->type the problem's
-     * slug (answered 403: credentials that are good but may not be used for
-     * this request, such as a cookie without its CSRF token). */
+     * (bh_req_header), and authorize for the route (bh_req_route(r)->need).
+     * Return 0 and fill *auth; BH_EAUTH with err filled (answered 401); or
+     * BH_EPERM with *auth filled as far as the caller is known and err
+     * filled, err->type the problem's slug (answered 403: credentials that
+     * are good but may not be used for this request, such as a role below
+     * the route's need or a cookie without its CSRF token).  Called for
+     * every route without BH_ROUTE_PUBLIC; with no hook, all are 401. */
     int (*authenticate)(void *ud, struct bh_req *r, struct bh_auth *auth, struct bh_err *err);
     void *ud;
 };

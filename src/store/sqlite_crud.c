@@ -559,8 +559,14 @@ int bh__sq_create_in(struct sq *q, const struct bh_kind_desc *k, const json_t *d
     sqlite3_bind_int64(st, 1, rev);
     sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, ts, -1, SQLITE_TRANSIENT);
-    for (size_t i = 0; i < cs.n; i++)
-        bind_col(st, (int)i + 4, &cs, i);
+    /* a bind that could not copy its value (out of memory) would write NULL */
+    for (size_t i = 0; i < cs.n && !rc; i++)
+        if (bind_col(st, (int)i + 4, &cs, i) != SQLITE_OK)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (rc) {
+        sqlite3_clear_bindings(st);
+        goto out;
+    }
     if ((rc = step_write(q, st, "insert", err)))
         goto out;
     json_t *after;
@@ -674,8 +680,14 @@ int bh__sq_update_in(struct sq *q, const struct bh_kind_desc *k, const char *key
     }
     sqlite3_bind_int64(st, 1, rev);
     sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-    for (size_t i = 0; i < cs.n; i++)
-        bind_col(st, (int)i + 3, &cs, i);
+    /* a bind that could not copy its value (out of memory) would write NULL */
+    for (size_t i = 0; i < cs.n && !rc; i++)
+        if (bind_col(st, (int)i + 3, &cs, i) != SQLITE_OK)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
+    if (rc) {
+        sqlite3_clear_bindings(st);
+        goto out;
+    }
     sqlite3_bind_int64(st, (int)cs.n + 3, r.id);
     if ((rc = step_write(q, st, "update", err)) || (rc = read_by_id(q, k, r.id, &after, err)))
         goto out;
