@@ -6,7 +6,7 @@
 #ifndef BH_AGENT_AGENT_H
 #define BH_AGENT_AGENT_H
 
-#include "cli/cli.h"
+#include "client/client.h"
 #include "model/steps.h"
 
 #include <jansson.h>

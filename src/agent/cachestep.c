@@ -12,7 +12,7 @@
  */
 #include "agent.h"
 #include "cache.h"
-#include "httpsrc.h"
+#include "client/httpsrc.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -28,7 +28,7 @@
 #include "agent.h"
 #include "proc.h"
 
-#include "cli/push.h"
+#include "client/push.h"
 #include "core/str.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "cli/cli.h"
+#include "client/client.h"
 #include "core/str.h"
 #include "core/tlscert.h"
 
