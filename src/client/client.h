@@ -26,8 +26,8 @@
  *   once each open their own handle with bh_client_curl_base (uploader.c,
  *   httpsrc.c do).  curl_global_init is the program's, before any thread.
  * - Nothing here writes to stdout; bh_cli_fail_* print a refusal on
- *   stderr, bh_ws_follow says there when it reconnects, push.c prints a problem the server sent and progress.c its
- *   bar (see their headers).
+ *   stderr, bh_ws_follow says there when it reconnects, push.c prints a problem the server sent and
+ * progress.c its bar (see their headers).
  */
 #ifndef BH_CLIENT_CLIENT_H
 #define BH_CLIENT_CLIENT_H
