@@ -23,11 +23,13 @@
  *   (bh_resp_free); *out of bh_cli_json is the caller's (json_decref).
  * - Threads: a struct bh_cli is used by one thread at a time (its handle
  *   is reused request after request).  Threads that talk to one server at
- *   once each open their own handle with bh_client_curl_base (uploader.c,
- *   httpsrc.c do).  curl_global_init is the program's, before any thread.
- * - Nothing here writes to stdout; bh_cli_fail_* print a refusal on
- *   stderr, bh_ws_follow says there when it reconnects, push.c prints a problem the server sent and
- * progress.c its bar (see their headers).
+ *   once each use a copy of it with its own handle (curl_easy_init), as
+ *   uploader.c does; httpsrc.c keeps a pool of handles set up by
+ *   bh_client_curl_base.  curl_global_init is called by bh_cli_setup and
+ *   httpsrc; a program with threads calls it first, before any thread.
+ * - Nothing here writes to stdout.  On stderr: bh_cli_fail_* print a
+ *   refusal, bh_ws_follow says when it reconnects, push.c prints a problem
+ *   the server sent and progress.c its bar (see their headers).
  */
 #ifndef BH_CLIENT_CLIENT_H
 #define BH_CLIENT_CLIENT_H

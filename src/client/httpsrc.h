@@ -40,8 +40,8 @@ int bh_httpsrc_open(const struct bh_httpsrc_opts *o, struct bh_httpsrc **out, st
 /* Closes every connection.  No request may be running. */
 void bh_httpsrc_close(struct bh_httpsrc *s);
 
-/* The chunk source for the agent's bh_deploy (fetch of its struct
- * bh_chunk_source, agent/deploy.h: bh_httpsrc_source); ud is s. */
+/* The fetch of the agent's chunk source (struct bh_chunk_source,
+ * agent/deploy.h); ud is s. */
 int bh_httpsrc_fetch(void *s, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z,
                      struct bh_err *err);
 /* Used where struct bh_chunk_source is known (the agent's): a macro, so the
