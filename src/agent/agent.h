@@ -8,7 +8,7 @@
 #ifndef BH_AGENT_AGENT_H
 #define BH_AGENT_AGENT_H
 
-#include "cli/cli.h"
+#include "client/client.h"
 #include "core/err.h"
 #include "model/steps.h"
 

@@ -11,7 +11,7 @@
  * group syncs from the server directly.
  */
 #include "cache.h"
-#include "httpsrc.h"
+#include "client/httpsrc.h"
 #include "steps.h"
 
 #include <stdio.h>

@@ -7,9 +7,9 @@
  */
 #include "deploy.h"
 #include "cache.h"
-#include "httpsrc.h"
+#include "client/httpsrc.h"
 
-#include "cli/progress.h"
+#include "client/progress.h"
 
 #include "core/str.h"
 #include "core/timeutil.h"

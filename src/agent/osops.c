@@ -28,7 +28,7 @@
 #include "proc.h"
 #include "steps.h"
 
-#include "cli/push.h"
+#include "client/push.h"
 #include "core/str.h"
 
 #include <errno.h>

@@ -2,22 +2,16 @@
  * cli.h - the command-line client: talks to a running bootherd over its API.
  *
  * Server and token come from --url/--token, else BOOTHERD_URL/BOOTHERD_TOKEN,
- * else --data DIR (DIR/http.url or DIR/http.addr, and DIR/admin.token),
- * else ./var.
- *
- * https:// is verified, never silently not: against the system's CAs; or
- * --cacert FILE / BOOTHERD_CACERT; or a public-key pin, --pin sha256//... /
- * BOOTHERD_PIN (then the pin alone names the server: the certificate's CA
- * and names are not checked).  A server found through its data directory
- * (DIR/http.url, or --data given with an https URL) whose DIR/tls/cert.pem
- * exists is pinned to that certificate by itself.
+ * else --data DIR, else ./var; https is checked with --cacert FILE or
+ * --pin sha256//... (client/client.h says how).  The requests are
+ * client/client.h's; this part parses arguments and prints.
  * Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.
  */
 #ifndef BH_CLI_CLI_H
 #define BH_CLI_CLI_H
 
-#include "core/err.h"
-#include "core/tlscert.h"
+#include "client/client.h"
+#include "client/push.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -25,49 +19,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* pins accepted at once (curl's "sha256//A;sha256//B"), e.g. during a
- * change of key */
-#define BH_CLI_PINS_MAX 4
-
-struct bh_cli {
-    char url[256]; /* http://host:port, no trailing slash */
-    char token[128];
-    bool json;
-    void *curl;
-    /* https: set before bh_cli_setup (flags), completed by it */
-    char cacert[4096];                          /* CA file; "" = the system's */
-    char pin[BH_CLI_PINS_MAX * BH_TLS_PIN_MAX]; /* "sha256//..;sha256//.."; "" = none */
-    char pin_from[4096];                        /* where the pin came from, for messages */
-};
-
-struct bh_resp {
-    long status;
-    char *body; /* NUL-terminated */
-    size_t len;
-    char etag[64];
-    char ctype[96];
-};
-
-/* Resolve server, token and how to check an https server (see above);
- * BH_EINVAL for a malformed pin or an unreadable CA file. */
-int bh_cli_setup(struct bh_cli *c, const char *url, const char *token, const char *data,
-                 struct bh_err *err);
-void bh_cli_cleanup(struct bh_cli *c);
-
-/* Set c's https checks on a libcurl handle (any handle talking to c's
- * server). */
-void bh_cli_tls_setopt(const struct bh_cli *c, void *curl);
-/* Whether pin (one or several separated by ';') is well-formed. */
-bool bh_cli_pin_valid(const char *pin);
-
-/* One HTTP request to path (starting with '/').  body may be NULL. */
-int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const char *ctype,
-                   const char *body, size_t len, const char *if_match, struct bh_resp *out,
-                   struct bh_err *err);
-/* JSON convenience: body is dumped; *out is the parsed reply (may be NULL). */
-int bh_cli_json(struct bh_cli *c, const char *method, const char *path, const json_t *body,
-                long *status, json_t **out, struct bh_err *err);
-void bh_resp_free(struct bh_resp *r);
+/* clientout.c: the client's requests (client/client.h) with what they
+ * print for the CLI. */
 /* One JSON request; on status `want` print the answer (JSON with --json,
  * else key/value lines), otherwise the server's problem.  0, or 1. */
 int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
@@ -79,11 +32,6 @@ int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const js
 int bh_cli_do(struct bh_cli *c, const char *method, const char *path, const json_t *body,
               const char *what, long want, const char *done);
 
-/* Print the server's problem (or the status) to stderr; returns 1. */
-int bh_cli_fail_resp(const char *what, long status, const char *body);
-int bh_cli_fail_json(const char *what, long status, const json_t *problem);
-/* URL-escape into out. */
-void bh_cli_escape(const char *s, char *out, size_t cap);
 /* GET /api/v1/<coll>/<name> (name escaped here).  The HTTP status, with
  * the answer in *out when out is not NULL (the caller frees it); -1 after
  * printing why when the server could not be asked. */
@@ -91,9 +39,8 @@ long bh_cli_get_named(struct bh_cli *c, const char *coll, const char *name, json
 /* POST doc (borrowed) to /api/v1/<coll>: 0 when the server answers 201,
  * else 1 after printing why (what: the command, in the message). */
 int bh_cli_create(struct bh_cli *c, const char *coll, const json_t *doc, const char *what);
-/* Every item of a list endpoint (path may carry a query already), page by
- * page through its "next" cursor, as one new array in *items.  On an
- * error prints it (what: the command) and returns 1 (*items NULL). */
+/* bh_client_list_all; on an error prints it (what: the command) and
+ * returns 1 (*items NULL). */
 int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t **items);
 /* --json of every list command: {"items": items, "next": next}, the API's
  * list shape; next is the cursor after the last item printed (a string, to
@@ -153,18 +100,10 @@ int bh_cmd_job(struct bh_cli *c, int argc, char **argv);
 /* cmd_migrate.c: `bootherd migrate linbo` */
 int bh_cmd_migrate(struct bh_cli *c, int argc, char **argv);
 
-/* wsclient.c: follow /api/v1/events from `since`, reconnecting; calls
- * on_event per message until it returns non-zero.  Returns on error only
- * if `once`. */
-/* One WebSocket connection to path (Bearer c->token) until the server
- * closes it, nothing (not even a ping) arrives for idle_ms (0: no limit),
- * *quit becomes true or on_msg returns non-zero (then 0).  BH_EAUTH when
- * refused (401/403), BH_EGONE for 410, else BH_EIO with why. */
-int bh_ws_session(struct bh_cli *c, const char *path, int idle_ms, const _Atomic bool *quit,
-                  int (*on_msg)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
-                  long long *rev, struct bh_err *err);
-int bh_ws_follow(struct bh_cli *c, const char *query, long long since,
-                 int (*on_event)(void *ud, const char *msg, size_t n, long long *rev), void *ud,
-                 struct bh_err *err);
+/* cmd_image.c: push the image file src (raw, or any format qemu-img reads,
+ * then first converted to a raw file in tmpdir, removed after) as a new
+ * version of o->name.  0, or err says what failed. */
+int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
+                      const struct bh_push_opts *o, struct bh_push_stats *st, struct bh_err *err);
 
 #endif

@@ -17,8 +17,8 @@
 #include "image/cdc.h"
 #include "image/idset.h"
 #include "image/srcfmt.h"
-#include "progress.h"
-#include "push.h"
+#include "client/progress.h"
+#include "client/push.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -25,7 +25,7 @@
 #include "core/ini.h"
 #include "core/str.h"
 #include "model/model.h"
-#include "push.h"
+#include "client/push.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
  */
 #include "daemon.h"
 
-#include "cli/cli.h"
+#include "client/client.h"
 #include "config.h"
 #include "core/fsutil.h"
 #include "core/str.h"

@@ -3,7 +3,7 @@
  * self-made certificate and its key belong together and carry the names
  * asked for; a key of another certificate, garbage and bad names are
  * refused; pins are computed as curl computes them and checked for form
- * (also the CLI's list of pins, src/cli/client.c).
+ * (also the CLI's list of pins, src/client/client.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "cli/cli.h"
+#include "client/client.h"
 #include "core/str.h"
 #include "core/tlscert.h"
 

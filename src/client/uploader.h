@@ -3,10 +3,10 @@
  * so that the server's per-chunk work (decompress, hash, write) and the
  * network round trips overlap with each other and with our compression.
  */
-#ifndef BH_CLI_UPLOADER_H
-#define BH_CLI_UPLOADER_H
+#ifndef BH_CLIENT_UPLOADER_H
+#define BH_CLIENT_UPLOADER_H
 
-#include "cli.h"
+#include "client.h"
 #include "image/manifest.h"
 
 #include <stdint.h>

@@ -4,10 +4,10 @@
  * server lacks (several connections), commit.  `bootherd image import` and
  * the agent's create_image:N both push this way.
  */
-#ifndef BH_CLI_PUSH_H
-#define BH_CLI_PUSH_H
+#ifndef BH_CLIENT_PUSH_H
+#define BH_CLIENT_PUSH_H
 
-#include "cli.h"
+#include "client.h"
 #include "image/manifest.h"
 
 #include <stdint.h>
@@ -45,11 +45,5 @@ int bh_push_source_size(int fd, uint64_t *size, struct bh_err *err);
  * err then names the step only. */
 int bh_cli_push(struct bh_cli *c, int fd, uint64_t size, const struct bh_push_opts *o,
                 struct bh_push_stats *st, json_t **version, struct bh_err *err);
-
-/* cmd_image.c: push the image file src (raw, or any format qemu-img reads,
- * then first converted to a raw file in tmpdir, removed after) as a new
- * version of o->name.  0, or err says what failed. */
-int bh_cli_image_file(struct bh_cli *c, const char *src, const char *tmpdir,
-                      const struct bh_push_opts *o, struct bh_push_stats *st, struct bh_err *err);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * client.c - HTTP requests to the API through libcurl, and how the CLI
- * finds and checks its server (cli.h).
+ * client.c - HTTP requests to the API through libcurl, and how a client
+ * finds and checks its server (client.h).
  */
-#include "cli.h"
+#include "client.h"
 
 #include "core/buf.h"
 #include "core/ini.h"
@@ -161,6 +161,28 @@ void bh_cli_cleanup(struct bh_cli *c)
     explicit_bzero(c->token, sizeof(c->token));
 }
 
+void bh_client_curl_base(void *curl, const char *who, long connect_secs, long stall_secs)
+{
+    CURL *h = curl;
+    char ua[64];
+    snprintf(ua, sizeof(ua), "bootherd-%s/%s", who, BH_VERSION);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect_secs);
+    /* a stuck server: give up after stall_secs without a byte */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_secs);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, ua); /* libcurl copies it */
+}
+
+void bh_client_auth_header(const char *token, char *out, size_t cap)
+{
+    if (token && token[0])
+        snprintf(out, cap, "Authorization: Bearer %s", token);
+    else if (cap)
+        out[0] = '\0';
+}
+
 void bh_cli_tls_setopt(const struct bh_cli *c, void *curl)
 {
     CURL *h = curl;
@@ -235,18 +257,12 @@ int bh_cli_request(struct bh_cli *c, const char *method, const char *path, const
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    /* a stuck server: give up after a minute without a byte */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "bootherd-cli/" BH_VERSION);
+    bh_client_curl_base(h, "cli", 10L, 60L); /* a stuck server: a minute without a byte */
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
     bh_cli_tls_setopt(c, h);
-    if (c->token[0]) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+    bh_client_auth_header(c->token, auth, sizeof(auth));
+    if (auth[0])
         hdrs = curl_slist_append(hdrs, auth);
-    }
     if (body) {
         snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
         hdrs = curl_slist_append(hdrs, ct);
@@ -308,7 +324,22 @@ int bh_cli_json(struct bh_cli *c, const char *method, const char *path, const js
     return 0;
 }
 
-int bh_cli_fail_json(const char *what, long status, const json_t *p)
+/* The bh_err code of an HTTP refusal (client.h). */
+static int status_code(long status)
+{
+    switch (status) {
+    case 401: return BH_EAUTH;
+    case 403: return BH_EPERM;
+    case 404: return BH_ENOTFOUND;
+    case 409: return BH_ECONFLICT;
+    case 412: return BH_EPRECOND;
+    case 413: return BH_ETOOBIG;
+    case 503: return BH_EBUSY;
+    default: return status >= 400 && status < 500 ? BH_EINVAL : BH_EIO;
+    }
+}
+
+int bh_client_problem(const char *what, long status, const json_t *p, struct bh_err *err)
 {
     const char *title = json_string_value(json_object_get(p, "title"));
     const char *detail = json_string_value(json_object_get(p, "detail"));
@@ -316,8 +347,24 @@ int bh_cli_fail_json(const char *what, long status, const json_t *p)
     char f[160] = "";
     if (field)
         snprintf(f, sizeof(f), " [field: %s]", field);
-    fprintf(stderr, "bootherd: %s: %s (HTTP %ld)%s%s%s\n", what, title ? title : "failed", status,
-            detail ? ": " : "", detail ? detail : "", f);
+    return bh_err_set(err, status_code(status), field, "%s: %s (HTTP %ld)%s%s%s", what,
+                      title ? title : "failed", status, detail ? ": " : "", detail ? detail : "",
+                      f);
+}
+
+int bh_client_problem_resp(const char *what, long status, const char *body, struct bh_err *err)
+{
+    json_t *p = body ? json_loads(body, 0, NULL) : NULL;
+    int rc = bh_client_problem(what, status, p, err);
+    json_decref(p);
+    return rc;
+}
+
+int bh_cli_fail_json(const char *what, long status, const json_t *p)
+{
+    struct bh_err e;
+    bh_client_problem(what, status, p, &e);
+    fprintf(stderr, "bootherd: %s\n", e.msg);
     return 1;
 }
 
@@ -326,43 +373,6 @@ int bh_cli_fail_resp(const char *what, long status, const char *body)
     json_t *p = body ? json_loads(body, 0, NULL) : NULL;
     int rc = bh_cli_fail_json(what, status, p);
     json_decref(p);
-    return rc;
-}
-
-long bh_cli_get_named(struct bh_cli *c, const char *coll, const char *name, json_t **out)
-{
-    char esc[768], path[1024];
-    bh_cli_escape(name, esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/%s/%s", coll, esc);
-    long status;
-    json_t *doc = NULL;
-    struct bh_err e;
-    if (out)
-        *out = NULL;
-    if (bh_cli_json(c, "GET", path, NULL, &status, &doc, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return -1;
-    }
-    if (out)
-        *out = doc;
-    else
-        json_decref(doc);
-    return status;
-}
-
-int bh_cli_create(struct bh_cli *c, const char *coll, const json_t *doc, const char *what)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/api/v1/%s", coll);
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, "POST", path, doc, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    int rc = status == 201 ? 0 : bh_cli_fail_json(what, status, out);
-    json_decref(out);
     return rc;
 }
 
@@ -384,13 +394,14 @@ void bh_cli_escape(const char *s, char *out, size_t cap)
     out[o] = '\0';
 }
 
-int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t **items)
+int bh_client_list_all(struct bh_cli *c, const char *path, const char *what, json_t **items,
+                       struct bh_err *err)
 {
     json_t *all = json_array();
     char cursor[256] = "";
     *items = NULL;
     if (!all)
-        return 1;
+        return bh_err_set(err, BH_ENOMEM, NULL, "out of memory");
     for (;;) {
         char url[1024];
         int n = snprintf(url, sizeof(url), "%s%s%s%s", path,
@@ -398,19 +409,14 @@ int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t
                          cursor[0] ? "after=" : "", cursor);
         long status;
         json_t *page = NULL;
-        struct bh_err e;
-        if (n < 0 || (size_t)n >= sizeof(url)) {
-            fprintf(stderr, "bootherd: %s: list path too long\n", what);
-            json_decref(all);
-            return 1;
-        }
-        if (bh_cli_json(c, "GET", url, NULL, &status, &page, &e)) {
-            fprintf(stderr, "bootherd: %s\n", e.msg);
-            json_decref(all);
-            return 1;
-        }
-        if (status != 200) {
-            int rc = bh_cli_fail_json(what, status, page);
+        int rc = 0;
+        if (n < 0 || (size_t)n >= sizeof(url))
+            rc = bh_err_set(err, BH_ETOOBIG, NULL, "%s: list path too long", what);
+        else
+            rc = bh_cli_json(c, "GET", url, NULL, &status, &page, err);
+        if (!rc && status != 200)
+            rc = bh_client_problem(what, status, page, err);
+        if (rc) {
             json_decref(page);
             json_decref(all);
             return rc;
@@ -426,44 +432,4 @@ int bh_cli_list_all(struct bh_cli *c, const char *path, const char *what, json_t
     }
     *items = all;
     return 0;
-}
-
-void bh_cli_out_page(const json_t *items, const json_t *next)
-{
-    json_t *page =
-        json_pack("{s:O, s:O}", "items", items, "next", json_is_string(next) ? next : json_null());
-    bh_out_json(page ? page : items);
-    json_decref(page);
-}
-
-int bh_cli_show(struct bh_cli *c, const char *method, const char *path, const json_t *body,
-                const char *what, long want)
-{
-    return bh_cli_do(c, method, path, body, what, want, NULL);
-}
-
-int bh_cli_do(struct bh_cli *c, const char *method, const char *path, const json_t *body,
-              const char *what, long want, const char *done)
-{
-    long status;
-    json_t *out = NULL;
-    struct bh_err e;
-    if (bh_cli_json(c, method, path, body, &status, &out, &e)) {
-        fprintf(stderr, "bootherd: %s\n", e.msg);
-        return 1;
-    }
-    int rc = 0;
-    if (status != want) {
-        rc = bh_cli_fail_json(what, status, out);
-    } else if (c->json) {
-        if (out)
-            bh_out_json(out);
-    } else {
-        if (done)
-            printf("%s\n", done);
-        if (out)
-            bh_out_show(out);
-    }
-    json_decref(out);
-    return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * progress.h - progress display for long CLI operations (import, export).
  */
-#ifndef BH_CLI_PROGRESS_H
-#define BH_CLI_PROGRESS_H
+#ifndef BH_CLIENT_PROGRESS_H
+#define BH_CLIENT_PROGRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -88,6 +88,18 @@ int bh_push_source_size(int fd, uint64_t *size, struct bh_err *err)
     return bh_err_set(err, BH_EINVAL, "source", "not a regular file or block device");
 }
 
+/* A problem the server sent, on stderr (push.h: err then names the step
+ * only). */
+static void say_problem(const char *what, long status, const char *body, const json_t *doc)
+{
+    struct bh_err e;
+    if (doc)
+        bh_client_problem(what, status, doc, &e);
+    else
+        bh_client_problem_resp(what, status, body, &e);
+    fprintf(stderr, "bootherd: %s\n", e.msg);
+}
+
 /* step 2: the upload, and the chunks the server lacks into u->missing */
 static int begin(struct bh_cli *c, struct push *u, const struct bh_buf *enc, json_t **up,
                  struct bh_push_stats *st, struct bh_err *err)
@@ -100,7 +112,7 @@ static int begin(struct bh_cli *c, struct push *u, const struct bh_buf *enc, jso
     if (!rc) {
         *up = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
         if (r.status != 200 && r.status != 201) {
-            bh_cli_fail_resp("upload", r.status, r.body);
+            say_problem("upload", r.status, r.body, NULL);
             rc =
                 bh_err_set(err, BH_EIO, NULL, "the server refused the upload (HTTP %ld)", r.status);
         }
@@ -143,7 +155,7 @@ static int commit(struct bh_cli *c, const struct bh_push_opts *o, const char *ui
     int rc = bh_cli_json(c, "POST", path, body, &status, ver, err);
     json_decref(body);
     if (!rc && status != 201) {
-        bh_cli_fail_json("commit", status, *ver);
+        say_problem("commit", status, NULL, *ver);
         rc = bh_err_set(err, BH_EIO, NULL, "the server refused the commit (HTTP %ld)", status);
     }
     return rc;

@@ -6,6 +6,8 @@
  */
 #include "httpsrc.h"
 
+#include "client.h"
+
 #include "core/str.h"
 #include "core/timeutil.h"
 
@@ -71,8 +73,7 @@ int bh_httpsrc_open(const struct bh_httpsrc_opts *o, struct bh_httpsrc **out, st
     size_t n = strlen(s->server);
     while (n > 8 && s->server[n - 1] == '/')
         s->server[--n] = '\0';
-    if (o->token && o->token[0])
-        snprintf(s->auth, sizeof(s->auth), "Authorization: Bearer %s", o->token);
+    bh_client_auth_header(o->token, s->auth, sizeof(s->auth));
     s->retry_secs = o->retry_secs > 0 ? o->retry_secs : RETRY_SECS_DEFAULT;
     s->stall_secs = o->stall_secs > 0 ? o->stall_secs : STALL_SECS_DEFAULT;
     pthread_mutex_init(&s->mu, NULL);
@@ -153,14 +154,9 @@ static struct conn *borrow(struct bh_httpsrc *s)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)s->stall_secs);
     /* a stalled server (stopped, cable pulled): give up on this try after
      * stall_secs without a byte, and retry */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)s->stall_secs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "bootherd-agent/" BH_VERSION);
+    bh_client_curl_base(h, "agent", (long)s->stall_secs, (long)s->stall_secs);
     return c;
 }
 

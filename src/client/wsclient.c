@@ -7,7 +7,7 @@
  * checked as client.c checks https for libcurl: the pin, else the CA file
  * or the system's CAs and the server's name.
  */
-#include "cli.h"
+#include "client.h"
 
 #include "core/str.h"
 #include "core/timeutil.h"

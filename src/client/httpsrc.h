@@ -16,12 +16,11 @@
  * the request fails with BH_EIO and a message that says for how long the
  * server was unreachable and why.  A 4xx or other answer fails at once.
  */
-#ifndef BH_AGENT_HTTPSRC_H
-#define BH_AGENT_HTTPSRC_H
+#ifndef BH_CLIENT_HTTPSRC_H
+#define BH_CLIENT_HTTPSRC_H
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "deploy.h"
 #include "image/manifest.h"
 
 #include <stdint.h>
@@ -41,13 +40,13 @@ int bh_httpsrc_open(const struct bh_httpsrc_opts *o, struct bh_httpsrc **out, st
 /* Closes every connection.  No request may be running. */
 void bh_httpsrc_close(struct bh_httpsrc *s);
 
-/* The chunk source for bh_deploy; ud is s. */
+/* The fetch of the agent's chunk source (struct bh_chunk_source,
+ * agent/deploy.h); ud is s. */
 int bh_httpsrc_fetch(void *s, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z,
                      struct bh_err *err);
-static inline struct bh_chunk_source bh_httpsrc_source(struct bh_httpsrc *s)
-{
-    return (struct bh_chunk_source){.fetch = bh_httpsrc_fetch, .ud = s};
-}
+/* Used where struct bh_chunk_source is known (the agent's): a macro, so the
+ * client need not see the agent's header. */
+#define bh_httpsrc_source(s) ((struct bh_chunk_source){.fetch = bh_httpsrc_fetch, .ud = (s)})
 
 /* GET and parse the manifest of name@ref (ref: a version number or a tag;
  * NULL: "latest").  The encoding is checked against the server's
