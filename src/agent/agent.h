@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "core/err.h"
+#include "core/mac.h"
 #include "model/steps.h"
 
 #include <jansson.h>
@@ -20,7 +21,7 @@
 
 struct bh_agent {
     struct bh_cli api; /* url, host token (RAM only), curl handle */
-    char mac[18];
+    char mac[BH_MAC_STRLEN];
     json_t *host;  /* from hello: name, room, group */
     json_t *group; /* from hello: the layout and OS entries */
     int64_t task;  /* the step being done */

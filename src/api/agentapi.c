@@ -116,7 +116,7 @@ void bh_h_agent_hello(struct bh_req *r)
     const char *macs = json_string_value(json_object_get(body, "mac"));
     const char *ticket = json_string_value(json_object_get(body, "ticket"));
     const json_t *inv = json_object_get(body, "inventory");
-    char mac[18], nonce[33];
+    char mac[BH_MAC_STRLEN], nonce[33];
     int64_t texp;
     int rc = 0;
     if (!macs || bh_mac_normalize(macs, mac))

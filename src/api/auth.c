@@ -6,6 +6,7 @@
  */
 #include "api.h"
 
+#include "core/mac.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 
@@ -40,7 +41,7 @@ int bh_api_check_token(struct bh_api *api, const char *tok, struct bh_auth *auth
         return bh_err_set(err, BH_EAUTH, NULL, "malformed token");
     int rc = bh_store_token_lookup(api->store, tid, &ti, err);
     if (rc == BH_ENOTFOUND) { /* a client agent's host token? */
-        char mac[18], shash[65];
+        char mac[BH_MAC_STRLEN], shash[65];
         int64_t exp;
         int64_t now = bh_wall_ms();
         if (bh_store_agent_session(api->store, tid, mac, shash, &exp, NULL) == 0 &&
@@ -77,7 +78,7 @@ int bh_api_recheck(struct bh_api *api, const struct bh_auth *a, struct bh_err *e
         return bh_api_session_recheck(api, a, err);
     int64_t now = bh_wall_ms();
     if (a->host[0]) {
-        char mac[18], hash[65];
+        char mac[BH_MAC_STRLEN], hash[65];
         int64_t exp;
         int rc = bh_store_agent_session(api->store, a->token_id, mac, hash, &exp, NULL);
         if (rc == BH_ENOTFOUND || (!rc && exp <= now))

@@ -131,7 +131,7 @@ static bool next_field(const char **p, const char *end, char *out, size_t cap)
     return true;
 }
 
-int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[18])
+int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[BH_MAC_STRLEN])
 {
     const char *p = text, *end = text + len;
     const char *nl = memchr(p, '\n', len); /* the header line */
@@ -158,7 +158,7 @@ int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[18])
     return BH_ENOTFOUND;
 }
 
-int bh_net_neighbour(const char *ip, char mac[18])
+int bh_net_neighbour(const char *ip, char mac[BH_MAC_STRLEN])
 {
     int fd = open(BH_NET_ARP_FILE, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

@@ -5,6 +5,7 @@
 #define BH_CORE_NET_H
 
 #include "err.h"
+#include "mac.h"
 
 #include <netinet/in.h>
 #include <stddef.h>
@@ -31,9 +32,9 @@ void bh_net_format(const struct sockaddr *sa, char out[BH_ADDR_STRLEN]);
  * (aa:bb:cc:dd:ee:ff) filled when a complete entry (flag ATF_COM) names it;
  * BH_ENOTFOUND when there is none (no entry, or one still resolving).
  * Pure: no I/O. */
-int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[18]);
+int bh_net_arp_find(const char *text, size_t len, const char *ip, char mac[BH_MAC_STRLEN]);
 /* The same, read from this network namespace's /proc/net/arp (readable
  * without privileges).  BH_ESYS when it cannot be read. */
-int bh_net_neighbour(const char *ip, char mac[18]);
+int bh_net_neighbour(const char *ip, char mac[BH_MAC_STRLEN]);
 
 #endif

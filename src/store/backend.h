@@ -87,7 +87,7 @@ struct bh_store_backend {
     int (*task_update)(void *impl, int64_t task, const struct bh_task_report *rep,
                        const struct bh_actor *a, json_t **out, struct bh_err *err);
     int (*agent_login)(void *impl, const struct bh_agent_login *l, struct bh_err *err);
-    int (*agent_session)(void *impl, const char *tid, char mac[18], char hash[65],
+    int (*agent_session)(void *impl, const char *tid, char mac[BH_MAC_STRLEN], char hash[65],
                          int64_t *expires_ms, struct bh_err *err);
     int (*agent_renew)(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
     int (*agent_end)(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err);

@@ -157,7 +157,7 @@ int bh__sq_task_update(void *impl, int64_t task, const struct bh_task_report *re
 int bh__sq_agent_login(void *impl, const struct bh_agent_login *l, struct bh_err *err);
 int bh__sq_agent_renew(void *impl, const char *tid, int64_t expires_ms, struct bh_err *err);
 int bh__sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err *err);
-int bh__sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65],
+int bh__sq_agent_session(void *impl, const char *tid, char mac[BH_MAC_STRLEN], char hash[65],
                          int64_t *expires_ms, struct bh_err *err);
 
 /* Browser sessions (sqlite_session.c) */

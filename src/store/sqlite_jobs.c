@@ -826,7 +826,7 @@ int bh__sq_agent_end(void *impl, const char *mac, int64_t boot_ms, struct bh_err
                          mac, boot_ms, NULL, err);
 }
 
-int bh__sq_agent_session(void *impl, const char *tid, char mac[18], char hash[65],
+int bh__sq_agent_session(void *impl, const char *tid, char mac[BH_MAC_STRLEN], char hash[65],
                          int64_t *expires_ms, struct bh_err *err)
 {
     struct sq_conn *c = bh__sq_reader(impl);

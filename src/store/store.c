@@ -255,8 +255,8 @@ int bh_store_agent_end(struct bh_store *s, const char *mac, int64_t boot_ms, str
     TIMED(BH_OP_AUTH, s->be->agent_end(s->impl, mac, boot_ms, err));
 }
 
-int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
-                           int64_t *expires_ms, struct bh_err *err)
+int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[BH_MAC_STRLEN],
+                           char hash[65], int64_t *expires_ms, struct bh_err *err)
 {
     TIMED(BH_OP_AUTH, s->be->agent_session(s->impl, tid, mac, hash, expires_ms, err));
 }

@@ -17,6 +17,7 @@
 #define BH_STORE_STORE_H
 
 #include "core/err.h"
+#include "core/mac.h"
 #include "model/model.h"
 #include "model/selector.h"
 
@@ -417,8 +418,8 @@ struct bh_agent_login {
 int bh_store_agent_login(struct bh_store *s, const struct bh_agent_login *l, struct bh_err *err);
 /* The session of host token id tid: its host, hash and end (0 once ended).
  * BH_ENOTFOUND if there is none. */
-int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[18], char hash[65],
-                           int64_t *expires_ms, struct bh_err *err);
+int bh_store_agent_session(struct bh_store *s, const char *tid, char mac[BH_MAC_STRLEN],
+                           char hash[65], int64_t *expires_ms, struct bh_err *err);
 /* Move a live session's end to expires_ms (the agent is still at work).
  * Bookkeeping: no revision, event or audit record.  BH_ENOTFOUND if the
  * session has ended or does not exist. */
