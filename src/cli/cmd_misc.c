@@ -286,9 +286,10 @@ static void event_detail(const json_t *data, char *out, size_t cap)
 /* `bootherd boot log HOST [--limit N]`: the host's timeline, oldest first */
 int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
 {
-    long long limit = 50;
+    int64_t limit = 50;
     if (argc < 2 || strcmp(argv[0], "log") != 0 ||
-        (argc == 4 && (strcmp(argv[2], "--limit") || (limit = strtoll(argv[3], NULL, 10)) <= 0)) ||
+        (argc == 4 &&
+         (strcmp(argv[2], "--limit") || bh_parse_i64(argv[3], 1, INT64_MAX, &limit))) ||
         (argc != 2 && argc != 4)) {
         bh_usage_boot(stderr);
         return 2;
@@ -298,7 +299,7 @@ int bh_cmd_boot(struct bh_cli *c, int argc, char **argv)
     char esc[256], path[512];
     bh_cli_escape(argv[1], esc, sizeof(esc));
     snprintf(path, sizeof(path), "/api/v1/hosts/%s/events?limit=%lld", esc,
-             limit > 1000 ? 1000 : limit);
+             (long long)(limit > 1000 ? 1000 : limit));
     json_t *out;
     int rc = get_json(c, path, "boot log", &out);
     if (rc)
