@@ -309,30 +309,12 @@ int bh_httpsrc_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z
     return rc;
 }
 
-static void escape(const char *in, char *out, size_t cap)
-{
-    static const char hexd[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *in && o + 4 < cap; in++) {
-        unsigned char ch = (unsigned char)*in;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            strchr("-._~", ch)) {
-            out[o++] = (char)ch;
-        } else {
-            out[o++] = '%';
-            out[o++] = hexd[ch >> 4];
-            out[o++] = hexd[ch & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
 int bh_httpsrc_manifest(struct bh_httpsrc *s, const char *name, const char *ref,
                         struct bh_manifest *m, struct bh_err *err)
 {
     char en[256], er[128], path[512], what[400];
-    escape(name, en, sizeof(en));
-    escape(ref ? ref : "latest", er, sizeof(er));
+    bh_cli_escape(name, en, sizeof(en));
+    bh_cli_escape(ref ? ref : "latest", er, sizeof(er));
     snprintf(path, sizeof(path), "/api/v1/images/%s/versions/%s/manifest", en, er);
     snprintf(what, sizeof(what), "manifest of %s@%s", name, ref ? ref : "latest");
     struct bh_buf b;
