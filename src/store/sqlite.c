@@ -361,14 +361,15 @@ int bh__sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, 
                                       err);
     if (!st)
         return BH_EIO;
-    sqlite3_bind_int64(st, 1, rev);
-    bind_text_or_null(st, 2, ts);
-    bind_text_or_null(st, 3, kind);
-    bind_text_or_null(st, 4, key);
-    bind_text_or_null(st, 5, type);
-    bind_text_or_null(st, 6, actor);
-    bh__sq_bind_json_text(st, 7, after ? after : before);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "append event");
+    /* a bind that failed (out of memory copying the text) would store NULL
+     * in its place: refuse the write instead */
+    int b = sqlite3_bind_int64(st, 1, rev) | bind_text_or_null(st, 2, ts) |
+            bind_text_or_null(st, 3, kind) | bind_text_or_null(st, 4, key) |
+            bind_text_or_null(st, 5, type) | bind_text_or_null(st, 6, actor) |
+            bh__sq_bind_json_text(st, 7, after ? after : before);
+    int rc = b != SQLITE_OK ? bh_err_set(err, BH_ENOMEM, NULL, "append event: out of memory")
+             : sqlite3_step(st) == SQLITE_DONE ? 0
+                                               : bh__sq_fail(&q->writer, err, "append event");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc || !audit)
@@ -380,16 +381,14 @@ int bh__sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, 
                        err);
     if (!st)
         return BH_EIO;
-    bind_text_or_null(st, 1, ts);
-    bind_text_or_null(st, 2, actor);
-    bind_text_or_null(st, 3, a ? a->token_id : NULL);
-    bind_text_or_null(st, 4, a ? a->remote : NULL);
-    bind_text_or_null(st, 5, type);
-    bind_text_or_null(st, 6, kind);
-    bind_text_or_null(st, 7, key);
-    bh__sq_bind_json_text(st, 8, before);
-    bh__sq_bind_json_text(st, 9, after);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(&q->writer, err, "append audit");
+    b = bind_text_or_null(st, 1, ts) | bind_text_or_null(st, 2, actor) |
+        bind_text_or_null(st, 3, a ? a->token_id : NULL) |
+        bind_text_or_null(st, 4, a ? a->remote : NULL) | bind_text_or_null(st, 5, type) |
+        bind_text_or_null(st, 6, kind) | bind_text_or_null(st, 7, key) |
+        bh__sq_bind_json_text(st, 8, before) | bh__sq_bind_json_text(st, 9, after);
+    rc = b != SQLITE_OK ? bh_err_set(err, BH_ENOMEM, NULL, "append audit: out of memory")
+         : sqlite3_step(st) == SQLITE_DONE ? 0
+                                           : bh__sq_fail(&q->writer, err, "append audit");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;

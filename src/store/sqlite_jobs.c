@@ -503,8 +503,10 @@ int bh__sq_job_woken(void *impl, int64_t id, const json_t *report, const struct 
         rc = BH_EIO;
     if (st) {
         sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, text ? text : "true", -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "woken");
+        if (sqlite3_bind_text(st, 2, text ? text : "true", -1, SQLITE_TRANSIENT) != SQLITE_OK)
+            rc = bh_err_set(err, BH_ENOMEM, NULL, "woken: out of memory");
+        else
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "woken");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
