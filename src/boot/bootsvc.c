@@ -435,61 +435,43 @@ void bh_boot_figures(struct bh_boot *b, struct bh_boot_figures *out)
     }
 }
 
+/* One sample of /metrics (none for a NULL sample), after its family's
+ * HELP and TYPE lines when it is the family's first (fam: the last
+ * family written, updated). */
+static int metric(struct bh_buf *o, char *fam, size_t cap, const char *sample, const char *type,
+                  const char *help, uint64_t v)
+{
+    if (!sample)
+        return 0;
+    size_t n = strcspn(sample, "{");
+    int rc = 0;
+    if (strlen(fam) != n || strncmp(fam, sample, n) != 0) {
+        snprintf(fam, cap, "%.*s", (int)n, sample);
+        if (help[0])
+            rc = bh_buf_printf(o, "# HELP %s %s\n", fam, help);
+        if (!rc)
+            rc = bh_buf_printf(o, "# TYPE %s %s\n", fam, type);
+    }
+    return rc ? rc : bh_buf_printf(o, "%s %llu\n", sample, (unsigned long long)v);
+}
+
 int bh_boot_metrics(struct bh_boot *b, struct bh_buf *o)
 {
     int rc = 0;
+    char fam[64] = "";
+#define SAMPLE(f, sample, type, help)                                                              \
+    if (!rc)                                                                                       \
+        rc = metric(o, fam, sizeof(fam), sample, type, help, st.f);
     if (b->tftp) {
-        struct bh_tftp_stats t;
-        bh_tftp_get_stats(b->tftp, &t);
-        rc = bh_buf_printf(o,
-                           "# HELP bootherd_tftp_requests_total TFTP read requests.\n"
-                           "# TYPE bootherd_tftp_requests_total counter\n"
-                           "bootherd_tftp_requests_total %llu\n"
-                           "# TYPE bootherd_tftp_transfers_total counter\n"
-                           "bootherd_tftp_transfers_total{result=\"completed\"} %llu\n"
-                           "bootherd_tftp_transfers_total{result=\"failed\"} %llu\n"
-                           "bootherd_tftp_transfers_total{result=\"refused\"} %llu\n"
-                           "# HELP bootherd_tftp_malformed_total Malformed TFTP packets dropped.\n"
-                           "# TYPE bootherd_tftp_malformed_total counter\n"
-                           "bootherd_tftp_malformed_total %llu\n"
-                           "# TYPE bootherd_tftp_retransmits_total counter\n"
-                           "bootherd_tftp_retransmits_total %llu\n"
-                           "# TYPE bootherd_tftp_bytes_total counter\n"
-                           "bootherd_tftp_bytes_total %llu\n"
-                           "# TYPE bootherd_tftp_active_transfers gauge\n"
-                           "bootherd_tftp_active_transfers %llu\n",
-                           (unsigned long long)t.requests, (unsigned long long)t.completed,
-                           (unsigned long long)t.failed, (unsigned long long)t.refused,
-                           (unsigned long long)t.malformed, (unsigned long long)t.retransmits,
-                           (unsigned long long)t.bytes, (unsigned long long)t.active);
+        struct bh_tftp_stats st;
+        bh_tftp_get_stats(b->tftp, &st);
+        BH_TFTP_STATS(SAMPLE)
     }
-    if (!rc && b->dhcp) {
-        struct bh_dhcp_stats d;
-        bh_dhcp_get_stats(b->dhcp, &d);
-        rc = bh_buf_printf(o,
-                           "# HELP bootherd_dhcp_packets_total DHCP packets received.\n"
-                           "# TYPE bootherd_dhcp_packets_total counter\n"
-                           "bootherd_dhcp_packets_total %llu\n"
-                           "# HELP bootherd_dhcp_malformed_total Malformed DHCP packets dropped.\n"
-                           "# TYPE bootherd_dhcp_malformed_total counter\n"
-                           "bootherd_dhcp_malformed_total %llu\n"
-                           "# TYPE bootherd_dhcp_replies_total counter\n"
-                           "bootherd_dhcp_replies_total{type=\"offer\"} %llu\n"
-                           "bootherd_dhcp_replies_total{type=\"ack\"} %llu\n"
-                           "bootherd_dhcp_replies_total{type=\"nak\"} %llu\n"
-                           "bootherd_dhcp_replies_total{type=\"proxy_offer\"} %llu\n"
-                           "bootherd_dhcp_replies_total{type=\"pxe_ack\"} %llu\n"
-                           "# TYPE bootherd_dhcp_ignored_total counter\n"
-                           "bootherd_dhcp_ignored_total %llu\n"
-                           "# TYPE bootherd_dhcp_leases gauge\n"
-                           "bootherd_dhcp_leases %llu\n"
-                           "# TYPE bootherd_dhcp_lease_commits_total counter\n"
-                           "bootherd_dhcp_lease_commits_total %llu\n",
-                           (unsigned long long)d.received, (unsigned long long)d.malformed,
-                           (unsigned long long)d.offers, (unsigned long long)d.acks,
-                           (unsigned long long)d.naks, (unsigned long long)d.proxy_offers,
-                           (unsigned long long)d.pxe_acks, (unsigned long long)d.ignored,
-                           (unsigned long long)d.leases_active, (unsigned long long)d.commits);
+    if (b->dhcp) {
+        struct bh_dhcp_stats st;
+        bh_dhcp_get_stats(b->dhcp, &st);
+        BH_DHCP_STATS(SAMPLE)
     }
+#undef SAMPLE
     return rc;
 }

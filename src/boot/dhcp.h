@@ -65,10 +65,27 @@ struct bh_dhcp_hooks {
     void *ud;
 };
 
+/* The counters, once: X(field, Prometheus sample or NULL, type, help).
+ * The struct, the /metrics lines (bootsvc.c) and the stats `bootherd dhcpd`
+ * logs on SIGUSR1 are all made from this list. */
+#define BH_DHCP_STATS(X)                                                                           \
+    X(received, "bootherd_dhcp_packets_total", "counter", "DHCP packets received.")                \
+    X(malformed, "bootherd_dhcp_malformed_total", "counter", "Malformed DHCP packets dropped.")    \
+    X(ignored, "bootherd_dhcp_ignored_total", "counter", "")                                       \
+    X(offers, "bootherd_dhcp_replies_total{type=\"offer\"}", "counter", "")                        \
+    X(acks, "bootherd_dhcp_replies_total{type=\"ack\"}", "counter", "")                            \
+    X(naks, "bootherd_dhcp_replies_total{type=\"nak\"}", "counter", "")                            \
+    X(proxy_offers, "bootherd_dhcp_replies_total{type=\"proxy_offer\"}", "counter", "")            \
+    X(pxe_acks, "bootherd_dhcp_replies_total{type=\"pxe_ack\"}", "counter", "")                    \
+    X(releases, NULL, "counter", "")                                                               \
+    X(declines, NULL, "counter", "")                                                               \
+    X(informs, NULL, "counter", "")                                                                \
+    X(leases_active, "bootherd_dhcp_leases", "gauge", "")                                          \
+    X(commits, "bootherd_dhcp_lease_commits_total", "counter", "")                                 \
+    X(commit_nanos, NULL, "counter", "")
+#define BH_DHCP_STATS_FIELD(f, metric, type, help) uint64_t f;
 struct bh_dhcp_stats {
-    uint64_t received, malformed, ignored;
-    uint64_t offers, acks, naks, proxy_offers, pxe_acks, releases, declines, informs;
-    uint64_t leases_active, commits, commit_nanos;
+    BH_DHCP_STATS(BH_DHCP_STATS_FIELD)
 };
 
 /* Bind the interfaces of cfg (call while still privileged: port 67,

@@ -39,9 +39,21 @@ struct bh_tftp_hooks {
 /* Counters for /metrics (monotonic, read from any thread).  `refused`
  * counts every request answered with an ERROR, `malformed` the part of
  * them (and of dropped packets) that did not parse. */
+/* The counters, once: X(field, Prometheus sample, type, help).  The
+ * struct, the /metrics lines (bootsvc.c) and the totals logged by
+ * `bootherd tftpd` are all made from this list. */
+#define BH_TFTP_STATS(X)                                                                           \
+    X(requests, "bootherd_tftp_requests_total", "counter", "TFTP read requests.")                  \
+    X(completed, "bootherd_tftp_transfers_total{result=\"completed\"}", "counter", "")             \
+    X(failed, "bootherd_tftp_transfers_total{result=\"failed\"}", "counter", "")                   \
+    X(refused, "bootherd_tftp_transfers_total{result=\"refused\"}", "counter", "")                 \
+    X(malformed, "bootherd_tftp_malformed_total", "counter", "Malformed TFTP packets dropped.")    \
+    X(retransmits, "bootherd_tftp_retransmits_total", "counter", "")                               \
+    X(bytes, "bootherd_tftp_bytes_total", "counter", "")                                           \
+    X(active, "bootherd_tftp_active_transfers", "gauge", "") /* transfers in progress now */
+#define BH_TFTP_STATS_FIELD(f, metric, type, help) uint64_t f;
 struct bh_tftp_stats {
-    uint64_t requests, completed, failed, refused, malformed, retransmits, bytes;
-    uint64_t active; /* transfers in progress now */
+    BH_TFTP_STATS(BH_TFTP_STATS_FIELD)
 };
 
 /* Bind cfg->tftp_listen (IPv4 "ADDR:PORT") and open cfg->root as given,

@@ -201,6 +201,8 @@ void bh_log(int level, const char *msg, const char *kvfmt, ...)
     put_value(&l, msg);
     if (kvfmt && *kvfmt) {
         putc_(&l, ' ');
+        while (*kvfmt == ' ') /* lists made by macros start each pair with one */
+            kvfmt++;
         va_list ap;
         va_start(ap, kvfmt);
         format_kv(&l, kvfmt, &ap);

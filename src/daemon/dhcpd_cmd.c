@@ -104,17 +104,11 @@ static void log_stats(struct dhcpd *s)
 {
     struct bh_dhcp_stats st;
     bh_dhcp_get_stats(s->dhcp, &st);
-    bh_log(BH_LOG_INFO, "dhcp stats",
-           "received=%llu malformed=%llu ignored=%llu offers=%llu acks=%llu naks=%llu "
-           "proxy_offers=%llu pxe_acks=%llu releases=%llu declines=%llu informs=%llu "
-           "leases_active=%llu commits=%llu",
-           (unsigned long long)st.received, (unsigned long long)st.malformed,
-           (unsigned long long)st.ignored, (unsigned long long)st.offers,
-           (unsigned long long)st.acks, (unsigned long long)st.naks,
-           (unsigned long long)st.proxy_offers, (unsigned long long)st.pxe_acks,
-           (unsigned long long)st.releases, (unsigned long long)st.declines,
-           (unsigned long long)st.informs, (unsigned long long)st.leases_active,
-           (unsigned long long)st.commits);
+#define KV(f, sample, type, help)  " " #f "=%llu"
+#define ARG(f, sample, type, help) , (unsigned long long)st.f
+    bh_log(BH_LOG_INFO, "dhcp stats", BH_DHCP_STATS(KV) BH_DHCP_STATS(ARG));
+#undef KV
+#undef ARG
 }
 
 static void on_usr1(uv_signal_t *h, int signum)

@@ -178,13 +178,11 @@ int bh_cmd_tftpd(int argc, char **argv)
     uv_run(&d.loop, UV_RUN_DEFAULT);
     struct bh_tftp_stats st;
     bh_tftp_get_stats(d.tftp, &st);
-    bh_log(BH_LOG_INFO, "tftp totals",
-           "requests=%llu completed=%llu failed=%llu refused=%llu malformed=%llu "
-           "retransmits=%llu bytes=%llu active=%llu",
-           (unsigned long long)st.requests, (unsigned long long)st.completed,
-           (unsigned long long)st.failed, (unsigned long long)st.refused,
-           (unsigned long long)st.malformed, (unsigned long long)st.retransmits,
-           (unsigned long long)st.bytes, (unsigned long long)st.active);
+#define KV(f, sample, type, help)  " " #f "=%llu"
+#define ARG(f, sample, type, help) , (unsigned long long)st.f
+    bh_log(BH_LOG_INFO, "tftp totals", BH_TFTP_STATS(KV) BH_TFTP_STATS(ARG));
+#undef KV
+#undef ARG
     bh_tftp_free(d.tftp);
     int crc = uv_loop_close(&d.loop);
     if (crc)

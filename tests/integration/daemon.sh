@@ -234,4 +234,28 @@ if [ "$(id -u)" == 0 ]; then
     fi
 fi
 
+# ---- the boot services' counters in /metrics -------------------------------
+# one list (boot/tftp.h BH_TFTP_STATS) makes the struct, these samples and
+# the tftpd log line: a real TFTP read moves them
+M=$(tmpdir)
+"$BH" init --data "$M/data" >/dev/null
+TPORT=$((20000 + RANDOM % 10000))
+printf '[tftp]\nlisten = 127.0.0.1:%s\n' "$TPORT" >>"$M/data/bootherd.conf"
+if BH_LOG_FILE=$M/log bh_start "$M/data"; then
+    echo "hello over tftp" >"$M/data/boot/hello.txt"
+    got=$(curl -s --max-time 5 "tftp://127.0.0.1:$TPORT/hello.txt")
+    eq "a TFTP read from serve's boot root" "hello over tftp" "$got"
+    curl -s --max-time 5 -o /dev/null "tftp://127.0.0.1:$TPORT/missing.txt"
+    scrape
+    contains "/metrics: tftp requests counted" "bootherd_tftp_requests_total 2" "$METRICS"
+    contains "/metrics: the completed transfer" 'bootherd_tftp_transfers_total{result="completed"} 1' "$METRICS"
+    contains "/metrics: the refused one" 'bootherd_tftp_transfers_total{result="refused"} 1' "$METRICS"
+    eq "/metrics: one TYPE line for the labelled family" 1 \
+        "$(grep -c '^# TYPE bootherd_tftp_transfers_total counter$' <<<"$METRICS")"
+    contains "/metrics: HELP before the family" "# HELP bootherd_tftp_requests_total TFTP read requests." "$METRICS"
+    bh_stop
+else
+    nok "serve with TFTP on loopback starts"; diag "$(tail -5 "$M/log")"
+fi
+
 finish
