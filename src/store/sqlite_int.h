@@ -49,6 +49,11 @@ int bh__sq_exec(struct sq_conn *c, const char *sql, struct bh_err *err);
 /* Map the connection's last error to a bh_err. */
 int bh__sq_fail(struct sq_conn *c, struct bh_err *err, const char *what);
 
+/* sqlite_conn.c: open one connection (the writer: read-write, WAL,
+ * synchronous=FULL; a reader: read-only) and close it with its cache */
+int bh__sq_conn_open(struct sq_conn *c, const char *path, bool writer, int busy_ms,
+                     struct bh_err *err);
+void bh__sq_conn_close(struct sq_conn *c);
 struct sq_conn *bh__sq_reader(struct sq *q);
 void bh__sq_release(struct sq_conn *c);
 
@@ -64,6 +69,8 @@ int bh__sq_record(struct sq *q, int64_t rev, const char *kind, const char *key, 
                   struct bh_err *err);
 
 /* Bind a JSON value as text/int/NULL. */
+/* bind s as text (copied), or NULL for NULL; the SQLite result code */
+int bh__sq_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 int bh__sq_bind_json_text(sqlite3_stmt *st, int idx, const json_t *v);
 /* Column as a JSON value (parsed if it holds JSON text). */
 json_t *bh__sq_column_json(sqlite3_stmt *st, int col);
