@@ -1,5 +1,5 @@
 /*
- * bootpolicy.h - which boot loader a DHCP client gets (bootpolicy.c).
+ * bootpolicy.h - the boot loader chosen for a DHCP client (bootpolicy.c).
  */
 #ifndef BH_BOOT_BOOTPOLICY_H
 #define BH_BOOT_BOOTPOLICY_H
