@@ -29,6 +29,7 @@
 #include "core/timeutil.h"
 #include "ticket.h"
 #include "boot/bootsvc.h"
+#include "jobs/jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +227,7 @@ void bh_h_agent_task(struct bh_req *r)
     bh_api_agent_seen(bh_api_ctx(r), mac);
     struct bh_err e;
     json_t *t = NULL;
-    if (bh_store_task_next(bh_api_ctx(r)->store, mac, &t, &e)) {
+    if (bh_jobs_next(bh_api_ctx(r)->store, mac, bh_wall_ms(), &t, &e)) {
         bh_reply_err(r, &e);
         return;
     }
@@ -277,7 +278,7 @@ void bh_h_agent_task_update(struct bh_req *r)
     json_t *job = NULL;
     struct bh_task_report rep = {mac, bh_req_auth(r)->token_id, state,
                                  json_is_object(prog) ? prog : NULL, json_string_value(errj)};
-    int rc = bh_store_task_update(bh_api_ctx(r)->store, id, &rep, &a, &job, &e);
+    int rc = bh_jobs_report(bh_api_ctx(r)->store, id, &rep, &a, &job, &e);
     if (rc && e.type && !strcmp(e.type, "claimed")) { /* the host's timeline says so too */
         json_t *data = json_pack("{s:I, s:s, s:s, s:s?}", "task", (json_int_t)id, "state", state,
                                  "why", e.msg, "client", bh_req_remote(r));

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "jobs/jobs.h"
 #include "model/startconf.h"
 #include "model/steps.h"
 
@@ -335,12 +336,12 @@ static void job_action(struct bh_req *r,
 
 void bh_h_job_cancel(struct bh_req *r)
 {
-    job_action(r, bh_store_job_cancel);
+    job_action(r, bh_jobs_cancel);
 }
 
 void bh_h_job_retry(struct bh_req *r)
 {
-    job_action(r, bh_store_job_retry);
+    job_action(r, bh_jobs_retry);
 }
 
 /* The scheduler's tick (the daemon calls it every few seconds): wake the

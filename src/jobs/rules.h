@@ -5,67 +5,27 @@
  * step (seq = the step's index).  These functions decide; they store
  * nothing and include nothing of the store's backend, so any backend (and
  * tests/unit/test_jobs.c, over an in-memory table) can be driven by them.
- *
- * Status (issue 12): the SQLite backend (store/sqlite_jobs.c) still writes
- * the same rules in its own SQL; moving its callers onto these functions
- * is the next step.  Until then the two must say the same, which
- * test_jobs.c checks for the rules and test_store.c for the backend.
+ * jobs.c applies them to the store through bh_store_job_edit.  The states
+ * and what a host's and a job's state are: model/jobstate.h.
  */
 #ifndef BH_JOBS_RULES_H
 #define BH_JOBS_RULES_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-enum bh_task_state {
-    BH_TASK_QUEUED,
-    BH_TASK_RUNNING,
-    BH_TASK_DONE,
-    BH_TASK_FAILED,
-    BH_TASK_CANCELLED,
-};
-
-/* Host and job states, derived from task states, never stored. */
-enum bh_run_state {
-    BH_RUN_QUEUED,
-    BH_RUN_RUNNING,
-    BH_RUN_DONE,
-    BH_RUN_FAILED,
-    BH_RUN_CANCELLED,
-};
-
-/* One task as the rules see it (borrowed by every function here). */
-struct bh_task_row {
-    int64_t id, job;
-    int host; /* any number that tells the job's hosts apart */
-    int seq;
-    enum bh_task_state state;
-};
-
-/* "queued" etc.; NULL for a bad value. */
-const char *bh_task_state_name(enum bh_task_state s);
-/* 0 and *out, or -1 for a name that is no task state. */
-int bh_task_state_parse(const char *name, enum bh_task_state *out);
-const char *bh_run_state_name(enum bh_run_state s);
+#include "model/jobstate.h"
 
 /* A host's report may move a task only forward: queued -> running ->
  * done | failed, queued -> done | failed; running may report running
  * again (progress).  Nothing leaves done, failed or cancelled by a report. */
 bool bh_task_report_ok(enum bh_task_state from, enum bh_task_state to);
+/* The claim rule: the agent session that first reports a task running
+ * claims it; only that session may report on it afterwards, unless it has
+ * ended and another session reports the task running again (a new boot
+ * starts it over), which takes the claim over.  session NULL: no rule. */
+bool bh_task_claim_ok(const struct bh_task_row *t, const char *session, enum bh_task_state to);
 /* Cancel takes what is unfinished (queued, running) to cancelled. */
 bool bh_task_cancels(enum bh_task_state s);
 /* Retry queues what failed or was cancelled again. */
 bool bh_task_retries(enum bh_task_state s);
-
-/* A host's state from its tasks' states (any order): failed if one
- * failed, done if all are, running if one runs, cancelled if one was
- * cancelled, running if some are done, else queued. */
-enum bh_run_state bh_host_state(const enum bh_task_state *tasks, size_t n);
-/* A job's state from its hosts' states: done when all are (or there are
- * none), failed/cancelled once every host has ended and one failed / none
- * failed, queued while every host is, else running. */
-enum bh_run_state bh_job_state(const enum bh_run_state *hosts, size_t n);
 
 /* Whether host `host` is in the middle of the job: a step running, or one
  * done with one still queued.  rows: the job's tasks, any order. */

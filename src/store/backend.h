@@ -74,18 +74,15 @@ struct bh_store_backend {
                       json_t **out, struct bh_err *err);
     int (*job_get)(void *impl, int64_t id, json_t **out, struct bh_err *err);
     int (*jobs)(void *impl, int64_t before, int limit, json_t **out, struct bh_err *err);
-    int (*job_cancel)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                      struct bh_err *err);
-    int (*job_retry)(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                     struct bh_err *err);
-    int (*task_next)(void *impl, const char *mac, json_t **out, struct bh_err *err);
+    int (*job_edit)(void *impl, int64_t job, int64_t task, bh_job_edit_fn edit, void *ctx,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err);
+    int (*job_tasks)(void *impl, int64_t job, struct bh_job_tasks *out, struct bh_err *err);
+    int (*host_open_jobs)(void *impl, const char *mac, json_t **out, struct bh_err *err);
     int (*task_find)(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
                      struct bh_err *err);
     int (*jobs_wake_due)(void *impl, int64_t now_ms, json_t **ids, struct bh_err *err);
     int (*job_woken)(void *impl, int64_t id, const json_t *report, const struct bh_actor *a,
                      json_t **out, struct bh_err *err);
-    int (*task_update)(void *impl, int64_t task, const struct bh_task_report *rep,
-                       const struct bh_actor *a, json_t **out, struct bh_err *err);
     int (*agent_login)(void *impl, const struct bh_agent_login *l, struct bh_err *err);
     int (*agent_session)(void *impl, const char *tid, char mac[BH_MAC_STRLEN], char hash[65],
                          int64_t *expires_ms, struct bh_err *err);

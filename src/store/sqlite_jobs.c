@@ -1,17 +1,16 @@
 /*
  * sqlite_jobs.c - jobs and their tasks in the SQLite backend.
  *
- * A job is a list of steps for a set of hosts; each host gets one task per
- * step (seq = the step's index).  Task states: queued, running, done,
- * failed, cancelled.  A host's steps run in order; when one fails, the
- * host's later steps become cancelled and the other hosts go on.  What a
- * host and a job "are" (waiting, running, done, failed) is derived from
- * the task states when read, so there is one truth.
+ * The backend stores and queries: jobs, task rows, agent sessions.  Host
+ * and job states are derived when read (model/jobstate.h); what may change
+ * a task (reports, cancel, retry, the parallel limit, what runs next) is
+ * decided in src/jobs, which changes rows through bh_store_job_edit.
  */
 #include "sqlite_int.h"
 
 #include "core/timeutil.h"
 #include "model/console.h"
+#include "model/steps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,61 +23,37 @@ static void now_ts(char ts[BH_TIME_STRLEN])
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* host state from its task states, in step order */
-static const char *host_state(const json_t *steps)
+/* a host's state, from its steps ({state}, at most BH_STEPS_MAX) */
+static enum bh_run_state host_state(const json_t *steps)
 {
-    size_t i, done = 0, n = json_array_size(steps);
+    enum bh_task_state ts[BH_STEPS_MAX];
+    size_t i, n = 0;
     json_t *t;
-    bool running = false, failed = false, cancelled = false;
     json_array_foreach(steps, i, t)
     {
-        const char *s = json_string_value(json_object_get(t, "state"));
-        if (!s)
-            continue;
-        if (!strcmp(s, "done"))
-            done++;
-        else if (!strcmp(s, "running"))
-            running = true;
-        else if (!strcmp(s, "failed"))
-            failed = true;
-        else if (!strcmp(s, "cancelled"))
-            cancelled = true;
+        if (n < BH_STEPS_MAX &&
+            !bh_task_state_parse(json_string_value(json_object_get(t, "state")), &ts[n]))
+            n++;
     }
-    if (failed)
-        return "failed";
-    if (n && done == n)
-        return "done";
-    if (running)
-        return "running";
-    if (cancelled)
-        return "cancelled";
-    return done ? "running" : "queued";
+    return bh_host_state(ts, n);
 }
 
-/* job state from its hosts' states */
-static const char *job_state(const json_t *hosts)
+/* set each host's state and the job's from the task states */
+static int set_states(json_t *job, json_t *hosts, struct bh_err *err)
 {
-    size_t i, n = json_array_size(hosts), done = 0, failed = 0, cancelled = 0, queued = 0;
+    size_t i, n = json_array_size(hosts);
+    enum bh_run_state *hs = malloc((n ? n : 1) * sizeof(*hs));
+    if (!hs)
+        return bh_err_set(err, BH_ENOMEM, NULL, "job states: out of memory");
     json_t *h;
     json_array_foreach(hosts, i, h)
     {
-        const char *s = json_string_value(json_object_get(h, "state"));
-        if (!strcmp(s, "done"))
-            done++;
-        else if (!strcmp(s, "failed"))
-            failed++;
-        else if (!strcmp(s, "cancelled"))
-            cancelled++;
-        else if (!strcmp(s, "queued"))
-            queued++;
+        hs[i] = host_state(json_object_get(h, "steps"));
+        json_object_set_new(h, "state", json_string(bh_run_state_name(hs[i])));
     }
-    if (n == 0 || done == n)
-        return "done";
-    if (done + failed + cancelled == n)
-        return failed ? "failed" : "cancelled";
-    if (queued == n)
-        return "queued";
-    return "running";
+    json_object_set_new(job, "state", json_string(bh_run_state_name(bh_job_state(hs, n))));
+    free(hs);
+    return 0;
 }
 
 static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *err)
@@ -138,13 +113,8 @@ static int load_job(struct sq_conn *c, int64_t id, json_t **out, struct bh_err *
     if (r != SQLITE_DONE)
         rc = bh__sq_fail(c, err, "read tasks");
     sqlite3_reset(st);
-    size_t i;
-    json_t *h;
-    json_array_foreach(hosts, i, h)
-    {
-        json_object_set_new(h, "state", json_string(host_state(json_object_get(h, "steps"))));
-    }
-    json_object_set_new(job, "state", json_string(job_state(hosts)));
+    if (!rc)
+        rc = set_states(job, hosts, err);
     json_object_set_new(job, "hosts", hosts);
     if (rc)
         json_decref(job);
@@ -360,60 +330,6 @@ int bh__sq_job_create(void *impl, const json_t *spec, const json_t *macs, const 
     return job_write_end(q, rev, id, "created", 0, a, out, err);
 }
 
-/* Apply sql (binding ?1 = job id) and record type. */
-static int job_change(struct sq *q, int64_t id, const char *const *sql, size_t nsql,
-                      const char *type, const struct bh_actor *a, json_t **out, struct bh_err *err)
-{
-    int64_t rev;
-    int rc = bh__sq_begin(q, &rev, err);
-    if (rc)
-        return rc;
-    struct sq_conn *c = &q->writer;
-    rc = touch_job(c, id, rev, err);
-    char ts[BH_TIME_STRLEN];
-    now_ts(ts);
-    for (size_t i = 0; !rc && i < nsql; i++) {
-        sqlite3_stmt *st = bh__sq_prepare(c, sql[i], err);
-        if (!st) {
-            rc = BH_EIO;
-            break;
-        }
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_bind_parameter_count(st) >= 2)
-            sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, type);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    if (rc) {
-        bh__sq_rollback(q);
-        return rc;
-    }
-    return job_write_end(q, rev, id, type, 0, a, out, err);
-}
-
-int bh__sq_job_cancel(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                      struct bh_err *err)
-{
-    static const char *const sql[] = {
-        "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE job_id = "
-        "?1 AND state IN ('queued', 'running')",
-    };
-    return job_change(impl, id, sql, 1, "cancelled", a, out, err);
-}
-
-int bh__sq_job_retry(void *impl, int64_t id, const struct bh_actor *a, json_t **out,
-                     struct bh_err *err)
-{
-    /* every step of a host from its first unfinished one runs again */
-    static const char *const sql[] = {
-        "UPDATE tasks SET state = 'queued', error = NULL, progress = NULL, started_at = NULL, "
-        "finished_at = NULL, claim = NULL, updated_at = ?2 WHERE job_id = ?1 AND state IN "
-        "('failed', 'cancelled')",
-    };
-    return job_change(impl, id, sql, 1, "retried", a, out, err);
-}
-
 /* the host's running step (with queued: or queued one) whose text begins
  * with prefix: {task, job, step, state} or JSON null */
 int bh__sq_task_find(void *impl, const char *mac, const char *prefix, bool queued, json_t **out,
@@ -518,188 +434,210 @@ int bh__sq_job_woken(void *impl, int64_t id, const json_t *report, const struct 
     return job_write_end(q, rev, id, "woken", 0, a, out, err);
 }
 
-/* SQL: task t (a row of tasks) may start as far as its job's parallel limit
- * goes: no limit, or t's host has begun the job already, or fewer than
- * parallel other hosts are in the middle of it (a step running, or done
- * with more to come). */
-#define PARALLEL_OK                                                                                \
-    "(coalesce(json_extract((SELECT spec FROM jobs WHERE id = t.job_id), '$.parallel'), 0) = 0 "   \
-    "OR t.seq > 0 OR t.state = 'running' OR (SELECT count(DISTINCT o.host_id) FROM tasks o "       \
-    "WHERE o.job_id = t.job_id AND o.host_id <> t.host_id AND (o.state = 'running' OR "            \
-    "(o.state = 'done' AND EXISTS (SELECT 1 FROM tasks w WHERE w.job_id = o.job_id AND "           \
-    "w.host_id = o.host_id AND w.state = 'queued')))) < "                                          \
-    "json_extract((SELECT spec FROM jobs WHERE id = t.job_id), '$.parallel'))"
+/* ---- a job's tasks, read and written for src/jobs ------------------------ */
 
-/* ---- the agent's side ---------------------------------------------------- */
-
-int bh__sq_task_next(void *impl, const char *mac, json_t **out, struct bh_err *err)
+/* read job's spec and task rows into jt (zeroed; free with bh_job_tasks_free) */
+static int read_tasks(struct sq_conn *c, int64_t job, struct bh_job_tasks *jt, struct bh_err *err)
 {
-    struct sq_conn *c = bh__sq_reader(impl);
-    /* the oldest job with an unfinished step for this host whose earlier
-     * steps are all done, and that may start:
-     *   at:TIME     not before start_ms;
-     *   next-boot   once the host has booted (an agent session began)
-     *               after the job was made;
-     *   parallel N  this host has begun the job already, or fewer than N
-     *               other hosts are in the middle of it */
-    sqlite3_stmt *st = bh__sq_prepare(
-        c,
-        "SELECT t.id, t.job_id, t.seq, t.step, t.state FROM tasks t JOIN hosts h ON "
-        "h.id = t.host_id JOIN jobs j ON j.id = t.job_id WHERE h.mac = ?1 AND t.state IN "
-        "('queued', 'running') AND NOT EXISTS (SELECT 1 FROM tasks p WHERE p.job_id = t.job_id "
-        "AND p.host_id = t.host_id AND p.seq < t.seq AND p.state <> 'done') "
-        "AND coalesce(json_extract(j.spec, '$.start_ms'), 0) <= ?2 "
-        "AND (coalesce(json_extract(j.spec, '$.when'), 'now') <> 'next-boot' OR EXISTS (SELECT 1 "
-        "FROM "
-        "agent_sessions s WHERE s.host_id = h.id AND s.created_at >= j.created_at)) "
-        "AND " PARALLEL_OK " "
-        "ORDER BY t.job_id, t.seq LIMIT 1",
-        err);
-    int rc = st ? 0 : BH_EIO;
-    if (st) {
-        sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, bh_wall_ms());
-        int r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
-            *out = json_pack("{s:I, s:I, s:I, s:s, s:s}", "task",
-                             (json_int_t)sqlite3_column_int64(st, 0), "job",
-                             (json_int_t)sqlite3_column_int64(st, 1), "seq",
-                             (json_int_t)sqlite3_column_int64(st, 2), "step",
-                             (const char *)sqlite3_column_text(st, 3), "state",
-                             (const char *)sqlite3_column_text(st, 4));
-        else if (r == SQLITE_DONE)
-            *out = json_null();
-        else
-            rc = bh__sq_fail(c, err, "next task");
-        sqlite3_reset(st);
+    memset(jt, 0, sizeof(*jt));
+    jt->job = job;
+    sqlite3_stmt *st = bh__sq_prepare(c, "SELECT spec FROM jobs WHERE id = ?", err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, job);
+    int r = sqlite3_step(st), rc = 0;
+    if (r == SQLITE_ROW)
+        jt->spec = bh__sq_column_json(st, 0);
+    else if (r == SQLITE_DONE)
+        rc = bh_err_set(err, BH_ENOTFOUND, "job", "no job %lld", (long long)job);
+    else
+        rc = bh__sq_fail(c, err, "read job");
+    sqlite3_reset(st);
+    if (rc)
+        return rc;
+    st = bh__sq_prepare(c,
+                        "SELECT t.id, t.host_id, t.seq, t.state, h.mac, t.claim, "
+                        "coalesce((SELECT s.expires_ms > ?2 FROM agent_sessions s WHERE s.tid = "
+                        "t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id WHERE "
+                        "t.job_id = ?1 ORDER BY h.mac, t.seq",
+                        err);
+    if (!st)
+        return BH_EIO;
+    sqlite3_bind_int64(st, 1, job);
+    sqlite3_bind_int64(st, 2, bh_wall_ms());
+    size_t cap = 0;
+    while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (jt->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct bh_task_row *nr = realloc(jt->rows, ncap * sizeof(*nr));
+            if (!nr) {
+                rc = bh_err_set(err, BH_ENOMEM, NULL, "job tasks: out of memory");
+                break;
+            }
+            jt->rows = nr;
+            cap = ncap;
+        }
+        struct bh_task_row *t = &jt->rows[jt->n];
+        memset(t, 0, sizeof(*t));
+        t->id = sqlite3_column_int64(st, 0);
+        t->job = job;
+        t->host = (int)sqlite3_column_int64(st, 1);
+        t->seq = sqlite3_column_int(st, 2);
+        if (bh_task_state_parse((const char *)sqlite3_column_text(st, 3), &t->state))
+            rc = bh_err_set(err, BH_EIO, "task", "task %lld has no valid state", (long long)t->id);
+        snprintf(t->mac, sizeof(t->mac), "%s", (const char *)sqlite3_column_text(st, 4));
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+            snprintf(t->claim, sizeof(t->claim), "%s", (const char *)sqlite3_column_text(st, 5));
+        t->claim_live = sqlite3_column_int(st, 6) != 0;
+        jt->n++;
     }
-    bh__sq_release(c);
+    if (!rc && r != SQLITE_DONE)
+        rc = bh__sq_fail(c, err, "read tasks");
+    sqlite3_reset(st);
+    if (rc)
+        bh_job_tasks_free(jt);
     return rc;
 }
 
-/* The claim rule (store.h): 0 if session may report rep->state on task,
- * BH_ECONFLICT "claimed" if another live session holds it.  A task that is
- * not the host's passes here and fails in the update. */
-static int check_claim(struct sq_conn *c, int64_t task, const struct bh_task_report *rep,
-                       struct bh_err *err)
+/* write a changed row: what its new state means for its times (store.h) */
+static int write_row(struct sq_conn *c, const struct bh_task_row *t, const char *ts,
+                     struct bh_err *err)
 {
-    if (!rep->session)
-        return 0;
-    sqlite3_stmt *st =
-        bh__sq_prepare(c,
-                       "SELECT t.claim, coalesce((SELECT s.expires_ms > ?3 FROM agent_sessions s "
-                       "WHERE s.tid = t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id "
-                       "WHERE t.id = ?1 AND h.mac = ?2",
-                       err);
+    const char *sql;
+    if (t->state == BH_TASK_QUEUED)
+        sql = "UPDATE tasks SET state = 'queued', error = NULL, progress = NULL, started_at = "
+              "NULL, finished_at = NULL, claim = NULL, updated_at = ?2 WHERE id = ?1";
+    else if (t->state == BH_TASK_CANCELLED)
+        sql = "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE "
+              "id = ?1";
+    else
+        sql = "UPDATE tasks SET state = ?3, progress = coalesce(?4, progress), error = ?5, "
+              "started_at = coalesce(started_at, ?2), finished_at = CASE WHEN ?3 IN ('done', "
+              "'failed') THEN ?2 ELSE finished_at END, claim = coalesce(?6, claim), updated_at = "
+              "?2 WHERE id = ?1";
+    sqlite3_stmt *st = bh__sq_prepare(c, sql, err);
+    if (!st)
+        return BH_EIO;
+    int rc = 0;
+    if (sqlite3_bind_int64(st, 1, t->id) || sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT))
+        rc = bh__sq_fail(c, err, "task row");
+    if (!rc && sqlite3_bind_parameter_count(st) > 2 &&
+        (sqlite3_bind_text(st, 3, bh_task_state_name(t->state), -1, SQLITE_STATIC) ||
+         bh__sq_bind_json_text(st, 4, t->progress) ||
+         (t->error ? sqlite3_bind_text(st, 5, t->error, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, 5)) ||
+         (t->set_claim ? sqlite3_bind_text(st, 6, t->set_claim, -1, SQLITE_TRANSIENT)
+                       : sqlite3_bind_null(st, 6))))
+        rc = bh__sq_fail(c, err, "task row");
+    if (!rc && sqlite3_step(st) != SQLITE_DONE)
+        rc = bh__sq_fail(c, err, "update task");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int job_of_task(struct sq_conn *c, int64_t task, int64_t *job, struct bh_err *err)
+{
+    sqlite3_stmt *st = bh__sq_prepare(c, "SELECT job_id FROM tasks WHERE id = ?", err);
     if (!st)
         return BH_EIO;
     sqlite3_bind_int64(st, 1, task);
-    sqlite3_bind_text(st, 2, rep->mac, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, bh_wall_ms());
     int r = sqlite3_step(st), rc = 0;
-    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        const char *holder = (const char *)sqlite3_column_text(st, 0);
-        bool live = sqlite3_column_int(st, 1) != 0;
-        /* a session that ended (the host booted again) leaves its task to
-         * the next one that starts it */
-        if (strcmp(holder, rep->session) != 0 && (live || strcmp(rep->state, "running") != 0)) {
-            rc = bh_err_set(err, BH_ECONFLICT, "task",
-                            "task %lld is claimed by agent session %s%s; this session (%s) "
-                            "may not report on it",
-                            (long long)task, holder, live ? "" : ", which has ended", rep->session);
-            err->type = "claimed";
-        }
-    } else if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        rc = bh__sq_fail(c, err, "task claim");
-    }
+    if (r == SQLITE_ROW)
+        *job = sqlite3_column_int64(st, 0);
+    else if (r == SQLITE_DONE)
+        rc = bh_err_set(err, BH_ENOTFOUND, "task", "no task %lld", (long long)task);
+    else
+        rc = bh__sq_fail(c, err, "read task");
     sqlite3_reset(st);
     return rc;
 }
 
-int bh__sq_task_update(void *impl, int64_t task, const struct bh_task_report *rep,
-                       const struct bh_actor *a, json_t **out, struct bh_err *err)
+int bh__sq_job_edit(void *impl, int64_t job, int64_t task, bh_job_edit_fn edit, void *ctx,
+                    const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     struct sq *q = impl;
-    int64_t rev, job = 0;
+    int64_t rev;
     int rc = bh__sq_begin(q, &rev, err);
     if (rc)
         return rc;
     struct sq_conn *c = &q->writer;
+    struct bh_job_tasks jt = {0};
+    if (!job)
+        rc = job_of_task(c, task, &job, err);
+    if (!rc)
+        rc = read_tasks(c, job, &jt, err);
+    if (!rc) {
+        jt.task = task;
+        rc = edit(ctx, &jt, err);
+    }
+    if (!rc && !jt.type)
+        rc = bh_err_set(err, BH_EINVAL, NULL, "a job edit named no event");
     char ts[BH_TIME_STRLEN];
     now_ts(ts);
-    rc = check_claim(c, task, rep, err);
-    /* only the host's own task, and only forward: queued -> running ->
-     * done | failed; a cancelled task stays cancelled */
-    sqlite3_stmt *st =
-        rc ? NULL
-           : bh__sq_prepare(
-                 c,
-                 "UPDATE tasks AS t SET state = ?3, progress = "
-                 "coalesce(?4, progress), error = ?5, started_at = "
-                 "coalesce(started_at, ?6), finished_at = CASE WHEN ?3 IN "
-                 "('done', 'failed') THEN ?6 ELSE finished_at END, claim = "
-                 "coalesce(?7, claim), updated_at = ?6 WHERE id = ?1 AND host_id = (SELECT "
-                 "id FROM hosts WHERE mac = ?2) AND (state = 'queued' OR "
-                 "(state = 'running' AND ?3 <> 'queued')) AND (t.state <> "
-                 "'queued' OR ?3 <> 'running' OR " PARALLEL_OK ") RETURNING job_id",
-                 err);
-    if (!rc && !st)
-        rc = BH_EIO;
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, task);
-        sqlite3_bind_text(st, 2, rep->mac, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, rep->state, -1, SQLITE_TRANSIENT);
-        bh__sq_bind_json_text(st, 4, rep->progress);
-        if (rep->error)
-            sqlite3_bind_text(st, 5, rep->error, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(st, 5);
-        sqlite3_bind_text(st, 6, ts, -1, SQLITE_TRANSIENT);
-        if (rep->session)
-            sqlite3_bind_text(st, 7, rep->session, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(st, 7);
-        int r = sqlite3_step(st);
-        if (r == SQLITE_ROW)
-            job = sqlite3_column_int64(st, 0);
-        else if (r == SQLITE_DONE)
-            rc = bh_err_set(err, BH_ECONFLICT, "task",
-                            "task %lld is not this host's, is finished or cancelled, or its "
-                            "job's parallel limit is reached",
-                            (long long)task);
-        else
-            rc = bh__sq_fail(c, err, "update task");
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    /* a failed step stops this host: its later steps are cancelled */
-    if (!rc && !strcmp(rep->state, "failed")) {
-        st = bh__sq_prepare(
-            c,
-            "UPDATE tasks SET state = 'cancelled', finished_at = ?2, updated_at = "
-            "?2 WHERE job_id = ?1 AND host_id = (SELECT host_id FROM tasks WHERE id = "
-            "?3) AND seq > "
-            "(SELECT seq FROM tasks WHERE id = ?3) AND state = 'queued'",
-            err);
-        if (!st)
-            rc = BH_EIO;
-        else {
-            sqlite3_bind_int64(st, 1, job);
-            sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(st, 3, task);
-            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : bh__sq_fail(c, err, "stop host");
-            sqlite3_reset(st);
-        }
-    }
+    for (size_t i = 0; !rc && i < jt.n; i++)
+        if (jt.rows[i].changed)
+            rc = write_row(c, &jt.rows[i], ts, err);
     if (!rc)
         rc = touch_job(c, job, rev, err);
     if (rc) {
+        bh_job_tasks_free(&jt);
         bh__sq_rollback(q);
         return rc;
     }
-    return job_write_end(q, rev, job,
-                         strcmp(rep->state, "running") || !rep->progress ? rep->state : "progress",
-                         task, a, out, err);
+    rc = job_write_end(q, rev, job, jt.type, jt.task, a, out, err);
+    bh_job_tasks_free(&jt);
+    return rc;
+}
+
+int bh__sq_job_tasks(void *impl, int64_t job, struct bh_job_tasks *out, struct bh_err *err)
+{
+    struct sq_conn *c = bh__sq_reader(impl);
+    int rc = read_tasks(c, job, out, err);
+    bh__sq_release(c);
+    return rc;
+}
+
+int bh__sq_host_open_jobs(void *impl, const char *mac, json_t **out, struct bh_err *err)
+{
+    struct sq_conn *c = bh__sq_reader(impl);
+    sqlite3_stmt *st = bh__sq_prepare(
+        c,
+        "SELECT j.id, j.spec, EXISTS (SELECT 1 FROM agent_sessions s WHERE s.host_id = h.id AND "
+        "s.created_at >= j.created_at), t.id, t.seq, t.step, t.state FROM tasks t JOIN hosts h "
+        "ON h.id = t.host_id JOIN jobs j ON j.id = t.job_id WHERE h.mac = ?1 AND EXISTS (SELECT "
+        "1 FROM tasks o WHERE o.job_id = t.job_id AND o.host_id = h.id AND o.state IN "
+        "('queued', 'running')) ORDER BY t.job_id, t.seq",
+        err);
+    int rc = st ? 0 : BH_EIO, r = SQLITE_DONE;
+    json_t *jobs = json_array(), *cur = NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            json_int_t id = (json_int_t)sqlite3_column_int64(st, 0);
+            if (!cur || json_integer_value(json_object_get(cur, "job")) != id) {
+                cur =
+                    json_pack("{s:I, s:o, s:b, s:[]}", "job", id, "spec", bh__sq_column_json(st, 1),
+                              "booted", sqlite3_column_int(st, 2), "tasks");
+                json_array_append_new(jobs, cur);
+            }
+            json_array_append_new(json_object_get(cur, "tasks"),
+                                  json_pack("{s:I, s:I, s:s, s:s}", "task",
+                                            (json_int_t)sqlite3_column_int64(st, 3), "seq",
+                                            (json_int_t)sqlite3_column_int64(st, 4), "step",
+                                            (const char *)sqlite3_column_text(st, 5), "state",
+                                            (const char *)sqlite3_column_text(st, 6)));
+        }
+        if (r != SQLITE_DONE)
+            rc = bh__sq_fail(c, err, "open jobs");
+        sqlite3_reset(st);
+    }
+    bh__sq_release(c);
+    if (rc)
+        json_decref(jobs);
+    else
+        *out = jobs;
+    return rc;
 }
 
 /* ---- agent sessions ------------------------------------------------------ */

@@ -199,21 +199,30 @@ int bh_store_jobs(struct bh_store *s, int64_t before, int limit, json_t **out, s
     TIMED(BH_OP_LIST, s->be->jobs(s->impl, before, limit, out, err));
 }
 
-int bh_store_job_cancel(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
-                        struct bh_err *err)
+int bh_store_job_edit(struct bh_store *s, int64_t job, int64_t task, bh_job_edit_fn edit, void *ctx,
+                      const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
-    TIMED(BH_OP_UPDATE, s->be->job_cancel(s->impl, id, a, out, err));
+    TIMED(BH_OP_UPDATE, s->be->job_edit(s->impl, job, task, edit, ctx, a, out, err));
 }
 
-int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+int bh_store_job_tasks(struct bh_store *s, int64_t job, struct bh_job_tasks *out,
                        struct bh_err *err)
 {
-    TIMED(BH_OP_UPDATE, s->be->job_retry(s->impl, id, a, out, err));
+    TIMED(BH_OP_GET, s->be->job_tasks(s->impl, job, out, err));
 }
 
-int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err)
+void bh_job_tasks_free(struct bh_job_tasks *jt)
 {
-    TIMED(BH_OP_GET, s->be->task_next(s->impl, mac, out, err));
+    json_decref(jt->spec);
+    free(jt->rows);
+    jt->spec = NULL;
+    jt->rows = NULL;
+    jt->n = 0;
+}
+
+int bh_store_host_open_jobs(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err)
+{
+    TIMED(BH_OP_GET, s->be->host_open_jobs(s->impl, mac, out, err));
 }
 
 int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, bool queued,
@@ -231,12 +240,6 @@ int bh_store_job_woken(struct bh_store *s, int64_t id, const json_t *report,
                        const struct bh_actor *a, json_t **out, struct bh_err *err)
 {
     TIMED(BH_OP_UPDATE, s->be->job_woken(s->impl, id, report, a, out, err));
-}
-
-int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,
-                         const struct bh_actor *a, json_t **out, struct bh_err *err)
-{
-    TIMED(BH_OP_UPDATE, s->be->task_update(s->impl, task, rep, a, out, err));
 }
 
 int bh_store_agent_login(struct bh_store *s, const struct bh_agent_login *l, struct bh_err *err)

@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "core/mac.h"
+#include "model/jobstate.h"
 #include "model/model.h"
 #include "model/selector.h"
 
@@ -323,8 +324,9 @@ int bh_store_versions_without_new_bytes(struct bh_store *s, json_t **out, struct
  * A job: {id, rev, spec, state, created_by, created_at, updated_at, hosts:
  * [{mac, name, state, steps: [{task, seq, step, state, progress, error,
  * started_at, finished_at}]}]}.  Task states: queued, running, done,
- * failed, cancelled; host and job states are derived from them.  Every
- * change is an event on kind "job", key the id. */
+ * failed, cancelled; host and job states are derived from them
+ * (model/jobstate.h).  Every change is an event on kind "job", key the id.
+ * The backend stores and queries; the rules are src/jobs's. */
 /* spec: validated ({steps: [...], ...}); macs: the target hosts' MACs. */
 int bh_store_job_create(struct bh_store *s, const json_t *spec, const json_t *macs,
                         const struct bh_actor *a, json_t **out, struct bh_err *err);
@@ -332,13 +334,39 @@ int bh_store_job_get(struct bh_store *s, int64_t id, json_t **out, struct bh_err
 /* Newest first, ids below `before` (0: from the newest); summaries with
  * host_states counts instead of the hosts. */
 int bh_store_jobs(struct bh_store *s, int64_t before, int limit, json_t **out, struct bh_err *err);
-/* Unfinished tasks become cancelled / failed and cancelled tasks queued. */
-int bh_store_job_cancel(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
-                        struct bh_err *err);
-int bh_store_job_retry(struct bh_store *s, int64_t id, const struct bh_actor *a, json_t **out,
+/* A job's tasks, as src/jobs reads and changes them. */
+struct bh_job_tasks {
+    int64_t job;
+    json_t *spec;             /* the job's spec (owned: bh_job_tasks_free) */
+    struct bh_task_row *rows; /* its tasks by host, then seq (owned) */
+    size_t n;
+    /* set by an edit (bh_store_job_edit) */
+    const char *type; /* the event's type: "cancelled", "done", ... */
+    int64_t task;     /* the task whose news the event carries; 0 none */
+};
+void bh_job_tasks_free(struct bh_job_tasks *jt);
+/* An edit decides (src/jobs): it changes rows (changed, state and the
+ * report's fields) and sets type; an error it returns undoes everything. */
+typedef int (*bh_job_edit_fn)(void *ctx, struct bh_job_tasks *jt, struct bh_err *err);
+/* One write over a job's tasks, in one transaction: read the tasks of job
+ * (job 0: of the job task `task` is in; BH_ENOTFOUND if there is no such
+ * job or task), call edit, write the rows it changed, bump the job's
+ * revision and record event jt->type with the job's state.  The backend
+ * stores what a state means for the row's times: queued clears progress,
+ * error, times and claim; cancelled sets finished_at; running, done and
+ * failed keep started_at (or set it), take the report's progress (if
+ * any), error and claim (if any), and done and failed set finished_at.
+ * *out: the job afterwards. */
+int bh_store_job_edit(struct bh_store *s, int64_t job, int64_t task, bh_job_edit_fn edit, void *ctx,
+                      const struct bh_actor *a, json_t **out, struct bh_err *err);
+/* A snapshot of a job's tasks (no edit); free with bh_job_tasks_free. */
+int bh_store_job_tasks(struct bh_store *s, int64_t job, struct bh_job_tasks *out,
                        struct bh_err *err);
-/* The host's next step to run: {task, job, seq, step, state}, or JSON null. */
-int bh_store_task_next(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
+/* The jobs in which host mac has a queued or running task, oldest first:
+ * [{job, spec, booted, tasks: [{task, seq, step, state}]}]: booted is
+ * whether an agent session of the host began after the job was made; tasks
+ * are the host's, by seq. */
+int bh_store_host_open_jobs(struct bh_store *s, const char *mac, json_t **out, struct bh_err *err);
 /* The host's running step (queued: or a queued one) that begins with prefix
  * ({task, job, step, state, claim}: claim is the agent session holding it,
  * or null), or JSON null.  Scheduling is not looked at. */
@@ -351,26 +379,6 @@ int bh_store_task_find(struct bh_store *s, const char *mac, const char *prefix, 
 int bh_store_jobs_wake_due(struct bh_store *s, int64_t now_ms, json_t **ids, struct bh_err *err);
 int bh_store_job_woken(struct bh_store *s, int64_t id, const json_t *report,
                        const struct bh_actor *a, json_t **out, struct bh_err *err);
-/* A host's report on its task (borrowed strings). */
-struct bh_task_report {
-    const char *mac;        /* the reporting host */
-    const char *session;    /* its agent session (the host token's id); NULL: no claim rule */
-    const char *state;      /* running | done | failed */
-    const json_t *progress; /* with running; may be NULL */
-    const char *error;      /* with failed; may be NULL */
-};
-/* The host reports on its task: state running (with progress), done or
- * failed (with error).  The session that first reports a task running
- * claims it; only that session may report on it afterwards, unless it has
- * ended (revoked at the host's next boot, or expired) and another session
- * reports it running again, which takes the claim over.  BH_ECONFLICT if
- * the task is not the host's, is already finished or cancelled, or its
- * job's parallel limit is reached; BH_ECONFLICT with err->type "claimed"
- * (and err->msg naming the holder) if another live session holds it.
- * *out: the job afterwards. */
-int bh_store_task_update(struct bh_store *s, int64_t task, const struct bh_task_report *rep,
-                         const struct bh_actor *a, json_t **out, struct bh_err *err);
-
 /* ---- what the web console reads (issue 10) ------------------------------
  * Figures made by the database in a few aggregate queries, never by
  * listing objects. */

@@ -19,6 +19,7 @@
 
 #include "image/chunkstore.h"
 #include "image/manifest.h"
+#include "jobs/jobs.h"
 #include "model/model.h"
 #include "store/store.h"
 
@@ -28,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,7 +351,7 @@ static void failed_cleanly(int rc, const struct bh_err *e, const char *what, lon
 
 /* What the run managed, for the check after it. */
 struct outcome {
-    bool created, updated, job;
+    bool created, updated, job, cancelled;
 };
 
 static struct outcome run_writes(struct bh_store *s, long n)
@@ -387,12 +389,23 @@ static struct outcome run_writes(struct bh_store *s, long n)
     out = NULL;
     o.updated = true;
     rc = bh_store_job_create(s, spec, macs, &actor, &out, &e);
-    atomic_store(&g_armed, false);
     if (rc) {
+        atomic_store(&g_armed, false);
         failed_cleanly(rc, &e, "create job", n);
         goto done;
     }
     o.job = true;
+    /* a job edit: the rules read and change the task rows in one write */
+    int64_t id = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    out = NULL;
+    rc = bh_jobs_cancel(s, id, &actor, &out, &e);
+    atomic_store(&g_armed, false);
+    if (rc) {
+        failed_cleanly(rc, &e, "cancel job", n);
+        goto done;
+    }
+    o.cancelled = true;
 done:
     atomic_store(&g_armed, false);
     json_decref(out);
@@ -457,7 +470,16 @@ static void store_whole(const struct outcome *o, long n)
         assert_int_equal(bh_store_job_get(s, id, &job, &e), 0);
         json_t *hosts = json_object_get(job, "hosts");
         assert_int_equal(json_array_size(hosts), 1);
-        assert_int_equal(json_array_size(json_object_get(json_array_get(hosts, 0), "steps")), 2);
+        json_t *steps = json_object_get(json_array_get(hosts, 0), "steps");
+        assert_int_equal(json_array_size(steps), 2);
+        /* the cancel is whole or absent: both steps cancelled, or both queued */
+        const char *s0 = json_string_value(json_object_get(json_array_get(steps, 0), "state"));
+        const char *s1 = json_string_value(json_object_get(json_array_get(steps, 1), "state"));
+        if (!s0 || !s1 || strcmp(s0, s1) != 0)
+            fail_msg("failure %ld: a torn cancel: steps %s and %s", n, s0 ? s0 : "?",
+                     s1 ? s1 : "?");
+        if (o->cancelled && strcmp(s0, "cancelled") != 0)
+            fail_msg("failure %ld: the acknowledged cancel is lost (%s)", n, s0);
         json_decref(job);
     }
     json_decref(jobs);
@@ -481,7 +503,7 @@ static void inject_all(enum fault_kind kind, const char *name)
         bh_store_close(s);
         bool injected = atomic_load(&g_injected);
         runs++;
-        if (!injected && !(o.created && o.updated && o.job))
+        if (!injected && !(o.created && o.updated && o.job && o.cancelled))
             fail_msg("%s: run %ld failed with nothing injected", name, n);
         store_whole(&o, n);
         if (!injected)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -27,7 +28,11 @@ static void mem_make(struct mem_job *j, int hosts, int steps, int64_t parallel)
     j->parallel = parallel;
     for (int h = 0; h < hosts; h++)
         for (int s = 0; s < steps; s++)
-            j->rows[j->n] = (struct bh_task_row){(int64_t)j->n + 1, 1, h, s, BH_TASK_QUEUED},
+            j->rows[j->n] = (struct bh_task_row){.id = (int64_t)j->n + 1,
+                                                 .job = 1,
+                                                 .host = h,
+                                                 .seq = s,
+                                                 .state = BH_TASK_QUEUED},
             j->n++;
 }
 
@@ -230,12 +235,31 @@ static void test_cancel(void **state)
     assert_int_equal(next_id(&j, 1), 4);
 }
 
+/* the claim rule: the holder may report; another session only takes over
+ * a task whose holder has ended, and only by reporting it running */
+static void test_claim(void **state)
+{
+    (void)state;
+    struct bh_task_row t = {.id = 1, .state = BH_TASK_RUNNING};
+    assert_true(bh_task_claim_ok(&t, "s1", BH_TASK_DONE)); /* unclaimed */
+    snprintf(t.claim, sizeof(t.claim), "s1");
+    t.claim_live = true;
+    assert_true(bh_task_claim_ok(&t, NULL, BH_TASK_DONE)); /* no rule asked */
+    assert_true(bh_task_claim_ok(&t, "s1", BH_TASK_DONE));
+    assert_false(bh_task_claim_ok(&t, "s2", BH_TASK_RUNNING));
+    assert_false(bh_task_claim_ok(&t, "s2", BH_TASK_DONE));
+    t.claim_live = false; /* the holder's host booted again */
+    assert_true(bh_task_claim_ok(&t, "s2", BH_TASK_RUNNING));
+    assert_false(bh_task_claim_ok(&t, "s2", BH_TASK_FAILED));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),        cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_run_to_done),  cmocka_unit_test(test_parallel),
         cmocka_unit_test(test_fail_cascade), cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "model/model.h"
 #include "model/selector.h"
+#include "jobs/jobs.h"
 #include "jobs/rules.h"
 #include "store/store.h"
 
@@ -1081,22 +1082,21 @@ static int task_upd(int64_t t, const char *mac, const char *session, const char 
 {
     struct bh_actor agent = {"agent", NULL, NULL};
     struct bh_task_report rep = {mac, session, state, prog, error};
-    return bh_store_task_update(S, t, &rep, &agent, job, e);
+    return bh_jobs_report(S, t, &rep, &agent, job, e);
 }
 
 static int64_t next_task(const char *mac)
 {
     json_t *t = NULL;
     struct bh_err e;
-    assert_int_equal(bh_store_task_next(S, mac, &t, &e), 0);
+    assert_int_equal(bh_jobs_next(S, mac, bh_wall_ms(), &t, &e), 0);
     int64_t id = json_is_null(t) ? 0 : json_integer_value(json_object_get(t, "task"));
     json_decref(t);
     return id;
 }
 
-/* The backend's host and job states are those the rules (src/jobs/rules.c)
- * derive from the same task states: while the SQLite backend keeps its own
- * copy of the rules, this holds the two together. */
+/* The job as read shows, for every host and for the job, the state that
+ * model/jobstate.h derives from the task states it lists. */
 static void agrees_with_rules(const json_t *job)
 {
     const json_t *hosts = json_object_get(job, "hosts");
@@ -1175,12 +1175,12 @@ static void test_jobs_and_tasks(void **state)
     /* a finished task cannot be reopened */
     assert_int_equal(task_upd(t1, MAC1, NULL, "running", NULL, NULL, &job, &e), BH_ECONFLICT);
     /* retry: the failed and cancelled steps run again, from the failed one */
-    assert_int_equal(bh_store_job_retry(S, id, &actor, &job, &e), 0);
+    assert_int_equal(bh_jobs_retry(S, id, &actor, &job, &e), 0);
     agrees_with_rules(job);
     json_decref(job);
     assert_int_equal(next_task(MAC1), t2);
     /* cancel: every unfinished step of every host */
-    assert_int_equal(bh_store_job_cancel(S, id, &actor, &job, &e), 0);
+    assert_int_equal(bh_jobs_cancel(S, id, &actor, &job, &e), 0);
     assert_string_equal(step_state(job, 0, 0), "done");
     assert_string_equal(step_state(job, 1, 0), "cancelled");
     assert_string_equal(json_string_value(json_object_get(job, "state")), "cancelled");
