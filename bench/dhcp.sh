@@ -38,6 +38,7 @@ ROUNDS=${1:-3}
 SECS=${2:-4}
 RATES=${RATES:-"1000 2000 3000 4000 5000 6000 8000 10000 12000 14000 16000 20000 24000"}
 SAT_RATE=${SAT_RATE:-30000}
+SERVERS=${SERVERS:-"bootherd kea dnsmasq"} # a subset, e.g. SERVERS=bootherd for a before/after
 for t in perfdhcp kea-dhcp4 dnsmasq; do
     command -v "$t" >/dev/null || { echo "missing $t (apt-get install kea-admin kea-dhcp4-server dnsmasq)" >&2; exit 1; }
 done
@@ -173,8 +174,8 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 
 declare -A best sat satdrop
 for round in $(seq 1 "$ROUNDS"); do
-    order="bootherd kea dnsmasq"
-    [ $((round % 2)) -eq 0 ] && order="dnsmasq kea bootherd"
+    order=$SERVERS
+    [ $((round % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$SERVERS" | grep . | tac | tr '\n' ' ')
     for s in $order; do
         echo "round $round: $s" >&2
         read -r b r d <<<"$(measure "$s")"
@@ -188,13 +189,13 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 {
     echo "DHCP DORA exchanges/s, perfdhcp -R 200, ${SECS}s runs, $ROUNDS rounds; link $SHAPE"
     echo "A: best rate with < 1% drops   B: delivered when offered $SAT_RATE/s (drop %)"
-    for s in bootherd kea dnsmasq; do
+    for s in $SERVERS; do
         printf '%-9s A runs: %-32s median %6s   B runs: %-28s median %6s (drops %s)\n' "$s" \
             "${best[$s]}" "$(med "${best[$s]}")" "${sat[$s]}" "$(med "${sat[$s]}")" \
             "$(med "${satdrop[$s]}")%"
     done
-    awk -v b="$(med "${best[bootherd]}")" -v k="$(med "${best[kea]}")" -v d="$(med "${best[dnsmasq]}")" \
-        -v sb="$(med "${sat[bootherd]}")" -v sk="$(med "${sat[kea]}")" -v sd="$(med "${sat[dnsmasq]}")" 'BEGIN {
-        printf "ratio bootherd/kea:     A %.2f   B %.2f\n", (k ? b / k : 0), (sk ? sb / sk : 0)
-        printf "ratio bootherd/dnsmasq: A %.2f   B %.2f\n", (d ? b / d : 0), (sd ? sb / sd : 0) }'
+    awk -v b="$(med "${best[bootherd]}")" -v k="$(med "${best[kea]:-}")" -v d="$(med "${best[dnsmasq]:-}")" \
+        -v sb="$(med "${sat[bootherd]}")" -v sk="$(med "${sat[kea]:-}")" -v sd="$(med "${sat[dnsmasq]:-}")" 'BEGIN {
+        if (k) printf "ratio bootherd/kea:     A %.2f   B %.2f\n", b / k, (sk ? sb / sk : 0)
+        if (d) printf "ratio bootherd/dnsmasq: A %.2f   B %.2f\n", b / d, (sd ? sb / sd : 0) }'
 } | tee "$ROOT/bench/cache/dhcp-last.txt"

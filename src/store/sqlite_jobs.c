@@ -779,7 +779,7 @@ int bh__sq_agent_session(void *impl, const char *tid, char mac[BH_MAC_STRLEN], c
         sqlite3_bind_text(st, 1, tid, -1, SQLITE_TRANSIENT);
         int r = sqlite3_step(st);
         if (r == SQLITE_ROW) {
-            snprintf(mac, 18, "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(mac, BH_MAC_STRLEN, "%s", (const char *)sqlite3_column_text(st, 0));
             snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(st, 1));
             *expires_ms = sqlite3_column_int64(st, 2);
         } else if (r == SQLITE_DONE) {

@@ -398,7 +398,7 @@ static void test_generated_files(void **state)
 
 static char fake_neigh[64]; /* "ip mac" the fake neighbour table holds, or "" */
 
-static int fake_neighbour_of(const char *ip, char mac[18])
+static int fake_neighbour_of(const char *ip, char mac[BH_MAC_STRLEN])
 {
     size_t n = strlen(ip);
     if (strncmp(fake_neigh, ip, n) != 0 || fake_neigh[n] != ' ')

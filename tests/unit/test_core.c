@@ -840,7 +840,7 @@ static void test_arp_find(void **state)
         "192.0.2.11       0x1         0x0         00:00:00:00:00:00     *        br0\n"
         "192.0.2.12       0x1         0x6         52:54:00:00:01:0C     *        br0\n"
         "192.0.2.1        0x1         0x2         52:54:00:00:01:99     *        eth1";
-    char mac[18];
+    char mac[BH_MAC_STRLEN];
     assert_int_equal(bh_net_arp_find(t, sizeof(t) - 1, "192.0.2.10", mac), 0);
     assert_string_equal(mac, "52:54:00:00:01:01");
     /* incomplete (still resolving): no answer */

@@ -1213,7 +1213,7 @@ static int login(const char *tid, const char *nonce, int64_t exp, int64_t texp)
 
 static int64_t session_end(const char *tid)
 {
-    char mac[18], hash[65];
+    char mac[BH_MAC_STRLEN], hash[65];
     int64_t exp = -1;
     struct bh_err e;
     if (bh_store_agent_session(S, tid, mac, hash, &exp, &e))
