@@ -137,9 +137,11 @@ static int next_in(struct bh_store *s, const json_t *j, const char *mac, json_t 
     if (rc)
         return rc == BH_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
     const struct bh_task_row *next = NULL;
-    for (size_t i = 0; i < jt.n && !next; i++)
-        if (!strcmp(jt.rows[i].mac, mac))
+    for (size_t i = 0; i < jt.n; i++)
+        if (!strcmp(jt.rows[i].mac, mac)) {
             next = bh_host_next(jt.rows, jt.n, jt.rows[i].host);
+            break;
+        }
     if (next && bh_task_may_start(jt.rows, jt.n, next, parallel_of(jt.spec))) {
         size_t i;
         json_t *t;

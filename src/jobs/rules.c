@@ -22,7 +22,7 @@ bool bh_task_retries(enum bh_task_state s)
     return s == BH_TASK_FAILED || s == BH_TASK_CANCELLED;
 }
 
-bool bh_host_busy(const struct bh_task_row *rows, size_t n, int host)
+bool bh_host_busy(const struct bh_task_row *rows, size_t n, int64_t host)
 {
     bool done = false, queued = false;
     for (size_t i = 0; i < n; i++) {
@@ -41,21 +41,23 @@ bool bh_task_may_start(const struct bh_task_row *rows, size_t n, const struct bh
 {
     if (parallel <= 0 || t->seq > 0 || t->state == BH_TASK_RUNNING)
         return true;
-    /* count each other host once: at its first row */
+    /* one pass over the hosts' runs of rows: each other host counts once */
     int64_t busy = 0;
+    bool running = false, done = false, queued = false;
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].host == t->host)
-            continue;
-        bool first = true;
-        for (size_t k = 0; k < i && first; k++)
-            first = rows[k].host != rows[i].host;
-        if (first && bh_host_busy(rows, n, rows[i].host))
+        running |= rows[i].state == BH_TASK_RUNNING;
+        done |= rows[i].state == BH_TASK_DONE;
+        queued |= rows[i].state == BH_TASK_QUEUED;
+        if (i + 1 < n && rows[i + 1].host == rows[i].host)
+            continue; /* the host's run goes on */
+        if (rows[i].host != t->host && (running || (done && queued)))
             busy++;
+        running = done = queued = false;
     }
     return busy < parallel;
 }
 
-const struct bh_task_row *bh_host_next(const struct bh_task_row *rows, size_t n, int host)
+const struct bh_task_row *bh_host_next(const struct bh_task_row *rows, size_t n, int64_t host)
 {
     const struct bh_task_row *first = NULL;
     for (size_t i = 0; i < n; i++)

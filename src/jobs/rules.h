@@ -29,17 +29,18 @@ bool bh_task_retries(enum bh_task_state s);
 
 /* Whether host `host` is in the middle of the job: a step running, or one
  * done with one still queued.  rows: the job's tasks, any order. */
-bool bh_host_busy(const struct bh_task_row *rows, size_t n, int host);
+bool bh_host_busy(const struct bh_task_row *rows, size_t n, int64_t host);
 /* The parallel limit: may task t (a row of rows, the job's tasks) start?
  * parallel 0 is no limit; else t's host has begun the job already (t is
  * not its first step, or runs), or fewer than parallel other hosts are in
- * the middle of it. */
+ * the middle of it.  rows must hold each host's rows together (the store
+ * reads them by host, then seq): one pass, for jobs of 10,000 hosts. */
 bool bh_task_may_start(const struct bh_task_row *rows, size_t n, const struct bh_task_row *t,
                        int64_t parallel);
 /* The host's next task in a job: its first task not done, when that one is
  * queued or running (an earlier failure or cancel stops the host); NULL
  * when there is none. */
-const struct bh_task_row *bh_host_next(const struct bh_task_row *rows, size_t n, int host);
+const struct bh_task_row *bh_host_next(const struct bh_task_row *rows, size_t n, int64_t host);
 /* A failed task stops its host: the indices into rows of the host's later
  * queued tasks, which become cancelled, go to cancel[] (room for n).
  * Returns how many. */

@@ -39,7 +39,7 @@ enum bh_run_state {
 /* One task as the rules see it and the store reads and writes it. */
 struct bh_task_row {
     int64_t id, job;
-    int host; /* any number that tells the job's hosts apart */
+    int64_t host; /* any number that tells the job's hosts apart */
     int seq;
     enum bh_task_state state;
     /* read by the store besides; zero where a caller has none */

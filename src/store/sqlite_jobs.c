@@ -461,8 +461,10 @@ static int read_tasks(struct sq_conn *c, int64_t job, struct bh_job_tasks *jt, s
                         "t.claim), 0) FROM tasks t JOIN hosts h ON h.id = t.host_id WHERE "
                         "t.job_id = ?1 ORDER BY h.mac, t.seq",
                         err);
-    if (!st)
+    if (!st) {
+        bh_job_tasks_free(jt);
         return BH_EIO;
+    }
     sqlite3_bind_int64(st, 1, job);
     sqlite3_bind_int64(st, 2, bh_wall_ms());
     size_t cap = 0;
@@ -481,7 +483,7 @@ static int read_tasks(struct sq_conn *c, int64_t job, struct bh_job_tasks *jt, s
         memset(t, 0, sizeof(*t));
         t->id = sqlite3_column_int64(st, 0);
         t->job = job;
-        t->host = (int)sqlite3_column_int64(st, 1);
+        t->host = sqlite3_column_int64(st, 1);
         t->seq = sqlite3_column_int(st, 2);
         if (bh_task_state_parse((const char *)sqlite3_column_text(st, 3), &t->state))
             rc = bh_err_set(err, BH_EIO, "task", "task %lld has no valid state", (long long)t->id);
