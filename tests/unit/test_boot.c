@@ -504,7 +504,7 @@ static void test_bootproof(void **state)
     snprintf(fake_neigh, sizeof(fake_neigh), "192.0.2.40 %s", ma);
     bh_bootproof_seen(p, ma, "192.0.2.40", 0, false, now);
     for (int i = 0; i < BH_BOOTPROOF_MAX - 1; i++) {
-        char m[18];
+        char m[BH_MAC_STRLEN];
         snprintf(m, sizeof(m), "02:00:00:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff,
                  i & 0xff);
         bh_bootproof_seen(p, m, "192.0.2.99", 0, false, now);
