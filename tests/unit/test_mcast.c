@@ -5,6 +5,8 @@
  * session over a simulated lossy group that must end with every receiver
  * holding every chunk byte for byte.
  */
+#include "core/err.h"
+#include "image/chunklist.h"
 #include "xfer/mcast_proto.h"
 #include "xfer/mcast_rx.h"
 #include "xfer/mcast_tx.h"
@@ -393,6 +395,64 @@ static void test_lossy_session(void **state)
     bh_mc_tx_free(&tx);
 }
 
+/* a session's chunk list: two partitions' manifests, a chunk shared
+ * between them and one repeated inside one, zero runs left out; the same
+ * manifests in the same order give the same list and digest */
+static void mf(struct bh_manifest *m, const uint8_t *seeds, size_t n)
+{
+    bh_manifest_init(m);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t id[BH_SHA256_LEN];
+        bh_sha256(&seeds[i], 1, id);
+        assert_int_equal(bh_manifest_add(m, seeds[i] == 0, 4096, seeds[i] ? id : NULL), 0);
+    }
+}
+
+static void test_chunklist(void **state)
+{
+    (void)state;
+    struct bh_manifest a, b;
+    const uint8_t sa[] = {1, 2, 0, 2, 3}, sb[] = {3, 4, 0, 1};
+    mf(&a, sa, sizeof(sa));
+    mf(&b, sb, sizeof(sb));
+    struct bh_chunklist l, l2;
+    bh_chunklist_init(&l);
+    assert_int_equal(bh_chunklist_add(&l, &a, 100), 0);
+    assert_int_equal(bh_chunklist_add(&l, &b, 100), 0);
+    assert_int_equal(l.n, 4); /* 1 2 3 4 */
+    assert_int_equal(bh_chunklist_seal(&l), 0);
+    assert_int_equal(bh_chunklist_add(&l, &a, 100), -2 /* BH_EINVAL: sealed */);
+    for (uint8_t s = 1; s <= 4; s++) {
+        uint8_t id[BH_SHA256_LEN];
+        bh_sha256(&s, 1, id);
+        assert_int_equal(bh_chunklist_index(&l, id), s - 1);
+    }
+    uint8_t five = 5, id5[BH_SHA256_LEN];
+    bh_sha256(&five, 1, id5);
+    assert_int_equal(bh_chunklist_index(&l, id5), -1);
+    /* the same manifests in another order: another list, another digest */
+    bh_chunklist_init(&l2);
+    assert_int_equal(bh_chunklist_add(&l2, &b, 100), 0);
+    assert_int_equal(bh_chunklist_add(&l2, &a, 100), 0);
+    uint8_t d1[BH_SHA256_LEN], d2[BH_SHA256_LEN];
+    bh_chunklist_digest(&l, d1);
+    bh_chunklist_digest(&l2, d2);
+    assert_memory_not_equal(d1, d2, BH_SHA256_LEN);
+    bh_chunklist_free(&l2);
+    bh_chunklist_init(&l2);
+    assert_int_equal(bh_chunklist_add(&l2, &a, 100), 0);
+    assert_int_equal(bh_chunklist_add(&l2, &b, 100), 0);
+    bh_chunklist_digest(&l2, d2);
+    assert_memory_equal(d1, d2, BH_SHA256_LEN);
+    bh_chunklist_free(&l2);
+    bh_chunklist_init(&l2);
+    assert_int_equal(bh_chunklist_add(&l2, &a, 2), BH_ETOOBIG);
+    bh_chunklist_free(&l2);
+    bh_chunklist_free(&l);
+    bh_manifest_free(&a);
+    bh_manifest_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_token_bucket),
         cmocka_unit_test(test_receiver),
         cmocka_unit_test(test_lossy_session),
+        cmocka_unit_test(test_chunklist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
