@@ -81,6 +81,18 @@ static bool load(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], struct bh_
 
 static void keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const struct bh_buf *z)
 {
+    bh_cache_keep(c, id, z->p, z->len);
+}
+
+bool bh_cache_has(const struct bh_cache *c, const uint8_t id[BH_SHA256_LEN])
+{
+    char p[PATH_MAX];
+    path_of(c, id, p, sizeof(p));
+    return access(p, F_OK) == 0;
+}
+
+bool bh_cache_keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const void *z, size_t len)
+{
     char p[PATH_MAX], t[PATH_MAX + 16];
     path_of(c, id, p, sizeof(p));
     snprintf(t, sizeof(t), "%s.tmp.%ld", p, (long)gettid());
@@ -90,10 +102,10 @@ static void keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const stru
     *slash = '/';
     int fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return; /* a full or read-only cache costs speed, not the deploy */
+        return false; /* a full or read-only cache costs speed, not the deploy */
     size_t off = 0;
-    while (off < z->len) {
-        ssize_t w = write(fd, z->p + off, z->len - off);
+    while (off < len) {
+        ssize_t w = write(fd, (const char *)z + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -101,10 +113,12 @@ static void keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const stru
         off += (size_t)w;
     }
     close(fd);
-    if (off == z->len && rename(t, p) == 0)
+    if (off == len && rename(t, p) == 0) {
         atomic_fetch_add(&c->kept, 1);
-    else
-        unlink(t);
+        return true;
+    }
+    unlink(t);
+    return false;
 }
 
 int bh_cache_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z, struct bh_err *err)
@@ -162,9 +176,7 @@ int bh_cache_fill(struct bh_cache *c, const struct bh_manifest *m,
     int rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         const uint8_t *id = ids + i * BH_SHA256_LEN;
-        char p[PATH_MAX];
-        path_of(c, id, p, sizeof(p));
-        if (access(p, F_OK) != 0) {
+        if (!bh_cache_has(c, id)) {
             rc = c->inner.fetch(c->inner.ud, id, &z, err);
             if (!rc) {
                 keep(c, id, &z);

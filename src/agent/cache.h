@@ -33,6 +33,11 @@ static inline struct bh_chunk_source bh_cache_source(struct bh_cache *c)
     return (struct bh_chunk_source){.fetch = bh_cache_fetch, .ud = c};
 }
 void bh_cache_drop(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN]);
+/* Whether the cache holds a file for id (not checked: fetch checks it). */
+bool bh_cache_has(const struct bh_cache *c, const uint8_t id[BH_SHA256_LEN]);
+/* Keep the checked frame z of id (written aside, then renamed in place);
+ * false when it could not be written. */
+bool bh_cache_keep(struct bh_cache *c, const uint8_t id[BH_SHA256_LEN], const void *z, size_t len);
 /* initcache: every chunk of m into the cache (those not there yet), with
  * progress (chunks done of the distinct chunks); then syncfs.  *added:
  * chunks fetched. */

@@ -1,0 +1,261 @@
+/*
+ * test_mcast_io.c - the agent's multicast receiver (src/agent/mcast_recv.c)
+ * over real sockets: three receivers in threads, each with its own cache,
+ * join a group on the loopback of a network namespace this test makes
+ * (root only: it says SKIP otherwise); the sender here is the protocol's
+ * sender (xfer/mcast_tx.h) on a real UDP socket, dropping every 15th
+ * datagram so that requests must bring the rest.  Every receiver must end
+ * with every chunk in its cache, byte for byte, having checked each; one
+ * starts with a quarter of them already cached and asks for none of
+ * those; datagrams of another session are dropped and counted.
+ */
+#include "agent/cache.h"
+#include "agent/mcast_recv.h"
+#include "core/err.h"
+#include "image/chunklist.h"
+#include "image/manifest.h"
+#include "xfer/mcast_tx.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define NCHUNKS 120
+#define NRCV    3
+#define SESSION 0xabcdef0102030405ull
+#define GROUP   "239.255.77.1"
+#define DPORT   47001
+#define SPORT   47002
+#define FRAG    1400
+
+static uint8_t *frame[NCHUNKS];
+static size_t frame_len[NCHUNKS];
+static struct bh_chunklist list;
+static char root[64];
+
+static int64_t ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int no_fetch(void *ud, const uint8_t id[BH_SHA256_LEN], struct bh_buf *z, struct bh_err *e)
+{
+    (void)ud, (void)id, (void)z;
+    return bh_err_set(e, BH_EIO, NULL, "no server in this test");
+}
+
+struct rcv {
+    struct bh_mc_join j;
+    struct bh_cache cache;
+    struct bh_mc_recv_stats st;
+    int rc;
+};
+
+static void *receive(void *arg)
+{
+    struct rcv *r = arg;
+    struct bh_err e;
+    r->rc = bh_mc_receive(&r->j, &list, &r->cache, &r->st, &e);
+    if (r->rc)
+        print_message("# receiver %u: %s\n", r->j.receiver, e.msg);
+    return NULL;
+}
+
+/* the chunks: incompressible and compressible halves, 3-40 KB each */
+static void make_chunks(void)
+{
+    struct bh_manifest m;
+    bh_manifest_init(&m);
+    uint32_t x = 99;
+    for (int c = 0; c < NCHUNKS; c++) {
+        size_t len = 3000 + (size_t)(c * 331) % 37000;
+        uint8_t *raw = malloc(len);
+        assert_non_null(raw);
+        for (size_t i = 0; i < len; i++) {
+            x = x * 1103515245u + 12345u;
+            raw[i] = i < len / 2 ? (uint8_t)(x >> 16) : (uint8_t)c;
+        }
+        uint8_t id[BH_SHA256_LEN];
+        bh_sha256(raw, len, id);
+        size_t cap = ZSTD_compressBound(len);
+        frame[c] = malloc(cap);
+        assert_non_null(frame[c]);
+        frame_len[c] = ZSTD_compress(frame[c], cap, raw, len, 3);
+        assert_false(ZSTD_isError(frame_len[c]));
+        assert_int_equal(bh_manifest_add(&m, false, len, id), 0);
+        free(raw);
+    }
+    bh_chunklist_init(&list);
+    assert_int_equal(bh_chunklist_add(&list, &m, BH_MC_CHUNKS_MAX), 0);
+    assert_int_equal(bh_chunklist_seal(&list), 0);
+    assert_int_equal(list.n, NCHUNKS);
+    bh_manifest_free(&m);
+}
+
+static int sender_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(SPORT)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct in_addr ifa = {.s_addr = htonl(INADDR_LOOPBACK)};
+    unsigned char loop = 1, ttl = 1;
+    assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)), 0);
+    assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop)), 0);
+    assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)), 0);
+    return fd;
+}
+
+static void test_three_receivers(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* a network namespace of its own needs root */
+    assert_int_equal(unshare(CLONE_NEWNET), 0);
+    assert_int_equal(system("ip link set lo up && ip link set lo multicast on && "
+                            "ip route add 224.0.0.0/4 dev lo"),
+                     0);
+    make_chunks();
+    snprintf(root, sizeof(root), "/tmp/bh-mcio.XXXXXX");
+    assert_non_null(mkdtemp(root));
+
+    struct bh_mc_tx tx;
+    struct bh_mc_tx_cfg cfg = {
+        .nchunks = NCHUNKS, .rate_max = 50e6, .rate_min = 1e6, .hold_ms = 100, .loss_high = 0.2};
+    assert_int_equal(bh_mc_tx_init(&tx, &cfg), 0);
+    struct rcv r[NRCV];
+    pthread_t th[NRCV];
+    struct bh_chunk_source none = {.fetch = no_fetch};
+    for (int i = 0; i < NRCV; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        char dir[128];
+        snprintf(dir, sizeof(dir), "%s/r%d", root, i);
+        struct bh_err e;
+        assert_int_equal(bh_cache_open(&r[i].cache, dir, &none, &e), 0);
+        r[i].j.session = SESSION;
+        inet_pton(AF_INET, GROUP, &r[i].j.group);
+        r[i].j.port = DPORT;
+        r[i].j.server.sin_family = AF_INET;
+        r[i].j.server.sin_port = htons(SPORT);
+        r[i].j.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        r[i].j.receiver = (uint32_t)i + 1;
+        memset(r[i].j.key, 0x30 + i, BH_MC_KEY_LEN);
+        r[i].j.request_ms = 50;
+        r[i].j.idle_ms = 5000;
+        assert_int_equal(bh_mc_tx_join(&tx, r[i].j.receiver, r[i].j.key), 0);
+    }
+    for (int c = 0; c < NCHUNKS / 4; c++) /* receiver 3 has a quarter already */
+        assert_true(bh_cache_keep(&r[2].cache, list.id[c], frame[c], frame_len[c]));
+    int fd = sender_socket();
+    for (int i = 0; i < NRCV; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, receive, &r[i]), 0);
+
+    struct sockaddr_in grp = {.sin_family = AF_INET, .sin_port = htons(DPORT)};
+    inet_pton(AF_INET, GROUP, &grp.sin_addr);
+    uint8_t d[2048], in[2048];
+    uint32_t seq = 0;
+    int64_t t0 = ms(), next_ann = 0;
+    uint64_t dgrams = 0, dropped_here = 0;
+    while (!bh_mc_tx_all_done(&tx) && ms() - t0 < 30000) {
+        ssize_t n;
+        while ((n = recv(fd, in, sizeof(in), 0)) > 0)
+            bh_mc_tx_request(&tx, SESSION, in, (size_t)n, ms());
+        if (ms() >= next_ann) {
+            struct bh_mc_announce a = {.nchunks = NCHUNKS, .state = BH_MC_RUNNING};
+            size_t an = bh_mc_build_announce(d, sizeof(d), SESSION, ++seq, &a);
+            sendto(fd, d, an, 0, (struct sockaddr *)&grp, sizeof(grp));
+            /* and one of another session, which every receiver must drop */
+            an = bh_mc_build_announce(d, sizeof(d), SESSION ^ 1, 1, &a);
+            sendto(fd, d, an, 0, (struct sockaddr *)&grp, sizeof(grp));
+            next_ann = ms() + 100;
+        }
+        int64_t c = bh_mc_tx_next(&tx, ms());
+        if (c < 0) {
+            usleep(2000);
+            continue;
+        }
+        for (uint32_t off = 0; off < frame_len[c]; off += FRAG) {
+            struct bh_mc_data dt = {.chunk = (uint32_t)c,
+                                    .clen = (uint32_t)frame_len[c],
+                                    .off = off,
+                                    .frag = FRAG,
+                                    .payload = frame[c] + off};
+            dt.len = frame_len[c] - off < FRAG ? frame_len[c] - off : FRAG;
+            size_t dn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &dt);
+            assert_true(dn > 0);
+            dgrams++;
+            if (dgrams % 15 == 0) {
+                dropped_here++; /* "lost on the wire": requests must bring it */
+                continue;
+            }
+            assert_true(sendto(fd, d, dn, 0, (struct sockaddr *)&grp, sizeof(grp)) > 0);
+            if (dgrams % 32 == 0)
+                usleep(1000); /* a crude pace: loopback is faster than the loop */
+        }
+    }
+    for (int i = 0; i < NRCV; i++)
+        pthread_join(th[i], NULL);
+    close(fd);
+    print_message("# %llu chunks sent (%llu again), %llu datagrams (%llu dropped here)\n",
+                  (unsigned long long)tx.sent_chunks, (unsigned long long)tx.resent_chunks,
+                  (unsigned long long)dgrams, (unsigned long long)dropped_here);
+    for (int i = 0; i < NRCV; i++) {
+        print_message("# receiver %d: %llu kept, %llu had, %llu bad, %llu missed, %llu requests, "
+                      "%llu foreign\n",
+                      i + 1, (unsigned long long)r[i].st.chunks, (unsigned long long)r[i].st.had,
+                      (unsigned long long)r[i].st.bad, (unsigned long long)r[i].st.missed,
+                      (unsigned long long)r[i].st.requests,
+                      (unsigned long long)r[i].st.drops[BH_MC_SESSION]);
+        assert_int_equal(r[i].rc, 0);
+        assert_true(r[i].st.complete);
+        assert_int_equal(r[i].st.bad, 0);
+        assert_true(r[i].st.drops[BH_MC_SESSION] > 0);
+        assert_int_equal(r[i].st.had + r[i].st.chunks, NCHUNKS);
+        /* the cache holds each frame, byte for byte, and a fetch takes it */
+        for (int c = 0; c < NCHUNKS; c++) {
+            struct bh_buf z;
+            struct bh_err e;
+            bh_buf_init(&z, 1 << 20);
+            assert_int_equal(bh_cache_fetch(&r[i].cache, list.id[c], &z, &e), 0);
+            assert_int_equal(z.len, frame_len[c]);
+            assert_memory_equal(z.p, frame[c], frame_len[c]);
+            bh_buf_free(&z);
+        }
+    }
+    assert_int_equal(r[2].st.had, NCHUNKS / 4);
+    assert_true(tx.drops[BH_MC_MAC] == 0 && tx.drops[BH_MC_REPLAY] == 0);
+    /* one group, three receivers: far fewer chunks than three copies */
+    assert_true(tx.sent_chunks < 2 * NCHUNKS);
+    bh_mc_tx_free(&tx);
+    bh_chunklist_free(&list);
+    for (int c = 0; c < NCHUNKS; c++)
+        free(frame[c]);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_receivers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
