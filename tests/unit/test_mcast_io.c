@@ -8,9 +8,15 @@
  * with every chunk in its cache, byte for byte, having checked each; one
  * starts with a quarter of them already cached and asks for none of
  * those; datagrams of another session are dropped and counted.
+ *
+ * The second test runs the server's session (src/api/mcast_send.c: its own
+ * libuv loop and thread, chunks read from a real chunk store, paced) to
+ * the same receivers: every cache ends complete and the session says that
+ * every receiver is done.
  */
 #include "agent/cache.h"
 #include "agent/mcast_recv.h"
+#include "api/mcast_send.h"
 #include "core/err.h"
 #include "image/chunklist.h"
 #include "image/manifest.h"
@@ -123,15 +129,27 @@ static int sender_socket(void)
     return fd;
 }
 
-static void test_three_receivers(void **state)
+static bool netns_ready;
+
+/* a network namespace of this process's own, whose loopback carries
+ * multicast (root only) */
+static void own_netns(void)
 {
-    (void)state;
     if (geteuid() != 0)
-        skip(); /* a network namespace of its own needs root */
+        skip();
+    if (netns_ready)
+        return;
     assert_int_equal(unshare(CLONE_NEWNET), 0);
     assert_int_equal(system("ip link set lo up && ip link set lo multicast on && "
                             "ip route add 224.0.0.0/4 dev lo"),
                      0);
+    netns_ready = true;
+}
+
+static void test_three_receivers(void **state)
+{
+    (void)state;
+    own_netns();
     make_chunks();
     snprintf(root, sizeof(root), "/tmp/bh-mcio.XXXXXX");
     assert_non_null(mkdtemp(root));
@@ -252,10 +270,92 @@ static void test_three_receivers(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_server_session(void **state)
+{
+    (void)state;
+    own_netns();
+    make_chunks();
+    snprintf(root, sizeof(root), "/tmp/bh-mcio.XXXXXX");
+    assert_non_null(mkdtemp(root));
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/store", root);
+    struct bh_chunkstore *cs;
+    struct bh_err e;
+    assert_int_equal(bh_cs_open(dir, &cs, &e), 0);
+    for (int c = 0; c < NCHUNKS; c++) {
+        bool added;
+        assert_int_equal(bh_cs_put(cs, list.id[c], frame[c], frame_len[c], true, &added, &e), 0);
+    }
+    struct bh_mc_send_cfg cfg = {
+        .port = DPORT + 10, .ttl = 1, .mtu = 1500, .rate_max = 40e6, .rate_min = 1e6};
+    inet_pton(AF_INET, GROUP, &cfg.group);
+    cfg.ifaddr.s_addr = htonl(INADDR_LOOPBACK);
+    struct bh_mc_send *snd = bh_mc_send_start(&cfg, &list, cs, &e);
+    assert_non_null(snd);
+    struct rcv r[NRCV];
+    pthread_t th[NRCV];
+    struct bh_chunk_source none = {.fetch = no_fetch};
+    for (int i = 0; i < NRCV; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        snprintf(dir, sizeof(dir), "%s/r%d", root, i);
+        assert_int_equal(bh_cache_open(&r[i].cache, dir, &none, &e), 0);
+        r[i].j.session = bh_mc_send_session(snd);
+        r[i].j.group = cfg.group;
+        r[i].j.port = cfg.port;
+        r[i].j.server = bh_mc_send_addr(snd);
+        r[i].j.request_ms = 100;
+        r[i].j.idle_ms = 5000;
+        assert_int_equal(bh_mc_send_join(snd, &r[i].j.receiver, r[i].j.key, &e), 0);
+    }
+    for (int i = 0; i < NRCV; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, receive, &r[i]), 0);
+    for (int i = 0; i < NRCV; i++)
+        pthread_join(th[i], NULL);
+    struct bh_mc_send_stats st;
+    for (int k = 0; k < 50; k++) { /* the last DONE requests on their way */
+        bh_mc_send_stats(snd, &st);
+        if (st.done == NRCV)
+            break;
+        usleep(20000);
+    }
+    print_message("# session: %llu chunks sent (%llu again), %llu datagrams, %llu bytes, %u of "
+                  "%u receivers done\n",
+                  (unsigned long long)st.sent_chunks, (unsigned long long)st.resent_chunks,
+                  (unsigned long long)st.datagrams, (unsigned long long)st.bytes, st.done,
+                  st.receivers);
+    bh_mc_send_stop(snd);
+    for (int i = 0; i < NRCV; i++)
+        print_message("# receiver %d: %llu kept, %llu missed, %llu requests\n", i + 1,
+                      (unsigned long long)r[i].st.chunks, (unsigned long long)r[i].st.missed,
+                      (unsigned long long)r[i].st.requests);
+    assert_int_equal(st.done, NRCV);
+    assert_true(st.sent_chunks >= NCHUNKS && st.sent_chunks < 2 * NCHUNKS);
+    for (int i = 0; i < NRCV; i++) {
+        assert_int_equal(r[i].rc, 0);
+        assert_true(r[i].st.complete);
+        assert_int_equal(r[i].st.chunks, NCHUNKS);
+        for (int c = 0; c < NCHUNKS; c++) {
+            struct bh_buf z;
+            bh_buf_init(&z, 1 << 20);
+            assert_int_equal(bh_cache_fetch(&r[i].cache, list.id[c], &z, &e), 0);
+            assert_memory_equal(z.p, frame[c], frame_len[c]);
+            bh_buf_free(&z);
+        }
+    }
+    bh_cs_close(cs);
+    bh_chunklist_free(&list);
+    for (int c = 0; c < NCHUNKS; c++)
+        free(frame[c]);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_receivers),
+        cmocka_unit_test(test_server_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
