@@ -72,10 +72,10 @@ static bool ask(int fd, const struct bh_mc_join *j, struct bh_mc_rx *rx, uint32_
     return count == 0;
 }
 
-/* one datagram from the group; *ours: it was the session's own */
-static int take(const uint8_t *d, size_t n, const struct bh_mc_join *j,
-                const struct bh_chunklist *l, struct bh_mc_rx *rx, struct bh_cache *c,
-                struct bh_mc_recv_stats *st, bool *ours, struct bh_err *err)
+/* one datagram from the group (from the server's address) */
+static void take(const uint8_t *d, size_t n, const struct bh_mc_join *j,
+                 const struct bh_chunklist *l, struct bh_mc_rx *rx, struct bh_cache *c,
+                 struct bh_mc_recv_stats *st)
 {
     struct bh_mc_hdr h;
     enum bh_mc_drop why = bh_mc_parse_hdr(d, n, j->session, &h);
@@ -83,9 +83,7 @@ static int take(const uint8_t *d, size_t n, const struct bh_mc_join *j,
         struct bh_mc_announce a;
         why = bh_mc_parse_announce(d, n, j->session, &h, &a);
         if (why == BH_MC_OK && a.nchunks != l->n)
-            return bh_err_set(err, BH_EINVAL, "session",
-                              "the session announces %u chunks; this host's list has %zu",
-                              a.nchunks, l->n);
+            why = BH_MC_BOUNDS; /* not the list this host was given (or forged): ignored */
     } else if (why == BH_MC_OK && h.type == BH_MC_DATA) {
         struct bh_mc_data dt;
         why = bh_mc_parse_data(d, n, j->session, (uint32_t)l->n, &h, &dt);
@@ -107,21 +105,25 @@ static int take(const uint8_t *d, size_t n, const struct bh_mc_join *j,
     } else if (why == BH_MC_OK) {
         why = BH_MC_TYPE; /* a REQUEST on the group: not for receivers */
     }
-    *ours = why == BH_MC_OK;
     if (why != BH_MC_OK)
         st->drops[why]++;
-    return 0;
+}
+
+/* tell the server this receiver has everything (thrice: UDP may lose one) */
+static void say_done(int fd, const struct bh_mc_join *j, struct bh_mc_rx *rx, uint32_t *seq,
+                     struct bh_mc_recv_stats *st)
+{
+    for (int k = 0; k < 3; k++)
+        ask(fd, j, rx, seq, st);
 }
 
 int bh_mc_receive(const struct bh_mc_join *j, const struct bh_chunklist *l, struct bh_cache *c,
                   struct bh_mc_recv_stats *st, struct bh_err *err)
 {
     memset(st, 0, sizeof(*st));
-    if (l->n == 0) {
-        st->complete = true;
-        return 0;
-    }
     struct bh_mc_rx rx;
+    if (l->n == 0 || l->n > BH_MC_CHUNKS_MAX)
+        return bh_err_set(err, BH_EINVAL, NULL, "multicast: a list of %zu chunks", l->n);
     if (bh_mc_rx_init(&rx, (uint32_t)l->n, RX_SLOTS, RX_BYTES))
         return bh_err_set(err, BH_ENOMEM, NULL, "multicast: out of memory");
     for (size_t i = 0; i < l->n; i++)
@@ -129,36 +131,50 @@ int bh_mc_receive(const struct bh_mc_join *j, const struct bh_chunklist *l, stru
             bh_mc_rx_have(&rx, (uint32_t)i);
             st->had++;
         }
-    int fd = rx.nhave == rx.nchunks ? -2 : open_socket(j, err);
-    int rc = fd == -1 ? BH_ESYS : 0;
+    int fd = open_socket(j, err);
+    int rc = fd < 0 ? BH_ESYS : 0;
     uint8_t *d = fd >= 0 ? malloc(BH_MC_DGRAM_MAX) : NULL;
     if (fd >= 0 && !d)
         rc = bh_err_set(err, BH_ENOMEM, NULL, "multicast: out of memory");
-    uint32_t seq = 0;
-    int64_t heard = now_ms(), next_ask = 0;
-    while (!rc && fd >= 0) {
+    /* seq goes on rising across runs of one join (a restarted agent) */
+    uint32_t seq = (uint32_t)bh_wall_ms();
+    uint32_t had = rx.nhave;
+    int64_t progress = now_ms(), next_ask = 0;
+    int idle = j->idle_ms > 0 ? j->idle_ms : 10000;
+    while (!rc) {
         int64_t now = now_ms();
+        if (rx.nhave == rx.nchunks) {
+            say_done(fd, j, &rx, &seq, st);
+            break;
+        }
         if (now >= next_ask) {
-            if (ask(fd, j, &rx, &seq, st))
-                break; /* every chunk is had: the server was told */
+            ask(fd, j, &rx, &seq, st);
             next_ask = now + (j->request_ms > 0 ? j->request_ms : 200);
         }
-        if (now - heard > (j->idle_ms > 0 ? j->idle_ms : 10000))
-            break; /* quiet: HTTP fetches the rest */
+        if (rx.nhave > had) { /* only new chunks keep the session alive here: a forged or
+                                 useless datagram cannot hold the agent off HTTP */
+            had = rx.nhave;
+            progress = now;
+        }
+        if (now - progress > idle)
+            break; /* no progress: HTTP fetches the rest */
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int w = (int)(next_ask - now);
         if (poll(&p, 1, w > 0 ? w : 0) < 0 && errno != EINTR) {
             rc = bh_err_set(err, BH_ESYS, NULL, "multicast: poll: %s", strerror(errno));
             break;
         }
-        for (int k = 0; !rc && k < 256; k++) { /* drain, then ask again if it is time */
-            ssize_t n = recv(fd, d, BH_MC_DGRAM_MAX, 0);
+        for (int k = 0; k < 256; k++) { /* drain, then ask again if it is time */
+            struct sockaddr_in from;
+            socklen_t fl = sizeof(from);
+            ssize_t n = recvfrom(fd, d, BH_MC_DGRAM_MAX, 0, (struct sockaddr *)&from, &fl);
             if (n < 0)
                 break; /* EAGAIN: drained */
-            bool ours = false;
-            rc = take(d, (size_t)n, j, l, &rx, c, st, &ours, err);
-            if (ours)
-                heard = now_ms(); /* only the session's own datagrams keep it alive */
+            if (from.sin_addr.s_addr != j->server.sin_addr.s_addr) {
+                st->drops[BH_MC_SESSION]++; /* not from the session's server */
+                continue;
+            }
+            take(d, (size_t)n, j, l, &rx, c, st);
         }
     }
     st->complete = rx.nhave == rx.nchunks;

@@ -34,15 +34,15 @@ struct bh_mc_send {
     uv_poll_t poll;
     uv_timer_t pump, tick;
     uv_async_t stop;
-    pthread_mutex_t mu; /* tx, tb, next_rcv, the counters */
+    pthread_mutex_t mu; /* tx, next_rcv and the counters, between the loop and the API */
     struct bh_mc_tx tx;
     struct bh_tb tb;
-    uint32_t seq, next_rcv, ticks;
-    int64_t cur; /* the chunk being sent, or -1 */
+    uint32_t seq, aseq, next_rcv, ticks; /* seq: DATA's; aseq: ANNOUNCE's */
+    int64_t cur;                         /* the chunk being sent, or -1 */
     uint8_t *frame;
     size_t frame_len, frame_cap, off;
     uint64_t datagrams, bytes, missing;
-    uint8_t dgram[BH_MC_DGRAM_MAX], rbuf[REQ_BUF_MAX];
+    uint8_t dgram[BH_MC_DGRAM_MAX], rbuf[REQ_BUF_MAX], abuf[BH_MC_ANN_LEN];
 };
 
 static int64_t now_ms(void)
@@ -75,16 +75,20 @@ static int load(struct bh_mc_send *s, uint32_t c)
     return rc;
 }
 
-/* send what the bucket allows; come back when there are tokens again */
+/* send what the bucket allows; come back when there are tokens again.
+ * The mutex is held only around the sender's state, never over a read. */
 static void on_pump(uv_timer_t *t)
 {
     struct bh_mc_send *s = t->data;
     int64_t wait = -1;
     pthread_mutex_lock(&s->mu);
     s->tb.rate = s->tx.rate;
+    pthread_mutex_unlock(&s->mu);
     for (int k = 0; k < BATCH; k++) {
         if (s->cur < 0) {
+            pthread_mutex_lock(&s->mu);
             s->cur = bh_mc_tx_next(&s->tx, now_ms());
+            pthread_mutex_unlock(&s->mu);
             if (s->cur < 0)
                 break; /* nothing asked for: a request wakes the pump */
             if (load(s, (uint32_t)s->cur)) {
@@ -112,16 +116,19 @@ static void on_pump(uv_timer_t *t)
             break;
         }
         s->seq++;
+        s->off += len;
+        pthread_mutex_lock(&s->mu);
         s->datagrams++;
         s->bytes += n;
         bh_mc_tx_datagram(&s->tx);
-        s->off += len;
-        if (s->off >= s->frame_len)
+        if (s->off >= s->frame_len) {
+            bh_mc_tx_finished(&s->tx, (uint32_t)s->cur, now_ms());
             s->cur = -1;
+        }
+        pthread_mutex_unlock(&s->mu);
         if (k == BATCH - 1)
             wait = 0; /* more to do: after the loop has read requests */
     }
-    pthread_mutex_unlock(&s->mu);
     if (wait >= 0)
         uv_timer_start(&s->pump, on_pump, (uint64_t)wait, 0);
 }
@@ -140,7 +147,8 @@ static void on_readable(uv_poll_t *p, int status, int events)
         return;
     ssize_t n;
     bool queued = false;
-    while ((n = recv(s->fd, s->rbuf, sizeof(s->rbuf), 0)) >= 0) {
+    /* a bounded number per turn, so a flood cannot starve the pump or stop */
+    for (int k = 0; k < 256 && (n = recv(s->fd, s->rbuf, sizeof(s->rbuf), 0)) >= 0; k++) {
         pthread_mutex_lock(&s->mu);
         enum bh_mc_drop why =
             bh_mc_tx_request(&s->tx, s->cfg.session, s->rbuf, (size_t)n, now_ms());
@@ -162,11 +170,12 @@ static void on_tick(uv_timer_t *t)
         struct bh_mc_announce a = {.nchunks = s->tx.cfg.nchunks,
                                    .rate_kbit = (uint32_t)(s->tx.rate * 8 / 1000),
                                    .state = BH_MC_RUNNING};
-        n = bh_mc_build_announce(s->dgram, sizeof(s->dgram), s->cfg.session, ++s->seq, &a);
+        /* its own numbers: DATA's seq has no gap for receivers to count */
+        n = bh_mc_build_announce(s->abuf, sizeof(s->abuf), s->cfg.session, ++s->aseq, &a);
     }
     pthread_mutex_unlock(&s->mu);
     if (n) /* a lost ANNOUNCE is no loss: the next one comes */
-        (void)sendto(s->fd, s->dgram, n, 0, (struct sockaddr *)&s->group, sizeof(s->group));
+        (void)sendto(s->fd, s->abuf, n, 0, (struct sockaddr *)&s->group, sizeof(s->group));
 }
 
 static void on_close(uv_handle_t *h)
@@ -267,7 +276,14 @@ struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const stru
         free(s);
         return NULL;
     }
-    uv_poll_init(&s->loop, &s->poll, s->fd);
+    if (uv_poll_init(&s->loop, &s->poll, s->fd)) {
+        uv_loop_close(&s->loop);
+        close(s->fd);
+        bh_mc_tx_free(&s->tx);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return bh_err_set(err, BH_ESYS, NULL, "multicast: cannot watch the socket"), NULL;
+    }
     uv_timer_init(&s->loop, &s->pump);
     uv_timer_init(&s->loop, &s->tick);
     uv_async_init(&s->loop, &s->stop, on_stop);

@@ -15,7 +15,8 @@
  *   5  type            1  DATA 1, ANNOUNCE 2, REQUEST 3
  *   6  flags           2  REQUEST: BH_MC_REQ_DONE; others 0
  *   8  session         8  random per session: a foreign session is dropped
- *  16  seq             4  the sender's datagram number; REQUEST: strictly
+ *  16  seq             4  DATA: the server's DATA number (a gap is loss);
+ *                         ANNOUNCE: numbered apart; REQUEST: strictly
  *                         rising per receiver, so a replay is dropped
  *
  * DATA (server -> group):       20 chunk  24 clen  28 off  32 frag(2)  34 0(2)
@@ -45,9 +46,9 @@
 #define BH_MC_REQ_HDR    36
 #define BH_MC_MAC_LEN    16
 #define BH_MC_KEY_LEN    32
-#define BH_MC_DGRAM_MAX  65507      /* the largest UDP payload over IPv4 */
-#define BH_MC_CHUNK_MAX  (8u << 20) /* a stored chunk's largest size */
-#define BH_MC_CHUNKS_MAX (1u << 24) /* chunks in one session */
+#define BH_MC_DGRAM_MAX  65507       /* the largest UDP payload over IPv4 */
+#define BH_MC_CHUNK_MAX  (17u << 20) /* a stored chunk's largest size (a 16 MiB chunk's frame) */
+#define BH_MC_CHUNKS_MAX (1u << 24)  /* chunks in one session */
 #define BH_MC_FRAG_MIN   256
 /* The most chunks one REQUEST can name: its bitmap in a 1500-byte MTU. */
 #define BH_MC_REQ_BITS ((1472u - BH_MC_REQ_HDR - BH_MC_MAC_LEN) * 8u)

@@ -83,7 +83,10 @@ void bh_mc_rx_seq(struct bh_mc_rx *rx, uint32_t seq)
         uint32_t gap = seq - rx->last_seq; /* modulo 2^32 */
         if (gap == 0 || gap > UINT32_MAX / 2)
             return; /* a duplicate or one that came late: no loss, no step back */
-        rx->missed += gap - 1;
+        if (gap <= BH_MC_SEQ_JUMP)
+            rx->missed += gap - 1;
+        /* else a jump no real loss makes (a forged seq, a restarted
+         * sender): follow it without counting it as loss */
     }
     rx->seq_seen = true;
     rx->last_seq = seq;
@@ -138,7 +141,8 @@ enum bh_mc_rx_res bh_mc_rx_feed(struct bh_mc_rx *rx, const struct bh_mc_data *dt
                                 const uint8_t **buf, size_t *len)
 {
     if (dt->frag == 0 || dt->off % dt->frag || dt->off >= dt->clen ||
-        dt->len > dt->clen - dt->off || dt->clen > BH_MC_CHUNK_MAX)
+        dt->len != (dt->clen - dt->off < dt->frag ? dt->clen - dt->off : dt->frag) ||
+        dt->clen > BH_MC_CHUNK_MAX)
         return BH_MC_RX_BAD; /* not what bh_mc_parse_data lets through */
     if (dt->chunk >= rx->nchunks || bit(rx->have, dt->chunk))
         return rx->dups++, BH_MC_RX_HAVE;

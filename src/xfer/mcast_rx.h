@@ -55,7 +55,9 @@ void bh_mc_rx_have(struct bh_mc_rx *rx, uint32_t chunk);
 bool bh_mc_rx_has(const struct bh_mc_rx *rx, uint32_t chunk);
 
 /* The seq of each DATA datagram of the session, in arrival order: a
- * forward gap counts as loss. */
+ * forward gap counts as loss, up to BH_MC_SEQ_JUMP; a longer jump is
+ * followed without counting (no real loss looks like that). */
+#define BH_MC_SEQ_JUMP 4096
 void bh_mc_rx_seq(struct bh_mc_rx *rx, uint32_t seq);
 
 enum bh_mc_rx_res {

@@ -129,9 +129,13 @@ enum bh_mc_drop bh_mc_tx_request(struct bh_mc_tx *tx, uint64_t session, const ui
             tx->npending++;
         }
     }
-    r->missed += rq.missed;
-    r->win_missed += rq.missed;
+    /* a receiver cannot have missed more than was sent since it last asked */
+    uint64_t since = r->seen ? tx->dgrams - r->dgrams_at_req : tx->dgrams;
+    uint64_t missed = rq.missed < since ? rq.missed : since;
+    r->missed += missed;
+    r->win_missed += missed;
     r->seen = true;
+    r->dgrams_at_req = tx->dgrams;
     r->last_seq = h.seq;
     r->last_req_ms = now_ms;
     r->requests++;
@@ -161,6 +165,12 @@ int64_t bh_mc_tx_next(struct bh_mc_tx *tx, int64_t now_ms)
     return -1; /* not reached: npending counts the bits */
 }
 
+void bh_mc_tx_finished(struct bh_mc_tx *tx, uint32_t chunk, int64_t now_ms)
+{
+    if (chunk < tx->cfg.nchunks)
+        tx->sent_ms[chunk] = now_ms > 0 ? now_ms : 1;
+}
+
 void bh_mc_tx_datagram(struct bh_mc_tx *tx)
 {
     tx->dgrams++;
@@ -170,8 +180,9 @@ void bh_mc_tx_datagram(struct bh_mc_tx *tx)
 void bh_mc_tx_adjust(struct bh_mc_tx *tx)
 {
     double loss = tx->win_sent ? (double)tx->win_lost / (double)tx->win_sent : 0;
-    for (size_t i = 0; tx->win_dgrams && i < tx->nrcv; i++) {
-        double l = (double)tx->rcv[i].win_missed / (double)tx->win_dgrams;
+    for (size_t i = 0; i < tx->nrcv; i++) {
+        double l = tx->win_dgrams ? (double)tx->rcv[i].win_missed / (double)tx->win_dgrams : 0;
+        l = l > 1 ? 1 : l; /* a report can span more than this window */
         if (!tx->rcv[i].done && l > loss)
             loss = l;
         tx->rcv[i].win_missed = 0;

@@ -39,9 +39,10 @@ struct bh_mc_receiver {
     bool done;         /* it said it has everything */
     uint32_t last_seq; /* of its last REQUEST */
     int64_t last_req_ms;
-    uint64_t lost;       /* chunks it asked again for after they were sent */
-    uint64_t missed;     /* DATA datagrams it reported lost (seq gaps) */
-    uint64_t win_missed; /* of those, since the last bh_mc_tx_adjust */
+    uint64_t lost;          /* chunks it asked again for after they were sent */
+    uint64_t missed;        /* DATA datagrams it reported lost (seq gaps) */
+    uint64_t win_missed;    /* of those, since the last bh_mc_tx_adjust */
+    uint64_t dgrams_at_req; /* tx->dgrams at its last REQUEST: what it can have missed */
     uint64_t requests;
 };
 
@@ -81,6 +82,9 @@ enum bh_mc_drop bh_mc_tx_request(struct bh_mc_tx *tx, uint64_t session, const ui
 /* The next chunk to send (and it is marked sent at now_ms), or -1 when
  * nothing is queued. */
 int64_t bh_mc_tx_next(struct bh_mc_tx *tx, int64_t now_ms);
+/* The last fragment of chunk went out: the hold counts from now (a chunk
+ * that takes long to send is not queued again while it still goes). */
+void bh_mc_tx_finished(struct bh_mc_tx *tx, uint32_t chunk, int64_t now_ms);
 /* A DATA datagram went out (for the loss ratio). */
 void bh_mc_tx_datagram(struct bh_mc_tx *tx);
 /* Once per interval: the rate from the loss seen since the last call. */

@@ -146,8 +146,14 @@ static void test_sender_merge_replay_loss(void **state)
     assert_int_equal(bh_mc_tx_request(&tx, SESSION, d, n, 1001), BH_MC_MAC);
     n = mk_request(d, 3, 1, 0, 16, b, key1);
     assert_int_equal(bh_mc_tx_request(&tx, SESSION, d, n, 1001), BH_MC_RECEIVER);
-    n = mk_request(d, 2, 1, 0, 16, b, key2); /* 2 lacks 1, 15 */
+    struct bh_mc_request liar = {.receiver = 2,
+                                 .base = 0,
+                                 .count = 16,
+                                 .missed = 1000000,
+                                 .bitmap = b}; /* 2 lacks 1, 15, and claims vast loss */
+    n = bh_mc_build_request(d, sizeof(d), SESSION, 1, 0, &liar, key2);
     assert_int_equal(bh_mc_tx_request(&tx, SESSION, d, n, 1002), BH_MC_OK);
+    assert_int_equal(bh_mc_tx_receiver(&tx, 2)->missed, 0); /* nothing was sent yet */
     assert_int_equal(tx.drops[BH_MC_REPLAY], 1);
     assert_int_equal(tx.drops[BH_MC_MAC], 1);
     assert_int_equal(tx.npending, 3); /* 0, 1, 15: merged */
@@ -270,6 +276,13 @@ static void test_receiver(void **state)
     bh_mc_rx_seq(&rx, 12);
     bh_mc_rx_seq(&rx, 15);
     assert_int_equal(rx.missed, 3);
+    bh_mc_rx_seq(&rx, 15 + 100000); /* a jump no loss makes: followed, not counted */
+    bh_mc_rx_seq(&rx, 15 + 100002);
+    assert_int_equal(rx.missed, 4);
+    /* a fragment shorter than its place (not the chunk's last) is refused */
+    struct bh_mc_data shortf = c8;
+    shortf.len = 999;
+    assert_int_equal(bh_mc_rx_feed(&rx, &shortf, &buf, &len), BH_MC_RX_BAD);
     bh_mc_rx_free(&rx);
 }
 

@@ -4,10 +4,11 @@
  * join a group on the loopback of a network namespace this test makes
  * (root only: it says SKIP otherwise); the sender here is the protocol's
  * sender (xfer/mcast_tx.h) on a real UDP socket, dropping every 15th
- * datagram so that requests must bring the rest.  Every receiver must end
- * with every chunk in its cache, byte for byte, having checked each; one
- * starts with a quarter of them already cached and asks for none of
- * those; datagrams of another session are dropped and counted.
+ * datagram so that requests must bring the rest, and forging one fragment
+ * of a chunk once.  Every receiver must end with every chunk in its cache,
+ * byte for byte, having refused the forged chunk and got it again; one
+ * starts with a quarter of them already cached and keeps only the rest;
+ * datagrams of another session are dropped and counted.
  *
  * The second test runs the server's session (src/api/mcast_send.c: its own
  * libuv loop and thread, chunks read from a real chunk store, paced) to
@@ -32,6 +33,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,7 @@ struct rcv {
     struct bh_cache cache;
     struct bh_mc_recv_stats st;
     int rc;
+    _Atomic int64_t ended; /* ms() when bh_mc_receive returned */
 };
 
 static void *receive(void *arg)
@@ -78,6 +81,7 @@ static void *receive(void *arg)
     struct rcv *r = arg;
     struct bh_err e;
     r->rc = bh_mc_receive(&r->j, &list, &r->cache, &r->st, &e);
+    r->ended = ms();
     if (r->rc)
         print_message("# receiver %u: %s\n", r->j.receiver, e.msg);
     return NULL;
@@ -191,6 +195,7 @@ static void test_three_receivers(void **state)
     uint32_t seq = 0;
     int64_t t0 = ms(), next_ann = 0;
     uint64_t dgrams = 0, dropped_here = 0;
+    bool forged = false;
     while (!bh_mc_tx_all_done(&tx) && ms() - t0 < 30000) {
         ssize_t n;
         while ((n = recv(fd, in, sizeof(in), 0)) > 0)
@@ -208,6 +213,24 @@ static void test_three_receivers(void **state)
         if (c < 0) {
             usleep(2000);
             continue;
+        }
+        /* before each chunk: a datagram of another session; and once, a
+         * forged first fragment of chunk 40 (the real one then is a
+         * duplicate, the chunk fails its hash and is asked for again) */
+        struct bh_mc_data fake = {.chunk = (uint32_t)c,
+                                  .clen = (uint32_t)frame_len[c],
+                                  .frag = FRAG,
+                                  .payload = frame[c],
+                                  .len = frame_len[c] < FRAG ? frame_len[c] : FRAG};
+        size_t fn = bh_mc_build_data(d, sizeof(d), SESSION ^ 1, seq, &fake);
+        sendto(fd, d, fn, 0, (struct sockaddr *)&grp, sizeof(grp));
+        if (c == 40 && !forged) {
+            uint8_t junk[FRAG];
+            memset(junk, 0xee, sizeof(junk));
+            fake.payload = junk;
+            fn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &fake);
+            sendto(fd, d, fn, 0, (struct sockaddr *)&grp, sizeof(grp));
+            forged = true;
         }
         for (uint32_t off = 0; off < frame_len[c]; off += FRAG) {
             struct bh_mc_data dt = {.chunk = (uint32_t)c,
@@ -243,7 +266,7 @@ static void test_three_receivers(void **state)
                       (unsigned long long)r[i].st.drops[BH_MC_SESSION]);
         assert_int_equal(r[i].rc, 0);
         assert_true(r[i].st.complete);
-        assert_int_equal(r[i].st.bad, 0);
+        assert_int_equal(r[i].st.bad, 1); /* the forged chunk 40, refused, then had */
         assert_true(r[i].st.drops[BH_MC_SESSION] > 0);
         assert_int_equal(r[i].st.had + r[i].st.chunks, NCHUNKS);
         /* the cache holds each frame, byte for byte, and a fetch takes it */
@@ -259,8 +282,8 @@ static void test_three_receivers(void **state)
     }
     assert_int_equal(r[2].st.had, NCHUNKS / 4);
     assert_true(tx.drops[BH_MC_MAC] == 0 && tx.drops[BH_MC_REPLAY] == 0);
-    /* one group, three receivers: far fewer chunks than three copies */
-    assert_true(tx.sent_chunks < 2 * NCHUNKS);
+    /* one group, three receivers: fewer chunks than three copies */
+    assert_true(tx.sent_chunks < 3 * NCHUNKS);
     bh_mc_tx_free(&tx);
     bh_chunklist_free(&list);
     for (int c = 0; c < NCHUNKS; c++)
@@ -329,7 +352,7 @@ static void test_server_session(void **state)
                       (unsigned long long)r[i].st.chunks, (unsigned long long)r[i].st.missed,
                       (unsigned long long)r[i].st.requests);
     assert_int_equal(st.done, NRCV);
-    assert_true(st.sent_chunks >= NCHUNKS && st.sent_chunks < 2 * NCHUNKS);
+    assert_true(st.sent_chunks >= NCHUNKS && st.sent_chunks < 3 * NCHUNKS);
     for (int i = 0; i < NRCV; i++) {
         assert_int_equal(r[i].rc, 0);
         assert_true(r[i].st.complete);
@@ -351,11 +374,72 @@ static void test_server_session(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* a session that sends nothing useful: the receiver gives up after
+ * idle_ms without a new chunk, though datagrams keep coming (an ANNOUNCE
+ * of the session, a forged one of another size), and leaves the rest to
+ * HTTP */
+static void test_quiet_session(void **state)
+{
+    (void)state;
+    own_netns();
+    make_chunks();
+    snprintf(root, sizeof(root), "/tmp/bh-mcio.XXXXXX");
+    assert_non_null(mkdtemp(root));
+    struct rcv r;
+    memset(&r, 0, sizeof(r));
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/q", root);
+    struct bh_chunk_source none = {.fetch = no_fetch};
+    struct bh_err e;
+    assert_int_equal(bh_cache_open(&r.cache, dir, &none, &e), 0);
+    r.j.session = SESSION;
+    inet_pton(AF_INET, GROUP, &r.j.group);
+    r.j.port = DPORT + 20;
+    r.j.server.sin_family = AF_INET;
+    r.j.server.sin_port = htons(SPORT);
+    r.j.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    r.j.receiver = 1;
+    r.j.request_ms = 50;
+    r.j.idle_ms = 300;
+    int fd = sender_socket();
+    pthread_t th;
+    int64_t t0 = ms();
+    assert_int_equal(pthread_create(&th, NULL, receive, &r), 0);
+    struct sockaddr_in grp = {.sin_family = AF_INET, .sin_port = htons(DPORT + 20)};
+    inet_pton(AF_INET, GROUP, &grp.sin_addr);
+    uint8_t d[64];
+    for (uint32_t k = 0; k < 60 && !r.ended; k++) {
+        struct bh_mc_announce a = {.nchunks = NCHUNKS, .state = BH_MC_RUNNING};
+        a.nchunks = k % 2 ? NCHUNKS : NCHUNKS + 1; /* every other one forged */
+        size_t n = bh_mc_build_announce(d, sizeof(d), SESSION, k + 1, &a);
+        sendto(fd, d, n, 0, (struct sockaddr *)&grp, sizeof(grp));
+        usleep(50000);
+    }
+    pthread_join(th, NULL);
+    int64_t took = r.ended - t0;
+    close(fd);
+    print_message("# quiet session: gave up after %lld ms, %llu requests, %llu bad announces\n",
+                  (long long)took, (unsigned long long)r.st.requests,
+                  (unsigned long long)r.st.drops[BH_MC_BOUNDS]);
+    assert_int_equal(r.rc, 0);
+    assert_false(r.st.complete);
+    assert_int_equal(r.st.chunks, 0);
+    assert_true(r.st.drops[BH_MC_BOUNDS] > 0);
+    assert_true(took >= 300 && took < 3000);
+    bh_chunklist_free(&list);
+    for (int c = 0; c < NCHUNKS; c++)
+        free(frame[c]);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_receivers),
         cmocka_unit_test(test_server_session),
+        cmocka_unit_test(test_quiet_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
