@@ -4,7 +4,7 @@
  * The first byte picks the target:
  *   0  every parser on the rest as one datagram; what parses must keep
  *      the rules (a payload inside the datagram and its chunk, a bitmap
- *      that fits) and build back to the same bytes
+ *      that fits) and, when its MAC is right, build back to the same bytes
  *   1  a receiver fed the rest as DATA datagrams (2-byte length, bytes):
  *      its memory cap holds and a whole chunk has its length
  *   2  a sender given the rest as REQUEST datagrams (2-byte length,
@@ -37,22 +37,26 @@ static void fuzz_parse(const uint8_t *d, size_t n)
     struct bh_mc_data dt;
     static uint8_t back[BH_MC_DGRAM_MAX];
     if (bh_mc_parse_data(d, n, 0, NCHUNKS, &h, &dt) == BH_MC_OK) {
-        CHECK(dt.payload == d + BH_MC_DATA_HDR && dt.payload + dt.len == d + n);
+        CHECK(dt.payload == d + BH_MC_DATA_HDR && dt.payload + dt.len + BH_MC_MAC_LEN == d + n);
         CHECK(dt.chunk < NCHUNKS && dt.off < dt.clen && dt.len <= dt.clen - dt.off);
-        CHECK(bh_mc_build_data(back, sizeof(back), h.session, h.seq, &dt) == n);
-        CHECK(memcmp(back, d, n) == 0);
+        if (bh_mc_mac_ok(d, n, key)) { /* then it rebuilds exactly */
+            CHECK(bh_mc_build_data(back, sizeof(back), h.session, h.seq, &dt, key) == n);
+            CHECK(memcmp(back, d, n) == 0);
+        }
     }
     struct bh_mc_announce a;
     if (bh_mc_parse_announce(d, n, 0, &h, &a) == BH_MC_OK) {
         CHECK(n == BH_MC_ANN_LEN);
-        CHECK(bh_mc_build_announce(back, sizeof(back), h.session, h.seq, &a) == n);
-        CHECK(memcmp(back, d, n) == 0);
+        if (bh_mc_mac_ok(d, n, key)) {
+            CHECK(bh_mc_build_announce(back, sizeof(back), h.session, h.seq, &a, key) == n);
+            CHECK(memcmp(back, d, n) == 0);
+        }
     }
     struct bh_mc_request r;
     if (bh_mc_parse_request(d, n, 0, NCHUNKS, &h, &r) == BH_MC_OK) {
         CHECK(r.base + r.count <= NCHUNKS);
         CHECK(BH_MC_REQ_HDR + (r.count + 7) / 8 + BH_MC_MAC_LEN == n);
-        if (bh_mc_request_mac_ok(d, n, key)) { /* then it rebuilds exactly */
+        if (bh_mc_mac_ok(d, n, key)) { /* then it rebuilds exactly */
             CHECK(bh_mc_build_request(back, sizeof(back), h.session, h.seq, h.flags, &r, key) == n);
             CHECK(memcmp(back, d, n) == 0);
         }

@@ -174,6 +174,14 @@ int bh_mc_receive(const struct bh_mc_join *j, const struct bh_chunklist *l, stru
                 st->drops[BH_MC_SESSION]++; /* not from the session's server */
                 continue;
             }
+            struct bh_mc_hdr h;
+            enum bh_mc_drop why = bh_mc_parse_hdr(d, (size_t)n, j->session, &h);
+            if (why == BH_MC_OK && !bh_mc_mac_ok(d, (size_t)n, j->group_key))
+                why = BH_MC_MAC; /* forged, or of a session this host did not join */
+            if (why != BH_MC_OK) {
+                st->drops[why]++;
+                continue;
+            }
             take(d, (size_t)n, j, l, &rx, c, st);
         }
     }

@@ -23,14 +23,15 @@
 /* What the server said when the agent joined (over HTTPS). */
 struct bh_mc_join {
     uint64_t session;
-    struct in_addr group;      /* the session's group address */
-    uint16_t port;             /* its DATA port */
-    struct sockaddr_in server; /* where REQUESTs go */
-    unsigned ifindex;          /* the interface to join on; 0: the kernel's choice */
-    uint32_t receiver;         /* this agent's number in the session */
-    uint8_t key[BH_MC_KEY_LEN];
-    int request_ms; /* ask for what lacks this often (200) */
-    int idle_ms;    /* give up after this long with nothing from the session (10000) */
+    struct in_addr group;             /* the session's group address */
+    uint16_t port;                    /* its DATA port */
+    struct sockaddr_in server;        /* where REQUESTs go */
+    unsigned ifindex;                 /* the interface to join on; 0: the kernel's choice */
+    uint32_t receiver;                /* this agent's number in the session */
+    uint8_t key[BH_MC_KEY_LEN];       /* its REQUESTs' key */
+    uint8_t group_key[BH_MC_KEY_LEN]; /* the session's DATA and ANNOUNCE key */
+    int request_ms;                   /* ask for what lacks this often (200) */
+    int idle_ms; /* give up after this long with nothing from the session (10000) */
 };
 
 struct bh_mc_recv_stats {

@@ -42,6 +42,7 @@ struct bh_mc_send {
     uint8_t *frame;
     size_t frame_len, frame_cap, off;
     uint64_t datagrams, bytes, missing;
+    uint8_t gkey[BH_MC_KEY_LEN]; /* the group key: DATA and ANNOUNCE are MACed with it */
     uint8_t dgram[BH_MC_DGRAM_MAX], rbuf[REQ_BUF_MAX], abuf[BH_MC_ANN_LEN];
 };
 
@@ -105,7 +106,8 @@ static void on_pump(uv_timer_t *t)
                                 .frag = s->frag,
                                 .payload = s->frame + s->off,
                                 .len = len};
-        size_t n = bh_mc_build_data(s->dgram, sizeof(s->dgram), s->cfg.session, s->seq + 1, &dt);
+        size_t n =
+            bh_mc_build_data(s->dgram, sizeof(s->dgram), s->cfg.session, s->seq + 1, &dt, s->gkey);
         int64_t w = bh_tb_take(&s->tb, now_ms(), n);
         if (w > 0) {
             wait = w;
@@ -171,7 +173,7 @@ static void on_tick(uv_timer_t *t)
                                    .rate_kbit = (uint32_t)(s->tx.rate * 8 / 1000),
                                    .state = BH_MC_RUNNING};
         /* its own numbers: DATA's seq has no gap for receivers to count */
-        n = bh_mc_build_announce(s->abuf, sizeof(s->abuf), s->cfg.session, ++s->aseq, &a);
+        n = bh_mc_build_announce(s->abuf, sizeof(s->abuf), s->cfg.session, ++s->aseq, &a, s->gkey);
     }
     pthread_mutex_unlock(&s->mu);
     if (n) /* a lost ANNOUNCE is no loss: the next one comes */
@@ -245,10 +247,11 @@ struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const stru
     s->cs = cs;
     s->cur = -1;
     s->fd = -1;
-    if (!s->cfg.session &&
-        RAND_bytes((unsigned char *)&s->cfg.session, sizeof(s->cfg.session)) != 1) {
+    if ((!s->cfg.session &&
+         RAND_bytes((unsigned char *)&s->cfg.session, sizeof(s->cfg.session)) != 1) ||
+        RAND_bytes(s->gkey, sizeof(s->gkey)) != 1) {
         free(s);
-        return bh_err_set(err, BH_ESYS, NULL, "multicast: no random session id"), NULL;
+        return bh_err_set(err, BH_ESYS, NULL, "multicast: no random session id or key"), NULL;
     }
     s->frag = bh_mc_frag_for_mtu(cfg->mtu ? cfg->mtu : 1500);
     s->group = (struct sockaddr_in){
@@ -304,8 +307,9 @@ struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const stru
 }
 
 int bh_mc_send_join(struct bh_mc_send *s, uint32_t *receiver, uint8_t key[BH_MC_KEY_LEN],
-                    struct bh_err *err)
+                    uint8_t group_key[BH_MC_KEY_LEN], struct bh_err *err)
 {
+    memcpy(group_key, s->gkey, BH_MC_KEY_LEN); /* set at start, never changed */
     if (RAND_bytes(key, BH_MC_KEY_LEN) != 1)
         return bh_err_set(err, BH_ESYS, NULL, "multicast: no random key");
     pthread_mutex_lock(&s->mu);

@@ -48,9 +48,10 @@ struct bh_mc_send;
  * ask for.  NULL with err set (BH_ESYS for a socket, BH_ENOMEM). */
 struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const struct bh_chunklist *l,
                                     struct bh_chunkstore *cs, struct bh_err *err);
-/* A receiver joins: its number and a fresh random key for its REQUESTs. */
+/* A receiver joins: its number, a fresh random key for its REQUESTs, and
+ * the session's group key that DATA and ANNOUNCE are MACed with. */
 int bh_mc_send_join(struct bh_mc_send *s, uint32_t *receiver, uint8_t key[BH_MC_KEY_LEN],
-                    struct bh_err *err);
+                    uint8_t group_key[BH_MC_KEY_LEN], struct bh_err *err);
 /* Where REQUESTs go (ifaddr and the port bound). */
 struct sockaddr_in bh_mc_send_addr(const struct bh_mc_send *s);
 uint64_t bh_mc_send_session(const struct bh_mc_send *s);

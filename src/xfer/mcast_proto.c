@@ -90,7 +90,8 @@ static enum bh_mc_drop typed_hdr(const uint8_t *d, size_t n, uint64_t session, u
 static bool data_ok(const struct bh_mc_data *dt, uint32_t nchunks)
 {
     if (dt->chunk >= nchunks || dt->clen == 0 || dt->clen > BH_MC_CHUNK_MAX ||
-        dt->frag < BH_MC_FRAG_MIN || dt->off >= dt->clen || dt->off % dt->frag)
+        dt->frag < BH_MC_FRAG_MIN || dt->frag > BH_MC_FRAG_MAX || dt->off >= dt->clen ||
+        dt->off % dt->frag)
         return false;
     uint32_t left = dt->clen - dt->off;
     return dt->len == (left < dt->frag ? left : dt->frag);
@@ -102,14 +103,14 @@ enum bh_mc_drop bh_mc_parse_data(const uint8_t *d, size_t n, uint64_t session, u
     enum bh_mc_drop r = typed_hdr(d, n, session, BH_MC_DATA, h);
     if (r != BH_MC_OK)
         return r;
-    if (n <= BH_MC_DATA_HDR)
+    if (n <= BH_MC_DATA_HDR + BH_MC_MAC_LEN)
         return BH_MC_SHORT;
     out->chunk = get32(d + 20);
     out->clen = get32(d + 24);
     out->off = get32(d + 28);
     out->frag = get16(d + 32);
     out->payload = d + BH_MC_DATA_HDR;
-    out->len = n - BH_MC_DATA_HDR;
+    out->len = n - BH_MC_DATA_HDR - BH_MC_MAC_LEN;
     if (get16(d + 34) != 0 || !data_ok(out, nchunks))
         return BH_MC_BOUNDS;
     return BH_MC_OK;
@@ -167,10 +168,10 @@ static bool mac_of(const uint8_t *d, size_t n, const uint8_t key[BH_MC_KEY_LEN],
     return true;
 }
 
-bool bh_mc_request_mac_ok(const uint8_t *d, size_t n, const uint8_t key[BH_MC_KEY_LEN])
+bool bh_mc_mac_ok(const uint8_t *d, size_t n, const uint8_t key[BH_MC_KEY_LEN])
 {
     uint8_t want[BH_MC_MAC_LEN];
-    return n >= BH_MC_REQ_HDR + BH_MC_MAC_LEN && mac_of(d, n - BH_MC_MAC_LEN, key, want) &&
+    return n >= BH_MC_HDR + BH_MC_MAC_LEN && mac_of(d, n - BH_MC_MAC_LEN, key, want) &&
            CRYPTO_memcmp(want, d + n - BH_MC_MAC_LEN, BH_MC_MAC_LEN) == 0;
 }
 
@@ -185,9 +186,9 @@ static void put_hdr(uint8_t *out, uint8_t type, uint16_t flags, uint64_t session
 }
 
 size_t bh_mc_build_data(uint8_t *out, size_t cap, uint64_t session, uint32_t seq,
-                        const struct bh_mc_data *dt)
+                        const struct bh_mc_data *dt, const uint8_t key[BH_MC_KEY_LEN])
 {
-    size_t n = BH_MC_DATA_HDR + dt->len;
+    size_t n = BH_MC_DATA_HDR + dt->len + BH_MC_MAC_LEN;
     if (!data_ok(dt, BH_MC_CHUNKS_MAX) || n > cap || n > BH_MC_DGRAM_MAX)
         return 0;
     put_hdr(out, BH_MC_DATA, 0, session, seq);
@@ -197,11 +198,11 @@ size_t bh_mc_build_data(uint8_t *out, size_t cap, uint64_t session, uint32_t seq
     put16(out + 32, dt->frag);
     put16(out + 34, 0);
     memmove(out + BH_MC_DATA_HDR, dt->payload, dt->len);
-    return n;
+    return mac_of(out, n - BH_MC_MAC_LEN, key, out + n - BH_MC_MAC_LEN) ? n : 0;
 }
 
 size_t bh_mc_build_announce(uint8_t *out, size_t cap, uint64_t session, uint32_t seq,
-                            const struct bh_mc_announce *a)
+                            const struct bh_mc_announce *a, const uint8_t key[BH_MC_KEY_LEN])
 {
     if (cap < BH_MC_ANN_LEN || a->nchunks == 0 || a->nchunks > BH_MC_CHUNKS_MAX ||
         (a->state != BH_MC_RUNNING && a->state != BH_MC_ENDING))
@@ -211,7 +212,9 @@ size_t bh_mc_build_announce(uint8_t *out, size_t cap, uint64_t session, uint32_t
     put32(out + 24, a->rate_kbit);
     out[28] = a->state;
     out[29] = out[30] = out[31] = 0;
-    return BH_MC_ANN_LEN;
+    return mac_of(out, BH_MC_ANN_LEN - BH_MC_MAC_LEN, key, out + BH_MC_ANN_LEN - BH_MC_MAC_LEN)
+               ? BH_MC_ANN_LEN
+               : 0;
 }
 
 size_t bh_mc_build_request(uint8_t *out, size_t cap, uint64_t session, uint32_t seq, uint16_t flags,
@@ -236,8 +239,9 @@ size_t bh_mc_build_request(uint8_t *out, size_t cap, uint64_t session, uint32_t 
 
 uint16_t bh_mc_frag_for_mtu(unsigned mtu)
 {
-    unsigned room = mtu > 28 + BH_MC_DATA_HDR ? mtu - 28 - BH_MC_DATA_HDR : 0;
-    if (room > BH_MC_DGRAM_MAX - BH_MC_DATA_HDR)
-        room = BH_MC_DGRAM_MAX - BH_MC_DATA_HDR;
+    unsigned hdrs = 28 + BH_MC_DATA_HDR + BH_MC_MAC_LEN;
+    unsigned room = mtu > hdrs ? mtu - hdrs : 0;
+    if (room > BH_MC_FRAG_MAX)
+        room = BH_MC_FRAG_MAX;
     return (uint16_t)(room < BH_MC_FRAG_MIN ? BH_MC_FRAG_MIN : room);
 }

@@ -108,7 +108,7 @@ enum bh_mc_drop bh_mc_tx_request(struct bh_mc_tx *tx, uint64_t session, const ui
     struct bh_mc_receiver *r = bh_mc_tx_receiver(tx, rq.receiver);
     if (!r)
         return dropped(tx, BH_MC_RECEIVER);
-    if (!bh_mc_request_mac_ok(d, n, r->key))
+    if (!bh_mc_mac_ok(d, n, r->key))
         return dropped(tx, BH_MC_MAC);
     if (r->seen && (uint32_t)(h.seq - r->last_seq - 1) >= UINT32_MAX / 2)
         return dropped(tx, BH_MC_REPLAY); /* not above the last (modulo 2^32) */

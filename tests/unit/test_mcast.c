@@ -24,6 +24,7 @@
 
 static const uint8_t key1[BH_MC_KEY_LEN] = {1, 2, 3};
 static const uint8_t key2[BH_MC_KEY_LEN] = {9, 9, 9};
+static const uint8_t gkey[BH_MC_KEY_LEN] = {4, 4};
 
 static void test_data_roundtrip_and_rules(void **state)
 {
@@ -34,8 +35,10 @@ static void test_data_roundtrip_and_rules(void **state)
     /* a chunk of 2,500 bytes in fragments of 1,000: the last carries 500 */
     struct bh_mc_data dt = {
         .chunk = 3, .clen = 2500, .off = 2000, .frag = 1000, .payload = pay, .len = 500};
-    size_t n = bh_mc_build_data(d, sizeof(d), SESSION, 77, &dt);
-    assert_int_equal(n, BH_MC_DATA_HDR + 500);
+    size_t n = bh_mc_build_data(d, sizeof(d), SESSION, 77, &dt, gkey);
+    assert_int_equal(n, BH_MC_DATA_HDR + 500 + BH_MC_MAC_LEN);
+    assert_true(bh_mc_mac_ok(d, n, gkey)); /* the group's key, and no other */
+    assert_false(bh_mc_mac_ok(d, n, key1));
     struct bh_mc_hdr h;
     struct bh_mc_data got;
     assert_int_equal(bh_mc_parse_data(d, n, SESSION, 10, &h, &got), BH_MC_OK);
@@ -48,7 +51,8 @@ static void test_data_roundtrip_and_rules(void **state)
     assert_int_equal(bh_mc_parse_data(d, n, SESSION + 1, 10, &h, &got), BH_MC_SESSION);
     assert_int_equal(bh_mc_parse_data(d, n, SESSION, 3, &h, &got), BH_MC_BOUNDS); /* chunk 3 of 3 */
     assert_int_equal(bh_mc_parse_data(d, n - 1, SESSION, 10, &h, &got), BH_MC_BOUNDS);
-    assert_int_equal(bh_mc_parse_data(d, BH_MC_DATA_HDR, SESSION, 10, &h, &got), BH_MC_SHORT);
+    assert_int_equal(bh_mc_parse_data(d, BH_MC_DATA_HDR + BH_MC_MAC_LEN, SESSION, 10, &h, &got),
+                     BH_MC_SHORT);
     assert_int_equal(bh_mc_parse_data(d, 10, SESSION, 10, &h, &got), BH_MC_SHORT);
     uint8_t bad[2000];
     memcpy(bad, d, n);
@@ -68,9 +72,9 @@ static void test_data_roundtrip_and_rules(void **state)
     assert_int_equal(bh_mc_parse_data(bad, n, SESSION, 10, &h, &got), BH_MC_TYPE);
     /* the builder keeps the same rules */
     dt.len = 499;
-    assert_int_equal(bh_mc_build_data(d, sizeof(d), SESSION, 1, &dt), 0);
+    assert_int_equal(bh_mc_build_data(d, sizeof(d), SESSION, 1, &dt, gkey), 0);
     dt.len = 500;
-    assert_int_equal(bh_mc_build_data(d, 100, SESSION, 1, &dt), 0);
+    assert_int_equal(bh_mc_build_data(d, 100, SESSION, 1, &dt, gkey), 0);
     assert_string_equal(bh_mc_drop_name(BH_MC_REPLAY), "replay");
 }
 
@@ -79,7 +83,7 @@ static void test_announce(void **state)
     (void)state;
     uint8_t d[64];
     struct bh_mc_announce a = {.nchunks = 4096, .rate_kbit = 90000, .state = BH_MC_RUNNING}, b;
-    size_t n = bh_mc_build_announce(d, sizeof(d), SESSION, 5, &a);
+    size_t n = bh_mc_build_announce(d, sizeof(d), SESSION, 5, &a, gkey);
     assert_int_equal(n, BH_MC_ANN_LEN);
     struct bh_mc_hdr h;
     assert_int_equal(bh_mc_parse_announce(d, n, SESSION, &h, &b), BH_MC_OK);
@@ -89,7 +93,7 @@ static void test_announce(void **state)
     d[28] = 7;
     assert_int_equal(bh_mc_parse_announce(d, n, SESSION, &h, &b), BH_MC_BOUNDS);
     a.nchunks = 0;
-    assert_int_equal(bh_mc_build_announce(d, sizeof(d), SESSION, 5, &a), 0);
+    assert_int_equal(bh_mc_build_announce(d, sizeof(d), SESSION, 5, &a, gkey), 0);
 }
 
 static size_t mk_request(uint8_t *d, uint32_t rcv, uint32_t seq, uint32_t base, uint32_t count,
@@ -109,10 +113,10 @@ static void test_request_rules(void **state)
     struct bh_mc_request r;
     assert_int_equal(bh_mc_parse_request(d, n, SESSION, 3, &h, &r), BH_MC_OK);
     assert_int_equal(r.bitmap[0], 0xa0); /* the builder cleared the bits past count */
-    assert_true(bh_mc_request_mac_ok(d, n, key1));
-    assert_false(bh_mc_request_mac_ok(d, n, key2));
+    assert_true(bh_mc_mac_ok(d, n, key1));
+    assert_false(bh_mc_mac_ok(d, n, key2));
     d[BH_MC_REQ_HDR] ^= 0x20; /* a flipped bit breaks the MAC */
-    assert_false(bh_mc_request_mac_ok(d, n, key1));
+    assert_false(bh_mc_mac_ok(d, n, key1));
     d[BH_MC_REQ_HDR] = 0xa1; /* a bit past count */
     assert_int_equal(bh_mc_parse_request(d, n, SESSION, 3, &h, &r), BH_MC_BOUNDS);
     n = mk_request(d, 1, 1, 2, 3, bits, key1); /* 2 + 3 > 3 chunks */
@@ -360,7 +364,7 @@ static void test_lossy_session(void **state)
                                         .frag = 1000,
                                         .payload = chunk + off,
                                         .len = clen - off < 1000 ? clen - off : 1000};
-                size_t n = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &dt);
+                size_t n = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &dt, gkey);
                 assert_true(n > 0);
                 datagrams++;
                 bh_mc_tx_datagram(&tx);
@@ -369,6 +373,7 @@ static void test_lossy_session(void **state)
                         continue; /* lost on the way to r */
                     struct bh_mc_hdr h;
                     struct bh_mc_data in;
+                    assert_true(bh_mc_mac_ok(d, n, gkey));
                     assert_int_equal(bh_mc_parse_data(d, n, SESSION, NCH, &h, &in), BH_MC_OK);
                     bh_mc_rx_seq(&rx[r], h.seq);
                     const uint8_t *buf;

@@ -50,6 +50,8 @@
 #define SPORT   47002
 #define FRAG    1400
 
+static const uint8_t gkey[BH_MC_KEY_LEN] = {0x61, 0x62};   /* the session's group key */
+static const uint8_t badkey[BH_MC_KEY_LEN] = {0x66, 0x66}; /* an outsider's guess */
 static uint8_t *frame[NCHUNKS];
 static size_t frame_len[NCHUNKS];
 static struct bh_chunklist list;
@@ -179,6 +181,7 @@ static void test_three_receivers(void **state)
         r[i].j.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         r[i].j.receiver = (uint32_t)i + 1;
         memset(r[i].j.key, 0x30 + i, BH_MC_KEY_LEN);
+        memcpy(r[i].j.group_key, gkey, BH_MC_KEY_LEN);
         r[i].j.request_ms = 50;
         r[i].j.idle_ms = 5000;
         assert_int_equal(bh_mc_tx_join(&tx, r[i].j.receiver, r[i].j.key), 0);
@@ -202,10 +205,10 @@ static void test_three_receivers(void **state)
             bh_mc_tx_request(&tx, SESSION, in, (size_t)n, ms());
         if (ms() >= next_ann) {
             struct bh_mc_announce a = {.nchunks = NCHUNKS, .state = BH_MC_RUNNING};
-            size_t an = bh_mc_build_announce(d, sizeof(d), SESSION, ++seq, &a);
+            size_t an = bh_mc_build_announce(d, sizeof(d), SESSION, ++seq, &a, gkey);
             sendto(fd, d, an, 0, (struct sockaddr *)&grp, sizeof(grp));
             /* and one of another session, which every receiver must drop */
-            an = bh_mc_build_announce(d, sizeof(d), SESSION ^ 1, 1, &a);
+            an = bh_mc_build_announce(d, sizeof(d), SESSION ^ 1, 1, &a, gkey);
             sendto(fd, d, an, 0, (struct sockaddr *)&grp, sizeof(grp));
             next_ann = ms() + 100;
         }
@@ -222,13 +225,16 @@ static void test_three_receivers(void **state)
                                   .frag = FRAG,
                                   .payload = frame[c],
                                   .len = frame_len[c] < FRAG ? frame_len[c] : FRAG};
-        size_t fn = bh_mc_build_data(d, sizeof(d), SESSION ^ 1, seq, &fake);
+        size_t fn = bh_mc_build_data(d, sizeof(d), SESSION ^ 1, seq, &fake, gkey);
         sendto(fd, d, fn, 0, (struct sockaddr *)&grp, sizeof(grp));
-        if (c == 40 && !forged) {
+        /* and an outsider's forgery (no group key): dropped as such */
+        fn = bh_mc_build_data(d, sizeof(d), SESSION, seq + 1, &fake, badkey);
+        sendto(fd, d, fn, 0, (struct sockaddr *)&grp, sizeof(grp));
+        if (c == 40 && !forged) { /* an insider's (with the key): the hash catches it */
             uint8_t junk[FRAG];
             memset(junk, 0xee, sizeof(junk));
             fake.payload = junk;
-            fn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &fake);
+            fn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &fake, gkey);
             sendto(fd, d, fn, 0, (struct sockaddr *)&grp, sizeof(grp));
             forged = true;
         }
@@ -239,7 +245,7 @@ static void test_three_receivers(void **state)
                                     .frag = FRAG,
                                     .payload = frame[c] + off};
             dt.len = frame_len[c] - off < FRAG ? frame_len[c] - off : FRAG;
-            size_t dn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &dt);
+            size_t dn = bh_mc_build_data(d, sizeof(d), SESSION, ++seq, &dt, gkey);
             assert_true(dn > 0);
             dgrams++;
             if (dgrams % 15 == 0) {
@@ -266,7 +272,8 @@ static void test_three_receivers(void **state)
                       (unsigned long long)r[i].st.drops[BH_MC_SESSION]);
         assert_int_equal(r[i].rc, 0);
         assert_true(r[i].st.complete);
-        assert_int_equal(r[i].st.bad, 1); /* the forged chunk 40, refused, then had */
+        assert_int_equal(r[i].st.bad, 1);          /* the insider's chunk 40, refused, then had */
+        assert_true(r[i].st.drops[BH_MC_MAC] > 0); /* the outsider's, never taken */
         assert_true(r[i].st.drops[BH_MC_SESSION] > 0);
         assert_int_equal(r[i].st.had + r[i].st.chunks, NCHUNKS);
         /* the cache holds each frame, byte for byte, and a fetch takes it */
@@ -328,7 +335,8 @@ static void test_server_session(void **state)
         r[i].j.server = bh_mc_send_addr(snd);
         r[i].j.request_ms = 100;
         r[i].j.idle_ms = 5000;
-        assert_int_equal(bh_mc_send_join(snd, &r[i].j.receiver, r[i].j.key, &e), 0);
+        assert_int_equal(bh_mc_send_join(snd, &r[i].j.receiver, r[i].j.key, r[i].j.group_key, &e),
+                         0);
     }
     for (int i = 0; i < NRCV; i++)
         assert_int_equal(pthread_create(&th[i], NULL, receive, &r[i]), 0);
@@ -399,6 +407,7 @@ static void test_quiet_session(void **state)
     r.j.server.sin_port = htons(SPORT);
     r.j.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     r.j.receiver = 1;
+    memcpy(r.j.group_key, gkey, BH_MC_KEY_LEN);
     r.j.request_ms = 50;
     r.j.idle_ms = 300;
     int fd = sender_socket();
@@ -410,8 +419,10 @@ static void test_quiet_session(void **state)
     uint8_t d[64];
     for (uint32_t k = 0; k < 60 && !r.ended; k++) {
         struct bh_mc_announce a = {.nchunks = NCHUNKS, .state = BH_MC_RUNNING};
-        a.nchunks = k % 2 ? NCHUNKS : NCHUNKS + 1; /* every other one forged */
-        size_t n = bh_mc_build_announce(d, sizeof(d), SESSION, k + 1, &a);
+        a.nchunks = k % 2 ? NCHUNKS : NCHUNKS + 1; /* every other one of another size */
+        size_t n = bh_mc_build_announce(d, sizeof(d), SESSION, k + 1, &a, gkey);
+        sendto(fd, d, n, 0, (struct sockaddr *)&grp, sizeof(grp));
+        n = bh_mc_build_announce(d, sizeof(d), SESSION, k + 1, &a, badkey); /* forged */
         sendto(fd, d, n, 0, (struct sockaddr *)&grp, sizeof(grp));
         usleep(50000);
     }
@@ -425,6 +436,7 @@ static void test_quiet_session(void **state)
     assert_false(r.st.complete);
     assert_int_equal(r.st.chunks, 0);
     assert_true(r.st.drops[BH_MC_BOUNDS] > 0);
+    assert_true(r.st.drops[BH_MC_MAC] > 0);
     assert_true(took >= 300 && took < 3000);
     bh_chunklist_free(&list);
     for (int c = 0; c < NCHUNKS; c++)
