@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -236,6 +237,20 @@ static int open_socket(struct bh_mc_send *s, struct bh_err *err)
     return 0;
 }
 
+/* undo a start that failed after the sender's state and mutex were made:
+ * the socket (if open), the loop (if made), everything; err is set */
+static struct bh_mc_send *start_failed(struct bh_mc_send *s, bool loop)
+{
+    if (loop)
+        uv_loop_close(&s->loop);
+    if (s->fd >= 0)
+        close(s->fd);
+    bh_mc_tx_free(&s->tx);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return NULL;
+}
+
 struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const struct bh_chunklist *l,
                                     struct bh_chunkstore *cs, struct bh_err *err)
 {
@@ -269,23 +284,15 @@ struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const stru
     }
     bh_tb_init(&s->tb, cfg->rate_max, cfg->rate_max / 50 + 65536, now_ms());
     pthread_mutex_init(&s->mu, NULL);
-    if (open_socket(s, err) || uv_loop_init(&s->loop)) {
-        if (s->fd >= 0) {
-            close(s->fd);
-            bh_err_set(err, BH_ESYS, NULL, "multicast: no event loop");
-        }
-        bh_mc_tx_free(&s->tx);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return NULL;
+    if (open_socket(s, err))
+        return start_failed(s, false);
+    if (uv_loop_init(&s->loop)) {
+        bh_err_set(err, BH_ESYS, NULL, "multicast: no event loop");
+        return start_failed(s, false);
     }
     if (uv_poll_init(&s->loop, &s->poll, s->fd)) {
-        uv_loop_close(&s->loop);
-        close(s->fd);
-        bh_mc_tx_free(&s->tx);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return bh_err_set(err, BH_ESYS, NULL, "multicast: cannot watch the socket"), NULL;
+        bh_err_set(err, BH_ESYS, NULL, "multicast: cannot watch the socket");
+        return start_failed(s, true);
     }
     uv_timer_init(&s->loop, &s->pump);
     uv_timer_init(&s->loop, &s->tick);
@@ -294,14 +301,10 @@ struct bh_mc_send *bh_mc_send_start(const struct bh_mc_send_cfg *cfg, const stru
     uv_poll_start(&s->poll, UV_READABLE, on_readable);
     uv_timer_start(&s->tick, on_tick, 0, TICK_MS);
     if (pthread_create(&s->th, NULL, run, s)) {
+        bh_err_set(err, BH_ESYS, NULL, "multicast: no thread");
         on_stop(&s->stop);
         uv_run(&s->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&s->loop);
-        close(s->fd);
-        bh_mc_tx_free(&s->tx);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return bh_err_set(err, BH_ESYS, NULL, "multicast: no thread"), NULL;
+        return start_failed(s, true);
     }
     return s;
 }
